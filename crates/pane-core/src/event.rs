@@ -1,0 +1,561 @@
+//! The chat stream's event catalogue (§3.3) and its decoder.
+//!
+//! `decode(name, data)` never panics: a known name with a payload that is not the right JSON is
+//! a [`DecodeError`]; an unknown name is kept as [`StreamEvent::Unknown`] so a newer backend's
+//! events pass through harmlessly.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::wire::{lenient_bool, lenient_string, Approval, Clarify, SessionDetail, TodoState};
+
+/// `{text}` of `token` and `reasoning`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TextDelta {
+    pub text: String,
+}
+
+/// `interim_assistant`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InterimAssistant {
+    pub text: String,
+    #[serde(deserialize_with = "lenient_bool")]
+    pub already_streamed: bool,
+    /// Text that was echoed into the thinking buffer and must be stripped from it.
+    pub reasoning_echo: Value,
+}
+
+impl InterimAssistant {
+    /// `reasoning_echo` is documented as optional; it may be a string or a boolean flag
+    /// meaning "the interim text itself was echoed".
+    pub fn echoed_text(&self) -> Option<&str> {
+        match &self.reasoning_echo {
+            Value::String(s) if !s.is_empty() => Some(s),
+            Value::Bool(true) => Some(&self.text),
+            _ => None,
+        }
+    }
+}
+
+/// `tool` and `tool_complete`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ToolEvent {
+    #[serde(deserialize_with = "lenient_string")]
+    pub event_type: Option<String>,
+    pub name: String,
+    #[serde(deserialize_with = "lenient_string")]
+    pub preview: Option<String>,
+    pub args: Value,
+    #[serde(deserialize_with = "lenient_string")]
+    pub tid: Option<String>,
+    pub duration: Option<f64>,
+    #[serde(deserialize_with = "lenient_bool")]
+    pub is_error: bool,
+}
+
+impl ToolEvent {
+    /// `args` as ordered `(key, value-as-text)` pairs (values are truncated strings upstream).
+    pub fn args_pairs(&self) -> Vec<(String, String)> {
+        args_pairs(&self.args)
+    }
+}
+
+/// Flattens a JSON object of arguments into displayable pairs.
+pub fn args_pairs(args: &Value) -> Vec<(String, String)> {
+    match args {
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| (k.clone(), match v { Value::String(s) => s.clone(), other => other.to_string() }))
+            .collect(),
+        Value::Null => Vec::new(),
+        other => vec![("args".to_string(), other.to_string())],
+    }
+}
+
+/// `context_status`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContextStatus {
+    #[serde(deserialize_with = "lenient_string")]
+    pub session_id: Option<String>,
+    pub prefill: Value,
+}
+
+/// `compressing`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Compressing {
+    #[serde(deserialize_with = "lenient_string")]
+    pub session_id: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub message: Option<String>,
+}
+
+/// `compressed`: the session id may rotate.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Compressed {
+    #[serde(deserialize_with = "lenient_string")]
+    pub session_id: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub old_session_id: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub new_session_id: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub continuation_session_id: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub message: Option<String>,
+    pub usage: Value,
+}
+
+/// `warning`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Warning {
+    #[serde(rename = "type", deserialize_with = "lenient_string")]
+    pub kind: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub message: Option<String>,
+}
+
+/// Token and cost counters (in `metering.usage` and `done.usage`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Usage {
+    pub input_tokens: Option<f64>,
+    pub output_tokens: Option<f64>,
+    pub estimated_cost: Option<f64>,
+    pub cache_read_tokens: Option<f64>,
+    pub cache_write_tokens: Option<f64>,
+    pub cache_hit_percent: Option<f64>,
+    pub turn_cache_hit_percent: Option<f64>,
+    pub duration_seconds: Option<f64>,
+    pub tps: Option<f64>,
+    pub ttft_ms: Option<f64>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub used_model: Option<String>,
+    pub context_length: Option<f64>,
+    pub threshold_tokens: Option<f64>,
+    pub last_prompt_tokens: Option<f64>,
+}
+
+/// `metering`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Metering {
+    pub tps: Option<f64>,
+    #[serde(deserialize_with = "lenient_bool")]
+    pub tps_available: bool,
+    #[serde(deserialize_with = "lenient_bool")]
+    pub estimated: bool,
+    pub high: Option<f64>,
+    pub low: Option<f64>,
+    pub ttft_ms: Option<f64>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub session_id: Option<String>,
+    pub usage: Option<Usage>,
+}
+
+impl Metering {
+    /// The contract's rule for showing a live TPS figure.
+    pub fn shown_tps(&self) -> Option<f64> {
+        match self.tps {
+            Some(t) if self.tps_available && !self.estimated && t > 0.0 => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// `state_saved`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StateSaved {
+    #[serde(deserialize_with = "lenient_string")]
+    pub session_id: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub kind: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub action: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub name: Option<String>,
+}
+
+/// `pending_steer_leftover`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SteerLeftover {
+    #[serde(deserialize_with = "lenient_string")]
+    pub session_id: Option<String>,
+    pub text: String,
+}
+
+/// `goal`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Goal {
+    #[serde(deserialize_with = "lenient_string")]
+    pub session_id: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub state: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub message: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub message_key: Option<String>,
+    pub decision: Value,
+}
+
+/// `goal_continue`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GoalContinue {
+    #[serde(deserialize_with = "lenient_string")]
+    pub session_id: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub continuation_prompt: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub text: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub message: Option<String>,
+}
+
+/// `done`: the turn is settled and saved; not the end of the transport.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Done {
+    pub session: Option<SessionDetail>,
+    pub usage: Option<Usage>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub terminal_state: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub terminal_reason: Option<String>,
+    #[serde(deserialize_with = "lenient_bool")]
+    pub ephemeral: bool,
+    #[serde(deserialize_with = "lenient_string")]
+    pub answer: Option<String>,
+}
+
+/// `title`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Title {
+    #[serde(deserialize_with = "lenient_string")]
+    pub session_id: Option<String>,
+    pub title: String,
+}
+
+/// `title_status` (diagnostics only).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TitleStatus {
+    #[serde(deserialize_with = "lenient_string")]
+    pub session_id: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub status: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub reason: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub title: Option<String>,
+}
+
+/// `stream_end`: the transport fence. `session_id` is the *original* id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StreamEnd {
+    #[serde(deserialize_with = "lenient_string")]
+    pub session_id: Option<String>,
+}
+
+/// `apperror`: terminal; no `stream_end` follows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AppError {
+    #[serde(deserialize_with = "lenient_string")]
+    pub message: Option<String>,
+    #[serde(rename = "type", deserialize_with = "lenient_string")]
+    pub kind: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub hint: Option<String>,
+    pub details: Value,
+    #[serde(deserialize_with = "lenient_string")]
+    pub session_id: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub old_session_id: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub new_session_id: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub continuation_session_id: Option<String>,
+    pub session: Option<SessionDetail>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub terminal_state: Option<String>,
+    #[serde(deserialize_with = "lenient_bool")]
+    pub recovery_control: bool,
+    #[serde(deserialize_with = "lenient_string")]
+    pub stream_id: Option<String>,
+    pub offline_dropped_events: Option<u64>,
+}
+
+/// `cancel`: terminal; the embedded `session` is the authoritative post-cancel transcript.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Cancel {
+    #[serde(deserialize_with = "lenient_string")]
+    pub message: Option<String>,
+    #[serde(rename = "type", deserialize_with = "lenient_string")]
+    pub kind: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub status: Option<String>,
+    pub session: Option<SessionDetail>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub session_id: Option<String>,
+}
+
+/// Named `error` (external-runner relay only).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RelayError {
+    #[serde(deserialize_with = "lenient_string")]
+    pub error: Option<String>,
+}
+
+/// `bg_task_complete` / `process_complete`: not journaled; dedupe by `event_id`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BackgroundTask {
+    #[serde(deserialize_with = "lenient_string")]
+    pub session_id: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub task_id: Option<String>,
+    pub completed_at: Option<f64>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub summary: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub event_id: Option<String>,
+}
+
+/// Every event of the chat stream, with its payload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    Token(TextDelta),
+    Reasoning(TextDelta),
+    InterimAssistant(InterimAssistant),
+    Tool(ToolEvent),
+    ToolComplete(ToolEvent),
+    TodoState(TodoState),
+    Approval(Approval),
+    Clarify(Clarify),
+    ContextStatus(ContextStatus),
+    Compressing(Compressing),
+    Compressed(Compressed),
+    Warning(Warning),
+    Metering(Metering),
+    StateSaved(StateSaved),
+    PendingSteerLeftover(SteerLeftover),
+    Goal(Goal),
+    GoalContinue(GoalContinue),
+    Done(Box<Done>),
+    Title(Title),
+    TitleStatus(TitleStatus),
+    StreamEnd(StreamEnd),
+    AppError(Box<AppError>),
+    Cancel(Box<Cancel>),
+    Error(RelayError),
+    BgTaskComplete(BackgroundTask),
+    ProcessComplete(BackgroundTask),
+    /// A name this build does not know; kept verbatim.
+    Unknown { name: String, data: String },
+}
+
+/// The names of every event in the contract's catalogue.
+pub const KNOWN_EVENTS: &[&str] = &[
+    "token",
+    "reasoning",
+    "interim_assistant",
+    "tool",
+    "tool_complete",
+    "todo_state",
+    "approval",
+    "clarify",
+    "context_status",
+    "compressing",
+    "compressed",
+    "warning",
+    "metering",
+    "state_saved",
+    "pending_steer_leftover",
+    "goal",
+    "goal_continue",
+    "done",
+    "title",
+    "title_status",
+    "stream_end",
+    "apperror",
+    "cancel",
+    "error",
+    "bg_task_complete",
+    "process_complete",
+];
+
+/// A frame whose payload could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    /// The event name of the frame.
+    pub event: String,
+    /// What was wrong, in words.
+    pub reason: String,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "malformed `{}` event from the server: {}", self.event, self.reason)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+fn parse<T: for<'de> Deserialize<'de>>(name: &str, data: &str) -> Result<T, DecodeError> {
+    // An empty payload of a known event is treated as `{}` (all fields default), as the
+    // backend's own handlers do with `JSON.parse(e.data || '{}')`.
+    let data = if data.trim().is_empty() { "{}" } else { data };
+    serde_json::from_str(data).map_err(|e| DecodeError { event: name.to_string(), reason: e.to_string() })
+}
+
+impl StreamEvent {
+    /// Decodes one SSE frame's `event:` name and `data:` payload.
+    pub fn decode(name: &str, data: &str) -> Result<StreamEvent, DecodeError> {
+        use StreamEvent as E;
+        Ok(match name {
+            "token" => E::Token(parse(name, data)?),
+            "reasoning" => E::Reasoning(parse(name, data)?),
+            "interim_assistant" => E::InterimAssistant(parse(name, data)?),
+            "tool" => E::Tool(parse(name, data)?),
+            "tool_complete" => E::ToolComplete(parse(name, data)?),
+            "todo_state" => E::TodoState(parse(name, data)?),
+            "approval" => E::Approval(parse(name, data)?),
+            "clarify" => E::Clarify(parse(name, data)?),
+            "context_status" => E::ContextStatus(parse(name, data)?),
+            "compressing" => E::Compressing(parse(name, data)?),
+            "compressed" => E::Compressed(parse(name, data)?),
+            "warning" => E::Warning(parse(name, data)?),
+            "metering" => E::Metering(parse(name, data)?),
+            "state_saved" => E::StateSaved(parse(name, data)?),
+            "pending_steer_leftover" => E::PendingSteerLeftover(parse(name, data)?),
+            "goal" => E::Goal(parse(name, data)?),
+            "goal_continue" => E::GoalContinue(parse(name, data)?),
+            "done" => E::Done(Box::new(parse(name, data)?)),
+            "title" => E::Title(parse(name, data)?),
+            "title_status" => E::TitleStatus(parse(name, data)?),
+            "stream_end" => E::StreamEnd(parse(name, data)?),
+            "apperror" => E::AppError(Box::new(parse(name, data)?)),
+            "cancel" => E::Cancel(Box::new(parse(name, data)?)),
+            "error" => E::Error(parse(name, data)?),
+            "bg_task_complete" => E::BgTaskComplete(parse(name, data)?),
+            "process_complete" => E::ProcessComplete(parse(name, data)?),
+            _ => E::Unknown { name: name.to_string(), data: data.to_string() },
+        })
+    }
+
+    /// The event's wire name.
+    pub fn name(&self) -> &str {
+        use StreamEvent as E;
+        match self {
+            E::Token(_) => "token",
+            E::Reasoning(_) => "reasoning",
+            E::InterimAssistant(_) => "interim_assistant",
+            E::Tool(_) => "tool",
+            E::ToolComplete(_) => "tool_complete",
+            E::TodoState(_) => "todo_state",
+            E::Approval(_) => "approval",
+            E::Clarify(_) => "clarify",
+            E::ContextStatus(_) => "context_status",
+            E::Compressing(_) => "compressing",
+            E::Compressed(_) => "compressed",
+            E::Warning(_) => "warning",
+            E::Metering(_) => "metering",
+            E::StateSaved(_) => "state_saved",
+            E::PendingSteerLeftover(_) => "pending_steer_leftover",
+            E::Goal(_) => "goal",
+            E::GoalContinue(_) => "goal_continue",
+            E::Done(_) => "done",
+            E::Title(_) => "title",
+            E::TitleStatus(_) => "title_status",
+            E::StreamEnd(_) => "stream_end",
+            E::AppError(_) => "apperror",
+            E::Cancel(_) => "cancel",
+            E::Error(_) => "error",
+            E::BgTaskComplete(_) => "bg_task_complete",
+            E::ProcessComplete(_) => "process_complete",
+            E::Unknown { name, .. } => name,
+        }
+    }
+
+    /// Ends the transport: the server closes the socket after it (§3.2, §10.1).
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, StreamEvent::StreamEnd(_) | StreamEvent::AppError(_) | StreamEvent::Cancel(_) | StreamEvent::Error(_))
+    }
+
+    /// Sent without a journal id of its own, i.e. with the *previous* frame's id (§3.5), so a
+    /// seq already seen says nothing about whether this frame was seen.
+    pub fn may_reuse_previous_id(&self) -> bool {
+        matches!(self, StreamEvent::Cancel(_) | StreamEvent::BgTaskComplete(_) | StreamEvent::ProcessComplete(_))
+    }
+}
+
+/// Events of `GET /api/sessions/events`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionsEvent {
+    Changed(crate::wire::SessionsChanged),
+    Unknown { name: String, data: String },
+}
+
+impl SessionsEvent {
+    pub fn decode(name: &str, data: &str) -> Result<SessionsEvent, DecodeError> {
+        Ok(match name {
+            "sessions_changed" => SessionsEvent::Changed(parse(name, data)?),
+            _ => SessionsEvent::Unknown { name: name.to_string(), data: data.to_string() },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_event_names_are_kept_verbatim() {
+        let e = StreamEvent::decode("brand_new", "{\"x\":1}").unwrap();
+        assert_eq!(e, StreamEvent::Unknown { name: "brand_new".into(), data: "{\"x\":1}".into() });
+    }
+
+    #[test]
+    fn malformed_json_is_a_typed_error_not_a_panic() {
+        let err = StreamEvent::decode("token", "{not json").unwrap_err();
+        assert_eq!(err.event, "token");
+        assert!(err.to_string().contains("malformed `token` event"));
+        assert!(StreamEvent::decode("done", "[1,2]").is_err());
+        assert!(StreamEvent::decode("token", "\"just a string\"").is_err());
+    }
+
+    #[test]
+    fn every_catalogue_name_decodes_from_an_empty_object() {
+        for name in KNOWN_EVENTS {
+            let e = StreamEvent::decode(name, "{}").unwrap();
+            assert_eq!(e.name(), *name);
+            assert!(!matches!(e, StreamEvent::Unknown { .. }));
+        }
+    }
+
+    #[test]
+    fn interim_reasoning_echo_accepts_text_or_flag() {
+        let a: InterimAssistant = serde_json::from_str(r#"{"text":"x","reasoning_echo":"y"}"#).unwrap();
+        assert_eq!(a.echoed_text(), Some("y"));
+        let b: InterimAssistant = serde_json::from_str(r#"{"text":"x","reasoning_echo":true}"#).unwrap();
+        assert_eq!(b.echoed_text(), Some("x"));
+        let c: InterimAssistant = serde_json::from_str(r#"{"text":"x"}"#).unwrap();
+        assert_eq!(c.echoed_text(), None);
+    }
+}

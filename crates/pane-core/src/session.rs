@@ -1,0 +1,714 @@
+//! One session's runtime: its transcript, the turn it is running, the stream it owns and the
+//! prompts waiting on the user. `apply` is a pure step: new state plus [`Effect`]s for the
+//! shell to perform. Nothing here knows which session is on screen.
+
+use std::collections::BTreeSet;
+
+use crate::cursor::{Advance, Cursor, EventId};
+use crate::event::{StreamEvent, Usage};
+use crate::turn::{LiveTurn, Segment};
+use crate::wire::{Approval, AttachmentRef, Clarify, Message, SessionDetail, SessionToolCall, StreamStatus, TodoState, UploadedFile};
+
+/// The stream a session owns and how far it has been applied.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OwnedStream {
+    pub stream_id: String,
+    pub cursor: Cursor,
+    /// The server confirmed the stream is live (or replayable): busy may be shown and a
+    /// transport may be opened. Local belief alone never sets this (§7 invariant 7).
+    pub confirmed: bool,
+    /// A status probe is outstanding; no transport until it answers.
+    pub probing: bool,
+    /// Failed connection attempts in a row (drives the probe back-off).
+    pub failures: u32,
+    /// `done` was applied: the transcript is settled; the transport may still carry `title`.
+    pub settled: bool,
+    /// A terminal event was applied: the transport must be closed and never reopened.
+    pub ended: bool,
+    /// A seq was skipped (joined without a cursor): only the saved session is complete.
+    pub gap: bool,
+}
+
+/// A non-fatal notice for a toast or status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    Info,
+    Warning,
+    Error,
+}
+
+/// The error bubble of a failed turn (an `apperror` that is not recovery control).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnError {
+    pub kind: String,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+/// A compression divider in the transcript.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compression {
+    /// Index in `messages` before which the divider sits.
+    pub before_message: usize,
+    pub message: String,
+}
+
+/// What the shell must do after a step.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Close this stream's transport (terminal event, or a stream nobody owns).
+    CloseTransport { stream_id: String },
+    /// Re-fetch the session from the server to settle it.
+    Reload,
+    /// Ask `/api/chat/stream/status` about the owned stream before (re)attaching.
+    ProbeStatus { stream_id: String },
+    /// The session's id rotated (context compression).
+    Renamed { old: String, new: String },
+    Notice(Notice),
+    /// Send this text as the next turn once the current one has ended.
+    Send(String),
+    /// A turn finished (announce it; mark unread when not shown).
+    TurnFinished,
+}
+
+/// How a frame was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Applied,
+    /// Seq already applied: dropped.
+    Duplicate,
+    /// From a stream this session does not own (any more): ignored.
+    Stale,
+    /// Known but with nothing to do (unknown names, events after the end).
+    Ignored,
+}
+
+/// The result of one step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub applied: Applied,
+    pub effects: Vec<Effect>,
+}
+
+impl Step {
+    fn new(applied: Applied) -> Step {
+        Step { applied, effects: Vec::new() }
+    }
+}
+
+/// A session's whole client-side state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionRuntime {
+    /// The current id (may rotate on compression).
+    pub id: String,
+    /// Ids this session had before a rotation.
+    pub former_ids: Vec<String>,
+    pub title: Option<String>,
+    /// The loaded window of the saved transcript.
+    pub messages: Vec<Message>,
+    /// Index of `messages[0]` in the full transcript.
+    pub messages_offset: u64,
+    /// Total rows in the full transcript.
+    pub message_count: u64,
+    pub tool_calls: Vec<SessionToolCall>,
+    pub read_only: bool,
+    pub pinned: bool,
+    pub archived: bool,
+    /// A full load from the server has happened.
+    pub loaded: bool,
+    pub live: Option<LiveTurn>,
+    pub stream: Option<OwnedStream>,
+    /// Uploads riding with the current turn.
+    pub pending_attachments: Vec<UploadedFile>,
+    pub approval: Option<Approval>,
+    pub clarify: Option<Clarify>,
+    pub todos: Option<TodoState>,
+    pub last_usage: Option<Usage>,
+    pub live_tps: Option<f64>,
+    pub error: Option<TurnError>,
+    pub cancelled: bool,
+    pub compressions: Vec<Compression>,
+    /// Messages to send once the running turn ends (user-queued, steer leftovers, goals).
+    pub queued: Vec<String>,
+    seen_tasks: BTreeSet<String>,
+    /// Bumped on every change; the shell repaints a session when it moves.
+    pub revision: u64,
+}
+
+impl SessionRuntime {
+    /// An empty runtime for `id`.
+    pub fn new(id: &str) -> SessionRuntime {
+        SessionRuntime { id: id.to_string(), ..Default::default() }
+    }
+
+    /// Answers to this id, including ids it had before a rotation.
+    pub fn answers_to(&self, id: &str) -> bool {
+        self.id == id || self.former_ids.iter().any(|f| f == id)
+    }
+
+    /// Owns `stream_id` and it is still going (busy shows only when the server confirmed it).
+    pub fn is_busy(&self) -> bool {
+        self.stream.as_ref().is_some_and(|s| s.confirmed && !s.settled && !s.ended)
+    }
+
+    /// Claims a live turn the server has not confirmed yet.
+    pub fn is_unconfirmed(&self) -> bool {
+        self.stream.as_ref().is_some_and(|s| !s.confirmed && !s.ended)
+    }
+
+    /// The session wants an open transport for its stream.
+    pub fn wants_transport(&self) -> bool {
+        self.stream.as_ref().is_some_and(|s| s.confirmed && !s.ended && !s.probing)
+    }
+
+    /// The owned stream id, if any and not ended.
+    pub fn live_stream_id(&self) -> Option<&str> {
+        self.stream.as_ref().filter(|s| !s.ended).map(|s| s.stream_id.as_str())
+    }
+
+    /// Waits on the user (approval or clarify).
+    pub fn needs_attention(&self) -> bool {
+        self.approval.is_some() || self.clarify.is_some()
+    }
+
+    fn touch(&mut self) {
+        self.revision += 1;
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Loading
+
+    /// Takes a `GET /api/session` reply. `with_messages` is false for a metadata-only load.
+    pub fn load(&mut self, detail: &SessionDetail, with_messages: bool) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        self.adopt_meta(detail, &mut effects);
+        if with_messages {
+            self.messages = detail.messages.clone();
+            self.messages_offset = detail.messages_offset.unwrap_or(0);
+            self.tool_calls = detail.tool_calls.clone();
+            self.loaded = true;
+        }
+        if let Some(t) = &detail.todo_state {
+            self.todos = Some(t.clone());
+        }
+        match detail.active_stream_id.as_deref() {
+            Some(asid) => {
+                let owned_live = self.stream.as_ref().is_some_and(|s| s.stream_id == asid && !s.ended);
+                if !owned_live {
+                    // The pending prompt is shown once: not when eager mode already saved it.
+                    let pending = detail.pending_user_message.clone().filter(|p| {
+                        !self.messages.last().is_some_and(|m| m.is_user() && m.typed_text().trim() == p.trim())
+                    });
+                    let names = detail.pending_attachments.iter().map(AttachmentRef::display_name).collect();
+                    let snap = detail.runtime_journal_snapshot.as_ref().filter(|s| s.stream_id.as_deref() == Some(asid));
+                    let (live, cursor) = match snap {
+                        Some(s) => (LiveTurn::from_snapshot(asid, s, pending, names), Cursor::at(asid, s.last_seq)),
+                        None => (LiveTurn::new(Some(asid.to_string()), pending, names), Cursor::default()),
+                    };
+                    if let Some(old) = self.stream.as_ref().filter(|s| !s.ended) {
+                        effects.push(Effect::CloseTransport { stream_id: old.stream_id.clone() });
+                    }
+                    self.live = Some(live);
+                    self.stream = Some(OwnedStream { stream_id: asid.to_string(), cursor, probing: true, ..Default::default() });
+                    self.error = None;
+                    self.cancelled = false;
+                    effects.push(Effect::ProbeStatus { stream_id: asid.to_string() });
+                }
+                // Else the stream is ours and live: keep what was applied; the cursor is exact.
+            }
+            None => {
+                // The server has no live turn: whatever we were following is over.
+                if let Some(s) = self.stream.as_mut().filter(|s| !s.ended) {
+                    s.ended = true;
+                    effects.push(Effect::CloseTransport { stream_id: s.stream_id.clone() });
+                }
+                if with_messages {
+                    self.live = None;
+                }
+                self.approval = None;
+                self.clarify = None;
+            }
+        }
+        self.touch();
+        effects
+    }
+
+    /// Prepends an older page (`msg_before`) to the loaded window.
+    pub fn load_older(&mut self, detail: &SessionDetail) {
+        let offset = detail.messages_offset.unwrap_or(0);
+        if offset >= self.messages_offset {
+            return;
+        }
+        let take = (self.messages_offset - offset) as usize;
+        let mut older: Vec<Message> = detail.messages.iter().take(take).cloned().collect();
+        let added = older.len();
+        older.append(&mut self.messages);
+        self.messages = older;
+        self.messages_offset = offset;
+        for c in &mut self.compressions {
+            c.before_message += added;
+        }
+        self.touch();
+    }
+
+    fn adopt_meta(&mut self, d: &SessionDetail, effects: &mut Vec<Effect>) {
+        if !d.session_id.is_empty() && d.session_id != self.id {
+            effects.extend(self.rename(&d.session_id.clone()));
+        }
+        if let Some(t) = d.title.clone().filter(|t| !t.is_empty()) {
+            self.title = Some(t);
+        }
+        self.read_only = d.read_only;
+        self.pinned = d.pinned;
+        self.archived = d.archived;
+        if let Some(c) = d.message_count {
+            self.message_count = c;
+        }
+    }
+
+    /// Adopts a full saved session (`done`, `cancel`, `apperror`): authoritative.
+    fn adopt(&mut self, d: &SessionDetail, effects: &mut Vec<Effect>) {
+        self.adopt_meta(d, effects);
+        self.messages = d.messages.clone();
+        self.messages_offset = d.messages_offset.unwrap_or(0);
+        self.message_count = d.message_count.unwrap_or(d.messages.len() as u64).max(self.messages_offset + self.messages.len() as u64);
+        self.tool_calls = d.tool_calls.clone();
+        if let Some(t) = &d.todo_state {
+            self.todos = Some(t.clone());
+        }
+        self.loaded = true;
+        self.live = None;
+    }
+
+    fn rename(&mut self, new: &str) -> Option<Effect> {
+        if new.is_empty() || new == self.id {
+            return None;
+        }
+        let old = std::mem::replace(&mut self.id, new.to_string());
+        if !self.former_ids.contains(&old) {
+            self.former_ids.push(old.clone());
+        }
+        Some(Effect::Renamed { old, new: new.to_string() })
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Starting a turn
+
+    /// The user sent `text`: show it at once (optimistic row) while `chat/start` runs.
+    pub fn begin_send(&mut self, text: &str, attachments: &[UploadedFile]) {
+        self.live = Some(LiveTurn::new(None, Some(text.to_string()), attachments.iter().map(|a| a.name.clone()).collect()));
+        self.pending_attachments = attachments.to_vec();
+        self.error = None;
+        self.cancelled = false;
+        self.touch();
+    }
+
+    /// `chat/start` answered with a stream: own it, confirmed (the server just created it).
+    pub fn started(&mut self, stream_id: &str) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        if let Some(old) = self.stream.as_ref().filter(|s| !s.ended && s.stream_id != stream_id) {
+            effects.push(Effect::CloseTransport { stream_id: old.stream_id.clone() });
+        }
+        let live = self.live.get_or_insert_with(LiveTurn::default);
+        live.stream_id = Some(stream_id.to_string());
+        self.stream = Some(OwnedStream { stream_id: stream_id.to_string(), confirmed: true, ..Default::default() });
+        self.touch();
+        effects
+    }
+
+    /// `chat/start` failed: drop the optimistic row; the caller keeps the draft.
+    pub fn start_failed(&mut self, message: &str) -> Vec<Effect> {
+        if self.live.as_ref().is_some_and(|l| l.stream_id.is_none()) {
+            self.live = None;
+        }
+        self.pending_attachments.clear();
+        self.touch();
+        vec![Effect::Notice(Notice { kind: NoticeKind::Error, text: message.to_string() })]
+    }
+
+    /// `chat/start` answered 409 (another turn runs): queue the text and reattach to it.
+    pub fn start_conflict(&mut self, text: &str) -> Vec<Effect> {
+        if self.live.as_ref().is_some_and(|l| l.stream_id.is_none()) {
+            self.live = None;
+        }
+        self.queued.push(text.to_string());
+        self.touch();
+        vec![
+            Effect::Notice(Notice { kind: NoticeKind::Info, text: "A reply is still running here; your message is queued and will be sent when it ends.".into() }),
+            Effect::Reload,
+        ]
+    }
+
+    /// Queues a message to send after the running turn.
+    pub fn enqueue(&mut self, text: &str) {
+        self.queued.push(text.to_string());
+        self.touch();
+    }
+
+    /// Removes a queued message.
+    pub fn unqueue(&mut self, index: usize) {
+        if index < self.queued.len() {
+            self.queued.remove(index);
+            self.touch();
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Status probes and transport failures
+
+    /// The answer of `/api/chat/stream/status` (`None`: 404, unknown stream).
+    pub fn status_probed(&mut self, stream_id: &str, status: Option<&StreamStatus>) -> Vec<Effect> {
+        let Some(s) = self.stream.as_mut().filter(|s| s.stream_id == stream_id && !s.ended) else {
+            return Vec::new();
+        };
+        s.probing = false;
+        let effects = match status {
+            Some(st) if st.active || st.replay_available => {
+                s.confirmed = true;
+                Vec::new()
+            }
+            _ => {
+                // Neither live nor replayable: settle from the saved session.
+                s.ended = true;
+                vec![Effect::Reload]
+            }
+        };
+        self.touch();
+        effects
+    }
+
+    /// The status probe itself failed (backend unreachable): try again later.
+    pub fn probe_failed(&mut self, stream_id: &str) -> Vec<Effect> {
+        match self.stream.as_mut().filter(|s| s.stream_id == stream_id && !s.ended) {
+            Some(s) => {
+                s.failures += 1;
+                s.probing = true;
+                vec![Effect::ProbeStatus { stream_id: stream_id.to_string() }]
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// The transport of `stream_id` errored or was dropped: probe before reconnecting.
+    pub fn transport_failed(&mut self, stream_id: &str) -> Vec<Effect> {
+        match self.stream.as_mut().filter(|s| s.stream_id == stream_id && !s.ended) {
+            Some(s) => {
+                s.failures += 1;
+                s.probing = true;
+                vec![Effect::ProbeStatus { stream_id: stream_id.to_string() }]
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Failures in a row of the owned stream (0 when none).
+    pub fn failures(&self) -> u32 {
+        self.stream.as_ref().map_or(0, |s| s.failures)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Stream events
+
+    /// Applies one frame delivered by the transport of `stream_id`.
+    pub fn apply(&mut self, stream_id: &str, id: Option<&EventId>, event: &StreamEvent) -> Step {
+        let owned = self.stream.as_ref().is_some_and(|s| s.stream_id == stream_id);
+        let id_names_other = id.is_some_and(|i| i.stream_id != stream_id);
+        if !owned || id_names_other {
+            let mut step = Step::new(Applied::Stale);
+            if !owned {
+                step.effects.push(Effect::CloseTransport { stream_id: stream_id.to_string() });
+            }
+            return step;
+        }
+        let stream = self.stream.as_mut().expect("owned");
+        if stream.ended {
+            // After a terminal event nothing applies; a repeated terminal just closes again.
+            let mut step = Step::new(if event.is_terminal() { Applied::Duplicate } else { Applied::Ignored });
+            if event.is_terminal() {
+                step.effects.push(Effect::CloseTransport { stream_id: stream_id.to_string() });
+            }
+            return step;
+        }
+        if let (Some(id), false) = (id, event.may_reuse_previous_id()) {
+            match stream.cursor.advance(id) {
+                Advance::Duplicate if !event.is_terminal() => return Step::new(Applied::Duplicate),
+                Advance::Gap => stream.gap = true,
+                _ => {}
+            }
+        }
+        stream.failures = 0;
+        let mut step = Step::new(Applied::Applied);
+        self.dispatch(stream_id, event, &mut step);
+        if step.applied == Applied::Applied {
+            self.touch();
+        }
+        step
+    }
+
+    fn live_mut(&mut self, stream_id: &str) -> Option<&mut LiveTurn> {
+        if self.stream.as_ref().is_some_and(|s| s.settled) {
+            return None;
+        }
+        Some(self.live.get_or_insert_with(|| LiveTurn::new(Some(stream_id.to_string()), None, Vec::new())))
+    }
+
+    fn dispatch(&mut self, stream_id: &str, event: &StreamEvent, step: &mut Step) {
+        use StreamEvent as E;
+        let fx = &mut step.effects;
+        match event {
+            E::Token(d) => {
+                if let Some(l) = self.live_mut(stream_id) {
+                    l.token(&d.text)
+                }
+            }
+            E::Reasoning(d) => {
+                if let Some(l) = self.live_mut(stream_id) {
+                    l.reasoning(&d.text)
+                }
+            }
+            E::InterimAssistant(ia) => {
+                if let Some(l) = self.live_mut(stream_id) {
+                    l.interim(ia)
+                }
+            }
+            E::Tool(t) => {
+                if let Some(l) = self.live_mut(stream_id) {
+                    l.tool_started(t)
+                }
+            }
+            E::ToolComplete(t) => {
+                if let Some(l) = self.live_mut(stream_id) {
+                    l.tool_completed(t)
+                }
+            }
+            E::TodoState(t) => {
+                let newer = match (&self.todos, t.ts) {
+                    (Some(cur), Some(ts)) => cur.ts.is_none_or(|c| ts >= c),
+                    _ => true,
+                };
+                if newer {
+                    self.todos = Some(t.clone());
+                } else {
+                    step.applied = Applied::Ignored;
+                }
+            }
+            E::Approval(a) => self.approval = Some(a.clone()),
+            E::Clarify(c) => self.clarify = Some(c.clone()),
+            E::ContextStatus(_) | E::TitleStatus(_) => step.applied = Applied::Ignored,
+            E::Compressing(c) => {
+                if let Some(l) = self.live_mut(stream_id) {
+                    l.compressing = Some(c.message.clone().unwrap_or_else(|| "Compressing context".into()));
+                }
+            }
+            E::Compressed(c) => {
+                if let Some(l) = self.live.as_mut() {
+                    l.compressing = None;
+                }
+                let new = c.new_session_id.clone().or_else(|| c.continuation_session_id.clone());
+                let mine = [c.old_session_id.as_deref(), c.session_id.as_deref()].into_iter().flatten().any(|i| self.answers_to(i))
+                    || (c.old_session_id.is_none() && c.session_id.is_none());
+                if let (Some(new), true) = (new, mine) {
+                    fx.extend(self.rename(&new));
+                }
+                self.compressions.push(Compression {
+                    before_message: self.messages.len(),
+                    message: c.message.clone().unwrap_or_else(|| "Context compressed".into()),
+                });
+            }
+            E::Warning(w) => fx.push(Effect::Notice(Notice {
+                kind: NoticeKind::Warning,
+                text: w.message.clone().unwrap_or_else(|| w.kind.clone().unwrap_or_else(|| "Warning".into())),
+            })),
+            E::Metering(m) => {
+                self.live_tps = m.shown_tps();
+                if m.usage.is_none() && self.live_tps.is_none() {
+                    step.applied = Applied::Ignored;
+                }
+            }
+            E::StateSaved(s) => fx.push(Effect::Notice(Notice {
+                kind: NoticeKind::Info,
+                text: format!(
+                    "Saved {}{}",
+                    s.kind.as_deref().unwrap_or("state"),
+                    s.name.as_deref().map(|n| format!(": {n}")).unwrap_or_default()
+                ),
+            })),
+            E::PendingSteerLeftover(s) => {
+                if !s.text.trim().is_empty() {
+                    self.queued.push(s.text.clone());
+                }
+            }
+            E::Goal(g) => {
+                if let Some(m) = g.message.clone().filter(|m| !m.is_empty()) {
+                    fx.push(Effect::Notice(Notice { kind: NoticeKind::Info, text: m }));
+                }
+            }
+            E::GoalContinue(g) => {
+                if let Some(p) = g.continuation_prompt.clone().filter(|p| !p.trim().is_empty()) {
+                    self.queued.push(p);
+                }
+            }
+            E::Done(d) => {
+                if let Some(s) = self.stream.as_mut() {
+                    s.settled = true;
+                }
+                self.approval = None;
+                self.clarify = None;
+                self.live_tps = None;
+                if let Some(u) = &d.usage {
+                    self.last_usage = Some(u.clone());
+                }
+                match &d.session {
+                    Some(session) => self.adopt(session, fx),
+                    // Without the saved session the live text stays until a reload settles it.
+                    None => fx.push(Effect::Reload),
+                }
+                if d.ephemeral {
+                    if let Some(a) = &d.answer {
+                        fx.push(Effect::Notice(Notice { kind: NoticeKind::Info, text: a.clone() }));
+                    }
+                }
+                fx.push(Effect::TurnFinished);
+            }
+            E::Title(t) => {
+                if !t.title.is_empty() {
+                    self.title = Some(t.title.clone());
+                }
+            }
+            E::StreamEnd(_) => {
+                let settled = self.end(stream_id, fx);
+                if !settled {
+                    // `stream_end` without `done`: re-fetch to settle (§3.3).
+                    fx.push(Effect::Reload);
+                    fx.push(Effect::TurnFinished);
+                }
+            }
+            E::AppError(e) => {
+                self.end(stream_id, fx);
+                if let Some(session) = &e.session {
+                    self.adopt(session, fx);
+                }
+                for id in [&e.new_session_id, &e.continuation_session_id].into_iter().flatten() {
+                    fx.extend(self.rename(id));
+                }
+                if e.recovery_control {
+                    // Not an error to show: the run is over; reload the settled session.
+                    fx.push(Effect::Reload);
+                } else if !self.messages.last().is_some_and(|m| m.error) || e.session.is_none() {
+                    self.error = Some(TurnError {
+                        kind: e.kind.clone().unwrap_or_else(|| "error".into()),
+                        message: e.message.clone().unwrap_or_else(|| "The reply failed.".into()),
+                        hint: e.hint.clone(),
+                    });
+                }
+                fx.push(Effect::TurnFinished);
+            }
+            E::Cancel(c) => {
+                self.end(stream_id, fx);
+                self.cancelled = true;
+                match &c.session {
+                    Some(session) => self.adopt(session, fx),
+                    None => fx.push(Effect::Reload),
+                }
+                fx.push(Effect::TurnFinished);
+            }
+            E::Error(e) => {
+                self.end(stream_id, fx);
+                self.error = Some(TurnError {
+                    kind: "error".into(),
+                    message: e.error.clone().unwrap_or_else(|| "The stream reported an error.".into()),
+                    hint: None,
+                });
+                fx.push(Effect::Reload);
+                fx.push(Effect::TurnFinished);
+            }
+            E::BgTaskComplete(t) | E::ProcessComplete(t) => {
+                let key = t.event_id.clone().or_else(|| t.task_id.clone()).unwrap_or_default();
+                if !key.is_empty() && !self.seen_tasks.insert(key) {
+                    step.applied = Applied::Duplicate;
+                    return;
+                }
+                fx.push(Effect::Notice(Notice {
+                    kind: NoticeKind::Info,
+                    text: t.summary.clone().unwrap_or_else(|| "A background task finished.".into()),
+                }));
+            }
+            E::Unknown { .. } => step.applied = Applied::Ignored,
+        }
+    }
+
+    /// Marks the owned stream ended; returns whether `done` had settled it.
+    fn end(&mut self, stream_id: &str, fx: &mut Vec<Effect>) -> bool {
+        let s = self.stream.as_mut().expect("owned");
+        s.ended = true;
+        self.approval = None;
+        self.clarify = None;
+        self.live_tps = None;
+        self.pending_attachments.clear();
+        fx.push(Effect::CloseTransport { stream_id: stream_id.to_string() });
+        if !self.queued.is_empty() {
+            fx.push(Effect::Send(self.queued.remove(0)));
+        }
+        s.settled
+    }
+
+    /// Clears a card once it was answered (or found stale).
+    pub fn clear_approval(&mut self) {
+        self.approval = None;
+        self.touch();
+    }
+
+    pub fn clear_clarify(&mut self) {
+        self.clarify = None;
+        self.touch();
+    }
+
+    /// Sets the pending approval from a `/pending` poll (`None`: nothing pending).
+    pub fn set_approval(&mut self, a: Option<Approval>) {
+        if self.approval != a {
+            self.approval = a;
+            self.touch();
+        }
+    }
+
+    pub fn set_clarify(&mut self, c: Option<Clarify>) {
+        if self.clarify != c {
+            self.clarify = c;
+            self.touch();
+        }
+    }
+
+    /// Sets the title (rename).
+    pub fn set_title(&mut self, title: &str) {
+        self.title = Some(title.to_string());
+        self.touch();
+    }
+
+    /// The sidebar's one-line preview of a running session.
+    pub fn preview(&self) -> Option<String> {
+        if !self.is_busy() {
+            return None;
+        }
+        self.live.as_ref().and_then(LiveTurn::last_line)
+    }
+
+    /// The visible assistant text of the current turn (live, else the saved tail) — what a
+    /// person reads as "the reply".
+    pub fn reply_text(&self) -> String {
+        match &self.live {
+            Some(l) if !l.segments.is_empty() => l.text(),
+            _ => crate::turn::saved_turn_text(&self.messages),
+        }
+    }
+
+    /// Whether a live segment list holds anything to paint.
+    pub fn has_live_content(&self) -> bool {
+        self.live.as_ref().is_some_and(|l| l.user_text.is_some() || l.segments.iter().any(|s| !matches!(s, Segment::Text { text, .. } if text.is_empty())))
+    }
+}

@@ -1,0 +1,328 @@
+//! The seed's invariants, each pinned by a named test against the hub.
+
+mod common;
+
+use common::frame;
+use pane_core::event::*;
+use pane_core::hub::{Action, CloseReason, Hub};
+use pane_core::session::Applied;
+use pane_core::transport::{AttachDecision, Budget, ReadyState};
+use pane_core::wire::*;
+use pane_core::{EventId, StreamEvent};
+
+fn tok(t: &str) -> StreamEvent {
+    StreamEvent::Token(TextDelta { text: t.into() })
+}
+
+fn opens(actions: &[Action]) -> Vec<(String, String)> {
+    actions.iter().filter_map(|a| if let Action::Open { session_id, stream_id, .. } = a { Some((session_id.clone(), stream_id.clone())) } else { None }).collect()
+}
+
+fn closes(actions: &[Action]) -> Vec<(String, CloseReason)> {
+    actions.iter().filter_map(|a| if let Action::Close { stream_id, reason } = a { Some((stream_id.clone(), *reason)) } else { None }).collect()
+}
+
+fn upload(name: &str) -> UploadedFile {
+    UploadedFile { name: name.into(), path: format!("/up/{name}"), ..Default::default() }
+}
+
+/// A hub with sessions `a` and `b`, each running its own stream with an open transport.
+fn two_running() -> Hub {
+    let mut hub = Hub::new(Budget::with_connections(4));
+    hub.set_active(Some("a"));
+    hub.attach("a", "sa", &[]);
+    hub.attach("b", "sb", &[]);
+    hub.transport_state("sa", ReadyState::Open);
+    hub.transport_state("sb", ReadyState::Open);
+    hub
+}
+
+fn deliver(hub: &mut Hub, stream: &str, seq: u64, ev: StreamEvent) -> (Applied, Vec<Action>) {
+    let f = frame(stream, seq, ev);
+    hub.deliver(stream, f.id.as_ref(), &f.event)
+}
+
+#[test]
+fn switch_back_reuses_open_transport() {
+    let mut hub = two_running();
+    deliver(&mut hub, "sa", 1, tok("x"));
+    let away = hub.set_active(Some("b"));
+    let back = hub.set_active(Some("a"));
+    assert!(opens(&away).is_empty() && closes(&away).is_empty(), "switching away touches no transport: {away:?}");
+    assert!(opens(&back).is_empty() && closes(&back).is_empty(), "switching back reuses: {back:?}");
+    assert_eq!(hub.attach("a", "sa", &[]).0, AttachDecision::Reuse);
+    assert_eq!(hub.open_transports(), vec![("a".into(), "sa".into()), ("b".into(), "sb".into())]);
+}
+
+#[test]
+fn attach_updates_uploads_before_same_stream_reuse() {
+    let mut hub = two_running();
+    let (decision, actions) = hub.attach("a", "sa", &[upload("report.pdf")]);
+    assert_eq!(decision, AttachDecision::Reuse);
+    assert!(actions.is_empty());
+    assert_eq!(hub.session("a").unwrap().pending_attachments, vec![upload("report.pdf")], "uploads recorded even though the transport was reused");
+}
+
+#[test]
+fn different_stream_id_reopens_transport() {
+    let mut hub = two_running();
+    let (decision, actions) = hub.attach("a", "sa2", &[]);
+    assert_eq!(decision, AttachDecision::CloseAndOpen { close: "sa".into() });
+    assert!(closes(&actions).iter().any(|(s, _)| s == "sa"), "{actions:?}");
+    assert_eq!(opens(&actions), vec![("a".into(), "sa2".into())]);
+    let close_at = actions.iter().position(|a| matches!(a, Action::Close { .. })).unwrap();
+    let open_at = actions.iter().position(|a| matches!(a, Action::Open { .. })).unwrap();
+    assert!(close_at < open_at, "close before open frees the connection");
+    // Events of the old stream are no longer applied.
+    assert_eq!(deliver(&mut hub, "sa", 5, tok("old")).0, Applied::Stale);
+}
+
+#[test]
+fn closed_transport_is_reopened() {
+    let mut hub = two_running();
+    deliver(&mut hub, "sa", 1, tok("he"));
+    deliver(&mut hub, "sa", 2, tok("llo"));
+    hub.transport_state("sa", ReadyState::Closed);
+    let (decision, actions) = hub.attach("a", "sa", &[]);
+    assert_eq!(decision, AttachDecision::Open);
+    let open = actions.iter().find_map(|a| if let Action::Open { query, .. } = a { Some(query.clone()) } else { None }).expect("reopened");
+    assert_eq!(open, "stream_id=sa&replay=1&after_seq=2&after_event_id=sa%3A2", "resumes from the cursor");
+}
+
+#[test]
+fn background_terminal_event_does_not_touch_active_pane() {
+    let mut hub = two_running();
+    deliver(&mut hub, "sa", 1, tok("shown text"));
+    let a_before = hub.session("a").unwrap().clone();
+    let (_, actions) = deliver(&mut hub, "sb", 1, StreamEvent::StreamEnd(StreamEnd { session_id: Some("b".into()) }));
+    assert_eq!(hub.session("a").unwrap(), &a_before, "the shown session's runtime is untouched");
+    assert_eq!(hub.active(), Some("a"));
+    assert!(hub.session("a").unwrap().is_busy());
+    assert!(closes(&actions).iter().all(|(s, _)| s == "sb"), "only b's transport closes: {actions:?}");
+    assert!(hub.open_transports().contains(&("a".into(), "sa".into())));
+    assert!(hub.is_unread("b"));
+}
+
+#[test]
+fn stale_stream_events_are_ignored() {
+    let mut hub = two_running();
+    hub.attach("a", "sa2", &[]);
+    let before = hub.session("a").unwrap().clone();
+    let (applied, actions) = deliver(&mut hub, "sa", 3, tok("late"));
+    assert_eq!(applied, Applied::Stale);
+    assert_eq!(hub.session("a").unwrap(), &before);
+    assert!(closes(&actions).iter().any(|(s, r)| s == "sa" && *r == CloseReason::Stale));
+    // A frame whose id names another stream than its transport is stale too.
+    let f = frame("other", 1, tok("x"));
+    let (applied, _) = hub.deliver("sa2", f.id.as_ref(), &f.event);
+    assert_eq!(applied, Applied::Stale);
+}
+
+#[test]
+fn duplicates_are_dropped_but_reused_id_cancel_and_terminal_events_are_not() {
+    let mut hub = two_running();
+    assert_eq!(deliver(&mut hub, "sa", 1, tok("a")).0, Applied::Applied);
+    assert_eq!(deliver(&mut hub, "sa", 1, tok("a")).0, Applied::Duplicate);
+    let cancel = StreamEvent::Cancel(Box::new(Cancel { message: Some("Cancelled".into()), ..Default::default() }));
+    let (applied, actions) = deliver(&mut hub, "sa", 1, cancel);
+    assert_eq!(applied, Applied::Applied, "cancel reuses the previous id and still applies");
+    assert!(closes(&actions).iter().any(|(s, r)| s == "sa" && *r == CloseReason::Ended));
+    assert!(actions.iter().any(|a| matches!(a, Action::Reload { .. })), "no embedded session: re-fetch");
+    assert!(!hub.session("a").unwrap().is_busy());
+}
+
+#[test]
+fn done_settles_but_stream_end_closes() {
+    let mut hub = two_running();
+    deliver(&mut hub, "sa", 1, tok("hi"));
+    let session = SessionDetail {
+        session_id: "a".into(),
+        messages: vec![
+            Message { role: "user".into(), content: Some(Content::Text("q".into())), ..Default::default() },
+            Message { role: "assistant".into(), content: Some(Content::Text("hi".into())), ..Default::default() },
+        ],
+        ..Default::default()
+    };
+    let (_, actions) = deliver(&mut hub, "sa", 2, StreamEvent::Done(Box::new(Done { session: Some(session), ..Default::default() })));
+    assert!(closes(&actions).is_empty(), "done is not a close event");
+    assert!(!hub.session("a").unwrap().is_busy());
+    assert_eq!(hub.session("a").unwrap().messages.len(), 2);
+    deliver(&mut hub, "sa", 3, StreamEvent::Title(Title { session_id: Some("a".into()), title: "Greeting".into() }));
+    assert_eq!(hub.session("a").unwrap().title.as_deref(), Some("Greeting"));
+    let (_, actions) = deliver(&mut hub, "sa", 4, StreamEvent::StreamEnd(StreamEnd::default()));
+    assert_eq!(closes(&actions), vec![("sa".into(), CloseReason::Ended)]);
+    assert!(!actions.iter().any(|a| matches!(a, Action::Reload { .. })));
+}
+
+#[test]
+fn stream_end_without_done_reloads_to_settle() {
+    let mut hub = two_running();
+    deliver(&mut hub, "sa", 1, tok("partial"));
+    let (_, actions) = deliver(&mut hub, "sa", 2, StreamEvent::StreamEnd(StreamEnd::default()));
+    assert!(actions.contains(&Action::Reload { session_id: "a".into() }));
+}
+
+#[test]
+fn apperror_with_recovery_control_reloads_instead_of_showing_an_error() {
+    let mut hub = two_running();
+    let e = AppError { kind: Some("interrupted".into()), recovery_control: true, message: Some("x".into()), ..Default::default() };
+    let (_, actions) = deliver(&mut hub, "sa", 1, StreamEvent::AppError(Box::new(e)));
+    assert!(actions.contains(&Action::Reload { session_id: "a".into() }));
+    assert!(hub.session("a").unwrap().error.is_none());
+    let e = AppError { kind: Some("rate_limit".into()), message: Some("Slow down".into()), hint: Some("wait".into()), ..Default::default() };
+    let (_, actions) = deliver(&mut hub, "sb", 1, StreamEvent::AppError(Box::new(e)));
+    assert!(closes(&actions).iter().any(|(s, _)| s == "sb"));
+    let err = hub.session("b").unwrap().error.clone().unwrap();
+    assert_eq!((err.kind.as_str(), err.message.as_str(), err.hint.as_deref()), ("rate_limit", "Slow down", Some("wait")));
+}
+
+#[test]
+fn budget_parks_extra_sessions_and_resumes_them_from_their_cursor() {
+    let mut hub = Hub::new(Budget::with_connections(3)); // 2 chat slots
+    for s in ["a", "b", "c"] {
+        hub.attach(s, &format!("s{s}"), &[]);
+    }
+    assert_eq!(hub.open_transports().len(), 2);
+    assert_eq!(hub.parked(), vec!["c".to_string()]);
+    // c becomes the shown pane: it preempts the least deserving open session.
+    let actions = hub.set_active(Some("c"));
+    assert_eq!(opens(&actions), vec![("c".into(), "sc".into())]);
+    let parked = closes(&actions);
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].1, CloseReason::Parked);
+    let parked_session = if parked[0].0 == "sa" { "a" } else { "b" };
+    let parked_stream = parked[0].0.clone();
+    // Give the parked session progress before it was parked, then free a slot.
+    let other = if parked_session == "a" { "sb" } else { "sa" };
+    let (_, actions) = deliver(&mut hub, other, 1, StreamEvent::StreamEnd(StreamEnd::default()));
+    let resumed = actions.iter().find_map(|a| if let Action::Open { session_id, query, .. } = a { Some((session_id.clone(), query.clone())) } else { None });
+    assert_eq!(resumed.map(|r| r.0), Some(parked_session.to_string()), "a freed slot resumes the parked session");
+    assert!(hub.open_transports().iter().any(|(_, s)| *s == parked_stream));
+}
+
+#[test]
+fn attention_outranks_recency_for_a_slot() {
+    let mut hub = Hub::new(Budget::with_connections(2)); // 1 chat slot
+    hub.attach("a", "sa", &[]);
+    hub.attach("b", "sb", &[]);
+    assert_eq!(hub.open_transports(), vec![("a".into(), "sa".into())]);
+    let row = SessionRow { session_id: "b".into(), attention: Some(Attention { kind: "approval".into(), count: 1, severity: None }), ..Default::default() };
+    let actions = hub.note_rows(&[row]);
+    assert_eq!(opens(&actions), vec![("b".into(), "sb".into())]);
+    assert_eq!(closes(&actions), vec![("sa".into(), CloseReason::Parked)]);
+}
+
+#[test]
+fn busy_is_shown_only_after_the_server_confirms_the_stream() {
+    let mut hub = Hub::new(Budget::default());
+    let detail = SessionDetail {
+        session_id: "a".into(),
+        active_stream_id: Some("sa".into()),
+        pending_user_message: Some("hello".into()),
+        runtime_journal_snapshot: Some(JournalSnapshot { stream_id: Some("sa".into()), last_seq: 7, last_event_id: Some("sa:7".into()), last_assistant_text: Some("Hi th".into()), ..Default::default() }),
+        ..Default::default()
+    };
+    let actions = hub.with_session("a", |rt| rt.load(&detail, false));
+    assert!(actions.iter().any(|a| matches!(a, Action::Probe { stream_id, .. } if stream_id == "sa")));
+    assert!(opens(&actions).is_empty(), "no transport before the probe answers");
+    assert!(!hub.session("a").unwrap().is_busy());
+    let status = StreamStatus { active: true, stream_id: Some("sa".into()), replay_available: true, journal: None };
+    let actions = hub.status_probed("a", "sa", Some(&status));
+    assert!(hub.session("a").unwrap().is_busy());
+    let q = actions.iter().find_map(|a| if let Action::Open { query, .. } = a { Some(query.clone()) } else { None }).unwrap();
+    assert_eq!(q, "stream_id=sa&replay=1&after_seq=7&after_event_id=sa%3A7", "resumes after the snapshot");
+    // The seeded text continues exactly.
+    deliver(&mut hub, "sa", 8, tok("ere"));
+    assert_eq!(hub.session("a").unwrap().live.as_ref().unwrap().text(), "Hi there");
+    assert_eq!(hub.session("a").unwrap().live.as_ref().unwrap().user_text.as_deref(), Some("hello"));
+}
+
+#[test]
+fn a_dead_stream_settles_from_the_server_instead_of_spinning() {
+    let mut hub = Hub::new(Budget::default());
+    let detail = SessionDetail { session_id: "a".into(), active_stream_id: Some("gone".into()), ..Default::default() };
+    hub.with_session("a", |rt| rt.load(&detail, true));
+    let actions = hub.status_probed("a", "gone", None);
+    assert!(actions.contains(&Action::Reload { session_id: "a".into() }));
+    assert!(!hub.session("a").unwrap().is_busy());
+    assert!(!hub.session("a").unwrap().wants_transport());
+}
+
+#[test]
+fn a_failed_transport_is_probed_with_back_off_then_resumed() {
+    let mut hub = two_running();
+    deliver(&mut hub, "sa", 1, tok("x"));
+    let actions = hub.transport_failed("sa");
+    assert!(actions.iter().any(|a| matches!(a, Action::Probe { stream_id, delay_ms, .. } if stream_id == "sa" && *delay_ms > 0)));
+    assert!(hub.open_transports().iter().all(|(_, s)| s != "sa"));
+    let st = StreamStatus { active: true, ..Default::default() };
+    let actions = hub.status_probed("a", "sa", Some(&st));
+    assert!(actions.iter().any(|a| matches!(a, Action::Open { query, .. } if query.contains("after_seq=1"))));
+}
+
+#[test]
+fn compression_rotates_the_session_id_and_follows_it() {
+    let mut hub = two_running();
+    let c = Compressed { old_session_id: Some("a".into()), new_session_id: Some("a2".into()), message: Some("Compressed".into()), ..Default::default() };
+    let (_, actions) = deliver(&mut hub, "sa", 1, StreamEvent::Compressed(c));
+    assert!(actions.contains(&Action::Renamed { old: "a".into(), new: "a2".into() }));
+    assert_eq!(hub.active(), Some("a2"));
+    assert!(hub.session("a").is_some(), "the old id still finds the session");
+    assert_eq!(hub.session("a2").unwrap().compressions.len(), 1);
+    assert_eq!(deliver(&mut hub, "sa", 2, tok("more")).0, Applied::Applied, "the stream still belongs to the rotated session");
+    // stream_end names the original id; it still ends the right session.
+    let (_, actions) = deliver(&mut hub, "sa", 3, StreamEvent::StreamEnd(StreamEnd { session_id: Some("a".into()) }));
+    assert!(closes(&actions).iter().any(|(s, _)| s == "sa"));
+}
+
+#[test]
+fn a_409_on_start_queues_the_text_and_reattaches() {
+    let mut hub = Hub::new(Budget::default());
+    hub.with_session("a", |rt| {
+        rt.begin_send("second question", &[]);
+        Vec::new()
+    });
+    let actions = hub.with_session("a", |rt| rt.start_conflict("second question"));
+    assert!(actions.contains(&Action::Reload { session_id: "a".into() }));
+    assert_eq!(hub.session("a").unwrap().queued, vec!["second question".to_string()]);
+    // Reload finds the running stream; once it ends, the queued text is sent.
+    let detail = SessionDetail { session_id: "a".into(), active_stream_id: Some("s1".into()), ..Default::default() };
+    hub.with_session("a", |rt| rt.load(&detail, true));
+    hub.status_probed("a", "s1", Some(&StreamStatus { active: true, ..Default::default() }));
+    let (_, actions) = deliver(&mut hub, "s1", 1, StreamEvent::StreamEnd(StreamEnd::default()));
+    assert!(actions.contains(&Action::Send { session_id: "a".into(), text: "second question".into() }));
+}
+
+#[test]
+fn background_tasks_dedupe_by_event_id() {
+    let mut hub = two_running();
+    let t = BackgroundTask { event_id: Some("e1".into()), summary: Some("built".into()), ..Default::default() };
+    let f = pane_core::Frame { id: Some(EventId { stream_id: "sa".into(), seq: 0 }), event: StreamEvent::BgTaskComplete(t.clone()) };
+    assert_eq!(hub.deliver("sa", f.id.as_ref(), &f.event).0, Applied::Applied);
+    assert_eq!(hub.deliver("sa", f.id.as_ref(), &f.event).0, Applied::Duplicate);
+}
+
+#[test]
+fn todo_snapshots_replace_and_older_ones_are_dropped() {
+    let mut hub = two_running();
+    let t = |ts: f64, n: usize| StreamEvent::TodoState(TodoState { ts: Some(ts), todos: vec![serde_json::json!({"t": 1}); n], ..Default::default() });
+    deliver(&mut hub, "sa", 1, t(10.0, 3));
+    deliver(&mut hub, "sa", 2, t(5.0, 1));
+    assert_eq!(hub.session("a").unwrap().todos.as_ref().unwrap().todos.len(), 3);
+    deliver(&mut hub, "sa", 3, t(11.0, 2));
+    assert_eq!(hub.session("a").unwrap().todos.as_ref().unwrap().todos.len(), 2);
+}
+
+#[test]
+fn pending_prompt_is_not_shown_twice_in_eager_mode() {
+    let mut hub = Hub::new(Budget::default());
+    let detail = SessionDetail {
+        session_id: "a".into(),
+        active_stream_id: Some("s".into()),
+        pending_user_message: Some("hello".into()),
+        messages: vec![Message { role: "user".into(), content: Some(Content::Text("hello".into())), ..Default::default() }],
+        ..Default::default()
+    };
+    hub.with_session("a", |rt| rt.load(&detail, true));
+    assert_eq!(hub.session("a").unwrap().live.as_ref().unwrap().user_text, None);
+}

@@ -1,1 +1,263 @@
-fn main(){}
+//! The project's task runner (`cargo xtask <task>`): set-up, run, test, bench.
+//!
+//! Every task first installs what it needs and is missing — idempotently, one printed line per
+//! step — so the README's commands work on a fresh Debian 12 machine with only rustup/cargo,
+//! Node and apt. Std only: it compiles in a couple of seconds.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Instant;
+
+const TRUNK_VERSION: &str = "0.21.14";
+const BINARYEN_VERSION: &str = "132.0.0";
+const WASM_OPT_VERSION: &str = "version 132";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+}
+
+fn tools_bin() -> PathBuf {
+    root().join(".tools/node_modules/.bin")
+}
+
+fn cargo_bin() -> PathBuf {
+    env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env::var("HOME").unwrap_or_default()).join(".cargo")).join("bin")
+}
+
+/// PATH with the pinned tools first (npm wasm-opt before any system one).
+fn tool_path() -> String {
+    let mut parts = vec![tools_bin().display().to_string(), cargo_bin().display().to_string()];
+    if let Ok(p) = env::var("PATH") {
+        parts.push(p);
+    }
+    parts.join(":")
+}
+
+fn cmd(program: &str) -> Command {
+    let mut c = Command::new(program);
+    c.env("PATH", tool_path()).current_dir(root());
+    c
+}
+
+fn say(msg: &str) {
+    println!("[xtask] {msg}");
+}
+
+type Res = Result<(), String>;
+
+fn run(mut c: Command) -> Res {
+    let shown = format!("{c:?}");
+    let status = c.status().map_err(|e| format!("{shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed with {status}"))
+    }
+}
+
+fn output(program: &str, args: &[&str]) -> Option<String> {
+    let out = cmd(program).args(args).stderr(Stdio::null()).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).to_string())
+}
+
+/// One set-up step: skip when `present`, else install.
+fn step(name: &str, present: bool, install: impl FnOnce() -> Res) -> Res {
+    if present {
+        say(&format!("{name}: already installed"));
+        return Ok(());
+    }
+    say(&format!("{name}: installing…"));
+    let t = Instant::now();
+    install()?;
+    say(&format!("{name}: installed in {:.0} s", t.elapsed().as_secs_f64()));
+    Ok(())
+}
+
+/// The wasm-bindgen version Cargo.lock pins (the CLI must match it exactly).
+fn locked_wasm_bindgen() -> Result<String, String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(l) = lines.next() {
+        if l == "name = \"wasm-bindgen\"" {
+            if let Some(v) = lines.next().and_then(|v| v.strip_prefix("version = \"")) {
+                return Ok(v.trim_end_matches('"').to_string());
+            }
+        }
+    }
+    Err("wasm-bindgen not found in Cargo.lock".into())
+}
+
+fn setup_build_tools() -> Res {
+    let targets = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    step("rust target wasm32-unknown-unknown", targets.lines().any(|l| l.trim() == "wasm32-unknown-unknown"), || {
+        let mut c = cmd("rustup");
+        c.args(["target", "add", "wasm32-unknown-unknown"]);
+        run(c)
+    })?;
+    let wb = locked_wasm_bindgen()?;
+    let have = output("wasm-bindgen", &["--version"]).unwrap_or_default();
+    step(&format!("wasm-bindgen-cli {wb}"), have.trim() == format!("wasm-bindgen {wb}"), || {
+        // Not --locked: the CLI's own lockfile names a crate version the registry index lacks.
+        let mut c = cmd("cargo");
+        c.args(["install", "wasm-bindgen-cli", "--version", &wb, "--force"]);
+        run(c)
+    })?;
+    let have = output("trunk", &["--version"]).unwrap_or_default();
+    step(&format!("trunk {TRUNK_VERSION}"), have.contains(TRUNK_VERSION), || {
+        // trunk 0.22 needs a newer rustc; its own fat-LTO profile doubles the build time.
+        let mut c = cmd("cargo");
+        c.args(["install", "--locked", "trunk", "--version", TRUNK_VERSION, "--force"])
+            .env("CARGO_PROFILE_RELEASE_LTO", "false")
+            .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
+        run(c)
+    })?;
+    let wasm_opt = tools_bin().join("wasm-opt");
+    let have = Command::new(&wasm_opt).arg("--version").output().map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
+    step(&format!("wasm-opt (npm binaryen@{BINARYEN_VERSION})"), have.contains(WASM_OPT_VERSION), || {
+        // Debian's binaryen (wasm-opt 108) silently breaks wasm-bindgen 0.2.130 output: never use it.
+        std::fs::create_dir_all(root().join(".tools")).map_err(|e| e.to_string())?;
+        let mut c = cmd("npm");
+        c.args(["install", "--prefix", ".tools", "--no-audit", "--no-fund", "--loglevel=error", &format!("binaryen@{BINARYEN_VERSION}")]);
+        run(c)
+    })?;
+    Ok(())
+}
+
+fn setup_browser() -> Res {
+    let present = Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists();
+    step("chromium + chromium-driver (apt)", present, || {
+        let is_root = output("id", &["-u"]).is_some_and(|u| u.trim() == "0");
+        let apt = |args: &[&str]| {
+            let mut c = if is_root { cmd("apt-get") } else { let mut s = cmd("sudo"); s.arg("apt-get"); s };
+            c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+            run(c)
+        };
+        apt(&["update", "-qq"])?;
+        apt(&["install", "-y", "-qq", "--no-install-recommends", "chromium", "chromium-driver"])
+    })
+}
+
+/// Builds the release bundle into `dist_dir` with Trunk + wasm-opt, never downloading tools.
+fn build_bundle(dist_dir: &str, features: Option<&str>, public_url: &str) -> Res {
+    say(&format!("building the release bundle → {dist_dir}"));
+    let mut fetch = cmd("cargo");
+    fetch.args(["fetch", "--quiet"]);
+    run(fetch)?;
+    let mut c = cmd("trunk");
+    // --offline: a tool version mismatch is an error instead of a GitHub download.
+    c.args(["build", "--release", "--offline", "--skip-version-check", "--dist", dist_dir, "--public-url", public_url]);
+    if let Some(f) = features {
+        c.args(["--features", f]);
+    }
+    let t = Instant::now();
+    run(c)?;
+    say(&format!("bundle built in {:.0} s", t.elapsed().as_secs_f64()));
+    Ok(())
+}
+
+fn build_server() -> Res {
+    let mut c = cmd("cargo");
+    c.args(["build", "--profile", "native-release", "-p", "pane-server"]);
+    run(c)
+}
+
+fn server_bin() -> PathBuf {
+    root().join("target/native-release/pane-server")
+}
+
+fn task_run(args: &[String]) -> Res {
+    setup_build_tools()?;
+    build_bundle("dist", None, "./")?;
+    build_server()?;
+    let mut c = cmd(server_bin().to_str().expect("utf-8 path"));
+    c.args(["--dist", "dist"]).args(args);
+    run(c)
+}
+
+fn task_test(args: &[String]) -> Res {
+    let started = Instant::now();
+    setup_build_tools()?;
+    setup_browser()?;
+    let only = args.first().map(String::as_str);
+    let mut phases: Vec<(&str, f64)> = Vec::new();
+    let mut phase = |name: &'static str, f: &mut dyn FnMut() -> Res| -> Res {
+        if only.is_some_and(|o| o != name) {
+            return Ok(());
+        }
+        say(&format!("── {name} ──"));
+        let t = Instant::now();
+        f()?;
+        phases.push((name, t.elapsed().as_secs_f64()));
+        Ok(())
+    };
+    phase("native", &mut || {
+        let mut c = cmd("cargo");
+        c.args(["test", "-p", "pane-core", "-p", "pane-server"]);
+        run(c)
+    })?;
+    phase("browser", &mut || {
+        let mut c = cmd("cargo");
+        c.args(["test", "-p", "hermes-pane", "--target", "wasm32-unknown-unknown"])
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
+        run(c)
+    })?;
+    phase("e2e", &mut || {
+        build_bundle("target/e2e-dist", Some("test-hooks"), "./")?;
+        build_server()?;
+        let mut c = cmd("cargo");
+        c.args(["test", "-p", "pane-e2e", "--", "--test-threads=1"])
+            .env("PANE_DIST", root().join("target/e2e-dist"))
+            .env("PANE_SERVER_BIN", server_bin());
+        run(c)
+    })?;
+    for (name, secs) in &phases {
+        say(&format!("{name}: {secs:.0} s"));
+    }
+    say(&format!("all tests passed in {:.0} s", started.elapsed().as_secs_f64()));
+    Ok(())
+}
+
+fn task_bench(args: &[String]) -> Res {
+    setup_build_tools()?;
+    setup_browser()?;
+    build_bundle("target/bench-dist", Some("test-hooks"), "./")?;
+    build_bundle("dist", None, "./")?;
+    build_server()?;
+    let mut c = cmd("cargo");
+    c.args(["run", "--profile", "native-release", "-p", "pane-e2e", "--bin", "pane-bench", "--"])
+        .args(args)
+        .env("PANE_DIST", root().join("target/bench-dist"))
+        .env("PANE_SHIP_DIST", root().join("dist"))
+        .env("PANE_SERVER_BIN", server_bin());
+    run(c)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let (task, rest) = match args.split_first() {
+        Some((t, r)) => (t.as_str(), r),
+        None => ("help", &[][..]),
+    };
+    let result = match task {
+        "setup" => setup_build_tools().and_then(|_| setup_browser()),
+        "build" => setup_build_tools().and_then(|_| build_bundle("dist", rest.first().map(String::as_str), "./")),
+        "run" => task_run(rest),
+        "test" => task_test(rest),
+        "bench" => task_bench(rest),
+        _ => {
+            println!(
+                "usage: cargo xtask <task>\n\n  run [server args]   build the pane and serve it with the stand-in backend\n                      (e.g. `-- --backend http://127.0.0.1:8787` to use a real Hermes WebUI)\n  test [native|browser|e2e]  run every test (or one phase)\n  bench               measure the pane in headless Chromium, write BENCHMARKS data\n  setup               install the tools only\n  build [features]    build the release bundle into dist/"
+            );
+            return if task == "help" { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("[xtask] error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

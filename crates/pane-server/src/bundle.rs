@@ -1,0 +1,231 @@
+//! Serves the pane's built bundle (Trunk `dist/`): `application/wasm`, precompressed brotli and
+//! gzip (compressed once at start-up), immutable caching for hashed assets, an SPA fallback to
+//! `index.html`, and a CSP that allows `'wasm-unsafe-eval'` and nothing looser.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::App;
+
+/// The pane document's policy: scripts only from this origin (no inline script, no eval), wasm
+/// compilation allowed; styles from this origin; API calls same-origin.
+pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: https:; \
+font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+/// What to inject into `index.html` when serving it.
+#[derive(Debug, Clone, Copy)]
+pub struct Inject {
+    /// Embed the login session's CSRF token (a JSON data block, never executed).
+    pub csrf: bool,
+}
+
+struct Asset {
+    raw: Vec<u8>,
+    gzip: Option<Vec<u8>>,
+    brotli: Option<Vec<u8>>,
+    mime: &'static str,
+    etag: String,
+    immutable: bool,
+}
+
+struct Bundle {
+    assets: HashMap<String, Asset>,
+    index: String,
+    mount: String,
+    inject: Inject,
+    app: Option<Arc<App>>,
+}
+
+fn mime_of(path: &str) -> &'static str {
+    match path.rsplit('.').next().unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "wasm" => "application/wasm",
+        "css" => "text/css; charset=utf-8",
+        "json" | "map" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "webmanifest" => "application/manifest+json",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Trunk names hashed assets `name-<16 hex>[_bg].ext`.
+fn is_hashed(path: &str) -> bool {
+    let stem = path.rsplit('/').next().unwrap_or(path);
+    let stem = stem.split('.').next().unwrap_or(stem).trim_end_matches("_bg");
+    stem.rsplit_once('-').is_some_and(|(_, h)| h.len() == 16 && h.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+fn fnv(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("\"{h:016x}\"")
+}
+
+fn compress(raw: &[u8], mime: &str) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+    let compressible = mime.starts_with("text/") || mime.contains("javascript") || mime.contains("json") || mime == "application/wasm" || mime.contains("svg");
+    if !compressible || raw.len() < 512 {
+        return (None, None);
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let gzip = gz.write_all(raw).ok().and_then(|_| gz.finish().ok());
+    let mut br = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
+    let brotli = brotli::BrotliCompress(&mut &raw[..], &mut br, &params).ok().map(|_| br);
+    (gzip, brotli)
+}
+
+fn load(dir: &Path, base: &Path, out: &mut HashMap<String, Asset>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        if path.is_dir() {
+            load(&path, base, out)?;
+            continue;
+        }
+        let rel = path.strip_prefix(base).map_err(std::io::Error::other)?.to_string_lossy().replace('\\', "/");
+        let raw = std::fs::read(&path)?;
+        let mime = mime_of(&rel);
+        let (gzip, brotli) = compress(&raw, mime);
+        out.insert(rel.clone(), Asset { etag: fnv(&raw), immutable: is_hashed(&rel), raw, gzip, brotli, mime });
+    }
+    Ok(())
+}
+
+/// Rewrites `<base href>` to the mount so relative asset URLs work at any depth.
+fn rebase(index: &str, mount: &str) -> String {
+    match index.find("<base href=\"") {
+        Some(i) => {
+            let rest = &index[i + 12..];
+            let end = rest.find('"').unwrap_or(0);
+            format!("{}<base href=\"{}\"{}", &index[..i], mount, &rest[end + 1..])
+        }
+        None => index.replacen("<head>", &format!("<head><base href=\"{mount}\">"), 1),
+    }
+}
+
+fn security_headers(h: &mut HeaderMap) {
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+}
+
+impl Bundle {
+    fn index_response(&self, headers: &HeaderMap) -> Response {
+        let mut html = self.index.clone();
+        if self.inject.csrf {
+            let token = self.app.as_ref().and_then(|a| a.auth.csrf_for(headers)).unwrap_or_default();
+            let block = format!("<script type=\"application/json\" id=\"hermes-config\">{{\"csrfToken\":\"{token}\"}}</script></head>");
+            html = html.replacen("</head>", &block, 1);
+        }
+        let mut r = (StatusCode::OK, html).into_response();
+        let h = r.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+        h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+        security_headers(h);
+        r
+    }
+
+    fn asset_response(&self, a: &Asset, headers: &HeaderMap) -> Response {
+        if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(a.etag.as_str()) {
+            let mut r = StatusCode::NOT_MODIFIED.into_response();
+            r.headers_mut().insert(header::ETAG, HeaderValue::from_str(&a.etag).expect("etag"));
+            return r;
+        }
+        let accept = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let accepts = |enc: &str| accept.split(',').any(|p| p.split(';').next().unwrap_or("").trim() == enc);
+        let (body, encoding) = match (&a.brotli, &a.gzip) {
+            (Some(br), _) if accepts("br") => (br.clone(), Some("br")),
+            (_, Some(gz)) if accepts("gzip") => (gz.clone(), Some("gzip")),
+            _ => (a.raw.clone(), None),
+        };
+        let mut r = (StatusCode::OK, body).into_response();
+        let h = r.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(a.mime));
+        if let Some(e) = encoding {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(e));
+        }
+        if a.gzip.is_some() {
+            h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        }
+        h.insert(header::ETAG, HeaderValue::from_str(&a.etag).expect("etag"));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static(if a.immutable { "public, max-age=31536000, immutable" } else { "no-cache" }));
+        security_headers(h);
+        r
+    }
+}
+
+async fn serve(State(b): State<Arc<Bundle>>, req: Request) -> Response {
+    let path = req.uri().path();
+    let rel = path.strip_prefix(b.mount.as_str()).unwrap_or("").trim_start_matches('/');
+    if rel.is_empty() || rel == "index.html" {
+        return b.index_response(req.headers());
+    }
+    if let Some(a) = b.assets.get(rel) {
+        return b.asset_response(a, req.headers());
+    }
+    // Client-side routes (`session/<id>`) get the app; a missing file is a 404.
+    let last = rel.rsplit('/').next().unwrap_or(rel);
+    if !last.contains('.') {
+        return b.index_response(req.headers());
+    }
+    (StatusCode::NOT_FOUND, "not found").into_response()
+}
+
+/// Adds the bundle at `mount` to `router`.
+pub fn mount(router: Router, dist: &Path, mount: &str, inject: Inject, app: Option<Arc<App>>) -> Router {
+    let mut assets = HashMap::new();
+    if let Err(e) = load(dist, dist, &mut assets) {
+        eprintln!("pane-server: cannot read the bundle in {}: {e} (build it with `cargo xtask build`)", dist.display());
+    }
+    let index = assets.remove("index.html").map(|a| String::from_utf8_lossy(&a.raw).to_string()).unwrap_or_else(|| {
+        "<!doctype html><title>hermes-pane</title><p>The pane bundle is missing: run <code>cargo xtask build</code>.</p>".into()
+    });
+    let bundle = Arc::new(Bundle { index: rebase(&index, mount), assets, mount: mount.to_string(), inject, app });
+    let handler = get(serve).with_state(bundle);
+    if mount == "/" {
+        router.fallback_service(handler)
+    } else {
+        let bare = mount.trim_end_matches('/').to_string();
+        let target = mount.to_string();
+        router
+            .route(&bare, get(move || async move { Redirect::permanent(&target) }))
+            .route(mount, handler.clone())
+            .route(&format!("{mount}{{*path}}"), handler)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_names_are_recognised() {
+        assert!(is_hashed("hermes-pane-0123456789abcdef_bg.wasm"));
+        assert!(is_hashed("hermes-pane-0123456789abcdef.js"));
+        assert!(is_hashed("style-0123456789abcdef.css"));
+        assert!(!is_hashed("boot.js"));
+        assert!(!is_hashed("index.html"));
+    }
+
+    #[test]
+    fn base_is_rewritten_to_the_mount() {
+        assert_eq!(rebase("<head><base href=\"/\"><x>", "/pane/"), "<head><base href=\"/pane/\"><x>");
+        assert_eq!(rebase("<head><x>", "/p/"), "<head><base href=\"/p/\"><x>");
+    }
+}

@@ -1,1 +1,59 @@
+//! hermes-pane: a Leptos (CSR) chat pane for Hermes WebUI.
+//!
+//! The active pane is only a projection; running state belongs to the session that owns the
+//! stream. [`hub::Hub`] (root-owned, provided by context) holds every session's runtime from
+//! `pane-core`, the view stores and the transports; components only read stores.
 
+pub mod api;
+pub mod components;
+pub mod hub;
+pub mod persist;
+pub mod routes;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
+
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use crate::api::Api;
+use crate::hub::Hub;
+
+/// The router base: the path of `document.baseURI` without its trailing slash (`/pane`, or
+/// empty at the root), so the app works mounted under a sub-path.
+pub fn router_base() -> String {
+    let base = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.base_uri().ok().flatten())
+        .and_then(|b| web_sys::Url::new(&b).ok())
+        .map(|u| u.pathname())
+        .unwrap_or_default();
+    base.trim_end_matches('/').to_string()
+}
+
+/// The whole app: the hub under the root owner, the router, the layout.
+#[component]
+pub fn App() -> impl IntoView {
+    let hub = Hub::new(Api::from_document(), Hub::detect_budget());
+    provide_context(hub);
+    hub.boot();
+    #[cfg(feature = "test-hooks")]
+    test_hooks::install(hub);
+    components::theme::init();
+    view! {
+        <Router base=router_base()>
+            <routes::NavBridge/>
+            <components::layout::Layout>
+                <Routes fallback=|| view! { <routes::NotFound/> }>
+                    <Route path=path!("/") view=routes::Home/>
+                    <Route path=path!("/session/:id") view=routes::SessionRoute/>
+                </Routes>
+            </components::layout::Layout>
+        </Router>
+    }
+}
+
+/// The hub from context (panics outside [`App`] — a programming error).
+pub fn use_hub() -> Hub {
+    use_context::<Hub>().expect("the hub is provided by App")
+}

@@ -9,7 +9,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::wire::{lenient_bool, lenient_string, Approval, Clarify, SessionDetail, TodoState};
+use crate::wire::{Approval, Clarify, SessionDetail, TodoState};
 
 /// `{text}` of `token` and `reasoning`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -23,7 +23,6 @@ pub struct TextDelta {
 #[serde(default)]
 pub struct InterimAssistant {
     pub text: String,
-    #[serde(deserialize_with = "lenient_bool")]
     pub already_streamed: bool,
     /// Text that was echoed into the thinking buffer and must be stripped from it.
     pub reasoning_echo: Value,
@@ -45,16 +44,12 @@ impl InterimAssistant {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ToolEvent {
-    #[serde(deserialize_with = "lenient_string")]
     pub event_type: Option<String>,
     pub name: String,
-    #[serde(deserialize_with = "lenient_string")]
     pub preview: Option<String>,
     pub args: Value,
-    #[serde(deserialize_with = "lenient_string")]
     pub tid: Option<String>,
     pub duration: Option<f64>,
-    #[serde(deserialize_with = "lenient_bool")]
     pub is_error: bool,
 }
 
@@ -81,7 +76,6 @@ pub fn args_pairs(args: &Value) -> Vec<(String, String)> {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ContextStatus {
-    #[serde(deserialize_with = "lenient_string")]
     pub session_id: Option<String>,
     pub prefill: Value,
 }
@@ -90,9 +84,7 @@ pub struct ContextStatus {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Compressing {
-    #[serde(deserialize_with = "lenient_string")]
     pub session_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub message: Option<String>,
 }
 
@@ -100,15 +92,10 @@ pub struct Compressing {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Compressed {
-    #[serde(deserialize_with = "lenient_string")]
     pub session_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub old_session_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub new_session_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub continuation_session_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub message: Option<String>,
     pub usage: Value,
 }
@@ -117,9 +104,8 @@ pub struct Compressed {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Warning {
-    #[serde(rename = "type", deserialize_with = "lenient_string")]
+    #[serde(rename = "type")]
     pub kind: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub message: Option<String>,
 }
 
@@ -137,7 +123,6 @@ pub struct Usage {
     pub duration_seconds: Option<f64>,
     pub tps: Option<f64>,
     pub ttft_ms: Option<f64>,
-    #[serde(deserialize_with = "lenient_string")]
     pub used_model: Option<String>,
     pub context_length: Option<f64>,
     pub threshold_tokens: Option<f64>,
@@ -149,14 +134,11 @@ pub struct Usage {
 #[serde(default)]
 pub struct Metering {
     pub tps: Option<f64>,
-    #[serde(deserialize_with = "lenient_bool")]
     pub tps_available: bool,
-    #[serde(deserialize_with = "lenient_bool")]
     pub estimated: bool,
     pub high: Option<f64>,
     pub low: Option<f64>,
     pub ttft_ms: Option<f64>,
-    #[serde(deserialize_with = "lenient_string")]
     pub session_id: Option<String>,
     pub usage: Option<Usage>,
 }
@@ -175,13 +157,9 @@ impl Metering {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct StateSaved {
-    #[serde(deserialize_with = "lenient_string")]
     pub session_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub kind: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub action: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub name: Option<String>,
 }
 
@@ -189,7 +167,6 @@ pub struct StateSaved {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SteerLeftover {
-    #[serde(deserialize_with = "lenient_string")]
     pub session_id: Option<String>,
     pub text: String,
 }
@@ -198,13 +175,9 @@ pub struct SteerLeftover {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Goal {
-    #[serde(deserialize_with = "lenient_string")]
     pub session_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub state: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub message: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub message_key: Option<String>,
     pub decision: Value,
 }
@@ -213,13 +186,9 @@ pub struct Goal {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GoalContinue {
-    #[serde(deserialize_with = "lenient_string")]
     pub session_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub continuation_prompt: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub text: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub message: Option<String>,
 }
 
@@ -229,13 +198,9 @@ pub struct GoalContinue {
 pub struct Done {
     pub session: Option<SessionDetail>,
     pub usage: Option<Usage>,
-    #[serde(deserialize_with = "lenient_string")]
     pub terminal_state: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub terminal_reason: Option<String>,
-    #[serde(deserialize_with = "lenient_bool")]
     pub ephemeral: bool,
-    #[serde(deserialize_with = "lenient_string")]
     pub answer: Option<String>,
 }
 
@@ -243,7 +208,6 @@ pub struct Done {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Title {
-    #[serde(deserialize_with = "lenient_string")]
     pub session_id: Option<String>,
     pub title: String,
 }
@@ -252,13 +216,9 @@ pub struct Title {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TitleStatus {
-    #[serde(deserialize_with = "lenient_string")]
     pub session_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub status: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub reason: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub title: Option<String>,
 }
 
@@ -266,7 +226,6 @@ pub struct TitleStatus {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct StreamEnd {
-    #[serde(deserialize_with = "lenient_string")]
     pub session_id: Option<String>,
 }
 
@@ -274,27 +233,18 @@ pub struct StreamEnd {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AppError {
-    #[serde(deserialize_with = "lenient_string")]
     pub message: Option<String>,
-    #[serde(rename = "type", deserialize_with = "lenient_string")]
+    #[serde(rename = "type")]
     pub kind: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub hint: Option<String>,
     pub details: Value,
-    #[serde(deserialize_with = "lenient_string")]
     pub session_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub old_session_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub new_session_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub continuation_session_id: Option<String>,
     pub session: Option<SessionDetail>,
-    #[serde(deserialize_with = "lenient_string")]
     pub terminal_state: Option<String>,
-    #[serde(deserialize_with = "lenient_bool")]
     pub recovery_control: bool,
-    #[serde(deserialize_with = "lenient_string")]
     pub stream_id: Option<String>,
     pub offline_dropped_events: Option<u64>,
 }
@@ -303,14 +253,11 @@ pub struct AppError {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Cancel {
-    #[serde(deserialize_with = "lenient_string")]
     pub message: Option<String>,
-    #[serde(rename = "type", deserialize_with = "lenient_string")]
+    #[serde(rename = "type")]
     pub kind: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub status: Option<String>,
     pub session: Option<SessionDetail>,
-    #[serde(deserialize_with = "lenient_string")]
     pub session_id: Option<String>,
 }
 
@@ -318,7 +265,6 @@ pub struct Cancel {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RelayError {
-    #[serde(deserialize_with = "lenient_string")]
     pub error: Option<String>,
 }
 
@@ -326,14 +272,10 @@ pub struct RelayError {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct BackgroundTask {
-    #[serde(deserialize_with = "lenient_string")]
     pub session_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub task_id: Option<String>,
     pub completed_at: Option<f64>,
-    #[serde(deserialize_with = "lenient_string")]
     pub summary: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub event_id: Option<String>,
 }
 
@@ -421,7 +363,7 @@ fn parse<T: for<'de> Deserialize<'de>>(name: &str, data: &str) -> Result<T, Deco
     // An empty payload of a known event is treated as `{}` (all fields default), as the
     // backend's own handlers do with `JSON.parse(e.data || '{}')`.
     let data = if data.trim().is_empty() { "{}" } else { data };
-    serde_json::from_str(data).map_err(|e| DecodeError { event: name.to_string(), reason: e.to_string() })
+    crate::from_json(data).map_err(|e| DecodeError { event: name.to_string(), reason: e.to_string() })
 }
 
 impl StreamEvent {

@@ -152,6 +152,13 @@ pub fn render(src: &str) -> String {
     }
     let mut out = String::with_capacity(src.len() + src.len() / 2 + 16);
     pulldown_cmark::html::push_html(&mut out, events.into_iter());
+    // Table alignment as classes: the pane's CSP allows no inline style attributes.
+    if out.contains(" style=\"text-align: ") {
+        out = out
+            .replace(" style=\"text-align: left\"", " class=\"al-l\"")
+            .replace(" style=\"text-align: center\"", " class=\"al-c\"")
+            .replace(" style=\"text-align: right\"", " class=\"al-r\"");
+    }
     out
 }
 

@@ -139,6 +139,9 @@ pub struct SessionRuntime {
     seen_tasks: BTreeSet<String>,
     /// Bumped on every change; the shell repaints a session when it moves.
     pub revision: u64,
+    /// Bumped when the saved transcript (messages, tool summaries, dividers) changes, so the
+    /// shell re-projects the transcript only then, not on every token.
+    pub transcript_revision: u64,
 }
 
 impl SessionRuntime {
@@ -193,6 +196,7 @@ impl SessionRuntime {
             self.messages_offset = detail.messages_offset.unwrap_or(0);
             self.tool_calls = detail.tool_calls.clone();
             self.loaded = true;
+            self.transcript_revision += 1;
         }
         if let Some(t) = &detail.todo_state {
             self.todos = Some(t.clone());
@@ -254,6 +258,7 @@ impl SessionRuntime {
         for c in &mut self.compressions {
             c.before_message += added;
         }
+        self.transcript_revision += 1;
         self.touch();
     }
 
@@ -284,6 +289,7 @@ impl SessionRuntime {
         }
         self.loaded = true;
         self.live = None;
+        self.transcript_revision += 1;
     }
 
     fn rename(&mut self, new: &str) -> Option<Effect> {
@@ -520,6 +526,7 @@ impl SessionRuntime {
                     before_message: self.messages.len(),
                     message: c.message.clone().unwrap_or_else(|| "Context compressed".into()),
                 });
+                self.transcript_revision += 1;
             }
             E::Warning(w) => fx.push(Effect::Notice(Notice {
                 kind: NoticeKind::Warning,

@@ -1,56 +1,27 @@
 //! Wire types of the Hermes WebUI HTTP API (`shared/contract/hermes-webui-api.md` §2–§6).
 //!
-//! Decoding is lenient the way the backend is loose: unknown fields are ignored, missing
-//! fields take their default, and `null` is accepted wherever the backend has been seen to
-//! send it. Only a structurally wrong payload (not JSON, wrong top-level type) is an error.
+//! Unknown fields are ignored, missing fields take their default, and every field the backend
+//! may send as `null` is an `Option`. Shapes that vary (`content`: string or parts; an
+//! attachment: name or object; search: list or wrapper) have one hand-written visitor each
+//! instead of `#[serde(untagged)]`, which would buffer and re-deserialize every variant — the
+//! bundle size is a product feature.
 
+use std::fmt;
+
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
-
-/// `null`, a missing field, `0`/`1` and booleans all decode; everything else is `false`.
-pub(crate) fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Bool(b) => b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => matches!(s.as_str(), "1" | "true"),
-        _ => false,
-    })
-}
-
-/// Any JSON scalar as text (`null` → `None`); ids are opaque and sometimes numeric.
-pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Null => None,
-        Value::String(s) => Some(s),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        other => Some(other.to_string()),
-    })
-}
-
-/// A JSON array of objects, tolerating `null` (→ empty).
-pub(crate) fn lenient_vec<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
-}
 
 /// `{"error": "...", "code"?: ..., "type"?: ...}` — every JSON error of the backend.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ApiError {
-    #[serde(deserialize_with = "lenient_string")]
     pub error: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub code: Option<String>,
-    #[serde(rename = "type", deserialize_with = "lenient_string")]
+    #[serde(rename = "type")]
     pub kind: Option<String>,
     /// Set on the 409 of `chat/start` while a turn runs.
-    #[serde(deserialize_with = "lenient_string")]
     pub active_stream_id: Option<String>,
-    #[serde(deserialize_with = "lenient_bool")]
     pub stale: bool,
 }
 
@@ -72,38 +43,25 @@ pub struct Attention {
 #[serde(default)]
 pub struct SessionRow {
     pub session_id: String,
-    #[serde(deserialize_with = "lenient_string")]
     pub title: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub display_title: Option<String>,
     pub created_at: Option<f64>,
     pub updated_at: Option<f64>,
     pub last_message_at: Option<f64>,
     pub message_count: Option<u64>,
     pub user_message_count: Option<u64>,
-    #[serde(deserialize_with = "lenient_string")]
     pub model: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub workspace: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub profile: Option<String>,
-    #[serde(deserialize_with = "lenient_bool")]
     pub pinned: bool,
-    #[serde(deserialize_with = "lenient_bool")]
     pub archived: bool,
-    #[serde(deserialize_with = "lenient_string")]
     pub active_stream_id: Option<String>,
-    #[serde(deserialize_with = "lenient_bool")]
     pub is_streaming: bool,
-    #[serde(deserialize_with = "lenient_bool")]
     pub has_pending_user_message: bool,
     pub pending_started_at: Option<f64>,
-    #[serde(deserialize_with = "lenient_bool")]
     pub cron_running: bool,
     pub attention: Option<Attention>,
-    #[serde(deserialize_with = "lenient_bool")]
     pub read_only: bool,
-    #[serde(deserialize_with = "lenient_string")]
     pub parent_session_id: Option<String>,
     pub input_tokens: Option<f64>,
     pub output_tokens: Option<f64>,
@@ -130,33 +88,54 @@ impl SessionRow {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SessionList {
-    #[serde(deserialize_with = "lenient_vec")]
     pub sessions: Vec<SessionRow>,
-    #[serde(deserialize_with = "lenient_vec")]
     pub sidebar_reference_sessions: Vec<SessionRow>,
     pub cli_count: u64,
     pub archived_count: u64,
     pub webui_session_count: u64,
-    #[serde(deserialize_with = "lenient_string")]
     pub active_profile: Option<String>,
     pub server_time: Option<f64>,
 }
 
-/// `GET /api/sessions/search` answers "a list of matching session rows"; accept the bare list
-/// and the wrapper shapes seen in the wild.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
-pub enum SearchReply {
-    Rows(Vec<SessionRow>),
-    Sessions { sessions: Vec<SessionRow> },
-    Results { results: Vec<SessionRow> },
-}
+/// `GET /api/sessions/search` answers "a list of matching session rows"; the bare list and
+/// the `{sessions}` / `{results}` wrappers are all accepted.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchReply(pub Vec<SessionRow>);
 
 impl SearchReply {
     pub fn into_rows(self) -> Vec<SessionRow> {
-        match self {
-            SearchReply::Rows(r) | SearchReply::Sessions { sessions: r } | SearchReply::Results { results: r } => r,
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for SearchReply {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<SearchReply, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SearchReply;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of sessions or an object with `sessions`")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<SearchReply, A::Error> {
+                let mut rows = Vec::new();
+                while let Some(r) = seq.next_element::<SessionRow>()? {
+                    rows.push(r);
+                }
+                Ok(SearchReply(rows))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SearchReply, A::Error> {
+                let mut rows = Vec::new();
+                while let Some(k) = map.next_key::<String>()? {
+                    if k == "sessions" || k == "results" {
+                        rows = map.next_value::<Vec<SessionRow>>()?;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(SearchReply(rows))
+            }
         }
+        d.deserialize_any(V)
     }
 }
 
@@ -166,23 +145,62 @@ impl SearchReply {
 pub struct ContentPart {
     #[serde(rename = "type")]
     pub kind: String,
-    #[serde(deserialize_with = "lenient_string")]
     pub text: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
+    pub id: Option<Value>,
     pub name: Option<String>,
     pub input: Value,
 }
 
 /// `content` is a string or a list of parts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Content {
     Text(String),
     Parts(Vec<ContentPart>),
     /// Anything else the backend might send; shown as nothing rather than failing the load.
     Other(Value),
+}
+
+impl<'de> Deserialize<'de> for Content {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Content, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Content;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("message content (a string or a list of parts)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Content, E> {
+                Ok(Content::Text(v.to_string()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Content, E> {
+                Ok(Content::Text(v))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Content, A::Error> {
+                let mut parts = Vec::new();
+                while let Some(p) = seq.next_element::<ContentPart>()? {
+                    parts.push(p);
+                }
+                Ok(Content::Parts(parts))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Content, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Content::Other(Value::Null))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Content, E> {
+                Ok(Content::Other(Value::Null))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Content, E> {
+                Ok(Content::Text(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Content, E> {
+                Ok(Content::Text(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Content, E> {
+                Ok(Content::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl Content {
@@ -207,7 +225,6 @@ impl Content {
 pub struct FunctionCall {
     pub name: String,
     /// A JSON document as a string.
-    #[serde(deserialize_with = "lenient_string")]
     pub arguments: Option<String>,
 }
 
@@ -215,27 +232,47 @@ pub struct FunctionCall {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ToolCall {
-    #[serde(deserialize_with = "lenient_string")]
     pub id: Option<String>,
     pub function: FunctionCall,
 }
 
-/// A user message's attachment: a display name (legacy) or an upload result object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum AttachmentRef {
-    Name(String),
-    File(UploadedFile),
-    Other(Value),
-}
+/// A user message's attachment as displayed: its name (the backend sends display names, legacy
+/// plain strings, or upload result objects with `name`/`filename`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct AttachmentRef(pub String);
 
 impl AttachmentRef {
     pub fn display_name(&self) -> String {
-        match self {
-            AttachmentRef::Name(n) => n.clone(),
-            AttachmentRef::File(f) => f.name.clone(),
-            AttachmentRef::Other(v) => v.get("name").and_then(Value::as_str).unwrap_or("file").to_string(),
+        self.0.clone()
+    }
+}
+
+impl<'de> Deserialize<'de> for AttachmentRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<AttachmentRef, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = AttachmentRef;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an attachment name or object")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<AttachmentRef, E> {
+                Ok(AttachmentRef(v.rsplit('/').next().unwrap_or(v).to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AttachmentRef, A::Error> {
+                let mut name = None;
+                while let Some(k) = map.next_key::<String>()? {
+                    match k.as_str() {
+                        "name" | "filename" if name.is_none() => name = map.next_value::<Option<String>>()?,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AttachmentRef(name.unwrap_or_else(|| "file".into())))
+            }
         }
+        d.deserialize_any(V)
     }
 }
 
@@ -246,35 +283,27 @@ pub struct Message {
     pub role: String,
     pub content: Option<Content>,
     pub timestamp: Option<f64>,
-    #[serde(deserialize_with = "lenient_string")]
     pub reasoning: Option<String>,
-    #[serde(deserialize_with = "lenient_vec")]
     pub tool_calls: Vec<ToolCall>,
-    #[serde(deserialize_with = "lenient_vec")]
     pub attachments: Vec<AttachmentRef>,
-    #[serde(rename = "_error", deserialize_with = "lenient_bool")]
+    #[serde(rename = "_error")]
     pub error: bool,
-    #[serde(rename = "_partial", deserialize_with = "lenient_bool")]
+    #[serde(rename = "_partial")]
     pub partial: bool,
-    #[serde(deserialize_with = "lenient_string")]
     pub provider_details: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub provider_details_label: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub tool_call_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub name: Option<String>,
     #[serde(rename = "_turnDuration")]
     pub turn_duration: Option<f64>,
     #[serde(rename = "_turnTps")]
     pub turn_tps: Option<f64>,
-    #[serde(rename = "_usedModel", deserialize_with = "lenient_string")]
+    #[serde(rename = "_usedModel")]
     pub used_model: Option<String>,
-    #[serde(rename = "_compressionRecovery", deserialize_with = "lenient_bool")]
+    #[serde(rename = "_compressionRecovery")]
     pub compression_recovery: bool,
     /// Server row id (numeric in the captures; opaque here).
-    #[serde(deserialize_with = "lenient_string")]
-    pub id: Option<String>,
+    pub id: Option<Value>,
 }
 
 impl Message {
@@ -306,13 +335,10 @@ impl Message {
 #[serde(default)]
 pub struct SessionToolCall {
     pub name: String,
-    #[serde(deserialize_with = "lenient_string")]
     pub snippet: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub tid: Option<String>,
     pub assistant_msg_idx: Option<i64>,
     pub args: Map<String, Value>,
-    #[serde(deserialize_with = "lenient_bool")]
     pub is_error: bool,
     pub duration: Option<f64>,
 }
@@ -321,18 +347,12 @@ pub struct SessionToolCall {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RuntimeJournal {
-    #[serde(deserialize_with = "lenient_string")]
     pub session_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub run_id: Option<String>,
     pub last_seq: u64,
-    #[serde(deserialize_with = "lenient_string")]
     pub last_event_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub last_event: Option<String>,
-    #[serde(deserialize_with = "lenient_bool")]
     pub terminal: bool,
-    #[serde(deserialize_with = "lenient_string")]
     pub terminal_state: Option<String>,
 }
 
@@ -341,16 +361,11 @@ pub struct RuntimeJournal {
 #[serde(default)]
 pub struct SnapshotToolCall {
     pub name: String,
-    #[serde(deserialize_with = "lenient_string")]
     pub tid: Option<String>,
     pub args: Map<String, Value>,
-    #[serde(deserialize_with = "lenient_string")]
     pub preview: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub snippet: Option<String>,
-    #[serde(deserialize_with = "lenient_bool")]
     pub done: bool,
-    #[serde(deserialize_with = "lenient_bool")]
     pub is_error: bool,
     pub duration: Option<f64>,
 }
@@ -359,21 +374,14 @@ pub struct SnapshotToolCall {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct JournalSnapshot {
-    #[serde(deserialize_with = "lenient_string")]
     pub session_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub stream_id: Option<String>,
     pub last_seq: u64,
-    #[serde(deserialize_with = "lenient_string")]
     pub last_event_id: Option<String>,
     pub event_count: u64,
-    #[serde(deserialize_with = "lenient_string")]
     pub last_assistant_text: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub last_reasoning_text: Option<String>,
-    #[serde(deserialize_with = "lenient_vec")]
     pub tool_calls: Vec<SnapshotToolCall>,
-    #[serde(deserialize_with = "lenient_vec")]
     pub messages: Vec<Message>,
 }
 
@@ -382,42 +390,28 @@ pub struct JournalSnapshot {
 #[serde(default)]
 pub struct SessionDetail {
     pub session_id: String,
-    #[serde(deserialize_with = "lenient_string")]
     pub title: Option<String>,
-    #[serde(deserialize_with = "lenient_vec")]
     pub messages: Vec<Message>,
     pub message_count: Option<u64>,
-    #[serde(deserialize_with = "lenient_vec")]
     pub tool_calls: Vec<SessionToolCall>,
-    #[serde(deserialize_with = "lenient_string")]
     pub active_stream_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub pending_user_message: Option<String>,
-    #[serde(deserialize_with = "lenient_vec")]
     pub pending_attachments: Vec<AttachmentRef>,
     pub pending_started_at: Option<f64>,
-    #[serde(deserialize_with = "lenient_bool")]
     pub has_pending_user_message: bool,
-    #[serde(deserialize_with = "lenient_bool")]
     pub is_streaming: bool,
     pub runtime_journal: Option<RuntimeJournal>,
     pub runtime_journal_snapshot: Option<JournalSnapshot>,
-    #[serde(rename = "_messages_truncated", deserialize_with = "lenient_bool")]
+    #[serde(rename = "_messages_truncated")]
     pub messages_truncated: bool,
     #[serde(rename = "_messages_offset")]
     pub messages_offset: Option<u64>,
     pub todo_state: Option<TodoState>,
-    #[serde(deserialize_with = "lenient_string")]
     pub continuation_session_id: Option<String>,
-    #[serde(deserialize_with = "lenient_bool")]
     pub pinned: bool,
-    #[serde(deserialize_with = "lenient_bool")]
     pub archived: bool,
-    #[serde(deserialize_with = "lenient_bool")]
     pub read_only: bool,
-    #[serde(deserialize_with = "lenient_string")]
     pub model: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub workspace: Option<String>,
     pub context_length: Option<f64>,
     pub input_tokens: Option<f64>,
@@ -433,7 +427,6 @@ pub struct SessionDetail {
 #[serde(default)]
 pub struct SessionEnvelope {
     pub session: SessionDetail,
-    #[serde(deserialize_with = "lenient_bool")]
     pub ok: bool,
 }
 
@@ -441,12 +434,9 @@ pub struct SessionEnvelope {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RetryReply {
-    #[serde(deserialize_with = "lenient_bool")]
     pub ok: bool,
-    #[serde(deserialize_with = "lenient_string")]
     pub last_user_text: Option<String>,
     pub removed_count: Option<u64>,
-    #[serde(deserialize_with = "lenient_string")]
     pub error: Option<String>,
 }
 
@@ -463,7 +453,6 @@ pub struct UploadedFile {
     pub mime: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
-    #[serde(deserialize_with = "lenient_bool")]
     pub is_image: bool,
 }
 
@@ -474,9 +463,7 @@ pub struct UploadReply {
     pub filename: String,
     pub path: String,
     pub size: Option<u64>,
-    #[serde(deserialize_with = "lenient_string")]
     pub mime: Option<String>,
-    #[serde(deserialize_with = "lenient_bool")]
     pub is_image: bool,
 }
 
@@ -505,22 +492,14 @@ pub struct ChatStartRequest {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ChatStartReply {
-    #[serde(deserialize_with = "lenient_string")]
     pub stream_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub session_id: Option<String>,
     pub pending_started_at: Option<f64>,
-    #[serde(deserialize_with = "lenient_string")]
     pub turn_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub title: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub effective_model: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub effective_model_provider: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub status: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub reason: Option<String>,
 }
 
@@ -528,11 +507,8 @@ pub struct ChatStartReply {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct StreamStatus {
-    #[serde(deserialize_with = "lenient_bool")]
     pub active: bool,
-    #[serde(deserialize_with = "lenient_string")]
     pub stream_id: Option<String>,
-    #[serde(deserialize_with = "lenient_bool")]
     pub replay_available: bool,
     pub journal: Option<RuntimeJournal>,
 }
@@ -541,13 +517,9 @@ pub struct StreamStatus {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CancelReply {
-    #[serde(deserialize_with = "lenient_bool")]
     pub ok: bool,
-    #[serde(deserialize_with = "lenient_bool")]
     pub cancelled: bool,
-    #[serde(deserialize_with = "lenient_string")]
     pub stream_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub error: Option<String>,
 }
 
@@ -558,21 +530,15 @@ pub struct CancelReply {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Approval {
-    #[serde(deserialize_with = "lenient_string")]
     pub approval_id: Option<String>,
     pub command: String,
-    #[serde(deserialize_with = "lenient_string")]
     pub description: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub pattern_key: Option<String>,
-    #[serde(deserialize_with = "lenient_vec")]
     pub pattern_keys: Vec<String>,
     pub pending_count: Option<u32>,
-    #[serde(deserialize_with = "lenient_bool")]
     pub allow_permanent: bool,
-    #[serde(deserialize_with = "lenient_string")]
     pub run_id: Option<String>,
-    #[serde(rename = "_gateway_mirror_token", deserialize_with = "lenient_string")]
+    #[serde(rename = "_gateway_mirror_token")]
     pub gateway_mirror_token: Option<String>,
 }
 
@@ -622,17 +588,11 @@ pub struct ApprovalRespond {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RespondReply {
-    #[serde(deserialize_with = "lenient_bool")]
     pub ok: bool,
-    #[serde(deserialize_with = "lenient_string")]
     pub choice: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub response: Option<String>,
-    #[serde(deserialize_with = "lenient_bool")]
     pub stale_cleared: bool,
-    #[serde(deserialize_with = "lenient_bool")]
     pub stale: bool,
-    #[serde(deserialize_with = "lenient_string")]
     pub error: Option<String>,
 }
 
@@ -664,14 +624,10 @@ impl RespondReply {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Clarify {
-    #[serde(deserialize_with = "lenient_string")]
     pub clarify_id: Option<String>,
     pub question: String,
-    #[serde(deserialize_with = "lenient_vec")]
     pub choices_offered: Vec<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub session_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub kind: Option<String>,
     pub requested_at: Option<f64>,
     pub timeout_seconds: Option<f64>,
@@ -698,14 +654,10 @@ pub struct ClarifyRespond {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TodoState {
-    #[serde(deserialize_with = "lenient_string")]
     pub session_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub stream_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub source: Option<String>,
     pub ts: Option<f64>,
-    #[serde(deserialize_with = "lenient_vec")]
     pub todos: Vec<Value>,
     pub summary: Value,
     pub version: Option<f64>,
@@ -715,11 +667,8 @@ pub struct TodoState {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AuthStatus {
-    #[serde(deserialize_with = "lenient_bool")]
     pub auth_enabled: bool,
-    #[serde(deserialize_with = "lenient_bool")]
     pub logged_in: bool,
-    #[serde(deserialize_with = "lenient_bool")]
     pub password_auth_enabled: bool,
 }
 
@@ -727,14 +676,11 @@ pub struct AuthStatus {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SessionsChanged {
-    #[serde(rename = "type", deserialize_with = "lenient_string")]
+    #[serde(rename = "type")]
     pub kind: Option<String>,
     pub version: Option<f64>,
-    #[serde(deserialize_with = "lenient_string")]
     pub reason: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub profile: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
     pub session_id: Option<String>,
 }
 
@@ -788,14 +734,21 @@ mod tests {
     }
 
     #[test]
-    fn nulls_and_numbers_decode_leniently() {
+    fn nullable_fields_and_varying_shapes_decode() {
         let m: Message = serde_json::from_str(
-            r#"{"role":"user","content":null,"_error":null,"id":7,"tool_calls":null,"attachments":["a.png",{"name":"b.txt","path":"/x"}]}"#,
+            r#"{"role":"user","content":null,"reasoning":null,"id":7,"tool_calls":[],"attachments":["a.png",{"name":"b.txt","path":"/x"},{"filename":"c.pdf"}]}"#,
         )
         .unwrap();
-        assert_eq!(m.id.as_deref(), Some("7"));
+        assert_eq!(m.id, Some(Value::from(7)));
         assert!(!m.error);
-        assert_eq!(m.attachments.iter().map(AttachmentRef::display_name).collect::<Vec<_>>(), ["a.png", "b.txt"]);
+        assert_eq!(m.attachments.iter().map(AttachmentRef::display_name).collect::<Vec<_>>(), ["a.png", "b.txt", "c.pdf"]);
+        let odd: Message = serde_json::from_str(r#"{"role":"assistant","content":{"weird":true}}"#).unwrap();
+        assert_eq!(odd.text(), "");
+        let bare: SearchReply = serde_json::from_str(r#"[{"session_id":"a"}]"#).unwrap();
+        let wrapped: SearchReply = serde_json::from_str(r#"{"query":"x","sessions":[{"session_id":"a"}]}"#).unwrap();
+        assert_eq!(bare, wrapped);
+        assert_eq!(bare.into_rows()[0].session_id, "a");
+        assert!(serde_json::from_str::<SearchReply>("42").is_err());
     }
 
     #[test]

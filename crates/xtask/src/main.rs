@@ -145,8 +145,9 @@ fn build_bundle(dist_dir: &str, features: Option<&str>, public_url: &str) -> Res
     fetch.args(["fetch", "--quiet"]);
     run(fetch)?;
     let mut c = cmd("trunk");
-    // --offline: a tool version mismatch is an error instead of a GitHub download.
-    c.args(["build", "--release", "--offline", "--skip-version-check", "--dist", dist_dir, "--public-url", public_url]);
+    // Offline: a tool version mismatch is an error instead of a GitHub download (the crates
+    // were fetched just above); no self-update check against the registry's web API.
+    c.args(["build", "--release", "--dist", dist_dir, "--public-url", public_url]).env("TRUNK_OFFLINE", "true").env("TRUNK_SKIP_VERSION_CHECK", "true");
     if let Some(f) = features {
         c.args(["--features", f]);
     }

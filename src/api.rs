@@ -1,0 +1,236 @@
+//! The HTTP side of the Hermes WebUI contract: typed calls, clear errors, CSRF and auth.
+//!
+//! Every POST carries `X-Hermes-CSRF-Token` once auth is on (the token is scraped from the
+//! backend's `/` shell and re-read once on a 403 "Session expired"); a 401 sends the browser
+//! to the backend's login page with `next=` pointing back here.
+
+use std::cell::RefCell;
+use std::fmt;
+
+use gloo_net::http::{Request, RequestBuilder};
+use pane_core::wire::{self, ApiError as WireError};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use wasm_bindgen::JsCast;
+
+/// A failed request, with a message a person can act on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    /// HTTP status (0: the request never got an answer).
+    pub status: u16,
+    /// What went wrong, in words.
+    pub message: String,
+    /// The backend's error body, when it sent one.
+    pub body: Option<WireError>,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl ApiError {
+    fn network(what: &str, e: impl fmt::Display) -> ApiError {
+        ApiError { status: 0, message: format!("{what} failed: the backend is unreachable ({e})."), body: None }
+    }
+
+    /// The 409 of `chat/start`: the session's running stream.
+    pub fn active_stream(&self) -> Option<&str> {
+        (self.status == 409).then(|| self.body.as_ref().and_then(|b| b.active_stream_id.as_deref())).flatten()
+    }
+}
+
+/// Describes an HTTP failure the way a user needs it.
+pub fn describe(what: &str, status: u16, body: Option<&WireError>) -> String {
+    let server = body.and_then(|b| b.error.clone()).filter(|e| !e.is_empty());
+    let base = match status {
+        400 => "the request was rejected",
+        401 => "you are signed out",
+        403 => "the backend refused it",
+        404 => "it no longer exists",
+        409 => "it conflicts with a running reply",
+        413 => "the file is too large",
+        429 => "the backend is rate limiting",
+        500..=599 => "the backend failed",
+        _ => "it failed",
+    };
+    match server {
+        Some(s) => format!("{what}: {base} — {s} (HTTP {status})."),
+        None => format!("{what}: {base} (HTTP {status})."),
+    }
+}
+
+/// Where the backend lives (same origin) and the CSRF token once known.
+pub struct Api {
+    /// The backend root, ending in `/` (e.g. `/` or `http://127.0.0.1:8080/` in tests).
+    pub base: String,
+    csrf: RefCell<Option<String>>,
+    csrf_loaded: RefCell<bool>,
+}
+
+impl Api {
+    pub fn new(base: &str) -> Api {
+        let mut base = base.to_string();
+        if !base.ends_with('/') {
+            base.push('/');
+        }
+        Api { base, csrf: RefCell::new(None), csrf_loaded: RefCell::new(false) }
+    }
+
+    /// The backend root from `<meta name="hermes-backend">`, else the origin root.
+    pub fn from_document() -> Api {
+        let meta = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector("meta[name=hermes-backend]").ok().flatten())
+            .and_then(|m| m.get_attribute("content"))
+            .filter(|c| !c.trim().is_empty());
+        Api::new(meta.as_deref().unwrap_or("/"))
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path.trim_start_matches('/'))
+    }
+
+    /// GETs `path` and decodes JSON.
+    pub async fn get<T: DeserializeOwned>(&self, what: &str, path: &str) -> Result<T, ApiError> {
+        let resp = Request::get(&self.url(path)).send().await.map_err(|e| ApiError::network(what, e))?;
+        decode(what, resp).await
+    }
+
+    /// POSTs JSON (with the CSRF token) and decodes JSON; a 403 "Session expired" re-reads
+    /// the token once and retries.
+    pub async fn post<T: DeserializeOwned>(&self, what: &str, path: &str, body: &impl Serialize) -> Result<T, ApiError> {
+        let json = serde_json::to_string(body).map_err(|e| ApiError { status: 0, message: format!("{what}: {e}"), body: None })?;
+        self.ensure_csrf().await;
+        for attempt in 0..2 {
+            let req = self.with_csrf(Request::post(&self.url(path))).header("Content-Type", "application/json");
+            let resp = req.body(json.clone()).map_err(|e| ApiError::network(what, e))?.send().await.map_err(|e| ApiError::network(what, e))?;
+            if resp.status() == 403 && attempt == 0 {
+                let text = resp.text().await.unwrap_or_default();
+                if text.contains("Session expired") {
+                    self.refresh_csrf().await;
+                    continue;
+                }
+                let body: Option<WireError> = pane_core::from_json(&text).ok();
+                return Err(ApiError { status: 403, message: describe(what, 403, body.as_ref()), body });
+            }
+            return decode(what, resp).await;
+        }
+        Err(ApiError { status: 403, message: format!("{what}: your session expired — reload the page to sign in again."), body: None })
+    }
+
+    fn with_csrf(&self, req: RequestBuilder) -> RequestBuilder {
+        match self.csrf.borrow().as_deref() {
+            Some(t) => req.header("X-Hermes-CSRF-Token", t),
+            None => req,
+        }
+    }
+
+    /// The CSRF token header value, if any (uploads send it too).
+    pub fn csrf_token(&self) -> Option<String> {
+        self.csrf.borrow().clone()
+    }
+
+    pub async fn ensure_csrf(&self) {
+        if !*self.csrf_loaded.borrow() {
+            self.refresh_csrf().await;
+        }
+    }
+
+    /// Reads the token from the backend's `/` shell (same origin, with the cookie).
+    pub async fn refresh_csrf(&self) {
+        *self.csrf_loaded.borrow_mut() = true;
+        if let Ok(resp) = Request::get(&self.base).send().await {
+            if resp.ok() {
+                let html = resp.text().await.unwrap_or_default();
+                *self.csrf.borrow_mut() = wire::csrf_token_from_shell(&html);
+            }
+        }
+    }
+}
+
+async fn decode<T: DeserializeOwned>(what: &str, resp: gloo_net::http::Response) -> Result<T, ApiError> {
+    let status = resp.status();
+    let text = resp.text().await.map_err(|e| ApiError::network(what, e))?;
+    if status == 401 {
+        redirect_to_login();
+    }
+    if !(200..300).contains(&status) {
+        let body: Option<WireError> = pane_core::from_json(&text).ok();
+        return Err(ApiError { status, message: describe(what, status, body.as_ref()), body });
+    }
+    pane_core::from_json(&text).map_err(|e| ApiError { status, message: format!("{what}: the backend answered something unexpected ({e})."), body: None })
+}
+
+/// Sends the browser to the backend's login page, coming back here afterwards.
+pub fn redirect_to_login() {
+    let Some(w) = web_sys::window() else { return };
+    let loc = w.location();
+    let here = format!("{}{}{}", loc.pathname().unwrap_or_default(), loc.search().unwrap_or_default(), loc.hash().unwrap_or_default());
+    let base = Api::from_document().base;
+    let _ = loc.assign(&format!("{base}login?next={}", pane_core::url_encode(&here)));
+}
+
+/// Uploads one file with progress (`XMLHttpRequest`: fetch has no upload progress). The
+/// handlers live exactly as long as the request: they are released once it settles.
+pub fn upload(api: &Api, session_id: &str, file: &web_sys::File, on_progress: impl Fn(f64) + 'static, on_done: impl FnOnce(Result<wire::UploadReply, ApiError>) + 'static) {
+    use std::rc::Rc;
+    use wasm_bindgen::closure::Closure;
+    let fail = |m: String| ApiError { status: 0, message: m, body: None };
+    let (Ok(xhr), Ok(form)) = (web_sys::XmlHttpRequest::new(), web_sys::FormData::new()) else {
+        on_done(Err(fail("Upload failed: the browser refused to start it.".into())));
+        return;
+    };
+    let _ = form.append_with_str("session_id", session_id);
+    let _ = form.append_with_blob_and_filename("file", file, &file.name());
+    let _ = xhr.open("POST", &api.url("api/upload"));
+    if let Some(t) = api.csrf_token() {
+        let _ = xhr.set_request_header("X-Hermes-CSRF-Token", &t);
+    }
+    type Handlers = (Closure<dyn FnMut(web_sys::ProgressEvent)>, Closure<dyn FnMut()>, Closure<dyn FnMut()>);
+    let keep: Rc<RefCell<Option<Handlers>>> = Rc::new(RefCell::new(None));
+    let done = Rc::new(RefCell::new(Some(on_done)));
+    let finish = {
+        let keep = keep.clone();
+        let done = done.clone();
+        move |result: Result<wire::UploadReply, ApiError>| {
+            if let Some(f) = done.borrow_mut().take() {
+                f(result);
+            }
+            // Drop the handlers after this one returns (a closure cannot free itself).
+            let handlers = keep.borrow_mut().take();
+            leptos::prelude::set_timeout(move || drop(handlers), std::time::Duration::ZERO);
+        }
+    };
+    let progress = Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
+        if e.length_computable() && e.total() > 0.0 {
+            on_progress(e.loaded() / e.total());
+        }
+    });
+    let name = file.name();
+    let x2 = xhr.clone();
+    let finish_load = finish.clone();
+    let onload = Closure::<dyn FnMut()>::new(move || {
+        let status = x2.status().unwrap_or(0);
+        let text = x2.response_text().ok().flatten().unwrap_or_default();
+        let result = if (200..300).contains(&status) {
+            pane_core::from_json::<wire::UploadReply>(&text).map_err(|e| fail(format!("Upload of {name}: unexpected answer ({e}).")))
+        } else {
+            if status == 401 {
+                redirect_to_login();
+            }
+            let body: Option<WireError> = pane_core::from_json(&text).ok();
+            Err(ApiError { status, message: describe(&format!("Upload of {name}"), status, body.as_ref()), body })
+        };
+        finish_load(result);
+    });
+    let onerror = Closure::<dyn FnMut()>::new(move || finish(Err(fail("Upload failed: the backend is unreachable.".into()))));
+    if let Ok(up) = xhr.upload() {
+        up.set_onprogress(Some(progress.as_ref().unchecked_ref()));
+    }
+    xhr.set_onload(Some(onload.as_ref().unchecked_ref()));
+    xhr.set_onerror(Some(onerror.as_ref().unchecked_ref()));
+    *keep.borrow_mut() = Some((progress, onload, onerror));
+    let _ = xhr.send_with_opt_form_data(Some(&form));
+}

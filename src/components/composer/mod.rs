@@ -1,0 +1,232 @@
+//! The composer: auto-growing, Enter sends / Shift+Enter breaks the line (IME-safe), a draft
+//! per session kept across switches and reloads, Stop while busy, a visible queue when
+//! sending while busy, and attachments with upload progress and removal.
+
+use leptos::ev;
+use leptos::html;
+use leptos::prelude::*;
+use pane_core::wire::UploadedFile;
+use reactive_stores::Store;
+
+use crate::hub::{SessionView, SessionViewStoreFields, Status};
+use crate::{persist, use_hub};
+
+#[derive(Clone, Debug, PartialEq)]
+struct Attachment {
+    key: u64,
+    name: String,
+    progress: f64,
+    done: Option<UploadedFile>,
+    error: Option<String>,
+}
+
+/// Resizes a textarea to its content (CSS caps it).
+fn autogrow(el: &web_sys::HtmlTextAreaElement) {
+    let style = web_sys::HtmlElement::style(el);
+    let _ = style.set_property("height", "auto");
+    let _ = style.set_property("height", &format!("{}px", el.scroll_height()));
+}
+
+/// Enter sends unless Shift is held or an IME composition is in progress.
+fn is_send_key(ev: &ev::KeyboardEvent) -> bool {
+    ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() && ev.key_code() != 229
+}
+
+#[component]
+pub fn Composer(id: String, store: Store<SessionView>, shown: Memo<bool>) -> impl IntoView {
+    let hub = use_hub();
+    let sid = StoredValue::new(id.clone());
+    let input = NodeRef::<html::Textarea>::new();
+    let file_input = NodeRef::<html::Input>::new();
+    let text = RwSignal::new(persist::draft(&id));
+    let error = RwSignal::new(None::<String>);
+    let attachments = RwSignal::new(Vec::<Attachment>::new());
+    let next_key = StoredValue::new(0u64);
+    let busy = Memo::new(move |_| matches!(store.status().get(), Status::Busy | Status::Sending));
+    let uploading = Memo::new(move |_| attachments.with(|a| a.iter().any(|x| x.done.is_none() && x.error.is_none())));
+
+    Effect::new(move |_| {
+        if let Some(el) = input.get() {
+            el.set_value(&text.get_untracked());
+            autogrow(&el);
+        }
+    });
+
+    let submit = move || {
+        let value = text.get_untracked();
+        let uploads: Vec<UploadedFile> = attachments.with_untracked(|a| a.iter().filter_map(|x| x.done.clone()).collect());
+        if (value.trim().is_empty() && uploads.is_empty()) || uploading.get_untracked() {
+            return;
+        }
+        error.set(None);
+        let id = sid.get_value();
+        // Cleared at once so a second Enter cannot double-send; restored if the send fails.
+        text.set(String::new());
+        persist::set_draft(&id, "");
+        if let Some(el) = input.get_untracked() {
+            el.set_value("");
+            autogrow(&el);
+        }
+        let kept = attachments.get_untracked();
+        attachments.set(Vec::new());
+        leptos::task::spawn_local(async move {
+            if let Err(e) = hub.send(&id, &value, uploads).await {
+                error.set(Some(e));
+                text.set(value.clone());
+                persist::set_draft(&id, &value);
+                attachments.set(kept);
+                if let Some(el) = input.get_untracked() {
+                    el.set_value(&value);
+                    autogrow(&el);
+                }
+            }
+        });
+    };
+    let on_keydown = move |ev: ev::KeyboardEvent| {
+        if is_send_key(&ev) {
+            ev.prevent_default();
+            submit();
+        } else if ev.key() == "Escape" && busy.get_untracked() {
+            hub.stop(&sid.get_value());
+        }
+    };
+    let on_input = move |ev: ev::Event| {
+        let v = event_target_value(&ev);
+        persist::set_draft(&sid.get_value(), &v);
+        text.set(v);
+        if let Some(el) = input.get_untracked() {
+            autogrow(&el);
+        }
+    };
+    let on_files = move |_| {
+        let Some(el) = file_input.get_untracked() else { return };
+        let Some(files) = el.files() else { return };
+        for i in 0..files.length() {
+            let Some(file) = files.get(i) else { continue };
+            let key = next_key.get_value() + 1;
+            next_key.set_value(key);
+            attachments.update(|a| a.push(Attachment { key, name: file.name(), progress: 0.0, done: None, error: None }));
+            let update = move |f: &dyn Fn(&mut Attachment)| attachments.update(|a| a.iter_mut().filter(|x| x.key == key).for_each(|x| f(x)));
+            crate::api::upload(
+                &hub.api(),
+                &sid.get_value(),
+                &file,
+                move |p| update(&|x| x.progress = p),
+                move |r| match r {
+                    Ok(reply) => update(&|x| x.done = Some(reply.clone().into())),
+                    Err(e) => update(&|x| x.error = Some(e.message.clone())),
+                },
+            );
+        }
+        el.set_value("");
+    };
+    let placeholder = move || if busy.get() { "Reply running — your message will be queued" } else { "Message Hermes (Enter to send, Shift+Enter for a new line)" };
+    view! {
+        <form class="composer" data-testid="composer" on:submit=move |ev: ev::SubmitEvent| { ev.prevent_default(); submit(); }>
+            <Show when=move || store.queued().with(|q| !q.is_empty())>
+                <ul class="queue" aria-label="Queued messages" data-testid="queue">
+                    <For
+                        each={move || store.queued().get().into_iter().enumerate().collect::<Vec<(usize, String)>>()}
+                        key={|(i, t): &(usize, String)| (*i, t.clone())}
+                        children={move |(i, t): (usize, String)| view! {
+                            <li class="chip" data-testid="queued">
+                                <span>"Queued: " {t}</span>
+                                <button type="button" class="icon-btn" aria-label="Remove from queue" on:click=move |_| hub.unqueue(&sid.get_value(), i)>"×"</button>
+                            </li>
+                        }}
+                    />
+                </ul>
+            </Show>
+            <Show when=move || attachments.with(|a| !a.is_empty())>
+                <ul class="uploads" data-testid="attachments">
+                    <For each=move || attachments.get() key={|a: &Attachment| (a.key, a.done.is_some(), a.error.clone(), (a.progress * 20.0) as u32)} children={move |a: Attachment| {
+                        let key = a.key;
+                        view! {
+                            <li class="chip" data-testid="attachment" class:failed=a.error.is_some()>
+                                <span>"📎 " {a.name.clone()}</span>
+                                {match (&a.done, &a.error) {
+                                    (Some(_), _) => view! { <span class="muted">"ready"</span> }.into_any(),
+                                    (_, Some(e)) => view! { <span class="error-text" role="alert">{e.clone()}</span> }.into_any(),
+                                    _ => view! { <progress max="1" value=a.progress data-testid="upload-progress"></progress> }.into_any(),
+                                }}
+                                <button type="button" class="icon-btn" aria-label="Remove attachment" data-testid="remove-attachment" on:click=move |_| attachments.update(|x| x.retain(|y| y.key != key))>"×"</button>
+                            </li>
+                        }
+                    }}/>
+                </ul>
+            </Show>
+            <Show when=move || error.get().is_some()>
+                <p class="composer-error" role="alert" data-testid="composer-error">{move || error.get()}</p>
+            </Show>
+            <div class="composer-row">
+                <label class="icon-btn attach" title="Attach files" aria-label="Attach files">
+                    "📎"
+                    <input type="file" multiple node_ref=file_input class="sr-only" data-testid="attach-input" on:change=on_files/>
+                </label>
+                <textarea
+                    node_ref=input
+                    rows="1"
+                    data-testid="composer-input"
+                    aria-label="Message"
+                    placeholder=placeholder
+                    disabled=move || store.read_only().get()
+                    on:input=on_input
+                    on:keydown=on_keydown
+                ></textarea>
+                <Show when=move || busy.get()>
+                    <button type="button" class="btn danger" data-testid="stop" on:click=move |_| hub.stop(&sid.get_value()) title="Stop (Esc)">"Stop"</button>
+                </Show>
+                <button type="submit" class="btn primary" data-testid="send" disabled=move || uploading.get() || store.read_only().get()>
+                    {move || if busy.get() { "Queue" } else { "Send" }}
+                </button>
+            </div>
+            <span class="sr-only" aria-live="polite">{move || if shown.get() && busy.get() { "A reply is running." } else { "" }}</span>
+        </form>
+    }
+}
+
+/// The composer of the start page: creates a session, then sends.
+#[component]
+pub fn NewChatComposer() -> impl IntoView {
+    let hub = use_hub();
+    let text = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let pending = RwSignal::new(false);
+    let submit = move || {
+        let value = text.get_untracked();
+        if value.trim().is_empty() || pending.get_untracked() {
+            return;
+        }
+        pending.set(true);
+        leptos::task::spawn_local(async move {
+            let result = match hub.new_session().await {
+                Ok(id) => hub.send(&id, &value, Vec::new()).await,
+                Err(e) => Err(e),
+            };
+            pending.set(false);
+            match result {
+                Ok(()) => text.set(String::new()),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <form class="composer start" data-testid="new-chat-composer" on:submit=move |ev: ev::SubmitEvent| { ev.prevent_default(); submit(); }>
+            <Show when=move || error.get().is_some()>
+                <p class="composer-error" role="alert" data-testid="composer-error">{move || error.get()}</p>
+            </Show>
+            <div class="composer-row">
+                <textarea
+                    rows="2"
+                    data-testid="composer-input"
+                    aria-label="Message"
+                    placeholder="Ask anything (Enter to send)"
+                    prop:value=move || text.get()
+                    on:input=move |ev| text.set(event_target_value(&ev))
+                    on:keydown=move |ev: ev::KeyboardEvent| if is_send_key(&ev) { ev.prevent_default(); submit(); }
+                ></textarea>
+                <button type="submit" class="btn primary" data-testid="send" disabled=move || pending.get()>"Send"</button>
+            </div>
+        </form>
+    }
+}

@@ -1,0 +1,12 @@
+//! UI components, a folder each with its CSS. They read narrow pieces of the hub's stores
+//! and call hub methods; none owns a transport.
+
+pub mod cards;
+pub mod composer;
+pub mod layout;
+pub mod notices;
+pub mod pane;
+pub mod shortcuts;
+pub mod sidebar;
+pub mod theme;
+pub mod transcript;

@@ -1,0 +1,878 @@
+//! The hub: created under the app's root owner and provided by context. It holds every
+//! session's runtime (`pane-core`), the per-session view stores, the transports and the
+//! active-pane signal. Views read stores; the hub alone opens and closes EventSources, so a
+//! view unmounting never touches a transport.
+//!
+//! Flow: transport → [`Hub::on_report`] → `pane_core::Hub::deliver` (runtime updated at once,
+//! even in hidden tabs) → actions executed → session marked dirty → painted at the next
+//! animation frame ([`paint`]).
+
+mod paint;
+pub mod store;
+pub mod transport;
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use pane_core::hub::{Action, CloseReason};
+use pane_core::transport::{Budget, ReadyState};
+use pane_core::wire::{
+    ApprovalChoice, ApprovalPending, ApprovalRespond, CancelReply, ChatStartReply, ChatStartRequest, ClarifyPending, ClarifyRespond, RespondOutcome, RespondReply, RetryReply, SearchReply,
+    SessionEnvelope, SessionList, SessionRow, StreamStatus, UploadedFile,
+};
+use pane_core::{EventId, Frame};
+use reactive_stores::Store;
+use serde_json::json;
+
+use crate::api::Api;
+pub use store::*;
+use transport::{Registry, Report};
+
+/// Messages loaded per page (first load and each scroll-up).
+pub const WINDOW: usize = 60;
+/// Session panes kept mounted (switching back is instant and keeps its DOM).
+pub const KEEP_MOUNTED: usize = 6;
+
+/// Scroll state of a session's transcript.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scroll {
+    pub top: f64,
+    /// Following the stream (at the bottom).
+    pub pinned: bool,
+}
+
+impl Default for Scroll {
+    fn default() -> Scroll {
+        Scroll { top: 0.0, pinned: true }
+    }
+}
+
+/// Non-reactive state behind the hub handle.
+pub(crate) struct Inner {
+    core: pane_core::Hub,
+    stores: HashMap<String, Store<SessionView>>,
+    rows: Vec<SessionRow>,
+    transports: Registry,
+    sessions_channel: Option<Registry>,
+    painter: paint::Painter,
+    scroll: HashMap<String, Scroll>,
+    loading: HashSet<String>,
+    attention_seen: HashSet<String>,
+    toast_seq: u64,
+    last_announce: f64,
+    list_refresh_pending: bool,
+    navigate: Option<Rc<dyn Fn(&str, bool)>>,
+    /// Paints of each session's view (tests check background events never repaint the shown one).
+    pub(crate) paints: HashMap<String, u64>,
+}
+
+/// The hub handle (`Copy`, provided by context).
+#[derive(Clone, Copy)]
+pub struct Hub {
+    inner: StoredValue<Inner, LocalStorage>,
+    api: StoredValue<Rc<Api>, LocalStorage>,
+    /// The session shown in the pane (kept in sync with the URL).
+    pub active: RwSignal<Option<String>>,
+    /// Session panes kept mounted, most recent last.
+    pub mounted: RwSignal<Vec<String>>,
+    pub sidebar: Store<SidebarView>,
+    pub toasts: RwSignal<Vec<Toast>>,
+    /// Polite announcement for screen readers (finished replies, throttled).
+    pub announce: RwSignal<String>,
+    /// Set while the backend cannot be reached.
+    pub offline: RwSignal<Option<String>>,
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+impl Hub {
+    /// Creates the hub under the current (root) owner.
+    pub fn new(api: Api, budget: Budget) -> Hub {
+        Hub {
+            inner: StoredValue::new_local(Inner {
+                core: pane_core::Hub::new(budget),
+                stores: HashMap::new(),
+                rows: Vec::new(),
+                transports: Registry::default(),
+                sessions_channel: None,
+                painter: paint::Painter::default(),
+                scroll: HashMap::new(),
+                loading: HashSet::new(),
+                attention_seen: HashSet::new(),
+                toast_seq: 0,
+                last_announce: 0.0,
+                list_refresh_pending: false,
+                navigate: None,
+                paints: HashMap::new(),
+            }),
+            api: StoredValue::new_local(Rc::new(api)),
+            active: RwSignal::new(None),
+            mounted: RwSignal::new(Vec::new()),
+            sidebar: Store::new(SidebarView::default()),
+            toasts: RwSignal::new(Vec::new()),
+            announce: RwSignal::new(String::new()),
+            offline: RwSignal::new(None),
+        }
+    }
+
+    /// The budget for the page's protocol: `nextHopProtocol` of the navigation, overridable
+    /// with `?budget=N` or `localStorage["hermes-pane:budget"]`.
+    pub fn detect_budget() -> Budget {
+        let w = web_sys::window();
+        let from_query = w.as_ref().and_then(|w| w.location().search().ok()).and_then(|q| q.split(['?', '&']).find_map(|kv| kv.strip_prefix("budget=").and_then(|v| v.parse::<usize>().ok())));
+        let from_storage = crate::persist::get("budget").and_then(|v| v.parse::<usize>().ok());
+        if let Some(n) = from_query.or(from_storage) {
+            return Budget::with_connections(n);
+        }
+        let protocol = w
+            .and_then(|w| w.performance())
+            .map(|p| p.get_entries_by_type("navigation"))
+            .and_then(|entries| entries.get(0).dyn_into::<web_sys::PerformanceNavigationTiming>().ok())
+            .map(|n| n.next_hop_protocol())
+            .unwrap_or_default();
+        Budget::for_protocol(&protocol)
+    }
+
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        self.inner.try_update_value(f).expect("hub disposed")
+    }
+
+    pub fn api(&self) -> Rc<Api> {
+        self.api.get_value()
+    }
+
+    /// Lets the router give the hub a way to change the URL.
+    pub fn set_navigate(&self, f: Rc<dyn Fn(&str, bool)>) {
+        self.with(|i| i.navigate = Some(f));
+    }
+
+    /// Goes to a session's URL (the route then calls [`Hub::show`]).
+    pub fn open(&self, id: &str) {
+        let nav = self.with(|i| i.navigate.clone());
+        match nav {
+            Some(n) => n(&format!("session/{}", pane_core::url_encode(id)), false),
+            None => self.show(Some(id.to_string())),
+        }
+    }
+
+    /// The store of a session's view (created on first use).
+    pub fn store(&self, id: &str) -> Store<SessionView> {
+        if let Some(s) = self.with(|i| i.stores.get(id).copied()) {
+            return s;
+        }
+        let s = Store::new(SessionView::new(id));
+        self.with(|i| *i.stores.entry(id.to_string()).or_insert(s))
+    }
+
+    /// Runs `f` on the core hub, executes the resulting actions, and marks `dirty` for paint.
+    fn core(&self, dirty: Option<&str>, f: impl FnOnce(&mut pane_core::Hub) -> Vec<Action>) {
+        let actions = self.with(|i| f(&mut i.core));
+        if let Some(d) = dirty {
+            self.mark_dirty(d);
+        }
+        self.execute(actions);
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Boot and the session list
+
+    /// Loads the list and keeps it fresh with one `/api/sessions/events` connection.
+    pub fn boot(&self) {
+        let hub = *self;
+        spawn_local(async move {
+            let api = hub.api();
+            if let Ok(status) = api.get::<pane_core::wire::AuthStatus>("Checking sign-in", "api/auth/status").await {
+                if status.auth_enabled && !status.logged_in {
+                    crate::api::redirect_to_login();
+                    return;
+                }
+                if status.auth_enabled {
+                    api.ensure_csrf().await;
+                }
+            }
+            hub.refresh_list().await;
+            hub.open_sessions_channel();
+        });
+    }
+
+    /// Re-fetches `/api/sessions`.
+    pub async fn refresh_list(&self) {
+        match self.api().get::<SessionList>("Loading the session list", "api/sessions").await {
+            Ok(list) => {
+                self.offline.set(None);
+                let rows = list.sessions;
+                self.with(|i| i.rows = rows.clone());
+                self.core(None, |c| c.note_rows(&rows));
+                self.sidebar.error().set(None);
+                self.sidebar.loaded().set(true);
+                self.with(|i| i.painter.sidebar_dirty = true);
+                self.schedule_paint();
+            }
+            Err(e) => {
+                if e.status == 0 {
+                    self.offline.set(Some("The Hermes backend is unreachable. Retrying…".into()));
+                }
+                self.sidebar.error().set(Some(e.message));
+            }
+        }
+    }
+
+    fn refresh_list_soon(&self) {
+        let already = self.with(|i| std::mem::replace(&mut i.list_refresh_pending, true));
+        if already {
+            return;
+        }
+        let hub = *self;
+        set_timeout(
+            move || {
+                hub.with(|i| i.list_refresh_pending = false);
+                spawn_local(async move { hub.refresh_list().await });
+            },
+            Duration::from_millis(150),
+        );
+    }
+
+    fn open_sessions_channel(&self) {
+        let hub = *self;
+        let url = self.api().url("api/sessions/events");
+        let mut reg = Registry::default();
+        let opened = reg.open(&url, "", "sessions", move |_, r| match r {
+            Report::Frame(f) if f.name == "sessions_changed" => hub.refresh_list_soon(),
+            Report::Failed => {
+                // Drop it and come back later; the list is re-fetched on reconnect.
+                hub.with(|i| {
+                    if let Some(mut r) = i.sessions_channel.take() {
+                        r.close("sessions");
+                        let dead = r;
+                        set_timeout(move || drop(dead), Duration::ZERO);
+                    }
+                });
+                set_timeout(
+                    move || {
+                        hub.refresh_list_soon();
+                        hub.open_sessions_channel();
+                    },
+                    Duration::from_secs(3),
+                );
+            }
+            _ => {}
+        });
+        if opened.is_ok() {
+            self.with(|i| i.sessions_channel = Some(reg));
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The active pane
+
+    /// Shows `id`. Only the view changes: transports stay as they are (the budget may re-rank).
+    pub fn show(&self, id: Option<String>) {
+        if self.active.get_untracked() == id {
+            return;
+        }
+        self.core(None, |c| c.set_active(id.as_deref()));
+        if let Some(id) = &id {
+            self.mounted.update(|m| {
+                m.retain(|x| x != id);
+                m.push(id.clone());
+                if m.len() > KEEP_MOUNTED {
+                    m.remove(0);
+                }
+            });
+            let loaded = self.with(|i| i.core.session(id).is_some_and(|s| s.loaded));
+            if !loaded {
+                self.load(id);
+            } else if self.with(|i| i.core.session(id).is_some_and(|s| s.is_busy())) {
+                self.poll_prompts(id);
+            }
+        }
+        self.active.set(id.clone());
+        if let Some(id) = id {
+            self.paint_now(&id);
+        }
+        self.with(|i| i.painter.sidebar_dirty = true);
+        self.schedule_paint();
+    }
+
+    /// Loads a session: metadata first (it carries the live snapshot), then the message window.
+    pub fn load(&self, id: &str) {
+        let hub = *self;
+        let id = id.to_string();
+        if !self.with(|i| i.loading.insert(id.clone())) {
+            return;
+        }
+        spawn_local(async move {
+            let api = hub.api();
+            let meta = api.get::<SessionEnvelope>("Loading the session", &format!("api/session?session_id={}&messages=0&resolve_model=0", pane_core::url_encode(&id))).await;
+            let meta = match meta {
+                Ok(m) => m,
+                Err(e) => {
+                    hub.with(|i| i.loading.remove(&id));
+                    hub.store(&id).load_error().set(Some(e.message));
+                    return;
+                }
+            };
+            hub.core(Some(&id), |c| c.with_session(&id, |rt| rt.load(&meta.session, false)));
+            let window = api.get::<SessionEnvelope>("Loading messages", &format!("api/session?session_id={}&msg_limit={WINDOW}", pane_core::url_encode(&id))).await;
+            hub.with(|i| i.loading.remove(&id));
+            match window {
+                Ok(w) => {
+                    hub.store(&id).load_error().set(None);
+                    hub.core(Some(&id), |c| c.with_session(&id, |rt| rt.load(&w.session, true)));
+                    if w.session.active_stream_id.is_some() {
+                        hub.poll_prompts(&id);
+                    }
+                }
+                Err(e) => hub.store(&id).load_error().set(Some(e.message)),
+            }
+            hub.paint_now(&id);
+        });
+    }
+
+    /// Re-fetches a session to settle it (the `Reload` action).
+    fn reload(&self, id: &str) {
+        let hub = *self;
+        let id = id.to_string();
+        spawn_local(async move {
+            let r = hub.api().get::<SessionEnvelope>("Refreshing the session", &format!("api/session?session_id={}&msg_limit={WINDOW}", pane_core::url_encode(&id))).await;
+            match r {
+                Ok(w) => hub.core(Some(&id), |c| c.with_session(&id, |rt| rt.load(&w.session, true))),
+                Err(e) if e.status == 404 => hub.toast(ToastKind::Warning, "This session no longer exists on the server.".into(), None),
+                Err(e) => {
+                    // Try again shortly: the turn must settle from the server.
+                    hub.toast(ToastKind::Warning, e.message, None);
+                    set_timeout(move || hub.reload(&id), Duration::from_secs(3));
+                }
+            }
+            hub.refresh_list_soon();
+        });
+    }
+
+    /// Pages older messages in (`msg_before`).
+    pub fn load_older(&self, id: &str) {
+        let Some(offset) = self.with(|i| i.core.session(id).map(|s| s.messages_offset)) else { return };
+        if offset == 0 || !self.with(|i| i.loading.insert(format!("{id}#older"))) {
+            return;
+        }
+        let hub = *self;
+        let id = id.to_string();
+        let store = self.store(&id);
+        store.loading_older().set(true);
+        spawn_local(async move {
+            let r = hub.api().get::<SessionEnvelope>("Loading older messages", &format!("api/session?session_id={}&msg_before={offset}&msg_limit={WINDOW}", pane_core::url_encode(&id))).await;
+            hub.with(|i| i.loading.remove(&format!("{id}#older")));
+            store.loading_older().set(false);
+            match r {
+                Ok(w) => hub.core(Some(&id), |c| {
+                    c.with_session(&id, |rt| {
+                        rt.load_older(&w.session);
+                        Vec::new()
+                    })
+                }),
+                Err(e) => hub.toast(ToastKind::Error, e.message, None),
+            }
+        });
+    }
+
+    /// Asks the server for prompts this session may be waiting on (survives missed events).
+    fn poll_prompts(&self, id: &str) {
+        let hub = *self;
+        let id = id.to_string();
+        spawn_local(async move {
+            let api = hub.api();
+            let q = format!("session_id={}", pane_core::url_encode(&id));
+            if let Ok(a) = api.get::<ApprovalPending>("Checking approvals", &format!("api/approval/pending?{q}")).await {
+                hub.core(Some(&id), |c| {
+                    c.with_session(&id, |rt| {
+                        if a.pending.is_some() || rt.approval.is_some() {
+                            rt.set_approval(a.pending);
+                        }
+                        Vec::new()
+                    })
+                });
+            }
+            if let Ok(cl) = api.get::<ClarifyPending>("Checking questions", &format!("api/clarify/pending?{q}")).await {
+                hub.core(Some(&id), |c| {
+                    c.with_session(&id, |rt| {
+                        if cl.pending.is_some() || rt.clarify.is_some() {
+                            rt.set_clarify(cl.pending);
+                        }
+                        Vec::new()
+                    })
+                });
+            }
+        });
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Transports
+
+    fn on_report(&self, stream: &str, report: Report) {
+        match report {
+            Report::Frame(raw) => match Frame::decode(&raw.last_event_id, &raw.name, &raw.data) {
+                Ok(frame) => {
+                    let (owner, actions) = self.with(|i| {
+                        let (_, actions) = i.core.deliver(stream, frame.id.as_ref(), &frame.event);
+                        (i.transports.get(stream).map(|t| t.session.clone()), actions)
+                    });
+                    if let Some(o) = owner {
+                        let o = self.with(|i| i.core.resolve(&o));
+                        self.mark_dirty(&o);
+                    }
+                    self.execute(actions);
+                }
+                Err(e) => {
+                    // Nothing is lost: the frame is skipped, the cursor does not move past it, and
+                    // the saved session settles the turn.
+                    let owner = self.with(|i| i.transports.get(stream).map(|t| t.session.clone()));
+                    let open = owner.as_ref().filter(|o| self.active.get_untracked().as_deref() == Some(o.as_str())).cloned();
+                    self.toast(ToastKind::Warning, format!("{e}. It was skipped; the reply will be re-read from the server when it ends."), open);
+                    let _ = EventId::parse(&raw.last_event_id);
+                }
+            },
+            Report::Open => self.with(|i| i.core.transport_state(stream, ReadyState::Open)),
+            Report::Failed => {
+                // Take control from the browser's own reconnect loop: close, probe, resume.
+                let known = self.with(|i| i.transports.close(stream));
+                if known {
+                    self.reap_soon();
+                    let actions = self.with(|i| i.core.transport_failed(stream));
+                    self.execute(actions);
+                }
+            }
+        }
+    }
+
+    fn open_transport(&self, session: &str, stream: &str, query: &str) {
+        let hub = *self;
+        let url = self.api().url(&format!("api/chat/stream?{query}"));
+        let result = self.with(|i| i.transports.open(&url, session, stream, move |s, r| hub.on_report(s, r)));
+        if let Err(e) = result {
+            self.toast(ToastKind::Error, e, None);
+            let actions = self.with(|i| i.core.transport_failed(stream));
+            self.execute(actions);
+        }
+    }
+
+    fn reap_soon(&self) {
+        let hub = *self;
+        set_timeout(move || hub.with(|i| i.transports.reap()), Duration::ZERO);
+    }
+
+    /// Carries out the core's decisions.
+    pub(crate) fn execute(&self, actions: Vec<Action>) {
+        for a in actions {
+            match a {
+                Action::Open { session_id, stream_id, query } => self.open_transport(&session_id, &stream_id, &query),
+                Action::Close { stream_id, reason } => {
+                    if self.with(|i| i.transports.close(&stream_id)) {
+                        self.reap_soon();
+                    }
+                    if reason == CloseReason::Ended {
+                        self.refresh_list_soon();
+                    }
+                }
+                Action::Reload { session_id } => self.reload(&session_id),
+                Action::Probe { session_id, stream_id, delay_ms } => {
+                    let hub = *self;
+                    set_timeout(move || hub.probe(session_id, stream_id), Duration::from_millis(u64::from(delay_ms)));
+                }
+                Action::Renamed { old, new } => self.renamed(&old, &new),
+                Action::Notice { session_id, notice } => {
+                    let kind = match notice.kind {
+                        pane_core::session::NoticeKind::Info => ToastKind::Info,
+                        pane_core::session::NoticeKind::Warning => ToastKind::Warning,
+                        pane_core::session::NoticeKind::Error => ToastKind::Error,
+                    };
+                    let shown = self.active.get_untracked().as_deref() == Some(session_id.as_str());
+                    self.toast(kind, notice.text, (!shown).then_some(session_id));
+                }
+                Action::Send { session_id, text } => {
+                    let hub = *self;
+                    spawn_local(async move {
+                        let _ = hub.send(&session_id, &text, Vec::new()).await;
+                    });
+                }
+                Action::Finished { session_id } => {
+                    self.finished(&session_id);
+                    self.refresh_list_soon();
+                }
+            }
+        }
+    }
+
+    fn probe(&self, session: String, stream: String) {
+        let hub = *self;
+        spawn_local(async move {
+            let r = hub.api().get::<StreamStatus>("Checking the stream", &format!("api/chat/stream/status?stream_id={}", pane_core::url_encode(&stream))).await;
+            match r {
+                Ok(st) => {
+                    hub.offline.set(None);
+                    hub.core(Some(&session), |c| c.status_probed(&session, &stream, Some(&st)));
+                }
+                Err(e) if e.status == 404 => hub.core(Some(&session), |c| c.status_probed(&session, &stream, None)),
+                Err(e) => {
+                    if e.status == 0 {
+                        hub.offline.set(Some("The Hermes backend is unreachable. Your running replies will resume when it is back.".into()));
+                    }
+                    hub.core(Some(&session), |c| c.probe_failed(&session, &stream));
+                }
+            }
+        });
+    }
+
+    fn renamed(&self, old: &str, new: &str) {
+        self.with(|i| {
+            if let Some(s) = i.stores.remove(old) {
+                i.stores.insert(new.to_string(), s);
+            }
+            if let Some(s) = i.scroll.remove(old) {
+                i.scroll.insert(new.to_string(), s);
+            }
+        });
+        self.store(new).id().set(new.to_string());
+        self.mounted.update(|m| m.iter_mut().filter(|x| *x == old).for_each(|x| *x = new.to_string()));
+        if self.active.get_untracked().as_deref() == Some(old) {
+            self.active.set(Some(new.to_string()));
+            let nav = self.with(|i| i.navigate.clone());
+            if let Some(n) = nav {
+                n(&format!("session/{}", pane_core::url_encode(new)), true);
+            }
+        }
+        self.refresh_list_soon();
+    }
+
+    fn finished(&self, id: &str) {
+        let shown = self.active.get_untracked().as_deref() == Some(id);
+        let title = self.with(|i| i.core.session(id).and_then(|s| s.title.clone())).unwrap_or_default();
+        let now = now_ms();
+        let last = self.with(|i| std::mem::replace(&mut i.last_announce, now));
+        // Throttled: at most one announcement every 1.5 s, never per token.
+        if now - last > 1500.0 {
+            self.announce.set(if shown { "Reply finished.".into() } else { format!("Reply finished in “{title}”.") });
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // User actions
+
+    /// Sends `text` in session `id` (queued when a reply is running). `Err` keeps the draft.
+    pub async fn send(&self, id: &str, text: &str, uploads: Vec<UploadedFile>) -> Result<(), String> {
+        let text = text.trim().to_string();
+        if text.is_empty() && uploads.is_empty() {
+            return Ok(());
+        }
+        let busy = self.with(|i| i.core.session(id).is_some_and(|s| s.is_busy() || s.live.as_ref().is_some_and(|l| l.stream_id.is_none())));
+        if busy {
+            self.core(Some(id), |c| {
+                c.with_session(id, |rt| {
+                    rt.enqueue(&text);
+                    Vec::new()
+                })
+            });
+            return Ok(());
+        }
+        self.core(Some(id), |c| {
+            c.with_session(id, |rt| {
+                rt.begin_send(&text, &uploads);
+                Vec::new()
+            })
+        });
+        self.paint_now(id);
+        let mut message = text.clone();
+        if !uploads.is_empty() {
+            message.push_str(&format!("\n\n[Attached files: {}]", uploads.iter().map(|u| u.path.as_str()).collect::<Vec<_>>().join(", ")));
+        }
+        let req = ChatStartRequest { session_id: id.to_string(), message, attachments: uploads.clone(), ..Default::default() };
+        match self.api().post::<ChatStartReply>("Sending your message", "api/chat/start", &req).await {
+            Ok(reply) => match reply.stream_id {
+                Some(stream) => {
+                    let (_, actions) = self.with(|i| i.core.attach(id, &stream, &uploads));
+                    self.mark_dirty(id);
+                    self.execute(actions);
+                    self.refresh_list_soon();
+                    Ok(())
+                }
+                None => {
+                    self.core(Some(id), |c| c.with_session(id, |rt| rt.start_failed("The backend suppressed this message (a control message).")));
+                    Ok(())
+                }
+            },
+            Err(e) if e.active_stream().is_some() => {
+                self.core(Some(id), |c| c.with_session(id, |rt| rt.start_conflict(&text)));
+                Ok(())
+            }
+            Err(e) => {
+                self.core(Some(id), |c| c.with_session(id, |rt| rt.start_failed(&e.message)));
+                Err(e.message)
+            }
+        }
+    }
+
+    /// Stops the reply of session `id` — its own stream, wherever it is shown.
+    pub fn stop(&self, id: &str) {
+        let stream = self.with(|i| {
+            i.core.session(id).and_then(|s| s.live_stream_id().map(str::to_string)).or_else(|| i.rows.iter().find(|r| r.session_id == id).and_then(|r| r.active_stream_id.clone()))
+        });
+        let Some(stream) = stream else { return };
+        let hub = *self;
+        let id = id.to_string();
+        spawn_local(async move {
+            match hub.api().get::<CancelReply>("Stopping the reply", &format!("api/chat/cancel?stream_id={}", pane_core::url_encode(&stream))).await {
+                Ok(r) => {
+                    // The `cancel` event settles it; a parked session has no transport to
+                    // carry it, so it is re-read from the server instead.
+                    let has_transport = hub.with(|i| i.transports.get(&stream).is_some());
+                    if !has_transport || !r.cancelled {
+                        hub.reload(&id);
+                    }
+                }
+                Err(e) => hub.toast(ToastKind::Error, e.message, None),
+            }
+        });
+    }
+
+    /// Answers the session's approval card.
+    pub fn approve(&self, id: &str, choice: ApprovalChoice) {
+        let Some(a) = self.with(|i| i.core.session(id).and_then(|s| s.approval.clone())) else { return };
+        let hub = *self;
+        let id = id.to_string();
+        spawn_local(async move {
+            let body = ApprovalRespond { session_id: id.clone(), choice, approval_id: a.approval_id.clone(), run_id: a.run_id.clone(), mirror_token: a.gateway_mirror_token.clone() };
+            match hub.api().post::<RespondReply>("Answering the approval", "api/approval/respond", &body).await {
+                Ok(r) => match r.outcome() {
+                    RespondOutcome::Accepted | RespondOutcome::StaleCleared => hub.core(Some(&id), |c| {
+                        c.with_session(&id, |rt| {
+                            rt.clear_approval();
+                            Vec::new()
+                        })
+                    }),
+                    RespondOutcome::Superseded => hub.poll_prompts(&id),
+                },
+                Err(e) => hub.toast(ToastKind::Error, e.message, None),
+            }
+        });
+    }
+
+    /// Answers the session's clarify card.
+    pub fn answer(&self, id: &str, response: &str) {
+        let Some(c) = self.with(|i| i.core.session(id).and_then(|s| s.clarify.clone())) else { return };
+        let hub = *self;
+        let id = id.to_string();
+        let body = ClarifyRespond { session_id: id.clone(), response: response.to_string(), clarify_id: c.clarify_id.clone() };
+        spawn_local(async move {
+            let r = hub.api().post::<RespondReply>("Answering the question", "api/clarify/respond", &body).await;
+            match r {
+                Ok(_) => {}
+                // 409 stale: nothing is pending any more; the card goes away.
+                Err(e) if e.status == 409 => {}
+                Err(e) => {
+                    hub.toast(ToastKind::Error, e.message, None);
+                    return;
+                }
+            }
+            hub.core(Some(&id), |c| {
+                c.with_session(&id, |rt| {
+                    rt.clear_clarify();
+                    Vec::new()
+                })
+            });
+        });
+    }
+
+    /// Creates a session and shows it.
+    pub async fn new_session(&self) -> Result<String, String> {
+        let r = self.api().post::<SessionEnvelope>("Creating a session", "api/session/new", &json!({})).await.map_err(|e| e.message)?;
+        let id = r.session.session_id.clone();
+        self.core(Some(&id), |c| c.with_session(&id, |rt| rt.load(&r.session, true)));
+        self.open(&id);
+        Ok(id)
+    }
+
+    pub fn rename(&self, id: &str, title: &str) {
+        let (hub, id, title) = (*self, id.to_string(), title.trim().to_string());
+        if title.is_empty() {
+            return;
+        }
+        spawn_local(async move {
+            match hub.api().post::<SessionEnvelope>("Renaming", "api/session/rename", &json!({"session_id": id, "title": title})).await {
+                Ok(_) => {
+                    hub.core(Some(&id), |c| {
+                        c.with_session(&id, |rt| {
+                            rt.set_title(&title);
+                            Vec::new()
+                        })
+                    });
+                    hub.refresh_list().await;
+                }
+                Err(e) => hub.toast(ToastKind::Error, e.message, None),
+            }
+        });
+    }
+
+    pub fn set_flag(&self, id: &str, flag: &'static str, on: bool) {
+        let (hub, id) = (*self, id.to_string());
+        spawn_local(async move {
+            let what = if flag == "pinned" { "Pinning" } else { "Archiving" };
+            let path = if flag == "pinned" { "api/session/pin" } else { "api/session/archive" };
+            match hub.api().post::<serde_json::Value>(what, path, &json!({"session_id": id, flag: on})).await {
+                Ok(_) => hub.refresh_list().await,
+                Err(e) => hub.toast(ToastKind::Error, e.message, None),
+            }
+        });
+    }
+
+    pub fn delete(&self, id: &str) {
+        let (hub, id) = (*self, id.to_string());
+        spawn_local(async move {
+            match hub.api().post::<serde_json::Value>("Deleting", "api/session/delete", &json!({"session_id": id})).await {
+                Ok(_) => {
+                    hub.core(None, |c| c.remove(&id));
+                    hub.mounted.update(|m| m.retain(|x| *x != id));
+                    if hub.active.get_untracked().as_deref() == Some(id.as_str()) {
+                        let nav = hub.with(|i| i.navigate.clone());
+                        if let Some(n) = nav {
+                            n("", false);
+                        }
+                    }
+                    hub.refresh_list().await;
+                }
+                Err(e) => hub.toast(ToastKind::Error, e.message, None),
+            }
+        });
+    }
+
+    /// Retries the last turn: the server truncates it; its text is sent again.
+    pub fn retry(&self, id: &str) {
+        let (hub, id) = (*self, id.to_string());
+        spawn_local(async move {
+            match hub.api().post::<RetryReply>("Retrying", "api/session/retry", &json!({"session_id": id})).await {
+                Ok(r) => {
+                    hub.reload_now(&id).await;
+                    if let Some(t) = r.last_user_text {
+                        let _ = hub.send(&id, &t, Vec::new()).await;
+                    }
+                }
+                Err(e) => hub.toast(ToastKind::Error, e.message, None),
+            }
+        });
+    }
+
+    /// Edit & resend: keep the messages before `index`, then send `text` as a new turn.
+    pub async fn edit_resend(&self, id: &str, index: u64, text: &str) -> Result<(), String> {
+        self.api().post::<SessionEnvelope>("Editing the message", "api/session/truncate", &json!({"session_id": id, "keep_count": index})).await.map_err(|e| e.message)?;
+        self.reload_now(id).await;
+        self.send(id, text, Vec::new()).await
+    }
+
+    async fn reload_now(&self, id: &str) {
+        if let Ok(w) = self.api().get::<SessionEnvelope>("Refreshing the session", &format!("api/session?session_id={}&msg_limit={WINDOW}", pane_core::url_encode(id))).await {
+            self.core(Some(id), |c| c.with_session(id, |rt| rt.load(&w.session, true)));
+        }
+    }
+
+    /// Removes a queued message.
+    pub fn unqueue(&self, id: &str, index: usize) {
+        self.core(Some(id), |c| {
+            c.with_session(id, |rt| {
+                rt.unqueue(index);
+                Vec::new()
+            })
+        });
+    }
+
+    /// Searches titles and content on the server (`None` clears the search).
+    pub fn search(&self, q: Option<String>) {
+        let hub = *self;
+        match q.filter(|q| !q.trim().is_empty()) {
+            None => self.sidebar.results().set(None),
+            Some(q) => spawn_local(async move {
+                let path = format!("api/sessions/search?q={}&content=1&depth=0", pane_core::url_encode(q.trim()));
+                match hub.api().get::<SearchReply>("Searching", &path).await {
+                    Ok(r) => {
+                        let rows = hub.with(|i| r.into_rows().iter().map(|row| pane_core::view::sidebar_row(row, &i.core)).collect());
+                        hub.sidebar.results().set(Some(rows));
+                    }
+                    Err(e) => hub.toast(ToastKind::Error, e.message, None),
+                }
+            }),
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Toasts, scroll, test hooks
+
+    pub fn toast(&self, kind: ToastKind, text: String, open: Option<String>) {
+        let id = self.with(|i| {
+            i.toast_seq += 1;
+            i.toast_seq
+        });
+        self.toasts.update(|t| {
+            t.push(Toast { id, kind, text, open });
+            if t.len() > 5 {
+                t.remove(0);
+            }
+        });
+        let hub = *self;
+        let ttl = if kind == ToastKind::Attention { 15 } else { 8 };
+        set_timeout(move || hub.dismiss(id), Duration::from_secs(ttl));
+    }
+
+    pub fn dismiss(&self, id: u64) {
+        self.toasts.update(|t| t.retain(|x| x.id != id));
+    }
+
+    pub fn scroll(&self, id: &str) -> Scroll {
+        self.with(|i| i.scroll.get(id).copied().unwrap_or_default())
+    }
+
+    pub fn set_scroll(&self, id: &str, s: Scroll) {
+        self.with(|i| i.scroll.insert(id.to_string(), s));
+    }
+
+    /// Open transports: `(session, stream, serial, readyState)`.
+    pub fn transports(&self) -> Vec<(String, String, u64, u16)> {
+        self.with(|i| i.transports.list())
+    }
+
+    /// EventSource objects created so far.
+    pub fn transports_created(&self) -> u64 {
+        self.with(|i| i.transports.created())
+    }
+
+    /// The EventSource of `stream` (tests compare identity).
+    pub fn event_source(&self, stream: &str) -> Option<web_sys::EventSource> {
+        self.with(|i| i.transports.get(stream).map(|t| t.es.clone()))
+    }
+
+    /// How often a session's view was painted.
+    pub fn paint_count(&self, id: &str) -> u64 {
+        self.with(|i| i.paints.get(id).copied().unwrap_or(0))
+    }
+
+    /// The runtime of a session (read-only snapshot).
+    pub fn runtime(&self, id: &str) -> Option<pane_core::SessionRuntime> {
+        self.with(|i| i.core.session(id).cloned())
+    }
+
+    /// Sessions that want a transport but are parked by the budget.
+    pub fn parked(&self) -> Vec<String> {
+        self.with(|i| i.core.parked())
+    }
+
+    pub fn budget(&self) -> Budget {
+        self.with(|i| i.core.budget())
+    }
+
+    /// Runs `f` on the core and executes its actions (tests and advanced callers).
+    pub fn drive(&self, dirty: Option<&str>, f: impl FnOnce(&mut pane_core::Hub) -> Vec<Action>) {
+        self.core(dirty, f);
+    }
+}
+
+use wasm_bindgen::JsCast;

@@ -1,0 +1,301 @@
+//! Painting: runtime state → view stores, at most once per animation frame. Tokens are taken
+//! in as they arrive (the runtime is updated by the transport handler); only this projection
+//! is batched. Only the shown session's view is painted; others get their sidebar row, and
+//! are painted in full when shown.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use pane_core::turn::Segment;
+use pane_core::view::{group_rows, sidebar_row, transcript, usage_line, TranscriptItem};
+use pane_core::wire::SessionRow;
+
+use super::store::*;
+use super::{Hub, Inner};
+
+#[derive(Default)]
+pub(crate) struct Painter {
+    dirty: HashSet<String>,
+    scheduled: bool,
+    pub(crate) sidebar_dirty: bool,
+    cache: HashMap<String, Cache>,
+}
+
+/// Per-session render caches: markdown is rendered once per item / sealed segment.
+#[derive(Default)]
+struct Cache {
+    transcript_rev: Option<u64>,
+    items: HashMap<u64, (u64, Arc<Item>)>,
+    sealed: HashMap<(usize, usize), Arc<str>>,
+}
+
+fn hash_of(parts: impl Hash) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    parts.hash(&mut h);
+    h.finish()
+}
+
+/// What changed in a session's view (computed under the hub borrow, applied after it).
+struct Projection {
+    title: String,
+    status: Status,
+    loaded: bool,
+    items: Option<Vec<Arc<Item>>>,
+    live: Option<Arc<LiveView>>,
+    tail: Arc<str>,
+    approval: Option<pane_core::wire::Approval>,
+    clarify: Option<pane_core::wire::Clarify>,
+    error: Option<ErrorView>,
+    cancelled: bool,
+    queued: Vec<String>,
+    read_only: bool,
+    has_older: bool,
+    tps: Option<f64>,
+    usage: Option<String>,
+    stream_id: Option<String>,
+}
+
+fn render_markdown(text: &str) -> Arc<str> {
+    Arc::from(pane_core::markdown::render_blocks(text).concat())
+}
+
+fn project_items(rt: &pane_core::SessionRuntime, cache: &mut Cache) -> Vec<Arc<Item>> {
+    let mut fresh = HashMap::new();
+    let items: Vec<Arc<Item>> = transcript(rt)
+        .into_iter()
+        .map(|t| {
+            let key = t.key();
+            let content = hash_of(format!("{t:?}"));
+            if let Some((h, item)) = cache.items.get(&key) {
+                if *h == content {
+                    fresh.insert(key, (content, item.clone()));
+                    return item.clone();
+                }
+            }
+            let kind = match t {
+                TranscriptItem::User { text, attachments, key } => ItemKind::User { text, attachments, index: (key - 1) / 2 },
+                TranscriptItem::Assistant { text, reasoning, tools, error, partial, details, duration, tps, .. } => ItemKind::Assistant {
+                    html: render_markdown(&text),
+                    text: Arc::from(text.as_str()),
+                    reasoning,
+                    tools,
+                    error,
+                    partial,
+                    details,
+                    usage: usage_line(None, None, tps, duration),
+                },
+                TranscriptItem::Divider { text, .. } => ItemKind::Divider { text },
+            };
+            let item = Arc::new(Item { key, kind });
+            fresh.insert(key, (content, item.clone()));
+            item
+        })
+        .collect();
+    cache.items = fresh;
+    items
+}
+
+fn project_live(l: &pane_core::turn::LiveTurn, cache: &mut Cache) -> (LiveView, Arc<str>) {
+    let last = l.segments.len().saturating_sub(1);
+    let mut tail: Arc<str> = Arc::from("");
+    let segs = l
+        .segments
+        .iter()
+        .enumerate()
+        .map(|(idx, s)| match s {
+            Segment::Text { text, sealed } if !sealed && idx == last => {
+                tail = Arc::from(text.as_str());
+                LiveSeg { key: hash_of((idx, 0u8)), kind: LiveSegKind::TextTail }
+            }
+            Segment::Text { text, .. } => {
+                let html = cache.sealed.entry((idx, text.len())).or_insert_with(|| render_markdown(text)).clone();
+                LiveSeg { key: hash_of((idx, 1u8, text.len())), kind: LiveSegKind::Text { html } }
+            }
+            Segment::Reasoning { text, sealed } if !sealed && idx == last => {
+                tail = Arc::from(text.as_str());
+                LiveSeg { key: hash_of((idx, 2u8)), kind: LiveSegKind::Reasoning { text: Arc::from(""), live: true } }
+            }
+            Segment::Reasoning { text, .. } => LiveSeg { key: hash_of((idx, 3u8, text.len())), kind: LiveSegKind::Reasoning { text: Arc::from(text.as_str()), live: false } },
+            Segment::Tool(card) => LiveSeg { key: hash_of((idx, 4u8, card.status.as_str(), &card.preview, &card.tid)), kind: LiveSegKind::Tool(card.clone()) },
+        })
+        .collect();
+    (LiveView { user: l.user_text.clone(), attachments: l.attachments.clone(), segs, compressing: l.compressing.clone() }, tail)
+}
+
+fn same_shape(a: &Option<Arc<LiveView>>, b: &Option<Arc<LiveView>>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => a.user == b.user && a.attachments == b.attachments && a.compressing == b.compressing && a.segs.iter().map(|s| s.key).eq(b.segs.iter().map(|s| s.key)),
+        _ => false,
+    }
+}
+
+fn project(i: &mut Inner, id: &str) -> Option<Projection> {
+    let rt = i.core.session(id)?;
+    let cache = i.painter.cache.entry(rt.id.clone()).or_default();
+    let items = if cache.transcript_rev != Some(rt.transcript_revision) {
+        cache.transcript_rev = Some(rt.transcript_revision);
+        Some(project_items(rt, cache))
+    } else {
+        None
+    };
+    let (live, tail) = match &rt.live {
+        Some(l) if !(l.segments.is_empty() && l.user_text.is_none()) => {
+            let (v, t) = project_live(l, cache);
+            (Some(Arc::new(v)), t)
+        }
+        _ => (None, Arc::from("")),
+    };
+    if rt.live.is_none() {
+        cache.sealed.clear();
+    }
+    let status = match &rt.live {
+        Some(l) if l.stream_id.is_none() && l.user_text.is_some() => Status::Sending,
+        _ if rt.is_busy() => Status::Busy,
+        _ if rt.is_unconfirmed() => Status::Checking,
+        _ => Status::Idle,
+    };
+    let row_title = i.rows.iter().find(|r| r.session_id == rt.id).map(SessionRow::shown_title);
+    Some(Projection {
+        title: rt.title.clone().filter(|t| !t.trim().is_empty()).or(row_title).unwrap_or_else(|| "New conversation".into()),
+        status,
+        loaded: rt.loaded,
+        items,
+        live,
+        tail,
+        approval: rt.approval.clone(),
+        clarify: rt.clarify.clone(),
+        error: rt.error.as_ref().map(|e| ErrorView { message: e.message.clone(), hint: e.hint.clone() }),
+        cancelled: rt.cancelled,
+        queued: rt.queued.clone(),
+        read_only: rt.read_only,
+        has_older: rt.messages_offset > 0,
+        tps: rt.live_tps,
+        usage: rt.last_usage.as_ref().and_then(|u| usage_line(u.input_tokens, u.output_tokens, u.tps, u.duration_seconds)),
+        stream_id: rt.live_stream_id().map(str::to_string),
+    })
+}
+
+/// Sets a store field only when the value differs (no needless notifications).
+macro_rules! set_if {
+    ($store:expr, $field:ident, $value:expr, $changed:ident) => {{
+        let v = $value;
+        if $store.$field().with_untracked(|cur| *cur != v) {
+            $store.$field().set(v);
+            $changed = true;
+        }
+    }};
+}
+
+impl Hub {
+    /// Notes that a session's runtime changed; it is painted at the next frame.
+    pub(crate) fn mark_dirty(&self, id: &str) {
+        self.with(|i| {
+            i.painter.dirty.insert(id.to_string());
+        });
+        self.schedule_paint();
+    }
+
+    pub(crate) fn schedule_paint(&self) {
+        let already = self.with(|i| std::mem::replace(&mut i.painter.scheduled, true));
+        if !already {
+            let hub = *self;
+            request_animation_frame(move || hub.paint_frame());
+        }
+    }
+
+    fn paint_frame(&self) {
+        let (dirty, sidebar) = self.with(|i| {
+            i.painter.scheduled = false;
+            (std::mem::take(&mut i.painter.dirty), std::mem::take(&mut i.painter.sidebar_dirty))
+        });
+        let active = self.active.get_untracked();
+        if let Some(a) = &active {
+            if dirty.contains(a) {
+                self.paint_now(a);
+            }
+        }
+        self.attention_notices(&dirty, active.as_deref());
+        if sidebar || !dirty.is_empty() {
+            self.paint_sidebar();
+        }
+    }
+
+    /// Paints one session's view now (used when it becomes the shown one).
+    pub(crate) fn paint_now(&self, id: &str) {
+        let store = self.store(id);
+        let Some(p) = self.with(|i| project(i, id)) else { return };
+        let mut changed = false;
+        set_if!(store, title, p.title, changed);
+        set_if!(store, status, p.status, changed);
+        set_if!(store, loaded, p.loaded, changed);
+        if let Some(items) = p.items {
+            let same = store.items().with_untracked(|cur| cur.len() == items.len() && cur.iter().zip(&items).all(|(a, b)| Arc::ptr_eq(a, b)));
+            if !same {
+                store.items().set(items);
+                changed = true;
+            }
+        }
+        if !store.live().with_untracked(|cur| same_shape(cur, &p.live)) {
+            store.live().set(p.live);
+            changed = true;
+        }
+        if store.tail().with_untracked(|cur| cur.len() != p.tail.len() || **cur != *p.tail) {
+            store.tail().set(p.tail);
+            changed = true;
+        }
+        set_if!(store, approval, p.approval, changed);
+        set_if!(store, clarify, p.clarify, changed);
+        set_if!(store, error, p.error, changed);
+        set_if!(store, cancelled, p.cancelled, changed);
+        set_if!(store, queued, p.queued, changed);
+        set_if!(store, read_only, p.read_only, changed);
+        set_if!(store, has_older, p.has_older, changed);
+        set_if!(store, tps, p.tps, changed);
+        set_if!(store, usage, p.usage, changed);
+        set_if!(store, stream_id, p.stream_id, changed);
+        if changed {
+            self.with(|i| *i.paints.entry(id.to_string()).or_default() += 1);
+        }
+    }
+
+    fn paint_sidebar(&self) {
+        let rows = self.with(|i| {
+            let mut rows = i.rows.clone();
+            // Sessions started here that the list has not caught up with yet.
+            for s in i.core.sessions() {
+                let known = rows.iter().any(|r| s.answers_to(&r.session_id));
+                if !known && (s.is_busy() || s.has_live_content() || !s.messages.is_empty()) {
+                    rows.insert(0, SessionRow { session_id: s.id.clone(), title: s.title.clone(), updated_at: Some(js_sys::Date::now() / 1000.0), ..Default::default() });
+                }
+            }
+            rows.iter().map(|r| sidebar_row(r, &i.core)).collect::<Vec<_>>()
+        });
+        let (pinned, recent) = group_rows(rows);
+        if self.sidebar.pinned().with_untracked(|c| *c != pinned) {
+            self.sidebar.pinned().set(pinned);
+        }
+        if self.sidebar.recent().with_untracked(|c| *c != recent) {
+            self.sidebar.recent().set(recent);
+        }
+    }
+
+    /// A background session that starts waiting on the user gets a non-blocking notice.
+    fn attention_notices(&self, dirty: &HashSet<String>, active: Option<&str>) {
+        for id in dirty {
+            let (needs, title, fresh) = self.with(|i| {
+                let s = i.core.session(id);
+                let needs = s.map(|s| if s.approval.is_some() { 1 } else if s.clarify.is_some() { 2 } else { 0 }).unwrap_or(0);
+                let title = s.and_then(|s| s.title.clone()).unwrap_or_else(|| "A session".into());
+                let fresh = if needs > 0 { i.attention_seen.insert(id.clone()) } else { i.attention_seen.remove(id) && false };
+                (needs, title, fresh)
+            });
+            if needs > 0 && fresh && active != Some(id.as_str()) {
+                let what = if needs == 1 { "needs your approval" } else { "has a question for you" };
+                self.toast(ToastKind::Attention, format!("“{title}” {what}."), Some(id.clone()));
+            }
+        }
+    }
+}

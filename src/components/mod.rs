@@ -3,6 +3,7 @@
 
 pub mod cards;
 pub mod composer;
+pub mod icons;
 pub mod layout;
 pub mod notices;
 pub mod pane;

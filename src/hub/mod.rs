@@ -52,6 +52,9 @@ impl Default for Scroll {
 
 /// Non-reactive state behind the hub handle.
 pub(crate) struct Inner {
+    /// The app's root owner: per-session stores live as long as the app, not as the view
+    /// that first asked for them (a pane unmounting must not dispose its session's store).
+    root: Owner,
     core: pane_core::Hub,
     stores: HashMap<String, Store<SessionView>>,
     rows: Vec<SessionRow>,
@@ -95,6 +98,7 @@ impl Hub {
     pub fn new(api: Api, budget: Budget) -> Hub {
         Hub {
             inner: StoredValue::new_local(Inner {
+                root: Owner::current().expect("the hub is created inside the app"),
                 core: pane_core::Hub::new(budget),
                 stores: HashMap::new(),
                 rows: Vec::new(),
@@ -165,7 +169,8 @@ impl Hub {
         if let Some(s) = self.with(|i| i.stores.get(id).copied()) {
             return s;
         }
-        let s = Store::new(SessionView::new(id));
+        let root = self.with(|i| i.root.clone());
+        let s = root.with(|| Store::new(SessionView::new(id)));
         self.with(|i| *i.stores.entry(id.to_string()).or_insert(s))
     }
 

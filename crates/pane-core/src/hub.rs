@@ -157,8 +157,9 @@ impl Hub {
         for row in rows {
             let id = self.resolve(&row.session_id);
             let rt = self.sessions.entry(id.clone()).or_insert_with(|| SessionRuntime::new(&id));
-            if rt.title.is_none() {
-                rt.title = row.title.clone();
+            // The list is the freshest word on a title (a `title` event updates it later).
+            if let Some(t) = row.display_title.clone().or_else(|| row.title.clone()).filter(|t| !t.trim().is_empty()) {
+                rt.title = Some(t);
             }
             if let (true, Some(asid)) = (row.is_running(), row.active_stream_id.as_deref()) {
                 let known = rt.stream.as_ref().is_some_and(|s| s.stream_id == asid);

@@ -118,7 +118,7 @@ async fn gate(State(app): AppState, req: Request, next: Next) -> Response {
         }
     }
     if is_api && path != "/api/auth/login" {
-        if let Err(resp) = auth::check_post(&app.auth, req.method(), req.headers()) {
+        if let Err(resp) = auth::check_post(&app.auth, req.method(), req.headers(), app.faults.csrf_broken()) {
             return resp;
         }
     }
@@ -221,7 +221,20 @@ fn snapshot(c: &Channel) -> Value {
 
 async fn load_session(State(app): AppState, Query(q): Q) -> Response {
     let Some(sid) = q.get("session_id").filter(|s| !s.is_empty()) else { return err(StatusCode::BAD_REQUEST, "session_id is required") };
-    let Some(s) = app.sessions.lock().expect("sessions").get(sid).cloned() else { return err(StatusCode::NOT_FOUND, "Session not found") };
+    let Some(mut s) = app.sessions.lock().expect("sessions").get(sid).cloned() else { return err(StatusCode::NOT_FOUND, "Session not found") };
+    // Upstream's `_clear_stale_stream_state`: a stream id the server no longer knows is cleared.
+    if let Some(stream) = s.active_stream_id.clone() {
+        if !app.channels.lock().expect("channels").contains_key(&stream) {
+            let mut map = app.sessions.lock().expect("sessions");
+            if let Some(live) = map.get_mut(sid) {
+                live.active_stream_id = None;
+                live.pending_user_message = None;
+                live.pending_started_at = None;
+                app.store.save_session(live);
+                s = live.clone();
+            }
+        }
+    }
     let with_messages = q.get("messages").is_none_or(|m| m != "0");
     let limit: Option<usize> = q.get("msg_limit").and_then(|v| v.parse().ok()).map(|n: usize| n.clamp(1, 500));
     let before: usize = q.get("msg_before").and_then(|v| v.parse().ok()).unwrap_or(s.messages.len()).min(s.messages.len());
@@ -807,6 +820,18 @@ async fn shell(State(app): AppState, headers: HeaderMap) -> Response {
 // Test controls (only with --faults)
 
 async fn set_faults(State(app): AppState, Json(f): Json<crate::faults::Faults>) -> Response {
+    if let Some(stream) = &f.forget_stream {
+        let gone = app.channels.lock().expect("channels").remove(stream);
+        if let Some(c) = gone {
+            app.store.forget_journal(&c.session_id, stream);
+        }
+        if let Some(tx) = app.runs.lock().expect("runs").remove(stream) {
+            let _ = tx.send(true);
+        }
+    }
+    if f.rotate_csrf {
+        app.auth.rotate_csrf();
+    }
     app.faults.set(f);
     Json(json!({"ok": true})).into_response()
 }

@@ -28,6 +28,12 @@ pub struct Faults {
     pub malformed_once: bool,
     /// Refuse (reset) every new connection for this long.
     pub refuse_for_ms: Option<u64>,
+    /// Forget this stream (channel and journal), as if the server lost it.
+    pub forget_stream: Option<String>,
+    /// Issue new CSRF tokens to every login (the pane's copy goes stale once).
+    pub rotate_csrf: bool,
+    /// Reject every CSRF token (a token that can never be right).
+    pub break_csrf: bool,
 }
 
 /// Counters the tests read through `GET /api/__stats`.
@@ -109,6 +115,10 @@ impl FaultState {
 
     pub fn delay(&self) -> u64 {
         self.faults.lock().expect("faults").delay_ms
+    }
+
+    pub fn csrf_broken(&self) -> bool {
+        self.faults.lock().expect("faults").break_csrf
     }
 }
 

@@ -87,6 +87,11 @@ impl Store {
         }
     }
 
+    /// Deletes one stream's journal.
+    pub fn forget_journal(&self, sid: &str, stream: &str) {
+        let _ = fs::remove_file(self.journal_path(sid, stream));
+    }
+
     /// Every journal: `(session id, stream id, rows)`.
     pub fn load_journals(&self) -> Vec<(String, String, Vec<JournalRow>)> {
         let mut out = Vec::new();

@@ -143,7 +143,7 @@ pub fn Composer(id: String, store: Store<SessionView>, shown: Memo<bool>) -> imp
                         let key = a.key;
                         view! {
                             <li class="chip" data-testid="attachment" class:failed=a.error.is_some()>
-                                <span>"📎 " {a.name.clone()}</span>
+                                <span><super::icons::Clip/> " " {a.name.clone()}</span>
                                 {match (&a.done, &a.error) {
                                     (Some(_), _) => view! { <span class="muted">"ready"</span> }.into_any(),
                                     (_, Some(e)) => view! { <span class="error-text" role="alert">{e.clone()}</span> }.into_any(),
@@ -160,7 +160,7 @@ pub fn Composer(id: String, store: Store<SessionView>, shown: Memo<bool>) -> imp
             </Show>
             <div class="composer-row">
                 <label class="icon-btn attach" title="Attach files" aria-label="Attach files">
-                    "📎"
+                    <super::icons::Clip/>
                     <input type="file" multiple node_ref=file_input class="sr-only" data-testid="attach-input" on:change=on_files/>
                 </label>
                 <textarea

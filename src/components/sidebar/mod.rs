@@ -165,7 +165,7 @@ fn Row(row: SidebarRow) -> impl IntoView {
                         <button type="button" class="icon-btn" data-testid="row-rename" title="Rename" aria-label="Rename" on:click=move |_| renaming.set(true)>"✎"</button>
                         <button type="button" class="icon-btn" data-testid="row-pin" title=if pinned { "Unpin" } else { "Pin" } aria-label=if pinned { "Unpin" } else { "Pin" } aria-pressed=pinned.to_string() on:click=move |_| hub.set_flag(&id.get_value(), "pinned", !pinned)>{if pinned { "★" } else { "☆" }}</button>
                         <button type="button" class="icon-btn" data-testid="row-archive" title="Archive" aria-label="Archive" on:click=move |_| hub.set_flag(&id.get_value(), "archived", true)>"⤓"</button>
-                        <button type="button" class="icon-btn" data-testid="row-delete" title="Delete" aria-label="Delete" on:click=move |_| confirming.set(true)>"🗑"</button>
+                        <button type="button" class="icon-btn" data-testid="row-delete" title="Delete" aria-label="Delete" on:click=move |_| confirming.set(true)><super::icons::Trash/></button>
                     }
                 >
                     <span class="confirm" role="group" aria-label="Confirm delete">

@@ -226,7 +226,7 @@ fn UserMessage(id: String, text: String, attachments: Vec<String>, index: u64) -
                 </div>
             </Show>
             {(!attachments.is_empty()).then(|| view! {
-                <ul class="attachments" aria-label="Attachments">{attachments.iter().map(|a| view! { <li>"📎 " {a.clone()}</li> }).collect_view()}</ul>
+                <ul class="attachments" aria-label="Attachments">{attachments.iter().map(|a| view! { <li><super::icons::Clip/> " " {a.clone()}</li> }).collect_view()}</ul>
             })}
             {move || error.get().map(|e| view! { <p class="error-text" role="alert">{e}</p> })}
         </article>
@@ -246,7 +246,7 @@ fn LiveTurnView(store: Store<SessionView>) -> impl IntoView {
                 <div class="bubble" data-testid="user-text">{u}</div>
                 {move || {
                     let a = attachments.get();
-                    (!a.is_empty()).then(|| view! { <ul class="attachments">{a.into_iter().map(|a| view! { <li>"📎 " {a}</li> }).collect_view()}</ul> })
+                    (!a.is_empty()).then(|| view! { <ul class="attachments">{a.into_iter().map(|a| view! { <li><super::icons::Clip/> " " {a}</li> }).collect_view()}</ul> })
                 }}
             </article>
         })}

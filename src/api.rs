@@ -174,7 +174,13 @@ pub fn redirect_to_login() {
 
 /// Uploads one file with progress (`XMLHttpRequest`: fetch has no upload progress). The
 /// handlers live exactly as long as the request: they are released once it settles.
-pub fn upload(api: &Api, session_id: &str, file: &web_sys::File, on_progress: impl Fn(f64) + 'static, on_done: impl FnOnce(Result<wire::UploadReply, ApiError>) + 'static) {
+pub fn upload(
+    api: &Api,
+    session_id: &str,
+    file: &web_sys::File,
+    on_progress: impl Fn(f64) + 'static,
+    on_done: impl FnOnce(Result<wire::UploadReply, ApiError>) + 'static,
+) {
     use std::rc::Rc;
     use wasm_bindgen::closure::Closure;
     let fail = |m: String| ApiError { status: 0, message: m, body: None };

@@ -15,7 +15,11 @@ fn set(obj: &js_sys::Object, name: &str, f: &JsValue) {
 pub fn install(hub: Hub) {
     let obj = js_sys::Object::new();
     let transports = Closure::<dyn Fn() -> String>::new(move || {
-        let list: Vec<_> = hub.transports().into_iter().map(|(s, st, serial, rs)| serde_json::json!({"session": s, "stream": st, "serial": serial, "readyState": rs})).collect();
+        let list: Vec<_> = hub
+            .transports()
+            .into_iter()
+            .map(|(s, st, serial, rs)| serde_json::json!({"session": s, "stream": st, "serial": serial, "readyState": rs}))
+            .collect();
         serde_json::Value::Array(list).to_string()
     });
     let created = Closure::<dyn Fn() -> f64>::new(move || hub.transports_created() as f64);

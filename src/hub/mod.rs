@@ -20,8 +20,8 @@ use leptos::task::spawn_local;
 use pane_core::hub::{Action, CloseReason};
 use pane_core::transport::{Budget, ReadyState};
 use pane_core::wire::{
-    ApprovalChoice, ApprovalPending, ApprovalRespond, CancelReply, ChatStartReply, ChatStartRequest, ClarifyPending, ClarifyRespond, RespondOutcome, RespondReply, RetryReply, SearchReply,
-    SessionEnvelope, SessionList, SessionRow, StreamStatus, UploadedFile,
+    ApprovalChoice, ApprovalPending, ApprovalRespond, CancelReply, ChatStartReply, ChatStartRequest, ClarifyPending, ClarifyRespond, RespondOutcome,
+    RespondReply, RetryReply, SearchReply, SessionEnvelope, SessionList, SessionRow, StreamStatus, UploadedFile,
 };
 use pane_core::{EventId, Frame};
 use reactive_stores::Store;
@@ -67,6 +67,8 @@ pub(crate) struct Inner {
     toast_seq: u64,
     last_announce: f64,
     list_refresh_pending: bool,
+    /// After [`Hub::shutdown`]: no transport opens again.
+    closed: bool,
     navigate: Option<Rc<dyn Fn(&str, bool)>>,
     /// Paints of each session's view (tests check background events never repaint the shown one).
     pub(crate) paints: HashMap<String, u64>,
@@ -111,6 +113,7 @@ impl Hub {
                 toast_seq: 0,
                 last_announce: 0.0,
                 list_refresh_pending: false,
+                closed: false,
                 navigate: None,
                 paints: HashMap::new(),
             }),
@@ -128,7 +131,10 @@ impl Hub {
     /// with `?budget=N` or `localStorage["hermes-pane:budget"]`.
     pub fn detect_budget() -> Budget {
         let w = web_sys::window();
-        let from_query = w.as_ref().and_then(|w| w.location().search().ok()).and_then(|q| q.split(['?', '&']).find_map(|kv| kv.strip_prefix("budget=").and_then(|v| v.parse::<usize>().ok())));
+        let from_query = w
+            .as_ref()
+            .and_then(|w| w.location().search().ok())
+            .and_then(|q| q.split(['?', '&']).find_map(|kv| kv.strip_prefix("budget=").and_then(|v| v.parse::<usize>().ok())));
         let from_storage = crate::persist::get("budget").and_then(|v| v.parse::<usize>().ok());
         if let Some(n) = from_query.or(from_storage) {
             return Budget::with_connections(n);
@@ -203,6 +209,25 @@ impl Hub {
             hub.refresh_list().await;
             hub.open_sessions_channel();
         });
+        self.follow_visibility();
+    }
+
+    /// Browsers share ~6 connections per origin across *all* tabs: a hidden tab keeps only
+    /// the stream of the session it shows (the rest park with their cursors) and takes its
+    /// full budget back when it is visible again.
+    fn follow_visibility(&self) {
+        let hub = *self;
+        let full = self.budget();
+        let apply = move || {
+            let hidden = web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden());
+            let budget = if hidden { Budget::with_connections(2) } else { full };
+            if hub.budget() != budget {
+                hub.core(None, |c| c.set_budget(budget));
+            }
+        };
+        let handle = window_event_listener_untyped("visibilitychange", move |_| apply());
+        // Lives as long as the app (the hub is root-owned).
+        std::mem::forget(handle);
     }
 
     /// Re-fetches `/api/sessions`.
@@ -313,7 +338,9 @@ impl Hub {
         }
         spawn_local(async move {
             let api = hub.api();
-            let meta = api.get::<SessionEnvelope>("Loading the session", &format!("api/session?session_id={}&messages=0&resolve_model=0", pane_core::url_encode(&id))).await;
+            let meta = api
+                .get::<SessionEnvelope>("Loading the session", &format!("api/session?session_id={}&messages=0&resolve_model=0", pane_core::url_encode(&id)))
+                .await;
             let meta = match meta {
                 Ok(m) => m,
                 Err(e) => {
@@ -323,7 +350,8 @@ impl Hub {
                 }
             };
             hub.core(Some(&id), |c| c.with_session(&id, |rt| rt.load(&meta.session, false)));
-            let window = api.get::<SessionEnvelope>("Loading messages", &format!("api/session?session_id={}&msg_limit={WINDOW}", pane_core::url_encode(&id))).await;
+            let window =
+                api.get::<SessionEnvelope>("Loading messages", &format!("api/session?session_id={}&msg_limit={WINDOW}", pane_core::url_encode(&id))).await;
             hub.with(|i| i.loading.remove(&id));
             match window {
                 Ok(w) => {
@@ -344,7 +372,10 @@ impl Hub {
         let hub = *self;
         let id = id.to_string();
         spawn_local(async move {
-            let r = hub.api().get::<SessionEnvelope>("Refreshing the session", &format!("api/session?session_id={}&msg_limit={WINDOW}", pane_core::url_encode(&id))).await;
+            let r = hub
+                .api()
+                .get::<SessionEnvelope>("Refreshing the session", &format!("api/session?session_id={}&msg_limit={WINDOW}", pane_core::url_encode(&id)))
+                .await;
             match r {
                 Ok(w) => hub.core(Some(&id), |c| c.with_session(&id, |rt| rt.load(&w.session, true))),
                 Err(e) if e.status == 404 => hub.toast(ToastKind::Warning, "This session no longer exists on the server.".into(), None),
@@ -369,7 +400,13 @@ impl Hub {
         let store = self.store(&id);
         store.loading_older().set(true);
         spawn_local(async move {
-            let r = hub.api().get::<SessionEnvelope>("Loading older messages", &format!("api/session?session_id={}&msg_before={offset}&msg_limit={WINDOW}", pane_core::url_encode(&id))).await;
+            let r = hub
+                .api()
+                .get::<SessionEnvelope>(
+                    "Loading older messages",
+                    &format!("api/session?session_id={}&msg_before={offset}&msg_limit={WINDOW}", pane_core::url_encode(&id)),
+                )
+                .await;
             hub.with(|i| i.loading.remove(&format!("{id}#older")));
             store.loading_older().set(false);
             match r {
@@ -454,6 +491,9 @@ impl Hub {
     }
 
     fn open_transport(&self, session: &str, stream: &str, query: &str) {
+        if self.with(|i| i.closed) {
+            return;
+        }
         let hub = *self;
         let url = self.api().url(&format!("api/chat/stream?{query}"));
         let result = self.with(|i| i.transports.open(&url, session, stream, move |s, r| hub.on_report(s, r)));
@@ -622,7 +662,10 @@ impl Hub {
     /// Stops the reply of session `id` — its own stream, wherever it is shown.
     pub fn stop(&self, id: &str) {
         let stream = self.with(|i| {
-            i.core.session(id).and_then(|s| s.live_stream_id().map(str::to_string)).or_else(|| i.rows.iter().find(|r| r.session_id == id).and_then(|r| r.active_stream_id.clone()))
+            i.core
+                .session(id)
+                .and_then(|s| s.live_stream_id().map(str::to_string))
+                .or_else(|| i.rows.iter().find(|r| r.session_id == id).and_then(|r| r.active_stream_id.clone()))
         });
         let Some(stream) = stream else { return };
         let hub = *self;
@@ -648,7 +691,13 @@ impl Hub {
         let hub = *self;
         let id = id.to_string();
         spawn_local(async move {
-            let body = ApprovalRespond { session_id: id.clone(), choice, approval_id: a.approval_id.clone(), run_id: a.run_id.clone(), mirror_token: a.gateway_mirror_token.clone() };
+            let body = ApprovalRespond {
+                session_id: id.clone(),
+                choice,
+                approval_id: a.approval_id.clone(),
+                run_id: a.run_id.clone(),
+                mirror_token: a.gateway_mirror_token.clone(),
+            };
             match hub.api().post::<RespondReply>("Answering the approval", "api/approval/respond", &body).await {
                 Ok(r) => match r.outcome() {
                     RespondOutcome::Accepted | RespondOutcome::StaleCleared => hub.core(Some(&id), |c| {
@@ -770,13 +819,20 @@ impl Hub {
 
     /// Edit & resend: keep the messages before `index`, then send `text` as a new turn.
     pub async fn edit_resend(&self, id: &str, index: u64, text: &str) -> Result<(), String> {
-        self.api().post::<SessionEnvelope>("Editing the message", "api/session/truncate", &json!({"session_id": id, "keep_count": index})).await.map_err(|e| e.message)?;
+        self.api()
+            .post::<SessionEnvelope>("Editing the message", "api/session/truncate", &json!({"session_id": id, "keep_count": index}))
+            .await
+            .map_err(|e| e.message)?;
         self.reload_now(id).await;
         self.send(id, text, Vec::new()).await
     }
 
     async fn reload_now(&self, id: &str) {
-        if let Ok(w) = self.api().get::<SessionEnvelope>("Refreshing the session", &format!("api/session?session_id={}&msg_limit={WINDOW}", pane_core::url_encode(id))).await {
+        if let Ok(w) = self
+            .api()
+            .get::<SessionEnvelope>("Refreshing the session", &format!("api/session?session_id={}&msg_limit={WINDOW}", pane_core::url_encode(id)))
+            .await
+        {
             self.core(Some(id), |c| c.with_session(id, |rt| rt.load(&w.session, true)));
         }
     }
@@ -872,6 +928,21 @@ impl Hub {
 
     pub fn budget(&self) -> Budget {
         self.with(|i| i.core.budget())
+    }
+
+    /// Closes every connection for good (page teardown; tests end with it).
+    pub fn shutdown(&self) {
+        let streams: Vec<String> = self.transports().into_iter().map(|t| t.1).collect();
+        self.with(|i| {
+            i.closed = true;
+            for s in &streams {
+                i.transports.close(s);
+            }
+            if let Some(mut r) = i.sessions_channel.take() {
+                r.close("sessions");
+            }
+        });
+        self.reap_soon();
     }
 
     /// Runs `f` on the core and executes its actions (tests and advanced callers).

@@ -117,7 +117,9 @@ fn project_live(l: &pane_core::turn::LiveTurn, cache: &mut Cache) -> (LiveView, 
                 tail = Arc::from(text.as_str());
                 LiveSeg { key: hash_of((idx, 2u8)), kind: LiveSegKind::Reasoning { text: Arc::from(""), live: true } }
             }
-            Segment::Reasoning { text, .. } => LiveSeg { key: hash_of((idx, 3u8, text.len())), kind: LiveSegKind::Reasoning { text: Arc::from(text.as_str()), live: false } },
+            Segment::Reasoning { text, .. } => {
+                LiveSeg { key: hash_of((idx, 3u8, text.len())), kind: LiveSegKind::Reasoning { text: Arc::from(text.as_str()), live: false } }
+            }
             Segment::Tool(card) => LiveSeg { key: hash_of((idx, 4u8, card.status.as_str(), &card.preview, &card.tid)), kind: LiveSegKind::Tool(card.clone()) },
         })
         .collect();
@@ -127,7 +129,12 @@ fn project_live(l: &pane_core::turn::LiveTurn, cache: &mut Cache) -> (LiveView, 
 fn same_shape(a: &Option<Arc<LiveView>>, b: &Option<Arc<LiveView>>) -> bool {
     match (a, b) {
         (None, None) => true,
-        (Some(a), Some(b)) => a.user == b.user && a.attachments == b.attachments && a.compressing == b.compressing && a.segs.iter().map(|s| s.key).eq(b.segs.iter().map(|s| s.key)),
+        (Some(a), Some(b)) => {
+            a.user == b.user
+                && a.attachments == b.attachments
+                && a.compressing == b.compressing
+                && a.segs.iter().map(|s| s.key).eq(b.segs.iter().map(|s| s.key))
+        }
         _ => false,
     }
 }
@@ -268,7 +275,10 @@ impl Hub {
             for s in i.core.sessions() {
                 let known = rows.iter().any(|r| s.answers_to(&r.session_id));
                 if !known && (s.is_busy() || s.has_live_content() || !s.messages.is_empty()) {
-                    rows.insert(0, SessionRow { session_id: s.id.clone(), title: s.title.clone(), updated_at: Some(js_sys::Date::now() / 1000.0), ..Default::default() });
+                    rows.insert(
+                        0,
+                        SessionRow { session_id: s.id.clone(), title: s.title.clone(), updated_at: Some(js_sys::Date::now() / 1000.0), ..Default::default() },
+                    );
                 }
             }
             rows.iter().map(|r| sidebar_row(r, &i.core)).collect::<Vec<_>>()
@@ -287,7 +297,17 @@ impl Hub {
         for id in dirty {
             let (needs, title, fresh) = self.with(|i| {
                 let s = i.core.session(id);
-                let needs = s.map(|s| if s.approval.is_some() { 1 } else if s.clarify.is_some() { 2 } else { 0 }).unwrap_or(0);
+                let needs = s
+                    .map(|s| {
+                        if s.approval.is_some() {
+                            1
+                        } else if s.clarify.is_some() {
+                            2
+                        } else {
+                            0
+                        }
+                    })
+                    .unwrap_or(0);
                 let title = s.and_then(|s| s.title.clone()).unwrap_or_else(|| "A session".into());
                 let fresh = if needs > 0 { i.attention_seen.insert(id.clone()) } else { i.attention_seen.remove(id) && false };
                 (needs, title, fresh)

@@ -64,10 +64,15 @@ pub struct LiveSeg {
 #[derive(Debug, Clone, PartialEq)]
 pub enum LiveSegKind {
     /// Sealed prose, rendered once.
-    Text { html: Arc<str> },
+    Text {
+        html: Arc<str>,
+    },
     /// The growing prose: its text is the session's `tail` field.
     TextTail,
-    Reasoning { text: Arc<str>, live: bool },
+    Reasoning {
+        text: Arc<str>,
+        live: bool,
+    },
     Tool(ToolCard),
 }
 

@@ -65,7 +65,15 @@ pub fn args_pairs(args: &Value) -> Vec<(String, String)> {
     match args {
         Value::Object(map) => map
             .iter()
-            .map(|(k, v)| (k.clone(), match v { Value::String(s) => s.clone(), other => other.to_string() }))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    },
+                )
+            })
             .collect(),
         Value::Null => Vec::new(),
         other => vec![("args".to_string(), other.to_string())],
@@ -309,7 +317,10 @@ pub enum StreamEvent {
     BgTaskComplete(BackgroundTask),
     ProcessComplete(BackgroundTask),
     /// A name this build does not know; kept verbatim.
-    Unknown { name: String, data: String },
+    Unknown {
+        name: String,
+        data: String,
+    },
 }
 
 /// The names of every event in the contract's catalogue.

@@ -27,20 +27,44 @@ pub enum CloseReason {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// Open an EventSource on `/api/chat/stream?{query}` for `stream_id`.
-    Open { session_id: String, stream_id: String, query: String },
+    Open {
+        session_id: String,
+        stream_id: String,
+        query: String,
+    },
     /// Close the EventSource of `stream_id` (and drop its handlers).
-    Close { stream_id: String, reason: CloseReason },
+    Close {
+        stream_id: String,
+        reason: CloseReason,
+    },
     /// Re-fetch the session (`GET /api/session`).
-    Reload { session_id: String },
+    Reload {
+        session_id: String,
+    },
     /// Ask `/api/chat/stream/status` after `delay_ms`.
-    Probe { session_id: String, stream_id: String, delay_ms: u32 },
+    Probe {
+        session_id: String,
+        stream_id: String,
+        delay_ms: u32,
+    },
     /// A session's id rotated: follow it in the URL and the view stores.
-    Renamed { old: String, new: String },
-    Notice { session_id: String, notice: Notice },
+    Renamed {
+        old: String,
+        new: String,
+    },
+    Notice {
+        session_id: String,
+        notice: Notice,
+    },
     /// Start a turn with this text (a queued message whose turn came).
-    Send { session_id: String, text: String },
+    Send {
+        session_id: String,
+        text: String,
+    },
     /// A turn finished in this session.
-    Finished { session_id: String },
+    Finished {
+        session_id: String,
+    },
 }
 
 /// Sessions, the active pane, transports and the connection budget.
@@ -153,7 +177,8 @@ impl Hub {
     /// Takes the sidebar rows: server-side attention, and running sessions we do not follow yet
     /// (they get a transport when the budget allows, replaying from the start).
     pub fn note_rows(&mut self, rows: &[SessionRow]) -> Vec<Action> {
-        self.attention = rows.iter().filter(|r| r.attention.as_ref().is_some_and(|a| a.count > 0 || !a.kind.is_empty())).map(|r| self.resolve(&r.session_id)).collect();
+        self.attention =
+            rows.iter().filter(|r| r.attention.as_ref().is_some_and(|a| a.count > 0 || !a.kind.is_empty())).map(|r| self.resolve(&r.session_id)).collect();
         for row in rows {
             let id = self.resolve(&row.session_id);
             let rt = self.sessions.entry(id.clone()).or_insert_with(|| SessionRuntime::new(&id));
@@ -343,12 +368,8 @@ impl Hub {
         by_recency.sort_by(|a, b| b.1.cmp(a.1));
         let recent: Vec<&String> = by_recency.into_iter().take(RECENT_VIEWS).map(|(k, _)| k).collect();
 
-        let wanting: Vec<(String, String)> = self
-            .sessions
-            .values()
-            .filter(|s| s.wants_transport())
-            .map(|s| (s.id.clone(), s.stream.as_ref().expect("wants").stream_id.clone()))
-            .collect();
+        let wanting: Vec<(String, String)> =
+            self.sessions.values().filter(|s| s.wants_transport()).map(|s| (s.id.clone(), s.stream.as_ref().expect("wants").stream_id.clone())).collect();
         self.wanting_since.retain(|k, _| wanting.iter().any(|(w, _)| w == k));
         for (w, _) in &wanting {
             if !self.wanting_since.contains_key(w) {

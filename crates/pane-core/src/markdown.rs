@@ -123,21 +123,19 @@ pub fn render(src: &str) -> String {
                 _ => "</span>",
             }))),
             // Images are never loaded: shown as a link to the picture (when its URL is safe).
-            Event::Start(Tag::Image { dest_url, .. }) => {
-                match safe_href(&dest_url, LinkType::Inline) {
-                    Some(href) => {
-                        let mut a = String::from("<a class=\"image-link\" href=\"");
-                        escape(&href, &mut a);
-                        a.push_str("\" target=\"_blank\" rel=\"noopener noreferrer\">[image: ");
-                        events.push(Event::InlineHtml(CowStr::from(a)));
-                        links.push(Open::Anchor);
-                    }
-                    None => {
-                        events.push(Event::InlineHtml(CowStr::Borrowed("<span class=\"blocked-link\">[image: ")));
-                        links.push(Open::Plain);
-                    }
+            Event::Start(Tag::Image { dest_url, .. }) => match safe_href(&dest_url, LinkType::Inline) {
+                Some(href) => {
+                    let mut a = String::from("<a class=\"image-link\" href=\"");
+                    escape(&href, &mut a);
+                    a.push_str("\" target=\"_blank\" rel=\"noopener noreferrer\">[image: ");
+                    events.push(Event::InlineHtml(CowStr::from(a)));
+                    links.push(Open::Anchor);
                 }
-            }
+                None => {
+                    events.push(Event::InlineHtml(CowStr::Borrowed("<span class=\"blocked-link\">[image: ")));
+                    links.push(Open::Plain);
+                }
+            },
             Event::End(TagEnd::Image) => {
                 events.push(Event::InlineHtml(CowStr::Borrowed(match links.pop() {
                     Some(Open::Anchor) => "]</a>",

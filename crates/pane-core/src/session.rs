@@ -63,13 +63,20 @@ pub struct Compression {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Close this stream's transport (terminal event, or a stream nobody owns).
-    CloseTransport { stream_id: String },
+    CloseTransport {
+        stream_id: String,
+    },
     /// Re-fetch the session from the server to settle it.
     Reload,
     /// Ask `/api/chat/stream/status` about the owned stream before (re)attaching.
-    ProbeStatus { stream_id: String },
+    ProbeStatus {
+        stream_id: String,
+    },
     /// The session's id rotated (context compression).
-    Renamed { old: String, new: String },
+    Renamed {
+        old: String,
+        new: String,
+    },
     Notice(Notice),
     /// Send this text as the next turn once the current one has ended.
     Send(String),
@@ -190,6 +197,15 @@ impl SessionRuntime {
     /// Takes a `GET /api/session` reply. `with_messages` is false for a metadata-only load.
     pub fn load(&mut self, detail: &SessionDetail, with_messages: bool) -> Vec<Effect> {
         let mut effects = Vec::new();
+        // A reply that still calls a stream live which we have already seen settle or end was
+        // computed before those events: its transcript and stream claim are stale.
+        let stale = detail.active_stream_id.as_deref().is_some_and(|asid| self.stream.as_ref().is_some_and(|s| s.stream_id == asid && (s.ended || s.settled)));
+        if stale {
+            if let Some(t) = detail.title.clone().filter(|t| !t.is_empty() && self.title.is_none()) {
+                self.title = Some(t);
+            }
+            return effects;
+        }
         self.adopt_meta(detail, &mut effects);
         if with_messages {
             self.messages = detail.messages.clone();
@@ -206,9 +222,8 @@ impl SessionRuntime {
                 let owned_live = self.stream.as_ref().is_some_and(|s| s.stream_id == asid && !s.ended);
                 if !owned_live {
                     // The pending prompt is shown once: not when eager mode already saved it.
-                    let pending = detail.pending_user_message.clone().filter(|p| {
-                        !self.messages.last().is_some_and(|m| m.is_user() && m.typed_text().trim() == p.trim())
-                    });
+                    let pending =
+                        detail.pending_user_message.clone().filter(|p| !self.messages.last().is_some_and(|m| m.is_user() && m.typed_text().trim() == p.trim()));
                     let names = detail.pending_attachments.iter().map(AttachmentRef::display_name).collect();
                     let snap = detail.runtime_journal_snapshot.as_ref().filter(|s| s.stream_id.as_deref() == Some(asid));
                     let (live, cursor) = match snap {
@@ -346,7 +361,10 @@ impl SessionRuntime {
         self.queued.push(text.to_string());
         self.touch();
         vec![
-            Effect::Notice(Notice { kind: NoticeKind::Info, text: "A reply is still running here; your message is queued and will be sent when it ends.".into() }),
+            Effect::Notice(Notice {
+                kind: NoticeKind::Info,
+                text: "A reply is still running here; your message is queued and will be sent when it ends.".into(),
+            }),
             Effect::Reload,
         ]
     }
@@ -522,10 +540,8 @@ impl SessionRuntime {
                 if let (Some(new), true) = (new, mine) {
                     fx.extend(self.rename(&new));
                 }
-                self.compressions.push(Compression {
-                    before_message: self.messages.len(),
-                    message: c.message.clone().unwrap_or_else(|| "Context compressed".into()),
-                });
+                self.compressions
+                    .push(Compression { before_message: self.messages.len(), message: c.message.clone().unwrap_or_else(|| "Context compressed".into()) });
                 self.transcript_revision += 1;
             }
             E::Warning(w) => fx.push(Effect::Notice(Notice {
@@ -540,11 +556,7 @@ impl SessionRuntime {
             }
             E::StateSaved(s) => fx.push(Effect::Notice(Notice {
                 kind: NoticeKind::Info,
-                text: format!(
-                    "Saved {}{}",
-                    s.kind.as_deref().unwrap_or("state"),
-                    s.name.as_deref().map(|n| format!(": {n}")).unwrap_or_default()
-                ),
+                text: format!("Saved {}{}", s.kind.as_deref().unwrap_or("state"), s.name.as_deref().map(|n| format!(": {n}")).unwrap_or_default()),
             })),
             E::PendingSteerLeftover(s) => {
                 if !s.text.trim().is_empty() {
@@ -627,11 +639,8 @@ impl SessionRuntime {
             }
             E::Error(e) => {
                 self.end(stream_id, fx);
-                self.error = Some(TurnError {
-                    kind: "error".into(),
-                    message: e.error.clone().unwrap_or_else(|| "The stream reported an error.".into()),
-                    hint: None,
-                });
+                self.error =
+                    Some(TurnError { kind: "error".into(), message: e.error.clone().unwrap_or_else(|| "The stream reported an error.".into()), hint: None });
                 fx.push(Effect::Reload);
                 fx.push(Effect::TurnFinished);
             }
@@ -641,10 +650,7 @@ impl SessionRuntime {
                     step.applied = Applied::Duplicate;
                     return;
                 }
-                fx.push(Effect::Notice(Notice {
-                    kind: NoticeKind::Info,
-                    text: t.summary.clone().unwrap_or_else(|| "A background task finished.".into()),
-                }));
+                fx.push(Effect::Notice(Notice { kind: NoticeKind::Info, text: t.summary.clone().unwrap_or_else(|| "A background task finished.".into()) }));
             }
             E::Unknown { .. } => step.applied = Applied::Ignored,
         }

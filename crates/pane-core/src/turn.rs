@@ -69,9 +69,15 @@ impl ToolCard {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Segment {
     /// Visible answer prose. A sealed segment takes no more tokens.
-    Text { text: String, sealed: bool },
+    Text {
+        text: String,
+        sealed: bool,
+    },
     /// A "Thinking" block.
-    Reasoning { text: String, sealed: bool },
+    Reasoning {
+        text: String,
+        sealed: bool,
+    },
     Tool(ToolCard),
 }
 
@@ -262,10 +268,12 @@ pub fn join_prose<'a>(parts: impl Iterator<Item = &'a str>) -> String {
 /// The assistant prose of a saved turn, joined like [`LiveTurn::text`], for comparisons.
 pub fn saved_turn_text(messages: &[Message]) -> String {
     let start = messages.iter().rposition(Message::is_user).map_or(0, |i| i + 1);
-    join_prose(messages[start..].iter().filter(|m| m.is_assistant() && !m.error).map(|m| m.content.as_ref().map_or("", |c| match c {
-        crate::wire::Content::Text(s) => s.as_str(),
-        _ => "",
-    })))
+    join_prose(messages[start..].iter().filter(|m| m.is_assistant() && !m.error).map(|m| {
+        m.content.as_ref().map_or("", |c| match c {
+            crate::wire::Content::Text(s) => s.as_str(),
+            _ => "",
+        })
+    }))
 }
 
 fn clip(s: &str, max: usize) -> String {

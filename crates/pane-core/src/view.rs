@@ -96,9 +96,7 @@ pub fn sidebar_row(row: &SessionRow, hub: &Hub) -> SidebarRow {
 pub fn group_rows(mut rows: Vec<SidebarRow>) -> (Vec<SidebarRow>, Vec<SidebarRow>) {
     rows.retain(|r| !r.archived);
     rows.sort_by(|a, b| {
-        (b.state != RowState::Idle)
-            .cmp(&(a.state != RowState::Idle))
-            .then(b.updated_at.partial_cmp(&a.updated_at).unwrap_or(std::cmp::Ordering::Equal))
+        (b.state != RowState::Idle).cmp(&(a.state != RowState::Idle)).then(b.updated_at.partial_cmp(&a.updated_at).unwrap_or(std::cmp::Ordering::Equal))
     });
     rows.into_iter().partition(|r| r.pinned)
 }
@@ -144,10 +142,7 @@ fn card_for(call_id: Option<&str>, name: &str, args: Option<&str>, results: &BTr
     let result = call_id.and_then(|id| results.get(id));
     let args_pairs = match saved_match {
         Some(s) => crate::event::args_pairs(&serde_json::Value::Object(s.args.clone())),
-        None => args
-            .and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok())
-            .map(|v| crate::event::args_pairs(&v))
-            .unwrap_or_default(),
+        None => args.and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok()).map(|v| crate::event::args_pairs(&v)).unwrap_or_default(),
     };
     let preview = saved_match.and_then(|s| s.snippet.clone()).or_else(|| result.map(|m| m.text()));
     let is_error = saved_match.is_some_and(|s| s.is_error);
@@ -170,8 +165,7 @@ fn card_for(call_id: Option<&str>, name: &str, args: Option<&str>, results: &BTr
 /// The settled transcript as items: tool results are folded into their assistant's tool cards,
 /// compression dividers are placed where they happened.
 pub fn transcript(rt: &SessionRuntime) -> Vec<TranscriptItem> {
-    let results: BTreeMap<String, &Message> =
-        rt.messages.iter().filter(|m| m.is_tool()).filter_map(|m| m.tool_call_id.clone().map(|id| (id, m))).collect();
+    let results: BTreeMap<String, &Message> = rt.messages.iter().filter(|m| m.is_tool()).filter_map(|m| m.tool_call_id.clone().map(|id| (id, m))).collect();
     let mut items = Vec::with_capacity(rt.messages.len());
     let mut dividers = rt.compressions.iter().peekable();
     for (i, m) in rt.messages.iter().enumerate() {
@@ -184,7 +178,11 @@ pub fn transcript(rt: &SessionRuntime) -> Vec<TranscriptItem> {
         if m.is_user() {
             items.push(TranscriptItem::User { key, text: m.typed_text(), attachments: m.attachments.iter().map(|a| a.display_name()).collect() });
         } else if m.is_assistant() {
-            let tools: Vec<ToolCard> = m.tool_calls.iter().map(|tc| card_for(tc.id.as_deref(), &tc.function.name, tc.function.arguments.as_deref(), &results, &rt.tool_calls)).collect();
+            let tools: Vec<ToolCard> = m
+                .tool_calls
+                .iter()
+                .map(|tc| card_for(tc.id.as_deref(), &tc.function.name, tc.function.arguments.as_deref(), &results, &rt.tool_calls))
+                .collect();
             let text = m.text();
             let reasoning = m.reasoning.clone().filter(|r| !r.trim().is_empty());
             if text.trim().is_empty() && tools.is_empty() && reasoning.is_none() && !m.error {

@@ -208,12 +208,9 @@ impl Content {
     pub fn text(&self) -> String {
         match self {
             Content::Text(s) => s.clone(),
-            Content::Parts(parts) => parts
-                .iter()
-                .filter(|p| p.kind == "text" || p.kind.is_empty())
-                .filter_map(|p| p.text.as_deref())
-                .collect::<Vec<_>>()
-                .join(""),
+            Content::Parts(parts) => {
+                parts.iter().filter(|p| p.kind == "text" || p.kind.is_empty()).filter_map(|p| p.text.as_deref()).collect::<Vec<_>>().join("")
+            }
             Content::Other(_) => String::new(),
         }
     }

@@ -55,7 +55,21 @@ fn every_stream_fixture_decodes_with_no_unknown_contract_event() {
             assert!(f.id.is_some(), "{s}: every captured frame carries a journal id");
         }
     }
-    for must in ["token", "reasoning", "tool", "tool_complete", "approval", "clarify", "metering", "done", "title", "title_status", "stream_end", "cancel", "context_status"] {
+    for must in [
+        "token",
+        "reasoning",
+        "tool",
+        "tool_complete",
+        "approval",
+        "clarify",
+        "metering",
+        "done",
+        "title",
+        "title_status",
+        "stream_end",
+        "cancel",
+        "context_status",
+    ] {
         assert!(seen.contains(must), "no fixture exercised {must}");
     }
 }
@@ -148,7 +162,19 @@ fn saved_cards(s: &SessionDetail) -> Vec<(Option<String>, String, Option<String>
 
 #[test]
 fn replaying_each_full_stream_gives_the_saved_text_and_tool_cards() {
-    for name in ["after_end", "approval_once", "basic", "clarify", "late_replay_A", "late_replay_B", "reasoning", "second_turn_1", "second_turn_2", "tool", "two_clients_A"] {
+    for name in [
+        "after_end",
+        "approval_once",
+        "basic",
+        "clarify",
+        "late_replay_A",
+        "late_replay_B",
+        "reasoning",
+        "second_turn_1",
+        "second_turn_2",
+        "tool",
+        "two_clients_A",
+    ] {
         let r = replay(name);
         let saved = r.saved.as_ref().unwrap_or_else(|| panic!("{name}: no saved session"));
         let live = r.live_before_settle.as_ref().unwrap_or_else(|| panic!("{name}: no live turn"));

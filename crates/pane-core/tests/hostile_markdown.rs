@@ -150,8 +150,35 @@ fn tags(html: &str) -> Vec<(String, Vec<(String, String)>)> {
 }
 
 const ALLOWED_TAGS: &[&str] = &[
-    "p", "a", "em", "strong", "del", "code", "pre", "ul", "ol", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "br", "table", "thead",
-    "tbody", "tr", "th", "td", "input", "div", "span", "button",
+    "p",
+    "a",
+    "em",
+    "strong",
+    "del",
+    "code",
+    "pre",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "br",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "input",
+    "div",
+    "span",
+    "button",
 ];
 const ALLOWED_ATTRS: &[&str] = &["href", "rel", "target", "class", "data-testid", "type", "disabled", "checked", "start", "title", "aria-label"];
 

@@ -15,7 +15,10 @@ fn tok(t: &str) -> StreamEvent {
 }
 
 fn opens(actions: &[Action]) -> Vec<(String, String)> {
-    actions.iter().filter_map(|a| if let Action::Open { session_id, stream_id, .. } = a { Some((session_id.clone(), stream_id.clone())) } else { None }).collect()
+    actions
+        .iter()
+        .filter_map(|a| if let Action::Open { session_id, stream_id, .. } = a { Some((session_id.clone(), stream_id.clone())) } else { None })
+        .collect()
 }
 
 fn closes(actions: &[Action]) -> Vec<(String, CloseReason)> {
@@ -219,7 +222,13 @@ fn busy_is_shown_only_after_the_server_confirms_the_stream() {
         session_id: "a".into(),
         active_stream_id: Some("sa".into()),
         pending_user_message: Some("hello".into()),
-        runtime_journal_snapshot: Some(JournalSnapshot { stream_id: Some("sa".into()), last_seq: 7, last_event_id: Some("sa:7".into()), last_assistant_text: Some("Hi th".into()), ..Default::default() }),
+        runtime_journal_snapshot: Some(JournalSnapshot {
+            stream_id: Some("sa".into()),
+            last_seq: 7,
+            last_event_id: Some("sa:7".into()),
+            last_assistant_text: Some("Hi th".into()),
+            ..Default::default()
+        }),
         ..Default::default()
     };
     let actions = hub.with_session("a", |rt| rt.load(&detail, false));
@@ -325,4 +334,22 @@ fn pending_prompt_is_not_shown_twice_in_eager_mode() {
     };
     hub.with_session("a", |rt| rt.load(&detail, true));
     assert_eq!(hub.session("a").unwrap().live.as_ref().unwrap().user_text, None);
+}
+
+#[test]
+fn a_stale_load_does_not_reopen_an_ended_stream_or_roll_back_the_transcript() {
+    let mut hub = two_running();
+    let session = SessionDetail {
+        session_id: "a".into(),
+        messages: vec![Message { role: "user".into(), ..Default::default() }, Message { role: "assistant".into(), ..Default::default() }],
+        ..Default::default()
+    };
+    deliver(&mut hub, "sa", 1, StreamEvent::Done(Box::new(Done { session: Some(session), ..Default::default() })));
+    deliver(&mut hub, "sa", 2, StreamEvent::StreamEnd(StreamEnd::default()));
+    // A load answered before the turn ended arrives late: it still names "sa" as live.
+    let old = SessionDetail { session_id: "a".into(), active_stream_id: Some("sa".into()), messages: Vec::new(), ..Default::default() };
+    let actions = hub.with_session("a", |rt| rt.load(&old, true));
+    assert!(opens(&actions).is_empty() && !actions.iter().any(|a| matches!(a, Action::Probe { .. })), "{actions:?}");
+    assert_eq!(hub.session("a").unwrap().messages.len(), 2, "the settled transcript stays");
+    assert!(!hub.session("a").unwrap().is_busy());
 }

@@ -87,11 +87,21 @@ fn build_truth(i: usize, beats: &[Beat], ending: Ending) -> Truth {
                 n_tools += 1;
                 let tid = format!("{sid}-call{n_tools}");
                 open_tools.push(tid.clone());
-                journal.push(StreamEvent::Tool(ToolEvent { name: "terminal".into(), tid: Some(tid), args: serde_json::json!({"command": "ls"}), ..Default::default() }));
+                journal.push(StreamEvent::Tool(ToolEvent {
+                    name: "terminal".into(),
+                    tid: Some(tid),
+                    args: serde_json::json!({"command": "ls"}),
+                    ..Default::default()
+                }));
             }
             Beat::ToolDone => {
                 if let Some(tid) = open_tools.pop() {
-                    journal.push(StreamEvent::ToolComplete(ToolEvent { name: "terminal".into(), tid: Some(tid), preview: Some("ok".into()), ..Default::default() }));
+                    journal.push(StreamEvent::ToolComplete(ToolEvent {
+                        name: "terminal".into(),
+                        tid: Some(tid),
+                        preview: Some("ok".into()),
+                        ..Default::default()
+                    }));
                 }
             }
         }
@@ -176,7 +186,13 @@ impl World {
                 last_assistant_text: Some(raw_text_of(prefix)),
                 tool_calls: cards_of(prefix)
                     .into_iter()
-                    .map(|(tid, done)| SnapshotToolCall { name: "terminal".into(), tid: Some(tid), done, preview: done.then(|| "ok".into()), ..Default::default() })
+                    .map(|(tid, done)| SnapshotToolCall {
+                        name: "terminal".into(),
+                        tid: Some(tid),
+                        done,
+                        preview: done.then(|| "ok".into()),
+                        ..Default::default()
+                    })
                     .collect(),
                 ..Default::default()
             }),
@@ -314,11 +330,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn scenario() -> impl Strategy<Value = (Vec<(Vec<Beat>, Ending)>, Vec<Op>, usize)> {
-    (
-        prop::collection::vec((prop::collection::vec(beat(), 1..14), ending()), 3..=4),
-        prop::collection::vec(op(), 10..120),
-        2usize..=4,
-    )
+    (prop::collection::vec((prop::collection::vec(beat(), 1..14), ending()), 3..=4), prop::collection::vec(op(), 10..120), 2usize..=4)
 }
 
 proptest! {

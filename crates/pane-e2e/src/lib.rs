@@ -81,7 +81,17 @@ impl Server {
         let bin = server_bin();
         assert!(bin.exists(), "{} is missing: run `cargo xtask test`", bin.display());
         let mut cmd = Command::new(bin);
-        cmd.args(["--addr", &format!("127.0.0.1:{}", self.port), "--data-dir", self.data.to_str().unwrap(), "--dist", self.opts.dist.to_str().unwrap(), "--mount", &self.opts.mount, "--faults"]);
+        cmd.args([
+            "--addr",
+            &format!("127.0.0.1:{}", self.port),
+            "--data-dir",
+            self.data.to_str().unwrap(),
+            "--dist",
+            self.opts.dist.to_str().unwrap(),
+            "--mount",
+            &self.opts.mount,
+            "--faults",
+        ]);
         if let Some(p) = &self.opts.password {
             cmd.args(["--password", p]);
         }
@@ -138,9 +148,11 @@ impl Server {
     }
 
     async fn raw(&self, method: &str, path: &str, body: Option<Value>) -> ((u16, Value), hyper::HeaderMap) {
-        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build::<_, http_body_util::Full<hyper::body::Bytes>>(HttpConnector::new());
+        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build::<_, http_body_util::Full<hyper::body::Bytes>>(HttpConnector::new());
         let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let mut req = hyper::Request::builder().method(method).uri(format!("{}/{}", self.base, path.trim_start_matches('/'))).header("content-type", "application/json");
+        let mut req =
+            hyper::Request::builder().method(method).uri(format!("{}/{}", self.base, path.trim_start_matches('/'))).header("content-type", "application/json");
         let cookie = self.cookie.lock().unwrap().clone();
         if let Some(c) = cookie {
             req = req.header("cookie", c);
@@ -193,7 +205,14 @@ impl Server {
 /// The visible text of the saved assistant reply of the last turn (what the pane shows).
 pub fn saved_reply(messages: &[Value]) -> String {
     let start = messages.iter().rposition(|m| m["role"] == "user").map_or(0, |i| i + 1);
-    messages[start..].iter().filter(|m| m["role"] == "assistant" && m["_error"] != true).filter_map(|m| m["content"].as_str()).map(str::trim).filter(|t| !t.is_empty()).collect::<Vec<_>>().join("\n\n")
+    messages[start..]
+        .iter()
+        .filter(|m| m["role"] == "assistant" && m["_error"] != true)
+        .filter_map(|m| m["content"].as_str())
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
 #[derive(Debug)]
@@ -223,7 +242,13 @@ pub struct Driver {
 impl Browser {
     pub async fn start() -> (Browser, Driver) {
         let port = free_port();
-        let driver = Command::new("/usr/bin/chromedriver").arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true).spawn().expect("start chromedriver (apt install chromium-driver)");
+        let driver = Command::new("/usr/bin/chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromedriver (apt install chromium-driver)");
         let profile = temp_dir("profile");
         let caps = json!({
             "browserName": "chrome",
@@ -308,7 +333,9 @@ impl Browser {
     /// The browser console so far (chromedriver's log).
     pub async fn console(&self) -> Vec<String> {
         match self.client.issue_cmd(GetLog).await {
-            Ok(Value::Array(entries)) => entries.iter().map(|e| format!("{} {}", e["level"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or(""))).collect(),
+            Ok(Value::Array(entries)) => {
+                entries.iter().map(|e| format!("{} {}", e["level"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or(""))).collect()
+            }
             _ => Vec::new(),
         }
     }

@@ -23,7 +23,14 @@ async fn show(b: &Browser, sid: &str) {
 async fn start(b: &Browser, text: &str) -> String {
     let sid = new_session(b).await;
     send(b, text).await;
-    b.wait("the reply to start", T, &format!("return document.querySelector('{SHOWN} [data-streaming]') !== null || document.querySelector('{SHOWN} [data-role=assistant]:not(.live)') !== null")).await;
+    b.wait(
+        "the reply to start",
+        T,
+        &format!(
+            "return document.querySelector('{SHOWN} [data-streaming]') !== null || document.querySelector('{SHOWN} [data-role=assistant]:not(.live)') !== null"
+        ),
+    )
+    .await;
     sid
 }
 
@@ -160,7 +167,13 @@ async fn reload_mid_stream_restores_the_live_turn_without_gaps_or_duplicates() {
         b.js("location.reload(); return true").await;
         b.wait("the app after reload", T, "return document.querySelector('[data-testid=sidebar]') !== null && window.__hermesPane !== undefined").await;
         let live = b
-            .wait("the live turn back after reload", T, &format!("const el = document.querySelector('{SHOWN} [data-testid=streaming-md]'); return el && el.innerText.includes('tok') ? el.innerText : null"))
+            .wait(
+                "the live turn back after reload",
+                T,
+                &format!(
+                    "const el = document.querySelector('{SHOWN} [data-testid=streaming-md]'); return el && el.innerText.includes('tok') ? el.innerText : null"
+                ),
+            )
             .await;
         let live = live.as_str().unwrap().to_string();
         let start_at = live.find("tok1 ").expect("the prefix is there");
@@ -201,7 +214,12 @@ async fn a_server_restart_mid_stream_ends_the_turn_as_interrupted_and_a_new_turn
         let sid = start(&b, "restart me [[tokens=600]] [[delay=20]] [[ttft=0]]").await;
         b.wait("some tokens", T, &format!("return (document.querySelector('{SHOWN} [data-testid=streaming-md]')?.innerText || '').includes('tok30')")).await;
         server.restart().await;
-        b.wait("the interrupted marker from the server", Duration::from_secs(60), &format!("return [...document.querySelectorAll('{SHOWN} [data-testid=error-message]')].some(e => e.innerText.includes('Interrupted'))")).await;
+        b.wait(
+            "the interrupted marker from the server",
+            Duration::from_secs(60),
+            &format!("return [...document.querySelectorAll('{SHOWN} [data-testid=error-message]')].some(e => e.innerText.includes('Interrupted'))"),
+        )
+        .await;
         let partial = b.js(&format!("return [...document.querySelectorAll('{SHOWN} [data-role=assistant].partial')].length")).await;
         assert_eq!(partial, 1, "the partial reply is shown as saved");
         assert_eq!(b.js(&format!("return document.querySelector('{SHOWN} [data-testid=pane-status]').dataset.status")).await, "idle", "no stale spinner");
@@ -264,7 +282,12 @@ async fn stop_from_the_sidebar_cancels_only_that_rows_stream() {
         server.wait_idle(&bb, T).await;
         assert_eq!(settled_reply(&b).await, expected_tokens(200), "B finished untouched");
         show(&b, &a).await;
-        b.wait("A's cancel marker", T, &format!("return [...document.querySelectorAll('{SHOWN} [data-testid=error-message]')].some(e => e.innerText.includes('cancelled'))")).await;
+        b.wait(
+            "A's cancel marker",
+            T,
+            &format!("return [...document.querySelectorAll('{SHOWN} [data-testid=error-message]')].some(e => e.innerText.includes('cancelled'))"),
+        )
+        .await;
     })
     .await;
 }
@@ -390,7 +413,8 @@ async fn hostile_content_never_runs_and_is_shown_as_text() {
         // Tool previews and titles.
         let tools = new_session(&b).await;
         for p in payloads.iter().step_by(10) {
-            let (status, _) = server.request("POST", "api/chat/start", Some(json!({"session_id": tools, "message": format!("[[tool:echo {p}]] [[ttft=0]]")}))).await;
+            let (status, _) =
+                server.request("POST", "api/chat/start", Some(json!({"session_id": tools, "message": format!("[[tool:echo {p}]] [[ttft=0]]")}))).await;
             assert_eq!(status, 200);
             server.wait_idle(&tools, T).await;
         }
@@ -401,7 +425,12 @@ async fn hostile_content_never_runs_and_is_shown_as_text() {
         }
         b.js("location.reload(); return true").await;
         open_app(&b, &format!("{}session/{sid}", server.url())).await;
-        b.wait("the echoed transcript", T, &format!("return document.querySelectorAll('{SHOWN} [data-role=assistant]').length >= {}", payloads.chunks(15).count())).await;
+        b.wait(
+            "the echoed transcript",
+            T,
+            &format!("return document.querySelectorAll('{SHOWN} [data-role=assistant]').length >= {}", payloads.chunks(15).count()),
+        )
+        .await;
         let shown_user = b.js(&format!("return [...document.querySelectorAll('{SHOWN} [data-testid=user-text]')].map(e => e.textContent).join('\\n')")).await;
         for p in &payloads {
             assert!(shown_user.as_str().unwrap().contains(p.as_str()), "payload not shown verbatim as text: {p}");
@@ -427,7 +456,11 @@ async fn hostile_content_never_runs_and_is_shown_as_text() {
         let titles = checks["titles"].to_string();
         assert!(titles.contains("<img src=x onerror"), "hostile titles are shown as text: {titles}");
         // Clicking a neutralised javascript: link does nothing either.
-        let blocked = b.js(&format!("const s = document.querySelector('{SHOWN} .blocked-link, .pane .blocked-link'); if (s) s.click(); return window.__pwned === undefined")).await;
+        let blocked = b
+            .js(&format!(
+                "const s = document.querySelector('{SHOWN} .blocked-link, .pane .blocked-link'); if (s) s.click(); return window.__pwned === undefined"
+            ))
+            .await;
         assert_eq!(blocked, true);
     })
     .await;

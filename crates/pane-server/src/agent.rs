@@ -238,7 +238,11 @@ pub async fn run(app: Arc<App>, sid: String, stream_id: String, message: String,
     let mut out = Produced::default();
     let mut ttft: Option<u64> = None;
     let mut sid_now = sid.clone();
-    app.put(&stream_id, "context_status", json!({"session_id": sid, "prefill": {"status": "not_configured", "source": "none", "label": "", "message_count": 0}}));
+    app.put(
+        &stream_id,
+        "context_status",
+        json!({"session_id": sid, "prefill": {"status": "not_configured", "source": "none", "label": "", "message_count": 0}}),
+    );
 
     let result: Result<(), Stop> = async {
         pause(&mut cancel, plan.ttft_ms).await?;
@@ -386,11 +390,15 @@ pub async fn run(app: Arc<App>, sid: String, stream_id: String, message: String,
     }
     if let Some(kind) = plan.error.clone() {
         let session = app.settle_turn(&sid_now, &stream_id, &out_rows(&out, true), &out.tool_summaries, Some(&kind), plan.title.clone(), duration);
-        app.put(&stream_id, "apperror", json!({
-            "message": "The provider rejected the request (HTTP 429: rate limited).", "type": kind,
-            "hint": "Wait a minute and retry, or switch to another model.",
-            "session_id": sid_now, "old_session_id": sid, "session": session, "stream_id": stream_id,
-        }));
+        app.put(
+            &stream_id,
+            "apperror",
+            json!({
+                "message": "The provider rejected the request (HTTP 429: rate limited).", "type": kind,
+                "hint": "Wait a minute and retry, or switch to another model.",
+                "session_id": sid_now, "old_session_id": sid, "session": session, "stream_id": stream_id,
+            }),
+        );
         app.finish_stream(&stream_id);
         return;
     }
@@ -398,10 +406,14 @@ pub async fn run(app: Arc<App>, sid: String, stream_id: String, message: String,
     let first_turn = app.is_first_turn(&sid_now);
     let session = app.settle_turn(&sid_now, &stream_id, &rows, &out.tool_summaries, None, plan.title.clone(), duration);
     let tps = ((out.tokens as f64 / duration.max(0.001)) * 10.0).round() / 10.0;
-    app.put(&stream_id, "done", json!({"session": session, "usage": {"input_tokens": 100, "output_tokens": out.tokens, "estimated_cost": 0.0,
+    app.put(
+        &stream_id,
+        "done",
+        json!({"session": session, "usage": {"input_tokens": 100, "output_tokens": out.tokens, "estimated_cost": 0.0,
         "cache_read_tokens": 0, "cache_write_tokens": 0, "cache_hit_percent": null, "turn_cache_hit_percent": null,
         "duration_seconds": (duration * 1000.0).round() / 1000.0, "tps": tps, "ttft_ms": ttft, "used_model": "fake-model",
-        "context_length": 131072, "threshold_tokens": 98304, "last_prompt_tokens": 100, "post_compression_context_tokens_estimate": null}}));
+        "context_length": 131072, "threshold_tokens": 98304, "last_prompt_tokens": 100, "post_compression_context_tokens_estimate": null}}),
+    );
     app.put(&stream_id, "metering", metering(&sid_now, out.tokens, started, ttft, false));
     if first_turn || plan.title.is_some() {
         let title = plan.title.clone().unwrap_or_else(|| make_title(&message));

@@ -99,6 +99,9 @@ async fn not_found() -> Response {
 
 /// Auth, CSRF and injected delay, before any handler.
 async fn gate(State(app): AppState, req: Request, next: Next) -> Response {
+    if app.config.test_cors {
+        return test_cors(req, next).await;
+    }
     let path = req.uri().path().to_string();
     let is_api = path.starts_with("/api/");
     if is_api && !path.starts_with("/api/__") {
@@ -123,6 +126,17 @@ async fn gate(State(app): AppState, req: Request, next: Next) -> Response {
         }
     }
     next.run(req).await
+}
+
+/// Test-only CORS: preflights answered, every response opened to the caller's origin.
+async fn test_cors(req: Request, next: Next) -> Response {
+    let origin = req.headers().get(header::ORIGIN).cloned().unwrap_or(HeaderValue::from_static("*"));
+    let mut resp = if req.method() == axum::http::Method::OPTIONS { StatusCode::NO_CONTENT.into_response() } else { next.run(req).await };
+    let h = resp.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("content-type, x-hermes-csrf-token"));
+    resp
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -296,7 +310,9 @@ async fn new_session(State(app): AppState, bytes: Bytes) -> Response {
 
 async fn rename_session(State(app): AppState, bytes: Bytes) -> Response {
     let v = body(&bytes);
-    let Some(title) = str_field(&v, "title").map(|t| t.trim().chars().take(200).collect::<String>()) else { return err(StatusCode::BAD_REQUEST, "title is required") };
+    let Some(title) = str_field(&v, "title").map(|t| t.trim().chars().take(200).collect::<String>()) else {
+        return err(StatusCode::BAD_REQUEST, "title is required");
+    };
     match with_session(&app, &v, |s| {
         s.title = Some(title);
         s.manual_title = true;
@@ -504,7 +520,14 @@ async fn chat_stream(State(app): AppState, Query(q): Q, headers: HeaderMap) -> R
         None => return err(StatusCode::NOT_FOUND, "stream not found"),
     };
     let last_event_id = headers.get("last-event-id").and_then(|v| v.to_str().ok());
-    let cursor = streams::resolve_cursor(stream_id, last_seq, q.get("replay").map(String::as_str), q.get("after_seq").map(String::as_str), q.get("after_event_id").map(String::as_str), last_event_id);
+    let cursor = streams::resolve_cursor(
+        stream_id,
+        last_seq,
+        q.get("replay").map(String::as_str),
+        q.get("after_seq").map(String::as_str),
+        q.get("after_event_id").map(String::as_str),
+        last_event_id,
+    );
     let faults = app.faults.take_stream_faults();
     let Some(events) = streams::subscribe(&app.channels, stream_id, cursor, faults) else { return err(StatusCode::NOT_FOUND, "stream not found") };
     app.faults.stats.stream_opened();
@@ -576,7 +599,11 @@ async fn chat_cancel(State(app): AppState, Query(q): Q) -> Response {
         let mut map = app.channels.lock().expect("channels");
         if let Some(c) = map.get_mut(&stream_id) {
             // Sent with the previous journal id, not journaled (as upstream's cancel_stream).
-            c.push("cancel", json!({"message": "Cancelled by user", "type": "cancelled", "status": "cancelled", "session": session, "session_id": sid}).to_string(), false);
+            c.push(
+                "cancel",
+                json!({"message": "Cancelled by user", "type": "cancelled", "status": "cancelled", "session": session, "session_id": sid}).to_string(),
+                false,
+            );
             c.terminal_state = Some("interrupted-by-user".into());
             c.finish();
         }
@@ -591,7 +618,10 @@ async fn chat_cancel(State(app): AppState, Query(q): Q) -> Response {
 async fn approval_pending(State(app): AppState, Query(q): Q) -> Response {
     let sid = q.get("session_id").cloned().unwrap_or_default();
     let prompts = app.prompts.lock().expect("prompts");
-    let approvals: Vec<&Value> = prompts.get(&sid).map(|qq| qq.iter().filter_map(|p| if let Prompt::Approval { value, .. } = p { Some(value) } else { None }).collect()).unwrap_or_default();
+    let approvals: Vec<&Value> = prompts
+        .get(&sid)
+        .map(|qq| qq.iter().filter_map(|p| if let Prompt::Approval { value, .. } = p { Some(value) } else { None }).collect())
+        .unwrap_or_default();
     no_store(Json(json!({"pending": approvals.first(), "pending_count": approvals.len()})).into_response())
 }
 
@@ -681,7 +711,13 @@ async fn upload(State(app): AppState, mut form: Multipart) -> Response {
                             data.extend_from_slice(&c);
                         }
                         Ok(None) => break,
-                        Err(e) => return if e.status() == StatusCode::PAYLOAD_TOO_LARGE { too_big() } else { err(StatusCode::BAD_REQUEST, &format!("Malformed upload: {e}")) },
+                        Err(e) => {
+                            return if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                                too_big()
+                            } else {
+                                err(StatusCode::BAD_REQUEST, &format!("Malformed upload: {e}"))
+                            }
+                        }
                     }
                 }
                 file = Some((name, mime, data));

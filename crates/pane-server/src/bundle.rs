@@ -193,9 +193,10 @@ pub fn mount(router: Router, dist: &Path, mount: &str, inject: Inject, app: Opti
     if let Err(e) = load(dist, dist, &mut assets) {
         eprintln!("pane-server: cannot read the bundle in {}: {e} (build it with `cargo xtask build`)", dist.display());
     }
-    let index = assets.remove("index.html").map(|a| String::from_utf8_lossy(&a.raw).to_string()).unwrap_or_else(|| {
-        "<!doctype html><title>hermes-pane</title><p>The pane bundle is missing: run <code>cargo xtask build</code>.</p>".into()
-    });
+    let index = assets
+        .remove("index.html")
+        .map(|a| String::from_utf8_lossy(&a.raw).to_string())
+        .unwrap_or_else(|| "<!doctype html><title>hermes-pane</title><p>The pane bundle is missing: run <code>cargo xtask build</code>.</p>".into());
     let bundle = Arc::new(Bundle { index: rebase(&index, mount), assets, mount: mount.to_string(), inject, app });
     let handler = get(serve).with_state(bundle);
     if mount == "/" {
@@ -203,10 +204,7 @@ pub fn mount(router: Router, dist: &Path, mount: &str, inject: Inject, app: Opti
     } else {
         let bare = mount.trim_end_matches('/').to_string();
         let target = mount.to_string();
-        router
-            .route(&bare, get(move || async move { Redirect::permanent(&target) }))
-            .route(mount, handler.clone())
-            .route(&format!("{mount}{{*path}}"), handler)
+        router.route(&bare, get(move || async move { Redirect::permanent(&target) })).route(mount, handler.clone()).route(&format!("{mount}{{*path}}"), handler)
     }
 }
 

@@ -40,6 +40,9 @@ pub struct Config {
     /// Password mode: cookie login, CSRF token, 401/403 as upstream.
     pub password: Option<String>,
     pub max_upload_bytes: usize,
+    /// Test only: answer CORS preflights and skip the same-origin gate, so the pane's
+    /// in-browser unit tests (served from the test runner's own origin) can reach it.
+    pub test_cors: bool,
 }
 
 impl Config {
@@ -54,6 +57,7 @@ impl Config {
             faults: true,
             password: None,
             max_upload_bytes: 20 * 1024 * 1024,
+            test_cors: false,
         }
     }
 }
@@ -203,7 +207,9 @@ impl App {
         }
         s.session_id = new_id.clone();
         s.parent_session_id = Some(old.to_string());
-        s.messages = vec![json!({"role": "assistant", "content": "*Summary of the earlier conversation (context compressed).*", "_compressionRecovery": true, "timestamp": now()})];
+        s.messages = vec![
+            json!({"role": "assistant", "content": "*Summary of the earlier conversation (context compressed).*", "_compressionRecovery": true, "timestamp": now()}),
+        ];
         self.store.save_session(&s);
         map.insert(new_id.clone(), s);
         drop(map);
@@ -214,7 +220,16 @@ impl App {
     /// Saves a finished turn (the writeback of the stream's owner only) and returns the saved
     /// session JSON that `done` / `apperror` carry.
     #[allow(clippy::too_many_arguments)]
-    pub fn settle_turn(&self, sid: &str, stream_id: &str, rows: &[Value], tools: &[Value], error: Option<&str>, _title: Option<String>, duration: f64) -> Value {
+    pub fn settle_turn(
+        &self,
+        sid: &str,
+        stream_id: &str,
+        rows: &[Value],
+        tools: &[Value],
+        error: Option<&str>,
+        _title: Option<String>,
+        duration: f64,
+    ) -> Value {
         let mut map = self.sessions.lock().expect("sessions");
         let Some(s) = map.get_mut(sid) else { return Value::Null };
         if s.active_stream_id.as_deref() != Some(stream_id) {
@@ -236,8 +251,10 @@ impl App {
             s.messages.push(r);
         }
         if let Some(kind) = error {
-            s.messages.push(json!({"role": "assistant", "content": format!("**Provider error ({kind}):** The provider rejected the request (HTTP 429: rate limited)."),
-                "_error": true, "provider_details": "HTTP 429 Too Many Requests", "provider_details_label": "Provider details", "timestamp": t}));
+            s.messages.push(
+                json!({"role": "assistant", "content": format!("**Provider error ({kind}):** The provider rejected the request (HTTP 429: rate limited)."),
+                "_error": true, "provider_details": "HTTP 429 Too Many Requests", "provider_details_label": "Provider details", "timestamp": t}),
+            );
         }
         s.tool_calls.extend(tools.iter().cloned());
         s.active_stream_id = None;
@@ -285,8 +302,10 @@ fn recover_interrupted(s: &mut Session, channel: Option<&Channel>) {
             s.messages.push(json!({"role": "assistant", "content": text, "_partial": true, "timestamp": now()}));
         }
     }
-    s.messages.push(json!({"role": "assistant", "content": "**Interrupted:** The server restarted before this reply finished.\n\n*Send the message again to retry.*",
-        "_error": true, "provider_details": "The stream's worker was lost in a restart.", "provider_details_label": "Recovery details", "timestamp": now()}));
+    s.messages.push(
+        json!({"role": "assistant", "content": "**Interrupted:** The server restarted before this reply finished.\n\n*Send the message again to retry.*",
+        "_error": true, "provider_details": "The stream's worker was lost in a restart.", "provider_details_label": "Recovery details", "timestamp": now()}),
+    );
     s.pending_attachments.clear();
     s.pending_started_at = None;
     s.updated_at = now();

@@ -34,6 +34,9 @@ struct Args {
     /// Upload size limit in MB (larger uploads get 413).
     #[arg(long, default_value_t = 20)]
     max_upload_mb: usize,
+    /// Test only (requires --faults): allow cross-origin calls from the in-browser test runner.
+    #[arg(long, requires = "faults")]
+    test_cors: bool,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -71,6 +74,7 @@ async fn main() -> std::process::ExitCode {
         faults: args.faults,
         password: args.password,
         max_upload_bytes: args.max_upload_mb * 1024 * 1024,
+        test_cors: args.test_cors,
     };
     if !args.dist.join("index.html").exists() {
         eprintln!("pane-server: warning: {} has no index.html (build the pane with `cargo xtask build`)", args.dist.display());

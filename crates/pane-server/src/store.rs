@@ -102,11 +102,7 @@ impl Store {
             for f in files.filter_map(Result::ok) {
                 let name = f.file_name().to_string_lossy().to_string();
                 let Some(stream) = name.strip_suffix(".jsonl") else { continue };
-                let rows = fs::read_to_string(f.path())
-                    .unwrap_or_default()
-                    .lines()
-                    .filter_map(|l| serde_json::from_str::<JournalRow>(l).ok())
-                    .collect();
+                let rows = fs::read_to_string(f.path()).unwrap_or_default().lines().filter_map(|l| serde_json::from_str::<JournalRow>(l).ok()).collect();
                 out.push((sid.clone(), stream.to_string(), rows));
             }
         }

@@ -133,7 +133,14 @@ pub enum CursorRequest {
 /// Applies the precedence rules: `after_event_id` > `after_seq` > `replay`; `Last-Event-ID`
 /// only when none of the three query params is present. A cursor naming another stream,
 /// malformed, or ahead of the stream means "from the start" (never "skip").
-pub fn resolve_cursor(stream_id: &str, last_seq: u64, replay: Option<&str>, after_seq: Option<&str>, after_event_id: Option<&str>, last_event_id: Option<&str>) -> CursorRequest {
+pub fn resolve_cursor(
+    stream_id: &str,
+    last_seq: u64,
+    replay: Option<&str>,
+    after_seq: Option<&str>,
+    after_event_id: Option<&str>,
+    last_event_id: Option<&str>,
+) -> CursorRequest {
     let parse_id = |raw: &str| -> u64 {
         match raw.trim().rsplit_once(':') {
             Some((s, n)) if s == stream_id => n.parse::<u64>().unwrap_or(0),
@@ -202,7 +209,12 @@ fn sse_event(stream_id: &str, f: &Frame) -> Event {
 }
 
 /// Subscribes to `stream_id`; `None` when the stream is unknown (404).
-pub fn subscribe(channels: &Channels, stream_id: &str, cursor: CursorRequest, faults: ConnFaults) -> Option<impl Stream<Item = Result<Event, Infallible>> + Send + 'static> {
+pub fn subscribe(
+    channels: &Channels,
+    stream_id: &str,
+    cursor: CursorRequest,
+    faults: ConnFaults,
+) -> Option<impl Stream<Item = Result<Event, Infallible>> + Send + 'static> {
     let (idx, dead, rx) = {
         let mut map = channels.lock().ok()?;
         let c = map.get_mut(stream_id)?;

@@ -8,7 +8,11 @@ use common::*;
 
 fn dist() -> std::path::PathBuf {
     let d = temp_dir("dist");
-    std::fs::write(d.join("index.html"), "<!doctype html><html><head><base href=\"/\"><link rel=\"modulepreload\" href=\"./hermes-pane-0123456789abcdef.js\"></head><body></body></html>").unwrap();
+    std::fs::write(
+        d.join("index.html"),
+        "<!doctype html><html><head><base href=\"/\"><link rel=\"modulepreload\" href=\"./hermes-pane-0123456789abcdef.js\"></head><body></body></html>",
+    )
+    .unwrap();
     let wasm: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
     std::fs::write(d.join("hermes-pane-0123456789abcdef_bg.wasm"), wasm).unwrap();
     std::fs::write(d.join("hermes-pane-0123456789abcdef.js"), "export default function init() {}\n".repeat(100)).unwrap();

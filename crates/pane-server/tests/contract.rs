@@ -115,7 +115,10 @@ async fn tool_turn_has_the_shape_of_the_real_backends() {
     let (sid, _, s) = run_turn(&base, "Please run [[tool:echo hi]] [[delay=5]] [[ttft=0]]").await;
     assert_same_shape(&s.frames, "tool.ts.sse");
     let saved = get(&format!("{base}/api/session?session_id={sid}")).await.body;
-    let fx: Value = serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../pane-core/tests/fixtures/hermes-webui/tool.session_after.json")).unwrap()).unwrap();
+    let fx: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../pane-core/tests/fixtures/hermes-webui/tool.session_after.json")).unwrap(),
+    )
+    .unwrap();
     let a: BTreeSet<_> = fx["session"].as_object().unwrap().keys().cloned().collect();
     let b: BTreeSet<_> = saved["session"].as_object().unwrap().keys().cloned().collect();
     assert_eq!(a, b, "GET /api/session fields");
@@ -131,7 +134,10 @@ async fn approval_turn_waits_for_the_answer_and_has_the_real_shape() {
     let mut s = sse(&format!("{base}/api/chat/stream?stream_id={stream}"), &[]).await;
     s.read_until(Duration::from_secs(10), |f| f.iter().any(|f| f.event == "approval")).await;
     let pending = get(&format!("{base}/api/approval/pending?session_id={sid}")).await.body;
-    let fx: Value = serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../pane-core/tests/fixtures/hermes-webui/approval_once.pending.json")).unwrap()).unwrap();
+    let fx: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../pane-core/tests/fixtures/hermes-webui/approval_once.pending.json")).unwrap(),
+    )
+    .unwrap();
     let a: BTreeSet<_> = fx["pending"].as_object().unwrap().keys().cloned().collect();
     let b: BTreeSet<_> = pending["pending"].as_object().unwrap().keys().cloned().collect();
     assert_eq!(a, b);
@@ -203,7 +209,10 @@ async fn attach_after_the_end_replays_the_journal_then_closes() {
     assert_same_shape(&late.frames, "after_end.ts.sse");
     assert_eq!(late.names(), live.names(), "the whole journal, in order");
     let status = get(&format!("{base}/api/chat/stream/status?stream_id={stream}")).await.body;
-    let fx: Value = serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../pane-core/tests/fixtures/hermes-webui/basic.status_after.json")).unwrap()).unwrap();
+    let fx: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../pane-core/tests/fixtures/hermes-webui/basic.status_after.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(status["active"], fx["active"]);
     assert_eq!(status["replay_available"], fx["replay_available"]);
     assert_eq!(status["journal"]["terminal_state"], "completed");
@@ -329,7 +338,10 @@ async fn upload_stores_the_file_and_refuses_oversize_with_413() {
         body
     };
     for (size, expect) in [(100usize, 200u16), (5000, 413)] {
-        let req = hyper::Request::post(format!("{base}/api/upload")).header("content-type", "multipart/form-data; boundary=XBOUNDARY").body(axum::body::Body::from(multipart(size))).unwrap();
+        let req = hyper::Request::post(format!("{base}/api/upload"))
+            .header("content-type", "multipart/form-data; boundary=XBOUNDARY")
+            .body(axum::body::Body::from(multipart(size)))
+            .unwrap();
         let resp = client().request(req).await.unwrap();
         assert_eq!(resp.status().as_u16(), expect);
         use http_body_util::BodyExt;
@@ -474,7 +486,10 @@ async fn csrf_gate_and_password_mode() {
     assert_eq!(new!(vec![("cookie", &cookie), ("origin", &origin)]).await.body["error"], "Session expired - reload the page");
     assert_eq!(new!(vec![("cookie", &cookie), ("origin", &origin), ("x-hermes-csrf-token", "bad")]).await.status, 403);
     assert_eq!(new!(vec![("cookie", &cookie), ("origin", &origin), ("x-hermes-csrf-token", &token)]).await.status, 200);
-    assert_eq!(new!(vec![("cookie", &cookie), ("origin", "http://evil.example"), ("x-hermes-csrf-token", &token)]).await.body["error"], "Cross-origin mismatch");
+    assert_eq!(
+        new!(vec![("cookie", &cookie), ("origin", "http://evil.example"), ("x-hermes-csrf-token", &token)]).await.body["error"],
+        "Cross-origin mismatch"
+    );
     assert_eq!(new!(vec![("cookie", &cookie)]).await.status, 200, "non-browser clients without Origin skip the token");
     let status = request("GET", &format!("{base}/api/auth/status"), None, &[("cookie", &cookie)]).await.body;
     assert_eq!(status["auth_enabled"], true);

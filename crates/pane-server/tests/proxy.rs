@@ -34,7 +34,10 @@ async fn upstream() -> (String, Sent) {
                             }
                             tokio::time::sleep(Duration::from_millis(400)).await;
                             sent.lock().unwrap().push(Instant::now());
-                            Some((Ok::<_, Infallible>(Event::default().id(format!("s:{}", i + 1)).event("token").data(format!("{{\"text\":\"t{i}\"}}"))), i + 1))
+                            Some((
+                                Ok::<_, Infallible>(Event::default().id(format!("s:{}", i + 1)).event("token").data(format!("{{\"text\":\"t{i}\"}}"))),
+                                i + 1,
+                            ))
                         }
                     });
                     Sse::new(stream)
@@ -87,7 +90,13 @@ async fn cookies_and_csrf_pass_through_and_origin_matches_host() {
     let (base, _p) = proxy_to(&up).await;
     let host = base.trim_start_matches("http://").to_string();
     let origin = format!("http://{host}");
-    let r = request("POST", &format!("{base}/api/echo"), Some(json!({})), &[("cookie", "hermes_session=abc.def"), ("x-hermes-csrf-token", "tok123"), ("origin", &origin)]).await;
+    let r = request(
+        "POST",
+        &format!("{base}/api/echo"),
+        Some(json!({})),
+        &[("cookie", "hermes_session=abc.def"), ("x-hermes-csrf-token", "tok123"), ("origin", &origin)],
+    )
+    .await;
     assert_eq!(r.body["cookie"], "hermes_session=abc.def");
     assert_eq!(r.body["csrf"], "tok123");
     assert_eq!(r.body["origin"], origin.as_str());

@@ -129,7 +129,13 @@ fn setup_browser() -> Res {
     step("chromium + chromium-driver (apt)", present, || {
         let is_root = output("id", &["-u"]).is_some_and(|u| u.trim() == "0");
         let apt = |args: &[&str]| {
-            let mut c = if is_root { cmd("apt-get") } else { let mut s = cmd("sudo"); s.arg("apt-get"); s };
+            let mut c = if is_root {
+                cmd("apt-get")
+            } else {
+                let mut s = cmd("sudo");
+                s.arg("apt-get");
+                s
+            };
             c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
             run(c)
         };
@@ -167,6 +173,44 @@ fn server_bin() -> PathBuf {
     root().join("target/native-release/pane-server")
 }
 
+/// A stand-in server for the in-browser tests, killed on drop.
+struct StandIn {
+    child: std::process::Child,
+    url: String,
+}
+
+impl StandIn {
+    fn start(extra: &[&str]) -> Result<StandIn, String> {
+        use std::io::BufRead;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+        let data = std::env::temp_dir().join(format!("hermes-pane-browser-tests-{}", std::process::id()));
+        let mut child = cmd(server_bin().to_str().expect("utf-8 path"))
+            .args(["--addr", &format!("127.0.0.1:{port}"), "--data-dir", data.to_str().expect("utf-8"), "--dist", "target/no-dist", "--faults"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("pane-server: {e}"))?;
+        let out = child.stdout.take().expect("piped");
+        let mut lines = std::io::BufReader::new(out).lines();
+        loop {
+            match lines.next() {
+                Some(Ok(l)) if l.contains("serving the pane at") => break,
+                Some(Ok(_)) => {}
+                _ => return Err("pane-server did not start".into()),
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        Ok(StandIn { child, url: format!("http://127.0.0.1:{port}/") })
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn task_run(args: &[String]) -> Res {
     setup_build_tools()?;
     build_bundle("dist", None, "./")?;
@@ -198,19 +242,23 @@ fn task_test(args: &[String]) -> Res {
         run(c)
     })?;
     phase("browser", &mut || {
+        // The in-browser tests talk to a real stand-in backend (cross-origin, test mode only).
+        build_server()?;
+        let backend = StandIn::start(&["--test-cors"])?;
         let mut c = cmd("cargo");
         c.args(["test", "-p", "hermes-pane", "--target", "wasm32-unknown-unknown"])
             .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-            .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
-        run(c)
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "180")
+            .env("PANE_TEST_BACKEND", &backend.url);
+        let r = run(c);
+        drop(backend);
+        r
     })?;
     phase("e2e", &mut || {
         build_bundle("target/e2e-dist", Some("test-hooks"), "./")?;
         build_server()?;
         let mut c = cmd("cargo");
-        c.args(["test", "-p", "pane-e2e", "--", "--test-threads=1"])
-            .env("PANE_DIST", root().join("target/e2e-dist"))
-            .env("PANE_SERVER_BIN", server_bin());
+        c.args(["test", "-p", "pane-e2e", "--", "--test-threads=1"]).env("PANE_DIST", root().join("target/e2e-dist")).env("PANE_SERVER_BIN", server_bin());
         run(c)
     })?;
     for (name, secs) in &phases {

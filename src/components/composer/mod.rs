@@ -120,7 +120,8 @@ pub fn Composer(id: String, store: Store<SessionView>, shown: Memo<bool>) -> imp
         }
         el.set_value("");
     };
-    let placeholder = move || if busy.get() { "Reply running — your message will be queued" } else { "Message Hermes (Enter to send, Shift+Enter for a new line)" };
+    let placeholder =
+        move || if busy.get() { "Reply running — your message will be queued" } else { "Message Hermes (Enter to send, Shift+Enter for a new line)" };
     view! {
         <form class="composer" data-testid="composer" on:submit=move |ev: ev::SubmitEvent| { ev.prevent_default(); submit(); }>
             <Show when=move || store.queued().with(|q| !q.is_empty())>

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::notices::{LiveRegion, OfflineBanner, Toasts};
 use super::pane::SessionPane;
-use super::shortcuts::{Shortcuts, ShortcutHelp};
+use super::shortcuts::{ShortcutHelp, Shortcuts};
 use super::sidebar::Sidebar;
 use crate::use_hub;
 

@@ -40,7 +40,13 @@ fn typing(ev: &ev::KeyboardEvent) -> bool {
 pub fn Shortcuts(help: RwSignal<bool>) -> impl IntoView {
     let hub = use_hub();
     let step = move |delta: i32| {
-        let ids: Vec<String> = hub.sidebar.pinned().with_untracked(|p| p.iter().map(|r| r.id.clone()).collect::<Vec<_>>()).into_iter().chain(hub.sidebar.recent().with_untracked(|r| r.iter().map(|r| r.id.clone()).collect::<Vec<_>>())).collect();
+        let ids: Vec<String> = hub
+            .sidebar
+            .pinned()
+            .with_untracked(|p| p.iter().map(|r| r.id.clone()).collect::<Vec<_>>())
+            .into_iter()
+            .chain(hub.sidebar.recent().with_untracked(|r| r.iter().map(|r| r.id.clone()).collect::<Vec<_>>()))
+            .collect();
         if ids.is_empty() {
             return;
         }

@@ -42,7 +42,13 @@ pub fn Transcript(id: String, store: Store<SessionView>, shown: Memo<bool>) -> i
         let (last_top, last_height) = last.get_value();
         // Upward movement the reader caused (not content shrinking under us) unpins.
         let went_up = top < last_top - 1.0 && height >= last_height;
-        let p = if went_up { false } else if max - top <= PIN_SLACK { true } else { pinned.get_untracked() };
+        let p = if went_up {
+            false
+        } else if max - top <= PIN_SLACK {
+            true
+        } else {
+            pinned.get_untracked()
+        };
         last.set_value((top, height));
         if p != pinned.get_untracked() {
             pinned.set(p);
@@ -102,7 +108,8 @@ pub fn Transcript(id: String, store: Store<SessionView>, shown: Memo<bool>) -> i
         to_bottom();
         hub.set_scroll(&sid.get_value(), Scroll { top: 0.0, pinned: true });
     };
-    let last_assistant = Memo::new(move |_| store.items().with(|items| items.iter().rev().find(|i| matches!(i.kind, ItemKind::Assistant { .. })).map(|i| i.key)));
+    let last_assistant =
+        Memo::new(move |_| store.items().with(|items| items.iter().rev().find(|i| matches!(i.kind, ItemKind::Assistant { .. })).map(|i| i.key)));
     let idle = Memo::new(move |_| store.status().get() == Status::Idle);
 
     view! {
@@ -151,7 +158,8 @@ pub fn Transcript(id: String, store: Store<SessionView>, shown: Memo<bool>) -> i
 fn copy_code(ev: ev::MouseEvent) {
     let Some(target) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
     let Ok(Some(btn)) = target.closest(".copy-code") else { return };
-    let code = btn.closest(".code-block").ok().flatten().and_then(|b| b.query_selector("code").ok().flatten()).and_then(|c| c.text_content()).unwrap_or_default();
+    let code =
+        btn.closest(".code-block").ok().flatten().and_then(|b| b.query_selector("code").ok().flatten()).and_then(|c| c.text_content()).unwrap_or_default();
     if let Some(w) = web_sys::window() {
         let _ = w.navigator().clipboard().write_text(&code);
     }
@@ -186,7 +194,9 @@ fn ItemView(item: Arc<Item>, id: String, last: Signal<bool>) -> impl IntoView {
             }
             .into_any()
         }
-        ItemKind::Divider { text } => view! { <div class="divider" role="separator" data-testid="compression-divider"><span>{text.clone()}</span></div> }.into_any(),
+        ItemKind::Divider { text } => {
+            view! { <div class="divider" role="separator" data-testid="compression-divider"><span>{text.clone()}</span></div> }.into_any()
+        }
     }
 }
 

@@ -106,7 +106,15 @@ pub async fn sse(url: &str, headers: &[(&str, &str)]) -> Sse {
         b = b.header(*k, *v);
     }
     let resp = tokio::time::timeout(Duration::from_secs(20), client().request(b.body(Body::empty()).unwrap())).await.expect("sse hang guard").unwrap();
-    Sse { status: resp.status().as_u16(), headers: resp.headers().clone(), body: Some(resp.into_body()), parser: SseParser::new(), frames: Vec::new(), comments: Vec::new(), ended: false }
+    Sse {
+        status: resp.status().as_u16(),
+        headers: resp.headers().clone(),
+        body: Some(resp.into_body()),
+        parser: SseParser::new(),
+        frames: Vec::new(),
+        comments: Vec::new(),
+        ended: false,
+    }
 }
 
 impl Sse {

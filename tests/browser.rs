@@ -1,0 +1,347 @@
+//! In-browser tests (wasm-bindgen-test in headless Chromium): components render what they
+//! should, and the hub's browser glue keeps real EventSource objects as the design says.
+//! The backend is a stand-in server started by `cargo xtask test` (`PANE_TEST_BACKEND`).
+#![cfg(target_arch = "wasm32")]
+
+use std::time::Duration;
+
+use gloo_timers::future::TimeoutFuture;
+use hermes_pane::api::Api;
+use hermes_pane::components::cards::ApprovalCard;
+use hermes_pane::components::composer::Composer;
+use hermes_pane::components::pane::SessionPane;
+use hermes_pane::components::transcript::ToolCardView;
+use hermes_pane::hub::Hub;
+use leptos::prelude::*;
+use pane_core::transport::Budget;
+use pane_core::turn::{ToolCard, ToolStatus};
+use pane_core::wire::{Approval, Content, Message, SessionDetail};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn backend() -> &'static str {
+    option_env!("PANE_TEST_BACKEND").expect("run through `cargo xtask test browser` (it starts the stand-in backend)")
+}
+
+/// A hub under a fresh root owner (kept alive for the test's lifetime).
+fn hub() -> Hub {
+    let owner = Owner::new();
+    owner.set();
+    let hub = Hub::new(Api::new(backend()), Budget::default());
+    std::mem::forget(owner);
+    hub
+}
+
+fn document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+/// A fresh container in the page.
+fn container() -> web_sys::HtmlElement {
+    let el: web_sys::HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    document().body().unwrap().append_child(&el).unwrap();
+    el
+}
+
+async fn sleep(ms: u32) {
+    TimeoutFuture::new(ms).await;
+}
+
+/// Polls `f` every 20 ms until it holds; panics after `timeout` (hang guard).
+async fn until(what: &str, timeout: Duration, f: impl Fn() -> bool) {
+    let mut waited = 0u32;
+    while !f() {
+        assert!(u128::from(waited) < timeout.as_millis(), "timed out waiting for {what}");
+        sleep(20).await;
+        waited += 20;
+    }
+}
+
+const LONG: Duration = Duration::from_secs(20);
+
+fn text_of(root: &web_sys::Element, css: &str) -> String {
+    root.query_selector(css).unwrap().and_then(|e| e.text_content()).unwrap_or_default()
+}
+
+/// The stream a session follows now.
+fn stream_of(hub: &Hub, sid: &str) -> Option<String> {
+    hub.runtime(sid).and_then(|r| r.live_stream_id().map(str::to_string))
+}
+
+async fn running_session(hub: &Hub, message: &str) -> (String, String) {
+    let sid = hub.new_session().await.expect("session created on the test backend");
+    hub.send(&sid, message, Vec::new()).await.expect("chat/start");
+    let stream = stream_of(hub, &sid).expect("a stream");
+    until("the transport to open", LONG, || hub.event_source(&stream).is_some_and(|es| es.ready_state() == 1)).await;
+    (sid, stream)
+}
+
+#[wasm_bindgen_test]
+async fn switching_away_and_back_keeps_the_same_event_source_open() {
+    let hub = hub();
+    let (a, stream) = running_session(&hub, "a [[tokens=150]] [[delay=20]] [[ttft=0]]").await;
+    let es = hub.event_source(&stream).unwrap();
+    let serial = |hub: &Hub| hub.transports().into_iter().find(|t| t.1 == stream).map(|t| t.2);
+    let first_serial = serial(&hub);
+    let b = hub.new_session().await.unwrap();
+    hub.show(Some(b.clone()));
+    sleep(100).await;
+    hub.show(Some(a.clone()));
+    sleep(100).await;
+    hub.show(Some(b));
+    hub.show(Some(a));
+    let again = hub.event_source(&stream).expect("still open");
+    assert!(js_sys::Object::is(&es, &again), "the very same EventSource object");
+    assert_eq!(again.ready_state(), 1, "OPEN");
+    assert_eq!(serial(&hub), first_serial, "never torn down and reopened");
+    hub.shutdown();
+}
+
+#[wasm_bindgen_test]
+async fn a_new_stream_id_replaces_the_event_source() {
+    let hub = hub();
+    let (sid, first) = running_session(&hub, "one [[tokens=3]] [[ttft=0]]").await;
+    let old = hub.event_source(&first).unwrap();
+    until("the first turn to end", LONG, || hub.runtime(&sid).is_some_and(|r| !r.is_busy() && r.live_stream_id().is_none())).await;
+    hub.send(&sid, "two [[tokens=200]] [[delay=20]] [[ttft=0]]", Vec::new()).await.unwrap();
+    let second = stream_of(&hub, &sid).unwrap();
+    assert_ne!(first, second);
+    until("the new transport", LONG, || hub.event_source(&second).is_some()).await;
+    let new = hub.event_source(&second).unwrap();
+    assert!(!js_sys::Object::is(&old, &new));
+    assert_eq!(old.ready_state(), 2, "the old one is CLOSED");
+    assert!(hub.event_source(&first).is_none());
+    // (The shared test backend may run other tests' sessions, which this hub also follows.)
+    assert_eq!(hub.transports().iter().filter(|t| t.0 == sid).count(), 1, "one transport for the session");
+    hub.shutdown();
+}
+
+#[wasm_bindgen_test]
+async fn a_closed_event_source_is_reopened_from_its_cursor() {
+    let hub = hub();
+    let (sid, stream) = running_session(&hub, "reopen [[tokens=120]] [[delay=15]] [[ttft=0]]").await;
+    until("some tokens", LONG, || hub.runtime(&sid).is_some_and(|r| r.stream.as_ref().is_some_and(|s| s.cursor.seq > 10))).await;
+    let es = hub.event_source(&stream).unwrap();
+    // The browser gives up on a connection: CLOSED, then an `error` event.
+    es.close();
+    es.dispatch_event(&web_sys::Event::new("error").unwrap()).unwrap();
+    until("a new EventSource for the same stream", LONG, || hub.event_source(&stream).is_some_and(|n| !js_sys::Object::is(&n, &es))).await;
+    until("the turn to finish", LONG, || hub.runtime(&sid).is_some_and(|r| !r.is_busy() && !r.messages.is_empty())).await;
+    let expected: String = (1..=120).map(|i| format!("tok{i}")).collect::<Vec<_>>().join(" ");
+    assert_eq!(hub.runtime(&sid).unwrap().reply_text(), expected, "resumed from the cursor: nothing lost or doubled");
+    hub.shutdown();
+}
+
+#[wasm_bindgen_test]
+async fn stream_end_closes_the_event_source() {
+    let hub = hub();
+    let (sid, stream) = running_session(&hub, "short [[tokens=5]] [[ttft=0]]").await;
+    let es = hub.event_source(&stream).unwrap();
+    until("stream_end", LONG, || hub.runtime(&sid).is_some_and(|r| r.stream.as_ref().is_some_and(|s| s.ended))).await;
+    sleep(50).await;
+    assert_eq!(es.ready_state(), 2, "closed by the pane, not left to reconnect");
+    assert!(hub.event_source(&stream).is_none(), "gone from the registry");
+    // The browser's own reconnect would come after ~3 s: nothing reopens this stream.
+    sleep(3500).await;
+    assert_eq!(es.ready_state(), 2);
+    assert!(hub.event_source(&stream).is_none(), "no reconnect to a finished stream");
+    hub.shutdown();
+}
+
+#[wasm_bindgen_test]
+async fn a_background_event_does_not_repaint_the_shown_transcript() {
+    let hub = hub();
+    let shown = hub.new_session().await.unwrap();
+    hub.send(&shown, "shown [[tokens=2]] [[ttft=0]]", Vec::new()).await.unwrap();
+    until("the shown turn to end", LONG, || hub.runtime(&shown).is_some_and(|r| !r.is_busy() && r.messages.len() == 2)).await;
+    let (bg, _) = running_session(&hub, "background [[tokens=200]] [[delay=10]] [[ttft=0]]").await;
+    hub.show(Some(shown.clone()));
+    let el = container();
+    let h = hub;
+    let s2 = shown.clone();
+    let _mounted = leptos::mount::mount_to(el.clone(), move || {
+        provide_context(h);
+        view! { <SessionPane id=s2.clone()/> }
+    });
+    sleep(200).await;
+    // Count DOM mutations in the shown pane and its paints while the other session streams.
+    let mutations = std::rc::Rc::new(std::cell::Cell::new(0u32));
+    let m2 = mutations.clone();
+    let cb = wasm_bindgen::closure::Closure::<dyn FnMut(js_sys::Array)>::new(move |records: js_sys::Array| m2.set(m2.get() + records.length()));
+    let observer = web_sys::MutationObserver::new(cb.as_ref().unchecked_ref()).unwrap();
+    let opts = web_sys::MutationObserverInit::new();
+    opts.set_subtree(true);
+    opts.set_child_list(true);
+    opts.set_character_data(true);
+    opts.set_attributes(true);
+    observer.observe_with_options(&el, &opts).unwrap();
+    let paints = hub.paint_count(&shown);
+    let before = hub.runtime(&bg).unwrap().stream.unwrap().cursor.seq;
+    sleep(1200).await;
+    let after = hub.runtime(&bg).unwrap().stream.map(|s| s.cursor.seq).unwrap_or(u64::MAX);
+    assert!(after > before + 20, "the background session kept streaming ({before} → {after})");
+    assert_eq!(hub.paint_count(&shown), paints, "no repaint of the shown session");
+    assert_eq!(mutations.get(), 0, "no DOM change in the shown transcript");
+    observer.disconnect();
+    hub.shutdown();
+}
+
+fn msg(role: &str, text: &str) -> Message {
+    Message { role: role.into(), content: Some(Content::Text(text.into())), ..Default::default() }
+}
+
+#[wasm_bindgen_test]
+async fn messages_render_markdown_code_and_hostile_content_inert() {
+    let hub = hub();
+    let detail = SessionDetail {
+        session_id: "render".into(),
+        title: Some("Rendering".into()),
+        messages: vec![
+            msg("user", "<img src=x onerror=\"window.__pwned=1\"> **not bold**"),
+            msg("assistant", "# Title\n\nSome **bold** and a [link](https://example.org).\n\n```rust\nfn main() {}\n```\n\n<script>window.__pwned=2</script>\n\n[bad](javascript:window.__pwned=3)"),
+        ],
+        ..Default::default()
+    };
+    hub.drive(Some("render"), |c| c.with_session("render", |rt| rt.load(&detail, true)));
+    hub.show(Some("render".into()));
+    let el = container();
+    let h = hub;
+    let _m = leptos::mount::mount_to(el.clone(), move || {
+        provide_context(h);
+        view! { <SessionPane id="render".to_string()/> }
+    });
+    until("the transcript", LONG, || el.query_selector("[data-role=assistant] h1").unwrap().is_some()).await;
+    assert_eq!(
+        text_of(&el, "[data-role=user] [data-testid=user-text]"),
+        "<img src=x onerror=\"window.__pwned=1\"> **not bold**",
+        "user text is shown as typed"
+    );
+    assert_eq!(text_of(&el, "[data-role=assistant] strong"), "bold");
+    let a: web_sys::Element = el.query_selector("[data-role=assistant] a").unwrap().unwrap();
+    assert_eq!(a.get_attribute("rel").as_deref(), Some("noopener noreferrer"));
+    assert!(el.query_selector("[data-role=assistant] .code-block code.language-rust").unwrap().is_some());
+    assert!(el.query_selector("[data-testid=copy-code]").unwrap().is_some());
+    assert!(el.query_selector("[data-role] script, [data-role] img").unwrap().is_none(), "no executable markup");
+    assert!(text_of(&el, "[data-role=assistant]").contains("<script>window.__pwned=2</script>"), "hostile HTML shown as text");
+    assert!(el.query_selector("a[href^=javascript]").unwrap().is_none());
+    sleep(50).await;
+    assert!(js_sys::Reflect::get(&web_sys::window().unwrap(), &"__pwned".into()).unwrap().is_undefined());
+    hub.shutdown();
+}
+
+#[wasm_bindgen_test]
+async fn tool_cards_show_running_done_and_error() {
+    let card = |status, preview: Option<&str>| ToolCard {
+        tid: Some("t".into()),
+        name: "terminal".into(),
+        args: vec![("command".into(), "ls -la".into())],
+        preview: preview.map(Into::into),
+        status,
+        duration: Some(1.25),
+    };
+    let el = container();
+    let cards = vec![card(ToolStatus::Running, None), card(ToolStatus::Done, Some("total 0")), card(ToolStatus::Error, Some("boom"))];
+    let _m = leptos::mount::mount_to(el.clone(), move || cards.clone().into_iter().map(|c| view! { <ToolCardView card=c/> }).collect_view());
+    sleep(20).await;
+    let all = el.query_selector_all("[data-testid=tool-card]").unwrap();
+    assert_eq!(all.length(), 3);
+    let status = |i: u32| all.item(i).unwrap().unchecked_into::<web_sys::Element>().get_attribute("data-status").unwrap();
+    assert_eq!((status(0), status(1), status(2)), ("running".into(), "done".into(), "error".into()));
+    let third: web_sys::HtmlDetailsElement = all.item(2).unwrap().unchecked_into();
+    assert!(third.open(), "a failed tool opens by default");
+    let second: web_sys::Element = all.item(1).unwrap().unchecked_into();
+    assert_eq!(text_of(&second, "[data-testid=tool-preview]"), "total 0");
+    assert!(second.text_content().unwrap().contains("ls -la"), "the arguments are shown");
+    assert!(second.text_content().unwrap().contains("1.2 s") || second.text_content().unwrap().contains("1.3 s"), "duration shown");
+}
+
+#[wasm_bindgen_test]
+async fn approval_card_buttons_answer_and_clear_the_card() {
+    let hub = hub();
+    let sid = hub.new_session().await.unwrap();
+    let approval = Approval {
+        approval_id: Some("gwlocal:x".into()),
+        command: "rm -rf /tmp/x".into(),
+        description: Some("recursive delete".into()),
+        allow_permanent: true,
+        ..Default::default()
+    };
+    hub.drive(Some(&sid), |c| {
+        c.with_session(&sid, |rt| {
+            rt.set_approval(Some(approval));
+            Vec::new()
+        })
+    });
+    hub.show(Some(sid.clone()));
+    let store = hub.store(&sid);
+    let el = container();
+    let (h, s2) = (hub, sid.clone());
+    let _m = leptos::mount::mount_to(el.clone(), move || {
+        provide_context(h);
+        view! { <ApprovalCard id=s2.clone() store=store/> }
+    });
+    until("the card", LONG, || el.query_selector("[data-testid=approval-card]").unwrap().is_some()).await;
+    for b in ["approve-once", "approve-session", "approve-always", "approve-deny"] {
+        assert!(el.query_selector(&format!("[data-testid={b}]")).unwrap().is_some(), "{b}");
+    }
+    assert_eq!(text_of(&el, "[data-testid=approval-command]"), "rm -rf /tmp/x");
+    el.query_selector("[data-testid=approve-once]").unwrap().unwrap().unchecked_into::<web_sys::HtmlElement>().click();
+    // Nothing is pending on the backend: it answers stale_cleared and the card goes.
+    until("the card to clear", LONG, || el.query_selector("[data-testid=approval-card]").unwrap().is_none()).await;
+    assert!(hub.runtime(&sid).unwrap().approval.is_none());
+    hub.shutdown();
+}
+
+fn key(el: &web_sys::HtmlElement, init: &web_sys::KeyboardEventInit) {
+    let ev = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", init).unwrap();
+    el.dispatch_event(&ev).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn composer_enter_sends_but_shift_enter_and_ime_do_not_and_drafts_persist() {
+    let hub = hub();
+    let sid = hub.new_session().await.unwrap();
+    hub.show(Some(sid.clone()));
+    let store = hub.store(&sid);
+    let shown = Memo::new(|_| true);
+    let mount = |hub: Hub, sid: String| {
+        let el = container();
+        let handle = leptos::mount::mount_to(el.clone(), move || {
+            provide_context(hub);
+            view! { <Composer id=sid.clone() store=store shown=shown/> }
+        });
+        (el, handle)
+    };
+    let (el, handle) = mount(hub, sid.clone());
+    let input: web_sys::HtmlTextAreaElement = el.query_selector("[data-testid=composer-input]").unwrap().unwrap().unchecked_into();
+    input.set_value("hello [[tokens=2]] [[ttft=0]]");
+    input.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
+    // The draft survives unmounting (switching away) and comes back.
+    drop(handle);
+    let (el, _h2) = mount(hub, sid.clone());
+    let input: web_sys::HtmlTextAreaElement = el.query_selector("[data-testid=composer-input]").unwrap().unwrap().unchecked_into();
+    sleep(20).await;
+    assert_eq!(input.value(), "hello [[tokens=2]] [[ttft=0]]", "draft restored");
+    let stored = web_sys::window().unwrap().local_storage().unwrap().unwrap().get_item(&format!("hermes-pane:draft:{sid}")).unwrap();
+    assert_eq!(stored.as_deref(), Some("hello [[tokens=2]] [[ttft=0]]"), "kept across reloads");
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key("Enter");
+    init.set_shift_key(true);
+    key(&input, &init);
+    let ime = web_sys::KeyboardEventInit::new();
+    ime.set_key("Enter");
+    ime.set_is_composing(true);
+    key(&input, &ime);
+    sleep(100).await;
+    assert!(hub.runtime(&sid).is_none_or(|r| r.live.is_none() && r.messages.is_empty()), "Shift+Enter and IME Enter do not send");
+    let enter = web_sys::KeyboardEventInit::new();
+    enter.set_key("Enter");
+    key(&input, &enter);
+    until("the message to be sent", LONG, || hub.runtime(&sid).is_some_and(|r| r.live.is_some() || !r.messages.is_empty())).await;
+    assert_eq!(input.value(), "", "cleared after sending");
+    until("the reply", LONG, || hub.runtime(&sid).is_some_and(|r| r.messages.len() == 2)).await;
+    assert_eq!(hub.runtime(&sid).unwrap().reply_text(), "tok1 tok2");
+    hub.shutdown();
+}

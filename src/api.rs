@@ -31,7 +31,7 @@ impl fmt::Display for ApiError {
 }
 
 impl ApiError {
-    fn network(what: &str, e: impl fmt::Display) -> ApiError {
+    fn network(what: &str, e: String) -> ApiError {
         ApiError { status: 0, message: format!("{what} failed: the backend is unreachable ({e})."), body: None }
     }
 
@@ -94,30 +94,44 @@ impl Api {
 
     /// GETs `path` and decodes JSON.
     pub async fn get<T: DeserializeOwned>(&self, what: &str, path: &str) -> Result<T, ApiError> {
-        let resp = Request::get(&self.url(path)).send().await.map_err(|e| ApiError::network(what, e))?;
-        decode(what, resp).await
+        let (status, text) = self.fetch("GET", path, None).await.map_err(|e| ApiError::network(what, e))?;
+        decode(what, status, &text)
     }
 
     /// POSTs JSON (with the CSRF token) and decodes JSON; a 403 "Session expired" re-reads
     /// the token once and retries.
     pub async fn post<T: DeserializeOwned>(&self, what: &str, path: &str, body: &impl Serialize) -> Result<T, ApiError> {
         let json = serde_json::to_string(body).map_err(|e| ApiError { status: 0, message: format!("{what}: {e}"), body: None })?;
-        self.ensure_csrf().await;
-        for attempt in 0..2 {
-            let req = self.with_csrf(Request::post(&self.url(path))).header("Content-Type", "application/json");
-            let resp = req.body(json.clone()).map_err(|e| ApiError::network(what, e))?.send().await.map_err(|e| ApiError::network(what, e))?;
-            if resp.status() == 403 && attempt == 0 {
-                let text = resp.text().await.unwrap_or_default();
-                if text.contains("Session expired") {
-                    self.refresh_csrf().await;
-                    continue;
-                }
-                let body: Option<WireError> = pane_core::from_json(&text).ok();
-                return Err(ApiError { status: 403, message: describe(what, 403, body.as_ref()), body });
-            }
-            return decode(what, resp).await;
+        let (status, text) = self.post_json(path, json).await.map_err(|e| ApiError::network(what, e))?;
+        if status == 403 && text.contains("Session expired") {
+            return Err(ApiError { status: 403, message: format!("{what}: your session expired — reload the page to sign in again."), body: None });
         }
-        Err(ApiError { status: 403, message: format!("{what}: your session expired — reload the page to sign in again."), body: None })
+        decode(what, status, &text)
+    }
+
+    /// One request; status and body text. Not generic: every call shares this code.
+    async fn fetch(&self, method: &str, path: &str, body: Option<String>) -> Result<(u16, String), String> {
+        let url = self.url(path);
+        let req = if method == "POST" { self.with_csrf(Request::post(&url)).header("Content-Type", "application/json") } else { Request::get(&url) };
+        let resp = match body {
+            Some(b) => req.body(b).map_err(|e| e.to_string())?.send().await,
+            None => req.send().await,
+        }
+        .map_err(|e| e.to_string())?;
+        let status = resp.status();
+        let text = resp.text().await.map_err(|e| e.to_string())?;
+        Ok((status, text))
+    }
+
+    /// POSTs with the CSRF token; a 403 "Session expired" re-reads the token once and retries.
+    async fn post_json(&self, path: &str, json: String) -> Result<(u16, String), String> {
+        self.ensure_csrf().await;
+        let first = self.fetch("POST", path, Some(json.clone())).await?;
+        if first.0 == 403 && first.1.contains("Session expired") {
+            self.refresh_csrf().await;
+            return self.fetch("POST", path, Some(json)).await;
+        }
+        Ok(first)
     }
 
     fn with_csrf(&self, req: RequestBuilder) -> RequestBuilder {
@@ -150,17 +164,15 @@ impl Api {
     }
 }
 
-async fn decode<T: DeserializeOwned>(what: &str, resp: gloo_net::http::Response) -> Result<T, ApiError> {
-    let status = resp.status();
-    let text = resp.text().await.map_err(|e| ApiError::network(what, e))?;
+fn decode<T: DeserializeOwned>(what: &str, status: u16, text: &str) -> Result<T, ApiError> {
     if status == 401 {
         redirect_to_login();
     }
     if !(200..300).contains(&status) {
-        let body: Option<WireError> = pane_core::from_json(&text).ok();
+        let body: Option<WireError> = pane_core::from_json(text).ok();
         return Err(ApiError { status, message: describe(what, status, body.as_ref()), body });
     }
-    pane_core::from_json(&text).map_err(|e| ApiError { status, message: format!("{what}: the backend answered something unexpected ({e})."), body: None })
+    pane_core::from_json(text).map_err(|e| ApiError { status, message: format!("{what}: the backend answered something unexpected ({e})."), body: None })
 }
 
 /// Sends the browser to the backend's login page, coming back here afterwards.

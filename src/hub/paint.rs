@@ -67,7 +67,7 @@ fn project_items(rt: &pane_core::SessionRuntime, cache: &mut Cache) -> Vec<Arc<I
         .into_iter()
         .map(|t| {
             let key = t.key();
-            let content = hash_of(format!("{t:?}"));
+            let content = t.content_hash();
             if let Some((h, item)) = cache.items.get(&key) {
                 if *h == content {
                     fresh.insert(key, (content, item.clone()));

@@ -130,6 +130,26 @@ pub enum TranscriptItem {
 }
 
 impl TranscriptItem {
+    /// A hash of everything the item shows: an item is re-rendered only when it changes.
+    pub fn content_hash(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        match self {
+            TranscriptItem::User { text, attachments, .. } => (0u8, text, attachments).hash(&mut h),
+            TranscriptItem::Assistant { text, reasoning, tools, error, partial, details, duration, tps, .. } => {
+                (1u8, text, reasoning, error, partial, details).hash(&mut h);
+                duration.map(f64::to_bits).hash(&mut h);
+                tps.map(f64::to_bits).hash(&mut h);
+                for t in tools {
+                    (&t.tid, &t.name, &t.args, &t.preview, t.status.as_str()).hash(&mut h);
+                    t.duration.map(f64::to_bits).hash(&mut h);
+                }
+            }
+            TranscriptItem::Divider { text, .. } => (2u8, text).hash(&mut h),
+        }
+        h.finish()
+    }
+
     pub fn key(&self) -> u64 {
         match self {
             TranscriptItem::User { key, .. } | TranscriptItem::Assistant { key, .. } | TranscriptItem::Divider { key, .. } => *key,

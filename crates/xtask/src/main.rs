@@ -163,6 +163,21 @@ fn build_bundle(dist_dir: &str, features: Option<&str>, public_url: &str) -> Res
     Ok(())
 }
 
+/// `build [--features F] [--base /static/pane/]`: the release bundle in `dist/`, its `<base href>`
+/// set for where it will be served from (pane-server rewrites it itself).
+fn task_build(args: &[String]) -> Res {
+    let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).map(String::as_str);
+    build_bundle("dist", value("--features"), "./")?;
+    if let Some(base) = value("--base") {
+        let path = root().join("dist/index.html");
+        let html = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+        let base = if base.ends_with('/') { base.to_string() } else { format!("{base}/") };
+        std::fs::write(&path, html.replacen("<base href=\"/\"", &format!("<base href=\"{base}\""), 1)).map_err(|e| e.to_string())?;
+        say(&format!("dist/index.html: base set to {base}"));
+    }
+    Ok(())
+}
+
 fn build_server() -> Res {
     let mut c = cmd("cargo");
     c.args(["build", "--profile", "native-release", "-p", "pane-server"]);
@@ -291,13 +306,13 @@ fn main() -> ExitCode {
     };
     let result = match task {
         "setup" => setup_build_tools().and_then(|_| setup_browser()),
-        "build" => setup_build_tools().and_then(|_| build_bundle("dist", rest.first().map(String::as_str), "./")),
+        "build" => setup_build_tools().and_then(|_| task_build(rest)),
         "run" => task_run(rest),
         "test" => task_test(rest),
         "bench" => task_bench(rest),
         _ => {
             println!(
-                "usage: cargo xtask <task>\n\n  run [server args]   build the pane and serve it with the stand-in backend\n                      (e.g. `-- --backend http://127.0.0.1:8787` to use a real Hermes WebUI)\n  test [native|browser|e2e]  run every test (or one phase)\n  bench               measure the pane in headless Chromium, write BENCHMARKS data\n  setup               install the tools only\n  build [features]    build the release bundle into dist/"
+                "usage: cargo xtask <task>\n\n  run [server args]   build the pane and serve it with the stand-in backend\n                      (e.g. `-- --backend http://127.0.0.1:8787` to use a real Hermes WebUI)\n  test [native|browser|e2e]  run every test (or one phase)\n  bench               measure the pane in headless Chromium, write BENCHMARKS data\n  setup               install the tools only\n  build [--features F] [--base PATH]  build the release bundle into dist/"
             );
             return if task == "help" { ExitCode::SUCCESS } else { ExitCode::FAILURE };
         }

@@ -11,7 +11,7 @@ fn set(obj: &js_sys::Object, name: &str, f: &JsValue) {
 }
 
 /// Installs `window.__hermesPane` with `transports()`, `created()`, `parked()`, `budget()`,
-/// `paints(id)` and `runtime(id)` (JSON strings / numbers).
+/// `paints(id)`, `runtime(id)`, `loadOlder(id)`, `latencies()` and `wasmMemory()`.
 pub fn install(hub: Hub) {
     let obj = js_sys::Object::new();
     let transports = Closure::<dyn Fn() -> String>::new(move || {
@@ -37,6 +37,18 @@ pub fn install(hub: Hub) {
             })
             .unwrap_or_else(|| "null".into())
     });
+    let load_older = Closure::<dyn Fn(String)>::new(move |id: String| hub.load_older(&id));
+    let latencies = Closure::<dyn Fn() -> String>::new(move || serde_json::to_string(&hub.take_latencies()).unwrap_or_default());
+    let memory = Closure::<dyn Fn() -> f64>::new(|| {
+        use wasm_bindgen::JsCast;
+        wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>().buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length() as f64
+    });
+    set(&obj, "loadOlder", load_older.as_ref());
+    set(&obj, "latencies", latencies.as_ref());
+    set(&obj, "wasmMemory", memory.as_ref());
+    load_older.forget();
+    latencies.forget();
+    memory.forget();
     set(&obj, "transports", transports.as_ref());
     set(&obj, "created", created.as_ref());
     set(&obj, "parked", parked.as_ref());

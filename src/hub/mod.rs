@@ -72,6 +72,9 @@ pub(crate) struct Inner {
     navigate: Option<Rc<dyn Fn(&str, bool)>>,
     /// Paints of each session's view (tests check background events never repaint the shown one).
     pub(crate) paints: HashMap<String, u64>,
+    /// Token arrival → painted-frame latencies of the shown session (benchmarks only).
+    #[cfg(feature = "test-hooks")]
+    pub(crate) latency: paint::LatencyProbe,
 }
 
 /// The hub handle (`Copy`, provided by context).
@@ -116,6 +119,8 @@ impl Hub {
                 closed: false,
                 navigate: None,
                 paints: HashMap::new(),
+                #[cfg(feature = "test-hooks")]
+                latency: Default::default(),
             }),
             api: StoredValue::new_local(Rc::new(api)),
             active: RwSignal::new(None),
@@ -206,8 +211,10 @@ impl Hub {
                     api.ensure_csrf().await;
                 }
             }
-            hub.refresh_list().await;
+            // The channel first: a change between the list fetch and the channel connecting
+            // would otherwise be missed (its `open` re-fetches the list as well).
             hub.open_sessions_channel();
+            hub.refresh_list().await;
         });
         self.follow_visibility();
     }
@@ -239,6 +246,12 @@ impl Hub {
                 self.with(|i| i.rows = rows.clone());
                 self.core(None, |c| c.note_rows(&rows));
                 self.sidebar.error().set(None);
+                if !self.sidebar.loaded().get_untracked() {
+                    // "Interactive": the app is up and the list is there (read by the benchmarks).
+                    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+                        let _ = p.mark("pane-interactive");
+                    }
+                }
                 self.sidebar.loaded().set(true);
                 self.with(|i| i.painter.sidebar_dirty = true);
                 self.schedule_paint();
@@ -271,8 +284,9 @@ impl Hub {
         let hub = *self;
         let url = self.api().url("api/sessions/events");
         let mut reg = Registry::default();
-        let opened = reg.open(&url, "", "sessions", move |_, r| match r {
+        let opened = reg.open(&url, "", "sessions", &["sessions_changed"], move |_, r| match r {
             Report::Frame(f) if f.name == "sessions_changed" => hub.refresh_list_soon(),
+            Report::Open => hub.refresh_list_soon(),
             Report::Failed => {
                 // Drop it and come back later; the list is re-fetched on reconnect.
                 hub.with(|i| {
@@ -464,6 +478,13 @@ impl Hub {
                     });
                     if let Some(o) = owner {
                         let o = self.with(|i| i.core.resolve(&o));
+                        #[cfg(feature = "test-hooks")]
+                        if matches!(frame.event, pane_core::StreamEvent::Token(_)) && self.active.get_untracked().as_deref() == Some(o.as_str()) {
+                            self.with(|i| {
+                                let rev = i.core.session(&o).map_or(0, |s| s.revision);
+                                i.latency.arrived(rev, paint::now());
+                            });
+                        }
                         self.mark_dirty(&o);
                     }
                     self.execute(actions);
@@ -496,7 +517,7 @@ impl Hub {
         }
         let hub = *self;
         let url = self.api().url(&format!("api/chat/stream?{query}"));
-        let result = self.with(|i| i.transports.open(&url, session, stream, move |s, r| hub.on_report(s, r)));
+        let result = self.with(|i| i.transports.open(&url, session, stream, pane_core::event::KNOWN_EVENTS, move |s, r| hub.on_report(s, r)));
         if let Err(e) = result {
             self.toast(ToastKind::Error, e, None);
             let actions = self.with(|i| i.core.transport_failed(stream));
@@ -851,13 +872,14 @@ impl Hub {
     pub fn search(&self, q: Option<String>) {
         let hub = *self;
         match q.filter(|q| !q.trim().is_empty()) {
-            None => self.sidebar.results().set(None),
+            None => self.sidebar.searching().set(false),
             Some(q) => spawn_local(async move {
                 let path = format!("api/sessions/search?q={}&content=1&depth=0", pane_core::url_encode(q.trim()));
                 match hub.api().get::<SearchReply>("Searching", &path).await {
                     Ok(r) => {
-                        let rows = hub.with(|i| r.into_rows().iter().map(|row| pane_core::view::sidebar_row(row, &i.core)).collect());
-                        hub.sidebar.results().set(Some(rows));
+                        let rows: Vec<RowView> = hub.with(|i| r.into_rows().iter().map(|row| RowView::from(&pane_core::view::sidebar_row(row, &i.core))).collect());
+                        hub.sidebar.results().patch(rows);
+                        hub.sidebar.searching().set(true);
                     }
                     Err(e) => hub.toast(ToastKind::Error, e.message, None),
                 }
@@ -943,6 +965,12 @@ impl Hub {
             }
         });
         self.reap_soon();
+    }
+
+    /// Token → paint latencies collected so far (ms), cleared (benchmarks; `test-hooks` only).
+    #[cfg(feature = "test-hooks")]
+    pub fn take_latencies(&self) -> Vec<f64> {
+        self.with(|i| std::mem::take(&mut i.latency.samples))
     }
 
     /// Runs `f` on the core and executes its actions (tests and advanced callers).

@@ -37,8 +37,31 @@ fn hash_of(parts: impl Hash) -> u64 {
     h.finish()
 }
 
+/// `performance.now()` in ms.
+#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
+pub(crate) fn now() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+}
+
+/// Token arrival times waiting for their paint, and finished samples (benchmarks only).
+#[cfg(feature = "test-hooks")]
+#[derive(Default)]
+pub(crate) struct LatencyProbe {
+    pending: Vec<(u64, f64)>,
+    pub(crate) samples: Vec<f64>,
+}
+
+#[cfg(feature = "test-hooks")]
+impl LatencyProbe {
+    pub(crate) fn arrived(&mut self, revision: u64, at: f64) {
+        self.pending.push((revision, at));
+    }
+}
+
 /// What changed in a session's view (computed under the hub borrow, applied after it).
 struct Projection {
+    #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
+    revision: u64,
     title: String,
     status: Status,
     loaded: bool,
@@ -166,6 +189,7 @@ fn project(i: &mut Inner, id: &str) -> Option<Projection> {
     };
     let row_title = i.rows.iter().find(|r| r.session_id == rt.id).map(SessionRow::shown_title);
     Some(Projection {
+        revision: rt.revision,
         title: rt.title.clone().filter(|t| !t.trim().is_empty()).or(row_title).unwrap_or_else(|| "New conversation".into()),
         status,
         loaded: rt.loaded,
@@ -235,6 +259,8 @@ impl Hub {
         let store = self.store(id);
         let Some(p) = self.with(|i| project(i, id)) else { return };
         let mut changed = false;
+        #[cfg(feature = "test-hooks")]
+        let revision = p.revision;
         set_if!(store, title, p.title, changed);
         set_if!(store, status, p.status, changed);
         set_if!(store, loaded, p.loaded, changed);
@@ -266,6 +292,22 @@ impl Hub {
         if changed {
             self.with(|i| *i.paints.entry(id.to_string()).or_default() += 1);
         }
+        // Painted = the next animation frame after the DOM reflects the tokens.
+        #[cfg(feature = "test-hooks")]
+        if self.active.get_untracked().as_deref() == Some(id) {
+            let done: Vec<f64> = self.with(|i| {
+                let (painted, rest): (Vec<_>, Vec<_>) = i.latency.pending.drain(..).partition(|(r, _)| *r <= revision);
+                i.latency.pending = rest;
+                painted.into_iter().map(|(_, t)| t).collect()
+            });
+            if !done.is_empty() {
+                let hub = *self;
+                request_animation_frame(move || {
+                    let t = now();
+                    hub.with(|i| i.latency.samples.extend(done.iter().map(|a| t - a)));
+                });
+            }
+        }
     }
 
     fn paint_sidebar(&self) {
@@ -284,11 +326,14 @@ impl Hub {
             rows.iter().map(|r| sidebar_row(r, &i.core)).collect::<Vec<_>>()
         });
         let (pinned, recent) = group_rows(rows);
+        let pinned: Vec<RowView> = pinned.iter().map(RowView::from).collect();
+        let recent: Vec<RowView> = recent.iter().map(RowView::from).collect();
+        // Keyed patches: only the rows (and fields) that changed notify their views.
         if self.sidebar.pinned().with_untracked(|c| *c != pinned) {
-            self.sidebar.pinned().set(pinned);
+            self.sidebar.pinned().patch(pinned);
         }
         if self.sidebar.recent().with_untracked(|c| *c != recent) {
-            self.sidebar.recent().set(recent);
+            self.sidebar.recent().patch(recent);
         }
     }
 

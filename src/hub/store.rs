@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use pane_core::turn::ToolCard;
-use pane_core::view::SidebarRow;
+use pane_core::view::{AttentionKind, SidebarRow};
 use pane_core::wire::{Approval, Clarify};
-use reactive_stores::Store;
+use reactive_stores::{Patch, Store};
 
 /// What the session is doing, for the composer and the header.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -124,15 +124,54 @@ impl SessionView {
     }
 }
 
-/// The sidebar: grouped rows (and search results when searching).
+/// One sidebar row as the view reads it: plain data, patched field by field, so a row whose
+/// preview changes every frame updates in place (its element is never replaced under the
+/// pointer).
+#[derive(Debug, Clone, Default, PartialEq, Store, Patch)]
+pub struct RowView {
+    pub id: String,
+    pub title: String,
+    /// `idle` / `running` / `attention` (the `data-state` hook).
+    pub state: String,
+    pub badge: Option<String>,
+    pub preview: Option<String>,
+    pub unread: bool,
+    pub pinned: bool,
+    /// The stream a Stop on this row cancels: the row's own.
+    pub stream_id: Option<String>,
+}
+
+impl From<&SidebarRow> for RowView {
+    fn from(r: &SidebarRow) -> RowView {
+        RowView {
+            id: r.id.clone(),
+            title: r.title.clone(),
+            state: r.state.as_str().to_string(),
+            badge: r.attention.map(|a| match a {
+                AttentionKind::Approval => "Needs approval".to_string(),
+                AttentionKind::Clarify => "Needs answer".to_string(),
+            }),
+            preview: r.preview.clone(),
+            unread: r.unread,
+            pinned: r.pinned,
+            stream_id: r.stream_id.clone(),
+        }
+    }
+}
+
+/// The sidebar: grouped rows, keyed by session id (and search results when searching).
 #[derive(Debug, Clone, Default, Store)]
 pub struct SidebarView {
-    pub pinned: Vec<SidebarRow>,
-    pub recent: Vec<SidebarRow>,
+    #[store(key: String = |r| r.id.clone())]
+    pub pinned: Vec<RowView>,
+    #[store(key: String = |r| r.id.clone())]
+    pub recent: Vec<RowView>,
+    #[store(key: String = |r| r.id.clone())]
+    pub results: Vec<RowView>,
+    /// A search is shown.
+    pub searching: bool,
     pub loaded: bool,
     pub error: Option<String>,
-    /// `Some` while a search is shown.
-    pub results: Option<Vec<SidebarRow>>,
 }
 
 /// A toast.
@@ -153,16 +192,3 @@ pub enum ToastKind {
     Attention,
 }
 
-/// A stable key for a sidebar row's content (re-render only rows that changed).
-pub fn row_key(r: &SidebarRow) -> (String, u64) {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    r.title.hash(&mut h);
-    r.state.as_str().hash(&mut h);
-    (r.attention.map(|a| a as u8)).hash(&mut h);
-    r.preview.hash(&mut h);
-    r.unread.hash(&mut h);
-    r.pinned.hash(&mut h);
-    r.stream_id.hash(&mut h);
-    (r.id.clone(), h.finish())
-}

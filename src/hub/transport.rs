@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 
-use pane_core::event::KNOWN_EVENTS;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{Event, EventSource, MessageEvent};
@@ -50,8 +49,9 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Opens an EventSource on `url` for `stream`; reports go to `report(stream, report)`.
-    pub fn open(&mut self, url: &str, session: &str, stream: &str, report: impl Fn(&str, Report) + Clone + 'static) -> Result<u64, String> {
+    /// Opens an EventSource on `url` for `stream`, listening to `events` (plus `message` and the
+    /// named `error`); reports go to `report(stream, report)`.
+    pub fn open(&mut self, url: &str, session: &str, stream: &str, events: &[&str], report: impl Fn(&str, Report) + Clone + 'static) -> Result<u64, String> {
         let es = EventSource::new(url).map_err(|e| format!("could not open the stream: {e:?}"))?;
         let s1 = stream.to_string();
         let r1 = report.clone();
@@ -59,7 +59,7 @@ impl Registry {
             let data = ev.data().as_string().unwrap_or_default();
             r1(&s1, Report::Frame(RawEvent { name: ev.type_(), data, last_event_id: ev.last_event_id() }));
         });
-        for name in KNOWN_EVENTS.iter().copied().filter(|n| *n != "error").chain(["message"]) {
+        for name in events.iter().copied().filter(|n| *n != "error").chain(["message"]) {
             let _ = es.add_event_listener_with_callback(name, message.as_ref().unchecked_ref());
         }
         let s2 = stream.to_string();

@@ -227,6 +227,19 @@ impl WebDriverCompatibleCommand for GetLog {
     }
 }
 
+/// A Chrome DevTools Protocol command through chromedriver (`goog/cdp/execute`).
+#[derive(Debug)]
+pub struct Cdp(pub &'static str, pub Value);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
+    }
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(json!({"cmd": self.0, "params": self.1}).to_string()))
+    }
+}
+
 /// Headless Chromium through Debian's chromedriver.
 #[derive(Clone)]
 pub struct Browser {
@@ -241,6 +254,11 @@ pub struct Driver {
 
 impl Browser {
     pub async fn start() -> (Browser, Driver) {
+        Browser::start_with(&[]).await
+    }
+
+    /// Starts Chromium with extra command-line flags.
+    pub async fn start_with(extra: &[&str]) -> (Browser, Driver) {
         let port = free_port();
         let driver = Command::new("/usr/bin/chromedriver")
             .arg(format!("--port={port}"))
@@ -250,15 +268,16 @@ impl Browser {
             .spawn()
             .expect("start chromedriver (apt install chromium-driver)");
         let profile = temp_dir("profile");
+        let mut args: Vec<String> = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1280,900"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.push(format!("--user-data-dir={}", profile.display()));
+        args.extend(extra.iter().map(|s| s.to_string()));
         let caps = json!({
             "browserName": "chrome",
             "goog:loggingPrefs": {"browser": "ALL"},
-            "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
-                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1280,900",
-                    format!("--user-data-dir={}", profile.display())]
-            }
+            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}
         });
         let caps: fantoccini::wd::Capabilities = caps.as_object().unwrap().clone().into_iter().collect();
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -340,6 +359,11 @@ impl Browser {
         }
     }
 
+    /// Runs a CDP command and returns its result.
+    pub async fn cdp(&self, cmd: &'static str, params: Value) -> Value {
+        self.client.issue_cmd(Cdp(cmd, params)).await.unwrap_or_else(|e| panic!("CDP {cmd}: {e}"))
+    }
+
     pub async fn screenshot(&self, path: &std::path::Path) {
         if let Ok(png) = self.client.screenshot().await {
             let _ = std::fs::write(path, png);
@@ -353,7 +377,7 @@ pub const SHOWN: &str = ".pane:not(.hidden)";
 /// Opens the pane and waits until the app has started (the sidebar exists).
 pub async fn open_app(b: &Browser, url: &str) {
     b.goto(url).await;
-    b.wait("the app to start", Duration::from_secs(30), "return document.querySelector('[data-testid=sidebar]') !== null").await;
+    b.wait("the app to start", Duration::from_secs(30), "return document.querySelector('[data-testid=sidebar]') !== null && performance.getEntriesByName('pane-interactive').length > 0").await;
 }
 
 /// Sends a message from the shown pane's composer.

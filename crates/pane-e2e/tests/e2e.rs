@@ -550,3 +550,20 @@ async fn the_same_bundle_works_under_a_sub_path_and_in_proxy_mode() {
     .await;
     drop(backend);
 }
+
+#[tokio::test]
+async fn a_turn_started_elsewhere_shows_up_running_in_the_sidebar_and_is_followed() {
+    with_stack(ServerOpts::default(), |server, b| async move {
+        open_app(&b, &server.url()).await;
+        let sid = server.post("api/session/new", json!({})).await["session"]["session_id"].as_str().unwrap().to_string();
+        let (status, _) = server.request("POST", "api/chat/start", Some(json!({"session_id": sid, "message": "elsewhere [[tokens=300]] [[delay=20]] [[ttft=0]]"}))).await;
+        assert_eq!(status, 200);
+        // The list learns it from `sessions_changed`; the pane follows the stream in the background.
+        b.wait("the row running with a live preview", T, &format!("const r = document.querySelector('{}'); return r && r.dataset.state === 'running' && (r.querySelector('[data-testid=row-preview]')?.textContent || '').includes('tok')", row(&sid))).await;
+        show(&b, &sid).await;
+        b.wait("the live turn", T, &format!("return document.querySelector('{SHOWN} [data-streaming]') !== null")).await;
+        server.wait_idle(&sid, T).await;
+        assert_eq!(settled_reply(&b).await, expected_tokens(300));
+    })
+    .await;
+}

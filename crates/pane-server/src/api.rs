@@ -76,7 +76,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/login", get(login_get).post(login_post));
     if app.config.faults {
-        api = api.route("/api/__faults", post(set_faults)).route("/api/__stats", get(stats));
+        api = api.route("/api/__faults", post(set_faults)).route("/api/__stats", get(stats)).route("/api/__seed", post(seed));
     }
     api = api.route("/api/{*rest}", get(not_found).post(not_found));
     let mount = app.config.mount.clone();
@@ -870,6 +870,34 @@ async fn set_faults(State(app): AppState, Json(f): Json<crate::faults::Faults>) 
     }
     app.faults.set(f);
     Json(json!({"ok": true})).into_response()
+}
+
+/// Creates a session with `messages` saved rows (alternating user/assistant, with markdown) for
+/// benchmarks of long sessions.
+async fn seed(State(app): AppState, bytes: Bytes) -> Response {
+    let v = body(&bytes);
+    let n = v.get("messages").and_then(Value::as_u64).unwrap_or(20) as usize;
+    let mut s = Session::new();
+    s.title = Some(v.get("title").and_then(Value::as_str).unwrap_or("Seeded session").to_string());
+    s.persisted = true;
+    let t = now() - n as f64;
+    for i in 0..n {
+        let content = if i % 2 == 0 {
+            format!("Question {i}: how does part {i} work?")
+        } else {
+            format!("### Answer {i}\n\nPart {i} works like **this**: a list,\n\n- one `item`\n- two items\n\n```rust\nfn part_{i}() -> u32 {{ {i} }}\n```\n\nThat is all for part {i}.")
+        };
+        let role = if i % 2 == 0 { "user" } else { "assistant" };
+        s.messages.push(json!({"role": role, "content": content, "timestamp": t + i as f64, "id": i + 1}));
+    }
+    s.turns = (n / 2) as u64;
+    s.updated_at = t + n as f64;
+    s.last_message_at = Some(t + n as f64);
+    app.store.save_session(&s);
+    let id = s.session_id.clone();
+    app.sessions.lock().expect("sessions").insert(id.clone(), s);
+    app.changed("session_new", Some(&id));
+    Json(json!({"session_id": id})).into_response()
 }
 
 async fn stats(State(app): AppState, Query(q): Q) -> Response {

@@ -4,17 +4,16 @@
 
 use leptos::ev;
 use leptos::prelude::*;
-use pane_core::view::{AttentionKind, RowState, SidebarRow};
+use reactive_stores::Field;
 
 use super::theme::ThemeToggle;
-use crate::hub::{row_key, SidebarViewStoreFields, ToastKind};
+use crate::hub::{RowView, RowViewStoreFields, SidebarViewStoreFields, ToastKind};
 use crate::use_hub;
 
 #[component]
 pub fn Sidebar() -> impl IntoView {
     let hub = use_hub();
     let query = RwSignal::new(String::new());
-    let searching = move || hub.sidebar.results().with(Option::is_some);
     let pending: StoredValue<Option<leptos::prelude::TimeoutHandle>, LocalStorage> = StoredValue::new_local(None);
     let on_search = move |ev: ev::Event| {
         let q = event_target_value(&ev);
@@ -39,6 +38,7 @@ pub fn Sidebar() -> impl IntoView {
             }
         });
     };
+    let side = hub.sidebar;
     view! {
         <nav class="sidebar" aria-label="Sessions" data-testid="sidebar">
             <div class="sidebar-head">
@@ -57,23 +57,32 @@ pub fn Sidebar() -> impl IntoView {
                 on:keydown=on_search_key
             />
             <div class="sidebar-scroll">
-                <Show when=move || hub.sidebar.error().get().is_some()>
-                    <p class="sidebar-error" role="alert" data-testid="sidebar-error">{move || hub.sidebar.error().get()}</p>
+                <Show when=move || side.error().get().is_some()>
+                    <p class="sidebar-error" role="alert" data-testid="sidebar-error">{move || side.error().get()}</p>
                 </Show>
-                <Show
-                    when=searching
-                    fallback=move || {
-                        view! {
-                            <Group title="Pinned" rows=Signal::derive(move || hub.sidebar.pinned().get()) testid="group-pinned"/>
-                            <Group title="Recent" rows=Signal::derive(move || hub.sidebar.recent().get()) testid="group-recent"/>
-                            <Show when=move || hub.sidebar.loaded().get() && hub.sidebar.recent().with(Vec::is_empty) && hub.sidebar.pinned().with(Vec::is_empty)>
-                                <p class="muted pad">"No sessions yet."</p>
-                            </Show>
-                        }
-                    }
-                >
-                    <Group title="Search results" rows=Signal::derive(move || hub.sidebar.results().get().unwrap_or_default()) testid="group-results"/>
-                    <Show when=move || hub.sidebar.results().with(|r| r.as_ref().is_some_and(Vec::is_empty))>
+                <div class:hidden=move || side.searching().get()>
+                    <Show when=move || side.pinned().with(|r| !r.is_empty())>
+                        <h3 class="group-title">"Pinned"</h3>
+                    </Show>
+                    <ul class="rows" data-testid="group-pinned">
+                        <For each=move || side.pinned() key=|r| r.read().id.clone() children=|r| view! { <Row row=r.into()/> }/>
+                    </ul>
+                    <Show when=move || side.recent().with(|r| !r.is_empty())>
+                        <h3 class="group-title">"Recent"</h3>
+                    </Show>
+                    <ul class="rows" data-testid="group-recent">
+                        <For each=move || side.recent() key=|r| r.read().id.clone() children=|r| view! { <Row row=r.into()/> }/>
+                    </ul>
+                    <Show when=move || side.loaded().get() && side.recent().with(Vec::is_empty) && side.pinned().with(Vec::is_empty)>
+                        <p class="muted pad">"No sessions yet."</p>
+                    </Show>
+                </div>
+                <Show when=move || side.searching().get()>
+                    <h3 class="group-title">"Search results"</h3>
+                    <ul class="rows" data-testid="group-results">
+                        <For each=move || side.results() key=|r| r.read().id.clone() children=|r| view! { <Row row=r.into()/> }/>
+                    </ul>
+                    <Show when=move || side.results().with(Vec::is_empty)>
                         <p class="muted pad" data-testid="no-results">"No matching sessions."</p>
                     </Show>
                 </Show>
@@ -82,35 +91,19 @@ pub fn Sidebar() -> impl IntoView {
     }
 }
 
+/// One row; reads its own fields, so it is updated in place, never replaced.
 #[component]
-fn Group(title: &'static str, rows: Signal<Vec<SidebarRow>>, testid: &'static str) -> impl IntoView {
-    view! {
-        <Show when=move || rows.with(|r| !r.is_empty())>
-            <h3 class="group-title">{title}</h3>
-            <ul class="rows" data-testid=testid>
-                <For each=move || rows.get() key=row_key children=move |row| view! { <Row row=row/> }/>
-            </ul>
-        </Show>
-    }
-}
-
-#[component]
-fn Row(row: SidebarRow) -> impl IntoView {
+fn Row(row: Field<RowView>) -> impl IntoView {
     let hub = use_hub();
-    let id = StoredValue::new(row.id.clone());
+    let id = StoredValue::new(row.id().get_untracked());
     let active = move || hub.active.get().as_deref() == Some(id.get_value().as_str());
     let renaming = RwSignal::new(false);
     let confirming = RwSignal::new(false);
-    let running = row.state != RowState::Idle;
-    let badge = row.attention.map(|a| match a {
-        AttentionKind::Approval => "Needs approval",
-        AttentionKind::Clarify => "Needs answer",
-    });
-    let title = row.title.clone();
-    let pinned = row.pinned;
+    let running = move || row.state().with(|s| s != "idle");
+    let pinned = move || row.pinned().get();
     let commit_rename = move |value: String| {
         renaming.set(false);
-        if !value.trim().is_empty() {
+        if !value.trim().is_empty() && value != row.title().get_untracked() {
             hub.rename(&id.get_value(), &value);
         }
     };
@@ -120,32 +113,33 @@ fn Row(row: SidebarRow) -> impl IntoView {
             class:active=active
             class:running=running
             data-testid="session-row"
-            data-session-id=row.id.clone()
-            data-state=row.state.as_str()
-            data-stream-id=row.stream_id.clone().unwrap_or_default()
+            data-session-id=id.get_value()
+            data-state=move || row.state().get()
+            data-stream-id=move || row.stream_id().get().unwrap_or_default()
         >
             <Show
                 when=move || renaming.get()
-                fallback=move || {
-                    let title = title.clone();
-                    view! {
-                        <button type="button" class="row-main" aria-current=move || if active() { "page" } else { "false" } on:click=move |_| hub.open(&id.get_value()) on:dblclick=move |_| renaming.set(true)>
-                            <span class="row-line">
-                                {running.then(|| view! { <span class="spinner" aria-label="running" data-testid="row-running"></span> })}
-                                <span class="row-title" data-testid="row-title">{title}</span>
-                                {row.unread.then(|| view! { <span class="unread-dot" data-testid="unread-dot" aria-label="unread"></span> })}
-                            </span>
-                            {badge.map(|b| view! { <span class="badge" data-testid="row-badge">{b}</span> })}
-                            {row.preview.clone().map(|p| view! { <span class="row-preview" data-testid="row-preview">{p}</span> })}
-                        </button>
-                    }
+                fallback=move || view! {
+                    <button type="button" class="row-main" aria-current=move || if active() { "page" } else { "false" } on:click=move |_| hub.open(&id.get_value()) on:dblclick=move |_| renaming.set(true)>
+                        <span class="row-line">
+                            <Show when=running>
+                                <span class="spinner" aria-label="running" data-testid="row-running"></span>
+                            </Show>
+                            <span class="row-title" data-testid="row-title">{move || row.title().get()}</span>
+                            <Show when=move || row.unread().get()>
+                                <span class="unread-dot" data-testid="unread-dot" aria-label="unread"></span>
+                            </Show>
+                        </span>
+                        {move || row.badge().get().map(|b| view! { <span class="badge" data-testid="row-badge">{b}</span> })}
+                        {move || row.preview().get().map(|p| view! { <span class="row-preview" data-testid="row-preview">{p}</span> })}
+                    </button>
                 }
             >
                 <input
                     class="rename-input"
                     data-testid="row-rename-input"
                     aria-label="New title"
-                    value=row.title.clone()
+                    value=move || row.title().get_untracked()
                     autofocus
                     on:keydown=move |ev: ev::KeyboardEvent| match ev.key().as_str() {
                         "Enter" => commit_rename(event_target_value(&ev)),
@@ -156,14 +150,14 @@ fn Row(row: SidebarRow) -> impl IntoView {
                 />
             </Show>
             <div class="row-actions">
-                {running.then(|| view! {
+                <Show when=running>
                     <button type="button" class="icon-btn stop" data-testid="row-stop" title="Stop this reply" aria-label="Stop this reply" on:click=move |_| hub.stop(&id.get_value())>"■"</button>
-                })}
+                </Show>
                 <Show
                     when=move || confirming.get()
                     fallback=move || view! {
                         <button type="button" class="icon-btn" data-testid="row-rename" title="Rename" aria-label="Rename" on:click=move |_| renaming.set(true)>"✎"</button>
-                        <button type="button" class="icon-btn" data-testid="row-pin" title=if pinned { "Unpin" } else { "Pin" } aria-label=if pinned { "Unpin" } else { "Pin" } aria-pressed=pinned.to_string() on:click=move |_| hub.set_flag(&id.get_value(), "pinned", !pinned)>{if pinned { "★" } else { "☆" }}</button>
+                        <button type="button" class="icon-btn" data-testid="row-pin" title=move || if pinned() { "Unpin" } else { "Pin" } aria-label=move || if pinned() { "Unpin" } else { "Pin" } aria-pressed=move || pinned().to_string() on:click=move |_| hub.set_flag(&id.get_value(), "pinned", !pinned())>{move || if pinned() { "★" } else { "☆" }}</button>
                         <button type="button" class="icon-btn" data-testid="row-archive" title="Archive" aria-label="Archive" on:click=move |_| hub.set_flag(&id.get_value(), "archived", true)>"⤓"</button>
                         <button type="button" class="icon-btn" data-testid="row-delete" title="Delete" aria-label="Delete" on:click=move |_| confirming.set(true)><super::icons::Trash/></button>
                     }

@@ -217,6 +217,18 @@ impl Hub {
             hub.refresh_list().await;
         });
         self.follow_visibility();
+        // Leaving the page (maybe into the back/forward cache): free its connections, which are
+        // shared with every other tab of this origin; coming back from that cache, start fresh.
+        let hub = *self;
+        std::mem::forget(window_event_listener_untyped("pagehide", move |_| hub.shutdown()));
+        std::mem::forget(window_event_listener_untyped("pageshow", move |ev| {
+            let persisted = ev.dyn_ref::<web_sys::PageTransitionEvent>().is_some_and(|e| e.persisted());
+            if persisted {
+                if let Some(w) = web_sys::window() {
+                    let _ = w.location().reload();
+                }
+            }
+        }));
     }
 
     /// Browsers share ~6 connections per origin across *all* tabs: a hidden tab keeps only

@@ -15,12 +15,21 @@ use pane_core::wire::SessionRow;
 use super::store::*;
 use super::{Hub, Inner};
 
+/// The shown session's view is repainted at most this often while it streams (ms): one paint
+/// every other frame at 60 Hz (30 ms, so frame jitter never stretches it to three). Token →
+/// paint latency stays under a frame plus one batching period (2 frames, 33 ms).
+pub const PAINT_INTERVAL_MS: f64 = 30.0;
+/// The sidebar (previews of background sessions) is repainted at most this often (ms).
+pub const SIDEBAR_INTERVAL_MS: f64 = 100.0;
+
 #[derive(Default)]
 pub(crate) struct Painter {
     dirty: HashSet<String>,
     scheduled: bool,
     pub(crate) sidebar_dirty: bool,
     cache: HashMap<String, Cache>,
+    last_paint: f64,
+    last_sidebar: f64,
 }
 
 /// Per-session render caches: markdown is rendered once per item / sealed segment.
@@ -38,7 +47,6 @@ fn hash_of(parts: impl Hash) -> u64 {
 }
 
 /// `performance.now()` in ms.
-#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
 pub(crate) fn now() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
 }
@@ -238,19 +246,45 @@ impl Hub {
     }
 
     fn paint_frame(&self) {
-        let (dirty, sidebar) = self.with(|i| {
-            i.painter.scheduled = false;
-            (std::mem::take(&mut i.painter.dirty), std::mem::take(&mut i.painter.sidebar_dirty))
-        });
+        let t = now();
         let active = self.active.get_untracked();
-        if let Some(a) = &active {
-            if dirty.contains(a) {
-                self.paint_now(a);
+        // Batching: the shown view at most every PAINT_INTERVAL_MS, the sidebar every
+        // SIDEBAR_INTERVAL_MS; what is not painted yet stays dirty for a later frame.
+        let (paint_active, paint_sidebar, dirty, again) = self.with(|i| {
+            let p = &mut i.painter;
+            p.scheduled = false;
+            let active_dirty = active.as_ref().is_some_and(|a| p.dirty.contains(a));
+            let paint_active = active_dirty && t - p.last_paint >= PAINT_INTERVAL_MS;
+            let paint_sidebar = (p.sidebar_dirty || !p.dirty.is_empty()) && t - p.last_sidebar >= SIDEBAR_INTERVAL_MS;
+            let dirty: HashSet<String> = if paint_sidebar { std::mem::take(&mut p.dirty) } else { p.dirty.clone() };
+            if paint_active {
+                p.last_paint = t;
+                // Its sidebar row (state, preview) follows at the sidebar's pace.
+                p.sidebar_dirty = true;
+                if let Some(a) = &active {
+                    p.dirty.remove(a);
+                }
+            } else if active_dirty {
+                if let Some(a) = &active {
+                    p.dirty.insert(a.clone());
+                }
             }
+            if paint_sidebar {
+                p.last_sidebar = t;
+                p.sidebar_dirty = false;
+            }
+            let again = !p.dirty.is_empty() || p.sidebar_dirty;
+            (paint_active, paint_sidebar, dirty, again)
+        });
+        if let (true, Some(a)) = (paint_active, &active) {
+            self.paint_now(a);
         }
-        self.attention_notices(&dirty, active.as_deref());
-        if sidebar || !dirty.is_empty() {
+        if paint_sidebar {
+            self.attention_notices(&dirty, active.as_deref());
             self.paint_sidebar();
+        }
+        if again {
+            self.schedule_paint();
         }
     }
 

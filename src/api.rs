@@ -184,9 +184,43 @@ pub fn redirect_to_login() {
     let _ = loc.assign(&format!("{base}login?next={}", pane_core::url_encode(&here)));
 }
 
-/// Uploads one file with progress (`XMLHttpRequest`: fetch has no upload progress). The
-/// handlers live exactly as long as the request: they are released once it settles.
+/// Uploads one file with progress, behind the CSRF gate like every POST: the token is read
+/// first when auth is on, and a 403 "Session expired" re-reads it once and uploads again.
 pub fn upload(
+    api: std::rc::Rc<Api>,
+    session_id: &str,
+    file: &web_sys::File,
+    on_progress: impl Fn(f64) + 'static,
+    on_done: impl FnOnce(Result<wire::UploadReply, ApiError>) + 'static,
+) {
+    let on_progress: std::rc::Rc<dyn Fn(f64)> = std::rc::Rc::new(on_progress);
+    let (session_id, file) = (session_id.to_string(), file.clone());
+    leptos::task::spawn_local(async move {
+        api.ensure_csrf().await;
+        let again = (api.clone(), session_id.clone(), file.clone(), on_progress.clone());
+        let p = on_progress.clone();
+        upload_once(
+            &api,
+            &session_id,
+            &file,
+            move |x| p(x),
+            move |r| match r {
+                Err(e) if e.status == 403 && e.body.as_ref().and_then(|b| b.error.as_deref()).is_some_and(|t| t.contains("Session expired")) => {
+                    leptos::task::spawn_local(async move {
+                        let (api, session_id, file, on_progress) = again;
+                        api.refresh_csrf().await;
+                        upload_once(&api, &session_id, &file, move |x| on_progress(x), on_done);
+                    });
+                }
+                r => on_done(r),
+            },
+        );
+    });
+}
+
+/// One upload with progress (`XMLHttpRequest`: fetch has no upload progress). The handlers
+/// live exactly as long as the request: they are released once it settles.
+fn upload_once(
     api: &Api,
     session_id: &str,
     file: &web_sys::File,

@@ -53,6 +53,22 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// Shows that the pane stopped after an internal error (a panic aborts the wasm module), and
+/// marks `<body data-pane-fatal>` so tests notice. Plain DOM calls: the app may be unusable.
+pub fn show_fatal(detail: &str) {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
+    let Some(body) = doc.body() else { return };
+    let _ = body.set_attribute("data-pane-fatal", detail);
+    if let Ok(p) = doc.create_element("div") {
+        let _ = p.set_attribute("role", "alert");
+        let _ = p.set_attribute("class", "fatal");
+        p.set_text_content(Some(
+            "The pane hit an internal error and stopped. Reload the page to continue — your drafts are kept, and running replies go on on the server.",
+        ));
+        let _ = body.prepend_with_node_1(&p);
+    }
+}
+
 /// The hub from context (panics outside [`App`] — a programming error).
 pub fn use_hub() -> Hub {
     use_context::<Hub>().expect("the hub is provided by App")

@@ -10,12 +10,13 @@ use hermes_pane::api::Api;
 use hermes_pane::components::cards::ApprovalCard;
 use hermes_pane::components::composer::Composer;
 use hermes_pane::components::pane::SessionPane;
+use hermes_pane::components::sidebar::Sidebar;
 use hermes_pane::components::transcript::ToolCardView;
-use hermes_pane::hub::Hub;
+use hermes_pane::hub::{Hub, SessionViewStoreFields};
 use leptos::prelude::*;
 use pane_core::transport::Budget;
 use pane_core::turn::{ToolCard, ToolStatus};
-use pane_core::wire::{Approval, Content, Message, SessionDetail};
+use pane_core::wire::{Approval, ChatStartReply, Content, Message, SessionDetail, SessionEnvelope};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
@@ -25,8 +26,36 @@ fn backend() -> &'static str {
     option_env!("PANE_TEST_BACKEND").expect("run through `cargo xtask test browser` (it starts the stand-in backend)")
 }
 
+/// Panics anywhere in the page (a callback after a view was unmounted, say) — in the shipped
+/// bundle a panic aborts the app, so every test fails on one, not only on its own assertions.
+static PANICS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn record_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            // The tests' own failed assertions are reported by the runner already.
+            let app = info.location().is_none_or(|l| !l.file().ends_with("tests/browser.rs"));
+            if let (true, Ok(mut p)) = (app, PANICS.lock()) {
+                p.push(info.to_string());
+            }
+            previous(info);
+        }));
+    });
+}
+
+/// Ends a test: closes the hub's connections and checks that nothing panicked meanwhile.
+async fn done(hub: Hub) {
+    hub.shutdown();
+    sleep(50).await;
+    let panics = std::mem::take(&mut *PANICS.lock().unwrap());
+    assert!(panics.is_empty(), "panicked in the page: {panics:?}");
+}
+
 /// A hub under a fresh root owner (kept alive for the test's lifetime).
 fn hub() -> Hub {
+    record_panics();
     let owner = Owner::new();
     owner.set();
     let hub = Hub::new(Api::new(backend()), Budget::default());
@@ -96,7 +125,7 @@ async fn switching_away_and_back_keeps_the_same_event_source_open() {
     assert!(js_sys::Object::is(&es, &again), "the very same EventSource object");
     assert_eq!(again.ready_state(), 1, "OPEN");
     assert_eq!(serial(&hub), first_serial, "never torn down and reopened");
-    hub.shutdown();
+    done(hub).await;
 }
 
 #[wasm_bindgen_test]
@@ -115,7 +144,51 @@ async fn a_new_stream_id_replaces_the_event_source() {
     assert!(hub.event_source(&first).is_none());
     // (The shared test backend may run other tests' sessions, which this hub also follows.)
     assert_eq!(hub.transports().iter().filter(|t| t.0 == sid).count(), 1, "one transport for the session");
-    hub.shutdown();
+    done(hub).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_new_stream_id_closes_the_open_event_source_and_opens_one_for_the_new_stream() {
+    // Close-and-open while the old transport is still OPEN (not after it ended).
+    let hub = hub();
+    let (sid, first) = running_session(&hub, "first [[tokens=300]] [[delay=20]] [[ttft=0]]").await;
+    let old = hub.event_source(&first).unwrap();
+    assert_eq!(old.ready_state(), 1);
+    // Another run is started elsewhere; the session is told to follow it.
+    let other = hub.api().post::<SessionEnvelope>("new", "api/session/new", &serde_json::json!({})).await.unwrap().session.session_id;
+    let body = serde_json::json!({"session_id": other, "message": "second [[tokens=200]] [[delay=20]] [[ttft=0]]"});
+    let second = hub.api().post::<ChatStartReply>("start", "api/chat/start", &body).await.unwrap().stream_id.unwrap();
+    hub.drive(Some(&sid), |c| c.attach(&sid, &second, &[]).1);
+    until("the new transport", LONG, || hub.event_source(&second).is_some_and(|es| es.ready_state() == 1)).await;
+    assert_eq!(old.ready_state(), 2, "the old one was closed by the pane");
+    assert!(hub.event_source(&first).is_none());
+    assert_eq!(hub.transports().iter().filter(|t| t.0 == sid).map(|t| t.1.clone()).collect::<Vec<_>>(), vec![second]);
+    done(hub).await;
+}
+
+#[wasm_bindgen_test]
+async fn unmounting_a_sessions_pane_leaves_its_event_source_open() {
+    let hub = hub();
+    let (sid, stream) = running_session(&hub, "keep [[tokens=200]] [[delay=20]] [[ttft=0]]").await;
+    let es = hub.event_source(&stream).unwrap();
+    hub.show(Some(sid.clone()));
+    let el = container();
+    let (h, s2) = (hub, sid.clone());
+    let handle = leptos::mount::mount_to(el.clone(), move || {
+        provide_context(h);
+        view! { <SessionPane id=s2.clone()/> }
+    });
+    until("the live turn on screen", LONG, || el.query_selector("[data-streaming]").unwrap().is_some()).await;
+    drop(handle); // the view goes away (switched off, or evicted from the kept panes)
+    el.remove();
+    sleep(300).await;
+    let now = hub.event_source(&stream).expect("still registered");
+    assert!(js_sys::Object::is(&es, &now), "the very same EventSource");
+    assert_eq!(now.ready_state(), 1, "still OPEN");
+    let seq = hub.runtime(&sid).unwrap().stream.unwrap().cursor.seq;
+    sleep(300).await;
+    assert!(hub.runtime(&sid).unwrap().stream.unwrap().cursor.seq > seq, "and still taking tokens in");
+    done(hub).await;
 }
 
 #[wasm_bindgen_test]
@@ -131,7 +204,7 @@ async fn a_closed_event_source_is_reopened_from_its_cursor() {
     until("the turn to finish", LONG, || hub.runtime(&sid).is_some_and(|r| !r.is_busy() && !r.messages.is_empty())).await;
     let expected: String = (1..=120).map(|i| format!("tok{i}")).collect::<Vec<_>>().join(" ");
     assert_eq!(hub.runtime(&sid).unwrap().reply_text(), expected, "resumed from the cursor: nothing lost or doubled");
-    hub.shutdown();
+    done(hub).await;
 }
 
 #[wasm_bindgen_test]
@@ -147,7 +220,7 @@ async fn stream_end_closes_the_event_source() {
     sleep(3500).await;
     assert_eq!(es.ready_state(), 2);
     assert!(hub.event_source(&stream).is_none(), "no reconnect to a finished stream");
-    hub.shutdown();
+    done(hub).await;
 }
 
 #[wasm_bindgen_test]
@@ -185,7 +258,7 @@ async fn a_background_event_does_not_repaint_the_shown_transcript() {
     assert_eq!(hub.paint_count(&shown), paints, "no repaint of the shown session");
     assert_eq!(mutations.get(), 0, "no DOM change in the shown transcript");
     observer.disconnect();
-    hub.shutdown();
+    done(hub).await;
 }
 
 fn msg(role: &str, text: &str) -> Message {
@@ -228,7 +301,7 @@ async fn messages_render_markdown_code_and_hostile_content_inert() {
     assert!(el.query_selector("a[href^=javascript]").unwrap().is_none());
     sleep(50).await;
     assert!(js_sys::Reflect::get(&web_sys::window().unwrap(), &"__pwned".into()).unwrap().is_undefined());
-    hub.shutdown();
+    done(hub).await;
 }
 
 #[wasm_bindgen_test]
@@ -243,7 +316,7 @@ async fn tool_cards_show_running_done_and_error() {
     };
     let el = container();
     let cards = vec![card(ToolStatus::Running, None), card(ToolStatus::Done, Some("total 0")), card(ToolStatus::Error, Some("boom"))];
-    let _m = leptos::mount::mount_to(el.clone(), move || cards.clone().into_iter().map(|c| view! { <ToolCardView card=c/> }).collect_view());
+    let _m = leptos::mount::mount_to(el.clone(), move || cards.clone().into_iter().map(|c| view! { <ToolCardView card=Signal::stored(c)/> }).collect_view());
     sleep(20).await;
     let all = el.query_selector_all("[data-testid=tool-card]").unwrap();
     assert_eq!(all.length(), 3);
@@ -258,7 +331,7 @@ async fn tool_cards_show_running_done_and_error() {
 }
 
 #[wasm_bindgen_test]
-async fn approval_card_buttons_answer_and_clear_the_card() {
+async fn approval_card_offers_every_choice_and_clears_when_nothing_is_pending() {
     let hub = hub();
     let sid = hub.new_session().await.unwrap();
     let approval = Approval {
@@ -291,7 +364,54 @@ async fn approval_card_buttons_answer_and_clear_the_card() {
     // Nothing is pending on the backend: it answers stale_cleared and the card goes.
     until("the card to clear", LONG, || el.query_selector("[data-testid=approval-card]").unwrap().is_none()).await;
     assert!(hub.runtime(&sid).unwrap().approval.is_none());
-    hub.shutdown();
+    done(hub).await;
+}
+
+#[wasm_bindgen_test]
+async fn denying_a_real_approval_sends_deny_and_the_turn_goes_on_without_the_command() {
+    let hub = hub();
+    let (sid, _) = running_session(&hub, "clean up [[tool:rm -rf ./demo]] [[ttft=0]] [[delay=5]]").await;
+    until("the approval to arrive", LONG, || hub.runtime(&sid).is_some_and(|r| r.approval.is_some())).await;
+    hub.show(Some(sid.clone()));
+    let store = hub.store(&sid);
+    let el = container();
+    let (h, s2) = (hub, sid.clone());
+    let _m = leptos::mount::mount_to(el.clone(), move || {
+        provide_context(h);
+        view! { <SessionPane id=s2.clone()/> }
+    });
+    until("the card", LONG, || el.query_selector("[data-testid=approve-deny]").unwrap().is_some()).await;
+    let deny: web_sys::HtmlElement = el.query_selector("[data-testid=approve-deny]").unwrap().unwrap().unchecked_into();
+    deny.click();
+    deny.click(); // a double click answers once (the second is ignored while the first is on its way)
+    until("the turn to finish", LONG, || hub.runtime(&sid).is_some_and(|r| !r.is_busy() && r.messages.len() >= 3)).await;
+    // The agent saw "deny": the command was blocked, not run.
+    let rt = hub.runtime(&sid).unwrap();
+    let blocked = rt.messages.iter().any(|m| m.is_tool() && m.text().contains("BLOCKED"));
+    assert!(blocked, "the tool result says the user denied it: {:?}", rt.messages.iter().map(|m| m.text()).collect::<Vec<_>>());
+    assert!(store.approval().get_untracked().is_none());
+    done(hub).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_live_tool_card_that_completes_updates_in_place_and_stays_expanded() {
+    let card =
+        RwSignal::new(ToolCard { tid: Some("t".into()), name: "terminal".into(), args: vec![], preview: None, status: ToolStatus::Running, duration: None });
+    let el = container();
+    let _m = leptos::mount::mount_to(el.clone(), move || view! { <ToolCardView card=card/> });
+    sleep(20).await;
+    let before: web_sys::HtmlDetailsElement = el.query_selector("[data-testid=tool-card]").unwrap().unwrap().unchecked_into();
+    before.set_open(true); // the reader expands it while it runs
+    card.update(|c| {
+        c.status = ToolStatus::Done;
+        c.preview = Some("hi".into());
+    });
+    sleep(50).await;
+    let after: web_sys::HtmlDetailsElement = el.query_selector("[data-testid=tool-card]").unwrap().unwrap().unchecked_into();
+    assert!(js_sys::Object::is(&before, &after), "the same element, not a rebuilt one");
+    assert!(after.open(), "still expanded");
+    assert_eq!(after.get_attribute("data-status").as_deref(), Some("done"));
+    assert_eq!(text_of(&after, "[data-testid=tool-preview]"), "hi");
 }
 
 fn key(el: &web_sys::HtmlElement, init: &web_sys::KeyboardEventInit) {
@@ -343,5 +463,80 @@ async fn composer_enter_sends_but_shift_enter_and_ime_do_not_and_drafts_persist(
     assert_eq!(input.value(), "", "cleared after sending");
     until("the reply", LONG, || hub.runtime(&sid).is_some_and(|r| r.messages.len() == 2)).await;
     assert_eq!(hub.runtime(&sid).unwrap().reply_text(), "tok1 tok2");
-    hub.shutdown();
+    done(hub).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_send_keeps_the_draft_and_says_why() {
+    let hub = hub();
+    let sid = "no-such-session-here".to_string();
+    let store = hub.store(&sid);
+    let shown = Memo::new(|_| true);
+    let el = container();
+    let (h, s2) = (hub, sid.clone());
+    let _m = leptos::mount::mount_to(el.clone(), move || {
+        provide_context(h);
+        view! { <Composer id=s2.clone() store=store shown=shown/> }
+    });
+    let input: web_sys::HtmlTextAreaElement = el.query_selector("[data-testid=composer-input]").unwrap().unwrap().unchecked_into();
+    input.set_value("important words");
+    input.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
+    let enter = web_sys::KeyboardEventInit::new();
+    enter.set_key("Enter");
+    key(&input, &enter);
+    until("the error", LONG, || el.query_selector("[data-testid=composer-error]").unwrap().is_some()).await;
+    assert!(text_of(&el, "[data-testid=composer-error]").contains("not found"), "{}", text_of(&el, "[data-testid=composer-error]"));
+    assert_eq!(input.value(), "important words", "the text is back in the box");
+    let stored = web_sys::window().unwrap().local_storage().unwrap().unwrap().get_item(&format!("hermes-pane:draft:{sid}")).unwrap();
+    assert_eq!(stored.as_deref(), Some("important words"), "and in the saved draft");
+    // A message the hub sends for the user (a queued one, a retry) comes back the same way.
+    input.set_value("");
+    input.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
+    hub.give_back(&sid, "queued words", Vec::new(), "Sending your message: the backend is unreachable.");
+    until("the returned text", LONG, || input.value() == "queued words").await;
+    assert!(text_of(&el, "[data-testid=composer-error]").contains("unreachable"));
+    web_sys::window().unwrap().local_storage().unwrap().unwrap().remove_item(&format!("hermes-pane:draft:{sid}")).unwrap();
+    done(hub).await;
+}
+
+#[wasm_bindgen_test]
+async fn inline_rename_escape_cancels_and_enter_renames_once() {
+    let hub = hub();
+    let sid = hub.new_session().await.unwrap();
+    hub.send(&sid, "to rename [[tokens=1]] [[ttft=0]]", Vec::new()).await.unwrap();
+    // `stream_end` comes after the generated title: the title is settled then.
+    until("the turn to end", LONG, || hub.runtime(&sid).is_some_and(|r| r.messages.len() == 2 && r.stream.as_ref().is_some_and(|s| s.ended))).await;
+    hub.refresh_list().await;
+    let el = container();
+    let h = hub;
+    let _m = leptos::mount::mount_to(el.clone(), move || {
+        provide_context(h);
+        view! { <Sidebar/> }
+    });
+    let row = format!("[data-testid=session-row][data-session-id=\"{sid}\"]");
+    until("the row", LONG, || el.query_selector(&row).unwrap().is_some()).await;
+    let title_before = text_of(&el, &format!("{row} [data-testid=row-title]"));
+    let click = |css: &str| el.query_selector(css).unwrap().unwrap().unchecked_into::<web_sys::HtmlElement>().click();
+    click(&format!("{row} [data-testid=row-rename]"));
+    until("the rename field", LONG, || el.query_selector(&format!("{row} [data-testid=row-rename-input]")).unwrap().is_some()).await;
+    let field: web_sys::HtmlInputElement = el.query_selector(&format!("{row} [data-testid=row-rename-input]")).unwrap().unwrap().unchecked_into();
+    sleep(20).await;
+    assert_eq!(document().active_element().map(|a| js_sys::Object::is(&a, &field)), Some(true), "the field has focus");
+    field.set_value("Should not stick");
+    let esc = web_sys::KeyboardEventInit::new();
+    esc.set_key("Escape");
+    key(field.unchecked_ref(), &esc);
+    sleep(300).await;
+    assert!(el.query_selector(&format!("{row} [data-testid=row-rename-input]")).unwrap().is_none());
+    assert_eq!(text_of(&el, &format!("{row} [data-testid=row-title]")), title_before, "Escape renames nothing");
+    // Enter renames (once, though the field's removal blurs it too).
+    click(&format!("{row} [data-testid=row-rename]"));
+    until("the rename field again", LONG, || el.query_selector(&format!("{row} [data-testid=row-rename-input]")).unwrap().is_some()).await;
+    let field: web_sys::HtmlInputElement = el.query_selector(&format!("{row} [data-testid=row-rename-input]")).unwrap().unwrap().unchecked_into();
+    field.set_value("Renamed here");
+    let enter = web_sys::KeyboardEventInit::new();
+    enter.set_key("Enter");
+    key(field.unchecked_ref(), &enter);
+    until("the new title", LONG, || text_of(&el, &format!("{row} [data-testid=row-title]")) == "Renamed here").await;
+    done(hub).await;
 }

@@ -65,7 +65,13 @@ pub(crate) struct Inner {
     loading: HashSet<String>,
     attention_seen: HashSet<String>,
     toast_seq: u64,
+    search_seq: u64,
+    /// Sessions whose approval or clarify answer is on its way (no double answers).
+    answering: HashSet<String>,
     last_announce: f64,
+    /// Finished replies not announced yet (merged into one announcement).
+    unannounced: Vec<String>,
+    announce_scheduled: bool,
     list_refresh_pending: bool,
     /// After [`Hub::shutdown`]: no transport opens again.
     closed: bool,
@@ -114,7 +120,11 @@ impl Hub {
                 loading: HashSet::new(),
                 attention_seen: HashSet::new(),
                 toast_seq: 0,
+                search_seq: 0,
+                answering: HashSet::new(),
                 last_announce: 0.0,
+                unannounced: Vec::new(),
+                announce_scheduled: false,
                 list_refresh_pending: false,
                 closed: false,
                 navigate: None,
@@ -530,6 +540,10 @@ impl Hub {
         let hub = *self;
         let url = self.api().url(&format!("api/chat/stream?{query}"));
         let result = self.with(|i| i.transports.open(&url, session, stream, pane_core::event::KNOWN_EVENTS, move |s, r| hub.on_report(s, r)));
+        if self.with(|i| i.transports.has_graveyard()) {
+            // An open that replaced a transport of the same stream retired the old one.
+            self.reap_soon();
+        }
         if let Err(e) = result {
             self.toast(ToastKind::Error, e, None);
             let actions = self.with(|i| i.core.transport_failed(stream));
@@ -555,7 +569,11 @@ impl Hub {
                         self.refresh_list_soon();
                     }
                 }
-                Action::Reload { session_id } => self.reload(&session_id),
+                Action::Reload { session_id, delay_ms: 0 } => self.reload(&session_id),
+                Action::Reload { session_id, delay_ms } => {
+                    let hub = *self;
+                    set_timeout(move || hub.reload(&session_id), Duration::from_millis(u64::from(delay_ms)));
+                }
                 Action::Probe { session_id, stream_id, delay_ms } => {
                     let hub = *self;
                     set_timeout(move || hub.probe(session_id, stream_id), Duration::from_millis(u64::from(delay_ms)));
@@ -570,11 +588,20 @@ impl Hub {
                     let shown = self.active.get_untracked().as_deref() == Some(session_id.as_str());
                     self.toast(kind, notice.text, (!shown).then_some(session_id));
                 }
-                Action::Send { session_id, text } => {
+                Action::Send { session_id, message } => {
                     let hub = *self;
                     spawn_local(async move {
-                        let _ = hub.send(&session_id, &text, Vec::new()).await;
+                        let text = message.text.clone();
+                        let uploads = message.uploads.clone();
+                        if let Err(e) = hub.send(&session_id, &message.text, message.uploads).await {
+                            hub.give_back(&session_id, &text, uploads, &e);
+                        }
                     });
+                }
+                Action::GiveBack { session_id, messages } => {
+                    let text = messages.iter().map(|m| m.text.as_str()).collect::<Vec<_>>().join("\n\n");
+                    let uploads = messages.into_iter().flat_map(|m| m.uploads).collect();
+                    self.give_back(&session_id, &text, uploads, "The reply ended before your queued message went out.");
                 }
                 Action::Finished { session_id } => {
                     self.finished(&session_id);
@@ -605,6 +632,12 @@ impl Hub {
     }
 
     fn renamed(&self, old: &str, new: &str) {
+        // The draft follows the session to its new id (the pane is re-keyed under it).
+        let draft = crate::persist::draft(old);
+        if !draft.is_empty() && crate::persist::draft(new).is_empty() {
+            crate::persist::set_draft(new, &draft);
+        }
+        crate::persist::set_draft(old, "");
         self.with(|i| {
             if let Some(s) = i.stores.remove(old) {
                 i.stores.insert(new.to_string(), s);
@@ -628,12 +661,36 @@ impl Hub {
     fn finished(&self, id: &str) {
         let shown = self.active.get_untracked().as_deref() == Some(id);
         let title = self.with(|i| i.core.session(id).and_then(|s| s.title.clone())).unwrap_or_default();
-        let now = now_ms();
-        let last = self.with(|i| std::mem::replace(&mut i.last_announce, now));
-        // Throttled: at most one announcement every 1.5 s, never per token.
-        if now - last > 1500.0 {
-            self.announce.set(if shown { "Reply finished.".into() } else { format!("Reply finished in “{title}”.") });
+        let what = if shown { "this conversation".to_string() } else { format!("“{title}”") };
+        // Throttled, never per token: replies finishing close together are merged into one
+        // announcement at most every 1.5 s.
+        let wait = self.with(|i| {
+            if !i.unannounced.contains(&what) {
+                i.unannounced.push(what);
+            }
+            let wait = (i.last_announce + 1500.0 - now_ms()).max(0.0);
+            let schedule = !std::mem::replace(&mut i.announce_scheduled, true);
+            schedule.then_some(wait)
+        });
+        if let Some(wait) = wait {
+            let hub = *self;
+            set_timeout(move || hub.announce_now(), Duration::from_millis(wait as u64));
         }
+    }
+
+    fn announce_now(&self) {
+        let (names, toggle) = self.with(|i| {
+            i.announce_scheduled = false;
+            i.last_announce = now_ms();
+            (std::mem::take(&mut i.unannounced), i.last_announce as u64 % 2 == 1)
+        });
+        let text = match names.as_slice() {
+            [] => return,
+            [one] => format!("Reply finished in {one}."),
+            many => format!("{} replies finished: {}.", many.len(), many.join(", ")),
+        };
+        // A trailing zero-width space alternates so the same sentence twice is still read.
+        self.announce.set(if toggle { format!("{text}\u{200b}") } else { text });
     }
 
     // -----------------------------------------------------------------------------------------
@@ -649,7 +706,7 @@ impl Hub {
         if busy {
             self.core(Some(id), |c| {
                 c.with_session(id, |rt| {
-                    rt.enqueue(&text);
+                    rt.enqueue(&text, &uploads);
                     Vec::new()
                 })
             });
@@ -682,7 +739,7 @@ impl Hub {
                 }
             },
             Err(e) if e.active_stream().is_some() => {
-                self.core(Some(id), |c| c.with_session(id, |rt| rt.start_conflict(&text)));
+                self.core(Some(id), |c| c.with_session(id, |rt| rt.start_conflict(&text, &uploads)));
                 Ok(())
             }
             Err(e) => {
@@ -690,6 +747,17 @@ impl Hub {
                 Err(e.message)
             }
         }
+    }
+
+    /// A message sent on the user's behalf (queued, retried, from the start page) could not be
+    /// sent: it goes back into that session's composer with the reason, so nothing is lost.
+    pub fn give_back(&self, id: &str, text: &str, uploads: Vec<UploadedFile>, error: &str) {
+        let draft = crate::persist::draft(id);
+        let merged = if draft.trim().is_empty() { text.to_string() } else { format!("{draft}\n\n{text}") };
+        crate::persist::set_draft(id, &merged);
+        self.store(id).returned().set(Some(Returned { text: merged, uploads, error: error.to_string() }));
+        let shown = self.active.get_untracked().as_deref() == Some(id);
+        self.toast(ToastKind::Error, format!("{error} Your message is back in the composer."), (!shown).then(|| id.to_string()));
     }
 
     /// Stops the reply of session `id` — its own stream, wherever it is shown.
@@ -721,9 +789,13 @@ impl Hub {
     /// Answers the session's approval card.
     pub fn approve(&self, id: &str, choice: ApprovalChoice) {
         let Some(a) = self.with(|i| i.core.session(id).and_then(|s| s.approval.clone())) else { return };
+        if !self.begin_answer(id) {
+            return;
+        }
         let hub = *self;
         let id = id.to_string();
         spawn_local(async move {
+            let _done = AnswerGuard(hub, id.clone());
             let body = ApprovalRespond {
                 session_id: id.clone(),
                 choice,
@@ -752,7 +824,11 @@ impl Hub {
         let hub = *self;
         let id = id.to_string();
         let body = ClarifyRespond { session_id: id.clone(), response: response.to_string(), clarify_id: c.clarify_id.clone() };
+        if !self.begin_answer(&id) {
+            return;
+        }
         spawn_local(async move {
+            let _done = AnswerGuard(hub, id.clone());
             let r = hub.api().post::<RespondReply>("Answering the question", "api/clarify/respond", &body).await;
             match r {
                 Ok(_) => {}
@@ -770,6 +846,15 @@ impl Hub {
                 })
             });
         });
+    }
+
+    /// Marks an answer of session `id` as on its way; false if one already is.
+    fn begin_answer(&self, id: &str) -> bool {
+        let fresh = self.with(|i| i.answering.insert(id.to_string()));
+        if fresh {
+            self.store(id).answering().set(true);
+        }
+        fresh
     }
 
     /// Creates a session and shows it.
@@ -842,7 +927,11 @@ impl Hub {
                 Ok(r) => {
                     hub.reload_now(&id).await;
                     if let Some(t) = r.last_user_text {
-                        let _ = hub.send(&id, &t, Vec::new()).await;
+                        // The server already removed the turn: if the resend fails, the text
+                        // must not be lost with it.
+                        if let Err(e) = hub.send(&id, &t, Vec::new()).await {
+                            hub.give_back(&id, &t, Vec::new(), &e);
+                        }
                     }
                 }
                 Err(e) => hub.toast(ToastKind::Error, e.message, None),
@@ -857,7 +946,12 @@ impl Hub {
             .await
             .map_err(|e| e.message)?;
         self.reload_now(id).await;
-        self.send(id, text, Vec::new()).await
+        // The edited message is gone from the transcript now (truncated): if the resend fails,
+        // its text goes to the composer rather than into an edit box that no longer exists.
+        if let Err(e) = self.send(id, text, Vec::new()).await {
+            self.give_back(id, text, Vec::new(), &e);
+        }
+        Ok(())
     }
 
     async fn reload_now(&self, id: &str) {
@@ -883,13 +977,24 @@ impl Hub {
     /// Searches titles and content on the server (`None` clears the search).
     pub fn search(&self, q: Option<String>) {
         let hub = *self;
+        // Only the newest query's answer is shown (a slow older one must not overwrite it).
+        let seq = self.with(|i| {
+            i.search_seq += 1;
+            i.search_seq
+        });
+        let current = move || hub.with(|i| i.search_seq) == seq;
         match q.filter(|q| !q.trim().is_empty()) {
             None => self.sidebar.searching().set(false),
             Some(q) => spawn_local(async move {
                 let path = format!("api/sessions/search?q={}&content=1&depth=0", pane_core::url_encode(q.trim()));
-                match hub.api().get::<SearchReply>("Searching", &path).await {
+                let reply = hub.api().get::<SearchReply>("Searching", &path).await;
+                if !current() {
+                    return;
+                }
+                match reply {
                     Ok(r) => {
-                        let rows: Vec<RowView> = hub.with(|i| r.into_rows().iter().map(|row| RowView::from(&pane_core::view::sidebar_row(row, &i.core))).collect());
+                        let rows: Vec<RowView> =
+                            hub.with(|i| r.into_rows().iter().map(|row| RowView::from(&pane_core::view::sidebar_row(row, &i.core))).collect());
                         hub.sidebar.results().patch(rows);
                         hub.sidebar.searching().set(true);
                     }
@@ -992,3 +1097,14 @@ impl Hub {
 }
 
 use wasm_bindgen::JsCast;
+
+/// Clears a session's "answer on its way" mark when the answer's task ends, however it ends.
+struct AnswerGuard(Hub, String);
+
+impl Drop for AnswerGuard {
+    fn drop(&mut self) {
+        let (hub, id) = (self.0, &self.1);
+        hub.with(|i| i.answering.remove(id));
+        hub.store(id).answering().set(false);
+    }
+}

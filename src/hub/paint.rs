@@ -125,6 +125,21 @@ fn project_items(rt: &pane_core::SessionRuntime, cache: &mut Cache) -> Vec<Arc<I
         })
         .collect();
     cache.items = fresh;
+    with_turn_usage(items, rt)
+}
+
+/// The latest turn's own usage (tokens, rate, duration) goes on its last assistant message.
+fn with_turn_usage(mut items: Vec<Arc<Item>>, rt: &pane_core::SessionRuntime) -> Vec<Arc<Item>> {
+    let Some(u) = rt.turn_usage.as_ref() else { return items };
+    let Some(last) = items.iter().rposition(|i| matches!(i.kind, ItemKind::Assistant { error: false, .. })) else { return items };
+    if items[last + 1..].iter().any(|i| matches!(i.kind, ItemKind::User { .. })) {
+        return items;
+    }
+    let mut item = (*items[last]).clone();
+    if let ItemKind::Assistant { usage, .. } = &mut item.kind {
+        *usage = usage_line(u.input_tokens, u.output_tokens, u.tps, u.duration_seconds).or(usage.take());
+    }
+    items[last] = Arc::new(item);
     items
 }
 
@@ -151,7 +166,9 @@ fn project_live(l: &pane_core::turn::LiveTurn, cache: &mut Cache) -> (LiveView, 
             Segment::Reasoning { text, .. } => {
                 LiveSeg { key: hash_of((idx, 3u8, text.len())), kind: LiveSegKind::Reasoning { text: Arc::from(text.as_str()), live: false } }
             }
-            Segment::Tool(card) => LiveSeg { key: hash_of((idx, 4u8, card.status.as_str(), &card.preview, &card.tid)), kind: LiveSegKind::Tool(card.clone()) },
+            // Keyed by position and call id only: a card that completes updates in place (an
+            // expanded card stays expanded).
+            Segment::Tool(card) => LiveSeg { key: hash_of((idx, 4u8, &card.tid, &card.name)), kind: LiveSegKind::Tool(card.clone()) },
         })
         .collect();
     (LiveView { user: l.user_text.clone(), attachments: l.attachments.clone(), segs, compressing: l.compressing.clone() }, tail)
@@ -164,7 +181,14 @@ fn same_shape(a: &Option<Arc<LiveView>>, b: &Option<Arc<LiveView>>) -> bool {
             a.user == b.user
                 && a.attachments == b.attachments
                 && a.compressing == b.compressing
-                && a.segs.iter().map(|s| s.key).eq(b.segs.iter().map(|s| s.key))
+                && a.segs.len() == b.segs.len()
+                && a.segs.iter().zip(&b.segs).all(|(x, y)| {
+                    x.key == y.key
+                        && match (&x.kind, &y.kind) {
+                            (LiveSegKind::Tool(c), LiveSegKind::Tool(d)) => c == d,
+                            _ => true,
+                        }
+                })
         }
         _ => false,
     }
@@ -208,11 +232,19 @@ fn project(i: &mut Inner, id: &str) -> Option<Projection> {
         clarify: rt.clarify.clone(),
         error: rt.error.as_ref().map(|e| ErrorView { message: e.message.clone(), hint: e.hint.clone() }),
         cancelled: rt.cancelled,
-        queued: rt.queued.clone(),
+        queued: rt
+            .queued
+            .iter()
+            .map(|q| match q.uploads.len() {
+                0 => q.text.clone(),
+                n => format!("{} (+{n} file{})", q.text, if n == 1 { "" } else { "s" }),
+            })
+            .collect(),
         read_only: rt.read_only,
         has_older: rt.messages_offset > 0,
         tps: rt.live_tps,
-        usage: rt.last_usage.as_ref().and_then(|u| usage_line(u.input_tokens, u.output_tokens, u.tps, u.duration_seconds)),
+        // The header shows the session's totals; each turn's own figures sit under its reply.
+        usage: rt.session_tokens.filter(|(i, o)| *i + *o > 0.0).map(|(i, o)| format!("Session: {} in · {} out", i as u64, o as u64)),
         stream_id: rt.live_stream_id().map(str::to_string),
     })
 }

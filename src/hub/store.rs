@@ -92,6 +92,15 @@ pub struct ErrorView {
     pub hint: Option<String>,
 }
 
+/// A message given back to the composer, with why it was not sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Returned {
+    pub text: String,
+    /// Uploads that were to go with it (they go back to the composer's attachments).
+    pub uploads: Vec<pane_core::wire::UploadedFile>,
+    pub error: String,
+}
+
 /// Everything the pane shows for one session.
 #[derive(Debug, Clone, Default, Store)]
 pub struct SessionView {
@@ -111,6 +120,10 @@ pub struct SessionView {
     pub error: Option<ErrorView>,
     pub cancelled: bool,
     pub queued: Vec<String>,
+    /// A message the hub could not send on the user's behalf, handed back to the composer.
+    pub returned: Option<Returned>,
+    /// An approval or clarify answer is on its way (the card's buttons wait).
+    pub answering: bool,
     pub read_only: bool,
     pub tps: Option<f64>,
     pub usage: Option<String>,
@@ -191,4 +204,3 @@ pub enum ToastKind {
     Error,
     Attention,
 }
-

@@ -135,6 +135,7 @@ pub struct Usage {
     pub context_length: Option<f64>,
     pub threshold_tokens: Option<f64>,
     pub last_prompt_tokens: Option<f64>,
+    pub post_compression_context_tokens_estimate: Option<f64>,
 }
 
 /// `metering`.
@@ -147,6 +148,8 @@ pub struct Metering {
     pub high: Option<f64>,
     pub low: Option<f64>,
     pub ttft_ms: Option<f64>,
+    /// Streams the server is metering at once.
+    pub active: Option<f64>,
     pub session_id: Option<String>,
     pub usage: Option<Usage>,
 }
@@ -187,6 +190,7 @@ pub struct Goal {
     pub state: Option<String>,
     pub message: Option<String>,
     pub message_key: Option<String>,
+    pub message_args: Value,
     pub decision: Value,
 }
 
@@ -198,6 +202,9 @@ pub struct GoalContinue {
     pub continuation_prompt: Option<String>,
     pub text: Option<String>,
     pub message: Option<String>,
+    pub message_key: Option<String>,
+    pub message_args: Value,
+    pub decision: Value,
 }
 
 /// `done`: the turn is settled and saved; not the end of the transport.
@@ -253,6 +260,8 @@ pub struct AppError {
     pub session: Option<SessionDetail>,
     pub terminal_state: Option<String>,
     pub recovery_control: bool,
+    pub compression_recovery: Value,
+    pub recommended_recovery_action: Option<String>,
     pub stream_id: Option<String>,
     pub offline_dropped_events: Option<u64>,
 }
@@ -474,9 +483,91 @@ impl SessionsEvent {
     }
 }
 
+/// `initial` of `GET /api/session/stream` (the per-session channel, §3.8).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChannelInitial {
+    pub session_id: Option<String>,
+}
+
+/// `server_turn_started`: the server itself started a turn (cron, self-wake, background
+/// process), or a run was live when the channel subscribed (`recovered`: attach in replay mode).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerTurnStarted {
+    pub session_id: Option<String>,
+    pub stream_id: Option<String>,
+    pub pending_started_at: Option<f64>,
+    pub source: Option<String>,
+    pub recovered: bool,
+}
+
+/// `session-updated`: the saved transcript is ahead of what the client knows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionUpdated {
+    pub session_id: Option<String>,
+    pub message_count: Option<u64>,
+    pub known_count: Option<u64>,
+    pub source: Option<String>,
+}
+
+/// Events of the per-session channel `GET /api/session/stream?session_id=&known_count=`.
+/// The pane learns the same facts from the session list (`is_streaming`, `sessions_changed`)
+/// and so holds no per-session channel; the types keep the whole contract decodable.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionChannelEvent {
+    Initial(ChannelInitial),
+    ServerTurnStarted(ServerTurnStarted),
+    SessionUpdated(SessionUpdated),
+    BgTaskComplete(BackgroundTask),
+    Unknown { name: String, data: String },
+}
+
+impl SessionChannelEvent {
+    pub fn decode(name: &str, data: &str) -> Result<SessionChannelEvent, DecodeError> {
+        Ok(match name {
+            "initial" => SessionChannelEvent::Initial(parse(name, data)?),
+            "server_turn_started" => SessionChannelEvent::ServerTurnStarted(parse(name, data)?),
+            "session-updated" => SessionChannelEvent::SessionUpdated(parse(name, data)?),
+            "bg_task_complete" => SessionChannelEvent::BgTaskComplete(parse(name, data)?),
+            _ => SessionChannelEvent::Unknown { name: name.to_string(), data: data.to_string() },
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn per_session_channel_events_decode() {
+        let e = SessionChannelEvent::decode("server_turn_started", r#"{"session_id":"a","stream_id":"s","recovered":true,"source":"cron"}"#).unwrap();
+        assert_eq!(
+            e,
+            SessionChannelEvent::ServerTurnStarted(ServerTurnStarted {
+                session_id: Some("a".into()),
+                stream_id: Some("s".into()),
+                source: Some("cron".into()),
+                recovered: true,
+                ..Default::default()
+            })
+        );
+        assert!(
+            matches!(SessionChannelEvent::decode("session-updated", r#"{"message_count":4,"known_count":2}"#).unwrap(), SessionChannelEvent::SessionUpdated(u) if u.message_count == Some(4))
+        );
+        assert!(matches!(SessionChannelEvent::decode("initial", "{}").unwrap(), SessionChannelEvent::Initial(_)));
+        assert!(SessionChannelEvent::decode("session-updated", "{oops").is_err());
+    }
+
+    #[test]
+    fn explicit_nulls_read_as_absent_fields() {
+        // `null` where a string, bool or list is expected must not fail the whole payload.
+        let e = StreamEvent::decode("title", r#"{"session_id":null,"title":null}"#).unwrap();
+        assert_eq!(e, StreamEvent::Title(Title::default()));
+        let e = StreamEvent::decode("approval", r#"{"approval_id":"x","command":null,"pattern_keys":null}"#).unwrap();
+        assert!(matches!(e, StreamEvent::Approval(a) if a.approval_id.as_deref() == Some("x") && a.command.is_empty()));
+    }
 
     #[test]
     fn unknown_event_names_are_kept_verbatim() {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cursor::EventId;
 use crate::event::StreamEvent;
-use crate::session::{Applied, Effect, Notice, SessionRuntime};
+use crate::session::{Applied, Effect, Notice, Queued, SessionRuntime};
 use crate::transport::{attach_decision, plan, retry_delay_ms, AttachDecision, Budget, Candidate, Priority, ReadyState, TransportSlot};
 use crate::wire::{SessionRow, StreamStatus, UploadedFile};
 
@@ -37,9 +37,10 @@ pub enum Action {
         stream_id: String,
         reason: CloseReason,
     },
-    /// Re-fetch the session (`GET /api/session`).
+    /// Re-fetch the session (`GET /api/session`) after `delay_ms`.
     Reload {
         session_id: String,
+        delay_ms: u32,
     },
     /// Ask `/api/chat/stream/status` after `delay_ms`.
     Probe {
@@ -56,10 +57,15 @@ pub enum Action {
         session_id: String,
         notice: Notice,
     },
-    /// Start a turn with this text (a queued message whose turn came).
+    /// Start a turn with this message (a queued message whose turn came).
     Send {
         session_id: String,
-        text: String,
+        message: Queued,
+    },
+    /// Give these queued messages back to the user (the turn was stopped or failed).
+    GiveBack {
+        session_id: String,
+        messages: Vec<Queued>,
     },
     /// A turn finished in this session.
     Finished {
@@ -188,7 +194,12 @@ impl Hub {
             }
             if let (true, Some(asid)) = (row.is_running(), row.active_stream_id.as_deref()) {
                 let known = rt.stream.as_ref().is_some_and(|s| s.stream_id == asid);
-                if !known {
+                // A stream another runtime already follows (a compression continuation listed
+                // under its new id before our `compressed` arrived) keeps its one owner.
+                let rt_id = rt.id.clone();
+                let owned_elsewhere = self.sessions.values().any(|o| o.id != rt_id && o.stream.as_ref().is_some_and(|s| s.stream_id == asid));
+                let rt = self.sessions.get_mut(&id).expect("just inserted");
+                if !known && !owned_elsewhere {
                     // `is_streaming` is the server's confirmation of a live stream.
                     rt.stream = Some(crate::session::OwnedStream { stream_id: asid.to_string(), confirmed: true, ..Default::default() });
                     rt.live = Some(crate::turn::LiveTurn::new(Some(asid.to_string()), None, Vec::new()));
@@ -208,6 +219,12 @@ impl Hub {
         let rt = self.sessions.entry(id.clone()).or_insert_with(|| SessionRuntime::new(&id));
         rt.pending_attachments = uploads.to_vec();
         let mut effects = Vec::new();
+        let already_ended = rt.stream.as_ref().is_some_and(|s| s.stream_id == stream_id && s.ended);
+        if already_ended {
+            // That stream is over here: never replay it on top of the settled transcript.
+            let actions = self.schedule();
+            return (AttachDecision::Park, actions);
+        }
         if rt.live_stream_id() != Some(stream_id) {
             effects = rt.started(stream_id);
         } else if let Some(s) = rt.stream.as_mut() {
@@ -300,19 +317,21 @@ impl Hub {
                     }
                     actions.push(Action::Close { stream_id, reason: CloseReason::Ended });
                 }
-                Effect::Reload => actions.push(Action::Reload { session_id: id.clone() }),
+                Effect::Reload => actions.push(Action::Reload { session_id: id.clone(), delay_ms: 0 }),
+                Effect::ReloadLater { delay_ms } => actions.push(Action::Reload { session_id: id.clone(), delay_ms }),
                 Effect::ProbeStatus { stream_id } => {
                     let failures = self.sessions.get(&id).map_or(0, SessionRuntime::failures);
                     let delay_ms = if failures == 0 { 0 } else { retry_delay_ms(failures) };
                     actions.push(Action::Probe { session_id: id.clone(), stream_id, delay_ms });
                 }
                 Effect::Renamed { old, new } => {
-                    self.rekey(&old, &new);
+                    actions.extend(self.rekey(&old, &new));
                     id = new.clone();
                     actions.push(Action::Renamed { old, new });
                 }
                 Effect::Notice(n) => actions.push(Action::Notice { session_id: id.clone(), notice: n }),
-                Effect::Send(text) => actions.push(Action::Send { session_id: id.clone(), text }),
+                Effect::Send(message) => actions.push(Action::Send { session_id: id.clone(), message }),
+                Effect::ReturnQueued(messages) => actions.push(Action::GiveBack { session_id: id.clone(), messages }),
                 Effect::TurnFinished => {
                     if self.active.as_deref() != Some(id.as_str()) {
                         self.unread.insert(id.clone());
@@ -324,17 +343,31 @@ impl Hub {
         actions
     }
 
-    fn rekey(&mut self, old: &str, new: &str) {
+    /// Moves everything known under `old` to `new` (a compression rotated the id). A runtime
+    /// already known under `new` (from the session list) is superseded by the one that lived
+    /// through the rotation, and a transport it held is closed.
+    fn rekey(&mut self, old: &str, new: &str) -> Vec<Action> {
+        let mut actions = Vec::new();
         if let Some(rt) = self.sessions.remove(old) {
-            self.sessions.insert(new.to_string(), rt);
+            if let Some(prev) = self.sessions.insert(new.to_string(), rt) {
+                let rt = self.sessions.get_mut(new).expect("just inserted");
+                if rt.title.is_none() {
+                    rt.title = prev.title;
+                }
+            }
+        }
+        let moved = self.transports.remove(old);
+        let superseded = match moved {
+            Some(slot) => self.transports.insert(new.to_string(), slot),
+            None => self.transports.remove(new),
+        };
+        if let Some(slot) = superseded {
+            actions.push(Action::Close { stream_id: slot.stream_id, reason: CloseReason::Replaced });
         }
         for map in [&mut self.viewed, &mut self.wanting_since] {
             if let Some(v) = map.remove(old) {
                 map.insert(new.to_string(), v);
             }
-        }
-        if let Some(v) = self.transports.remove(old) {
-            self.transports.insert(new.to_string(), v);
         }
         for set in [&mut self.attention, &mut self.unread] {
             if set.remove(old) {
@@ -344,6 +377,7 @@ impl Hub {
         if self.active.as_deref() == Some(old) {
             self.active = Some(new.to_string());
         }
+        actions
     }
 
     // -----------------------------------------------------------------------------------------

@@ -27,7 +27,28 @@ pub struct OwnedStream {
     pub ended: bool,
     /// A seq was skipped (joined without a cursor): only the saved session is complete.
     pub gap: bool,
+    /// Ended by `apperror{recovery_control}`: the server may still run this stream (an
+    /// overflowed offline buffer, §3.4), so a reload that names it live is followed again.
+    pub recovering: bool,
+    /// Reloads that came back still naming this ended stream live (bounded retries).
+    pub stale_reloads: u32,
 }
+
+/// A message waiting for the running turn to end, with the uploads that go with it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Queued {
+    pub text: String,
+    pub uploads: Vec<UploadedFile>,
+}
+
+impl Queued {
+    pub fn text(text: &str) -> Queued {
+        Queued { text: text.to_string(), uploads: Vec::new() }
+    }
+}
+
+/// Reloads that still name an ended stream live are retried this many times, then dropped.
+const MAX_STALE_RELOADS: u32 = 3;
 
 /// A non-fatal notice for a toast or status line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +89,10 @@ pub enum Effect {
     },
     /// Re-fetch the session from the server to settle it.
     Reload,
+    /// Re-fetch it after a pause: the server had not caught up with the end of a stream.
+    ReloadLater {
+        delay_ms: u32,
+    },
     /// Ask `/api/chat/stream/status` about the owned stream before (re)attaching.
     ProbeStatus {
         stream_id: String,
@@ -78,8 +103,11 @@ pub enum Effect {
         new: String,
     },
     Notice(Notice),
-    /// Send this text as the next turn once the current one has ended.
-    Send(String),
+    /// Send this message as the next turn (the current one has ended).
+    Send(Queued),
+    /// The turn did not end well (stopped, failed): the queued messages go back to the user
+    /// instead of being sent into whatever went wrong.
+    ReturnQueued(Vec<Queued>),
     /// A turn finished (announce it; mark unread when not shown).
     TurnFinished,
 }
@@ -137,12 +165,19 @@ pub struct SessionRuntime {
     pub clarify: Option<Clarify>,
     pub todos: Option<TodoState>,
     pub last_usage: Option<Usage>,
+    /// The running turn's counters from `metering` (tokens so far, context).
+    pub live_usage: Option<Usage>,
+    /// The session's token counters as last saved (`input_tokens`, `output_tokens`).
+    pub session_tokens: Option<(f64, f64)>,
+    /// The last finished turn's own usage: `done.usage` is cumulative per session, so its
+    /// tokens are the difference from the counters before the turn (as the stock UI computes).
+    pub turn_usage: Option<Usage>,
     pub live_tps: Option<f64>,
     pub error: Option<TurnError>,
     pub cancelled: bool,
     pub compressions: Vec<Compression>,
     /// Messages to send once the running turn ends (user-queued, steer leftovers, goals).
-    pub queued: Vec<String>,
+    pub queued: Vec<Queued>,
     seen_tasks: BTreeSet<String>,
     /// Bumped on every change; the shell repaints a session when it moves.
     pub revision: u64,
@@ -198,11 +233,22 @@ impl SessionRuntime {
     pub fn load(&mut self, detail: &SessionDetail, with_messages: bool) -> Vec<Effect> {
         let mut effects = Vec::new();
         // A reply that still calls a stream live which we have already seen settle or end was
-        // computed before those events: its transcript and stream claim are stale.
-        let stale = detail.active_stream_id.as_deref().is_some_and(|asid| self.stream.as_ref().is_some_and(|s| s.stream_id == asid && (s.ended || s.settled)));
+        // computed before those events: its transcript and stream claim are stale. Except after
+        // a recovery-control `apperror`: then the server may really still run it (§3.4), and
+        // the reply's snapshot is the way back in.
+        let stale = detail
+            .active_stream_id
+            .as_deref()
+            .is_some_and(|asid| self.stream.as_ref().is_some_and(|s| s.stream_id == asid && (s.settled || (s.ended && !s.recovering))));
         if stale {
             if let Some(t) = detail.title.clone().filter(|t| !t.is_empty() && self.title.is_none()) {
                 self.title = Some(t);
+            }
+            // Ended without `done` and the server has not saved the turn yet: ask again soon,
+            // a few times, so the unsettled live turn does not stay on screen.
+            if let Some(s) = self.stream.as_mut().filter(|s| s.ended && !s.settled && s.stale_reloads < MAX_STALE_RELOADS) {
+                s.stale_reloads += 1;
+                effects.push(Effect::ReloadLater { delay_ms: 1_000 * s.stale_reloads });
             }
             return effects;
         }
@@ -220,6 +266,7 @@ impl SessionRuntime {
         match detail.active_stream_id.as_deref() {
             Some(asid) => {
                 let owned_live = self.stream.as_ref().is_some_and(|s| s.stream_id == asid && !s.ended);
+                let recovering = self.stream.as_ref().is_some_and(|s| s.stream_id == asid && s.ended && s.recovering);
                 if !owned_live {
                     // The pending prompt is shown once: not when eager mode already saved it.
                     let pending =
@@ -233,7 +280,12 @@ impl SessionRuntime {
                     if let Some(old) = self.stream.as_ref().filter(|s| !s.ended) {
                         effects.push(Effect::CloseTransport { stream_id: old.stream_id.clone() });
                     }
-                    self.live = Some(live);
+                    if recovering && snap.is_none() {
+                        // No snapshot to seed from: the journal is replayed from the start.
+                        self.live = Some(LiveTurn::new(Some(asid.to_string()), None, Vec::new()));
+                    } else {
+                        self.live = Some(live);
+                    }
                     self.stream = Some(OwnedStream { stream_id: asid.to_string(), cursor, probing: true, ..Default::default() });
                     self.error = None;
                     self.cancelled = false;
@@ -246,6 +298,12 @@ impl SessionRuntime {
                 if let Some(s) = self.stream.as_mut().filter(|s| !s.ended) {
                     s.ended = true;
                     effects.push(Effect::CloseTransport { stream_id: s.stream_id.clone() });
+                }
+                // Messages queued behind a turn that is over (e.g. after a 409 whose turn ended
+                // before we could follow it) go now — unless a send of ours is in flight.
+                let sending = self.live.as_ref().is_some_and(|l| l.stream_id.is_none() && l.user_text.is_some());
+                if !sending && !self.queued.is_empty() {
+                    effects.push(Effect::Send(self.queued.remove(0)));
                 }
                 if with_messages {
                     self.live = None;
@@ -289,6 +347,9 @@ impl SessionRuntime {
         self.archived = d.archived;
         if let Some(c) = d.message_count {
             self.message_count = c;
+        }
+        if let (Some(i), Some(o)) = (d.input_tokens, d.output_tokens) {
+            self.session_tokens = Some((i, o));
         }
     }
 
@@ -353,12 +414,14 @@ impl SessionRuntime {
         vec![Effect::Notice(Notice { kind: NoticeKind::Error, text: message.to_string() })]
     }
 
-    /// `chat/start` answered 409 (another turn runs): queue the text and reattach to it.
-    pub fn start_conflict(&mut self, text: &str) -> Vec<Effect> {
+    /// `chat/start` answered 409 (another turn runs): queue the message (with its uploads) and
+    /// reattach to the running turn.
+    pub fn start_conflict(&mut self, text: &str, uploads: &[UploadedFile]) -> Vec<Effect> {
         if self.live.as_ref().is_some_and(|l| l.stream_id.is_none()) {
             self.live = None;
         }
-        self.queued.push(text.to_string());
+        self.pending_attachments.clear();
+        self.queued.push(Queued { text: text.to_string(), uploads: uploads.to_vec() });
         self.touch();
         vec![
             Effect::Notice(Notice {
@@ -369,9 +432,9 @@ impl SessionRuntime {
         ]
     }
 
-    /// Queues a message to send after the running turn.
-    pub fn enqueue(&mut self, text: &str) {
-        self.queued.push(text.to_string());
+    /// Queues a message (and its uploads) to send after the running turn.
+    pub fn enqueue(&mut self, text: &str, uploads: &[UploadedFile]) {
+        self.queued.push(Queued { text: text.to_string(), uploads: uploads.to_vec() });
         self.touch();
     }
 
@@ -549,7 +612,12 @@ impl SessionRuntime {
                 text: w.message.clone().unwrap_or_else(|| w.kind.clone().unwrap_or_else(|| "Warning".into())),
             })),
             E::Metering(m) => {
-                self.live_tps = m.shown_tps();
+                // The 1 Hz ticker keeps going after `done`: a settled turn shows no live rate.
+                let settled = self.stream.as_ref().is_some_and(|s| s.settled);
+                self.live_tps = if settled { None } else { m.shown_tps() };
+                if let (Some(u), false) = (&m.usage, settled) {
+                    self.live_usage = Some(u.clone());
+                }
                 if m.usage.is_none() && self.live_tps.is_none() {
                     step.applied = Applied::Ignored;
                 }
@@ -560,7 +628,7 @@ impl SessionRuntime {
             })),
             E::PendingSteerLeftover(s) => {
                 if !s.text.trim().is_empty() {
-                    self.queued.push(s.text.clone());
+                    self.queued.push(Queued::text(&s.text));
                 }
             }
             E::Goal(g) => {
@@ -570,7 +638,7 @@ impl SessionRuntime {
             }
             E::GoalContinue(g) => {
                 if let Some(p) = g.continuation_prompt.clone().filter(|p| !p.trim().is_empty()) {
-                    self.queued.push(p);
+                    self.queued.push(Queued::text(&p));
                 }
             }
             E::Done(d) => {
@@ -582,6 +650,14 @@ impl SessionRuntime {
                 self.live_tps = None;
                 if let Some(u) = &d.usage {
                     self.last_usage = Some(u.clone());
+                    let mut turn = u.clone();
+                    let before = self.session_tokens;
+                    turn.input_tokens = u.input_tokens.zip(before).map(|(now, (b, _))| (now - b).max(0.0));
+                    turn.output_tokens = u.output_tokens.zip(before).map(|(now, (_, b))| (now - b).max(0.0));
+                    self.turn_usage = Some(turn);
+                    if let (Some(i), Some(o)) = (u.input_tokens, u.output_tokens) {
+                        self.session_tokens = Some((i, o));
+                    }
                 }
                 match &d.session {
                     Some(session) => self.adopt(session, fx),
@@ -601,7 +677,7 @@ impl SessionRuntime {
                 }
             }
             E::StreamEnd(_) => {
-                let settled = self.end(stream_id, fx);
+                let settled = self.end(stream_id, fx, true);
                 if !settled {
                     // `stream_end` without `done`: re-fetch to settle (§3.3).
                     fx.push(Effect::Reload);
@@ -609,7 +685,7 @@ impl SessionRuntime {
                 }
             }
             E::AppError(e) => {
-                self.end(stream_id, fx);
+                self.end(stream_id, fx, false);
                 if let Some(session) = &e.session {
                     self.adopt(session, fx);
                 }
@@ -617,7 +693,11 @@ impl SessionRuntime {
                     fx.extend(self.rename(id));
                 }
                 if e.recovery_control {
-                    // Not an error to show: the run is over; reload the settled session.
+                    // Not an error to show: reload — the settled session, or the run's snapshot
+                    // if the server still runs it.
+                    if let Some(s) = self.stream.as_mut() {
+                        s.recovering = true;
+                    }
                     fx.push(Effect::Reload);
                 } else if !self.messages.last().is_some_and(|m| m.error) || e.session.is_none() {
                     self.error = Some(TurnError {
@@ -629,7 +709,7 @@ impl SessionRuntime {
                 fx.push(Effect::TurnFinished);
             }
             E::Cancel(c) => {
-                self.end(stream_id, fx);
+                self.end(stream_id, fx, false);
                 self.cancelled = true;
                 match &c.session {
                     Some(session) => self.adopt(session, fx),
@@ -638,7 +718,7 @@ impl SessionRuntime {
                 fx.push(Effect::TurnFinished);
             }
             E::Error(e) => {
-                self.end(stream_id, fx);
+                self.end(stream_id, fx, false);
                 self.error =
                     Some(TurnError { kind: "error".into(), message: e.error.clone().unwrap_or_else(|| "The stream reported an error.".into()), hint: None });
                 fx.push(Effect::Reload);
@@ -656,8 +736,9 @@ impl SessionRuntime {
         }
     }
 
-    /// Marks the owned stream ended; returns whether `done` had settled it.
-    fn end(&mut self, stream_id: &str, fx: &mut Vec<Effect>) -> bool {
+    /// Marks the owned stream ended; returns whether `done` had settled it. The queue moves on
+    /// after a turn that finished (`send_queue`), and is handed back after one that did not.
+    fn end(&mut self, stream_id: &str, fx: &mut Vec<Effect>, send_queue: bool) -> bool {
         let s = self.stream.as_mut().expect("owned");
         s.ended = true;
         self.approval = None;
@@ -666,7 +747,11 @@ impl SessionRuntime {
         self.pending_attachments.clear();
         fx.push(Effect::CloseTransport { stream_id: stream_id.to_string() });
         if !self.queued.is_empty() {
-            fx.push(Effect::Send(self.queued.remove(0)));
+            if send_queue || s.settled {
+                fx.push(Effect::Send(self.queued.remove(0)));
+            } else {
+                fx.push(Effect::ReturnQueued(std::mem::take(&mut self.queued)));
+            }
         }
         s.settled
     }

@@ -268,12 +268,9 @@ pub fn join_prose<'a>(parts: impl Iterator<Item = &'a str>) -> String {
 /// The assistant prose of a saved turn, joined like [`LiveTurn::text`], for comparisons.
 pub fn saved_turn_text(messages: &[Message]) -> String {
     let start = messages.iter().rposition(Message::is_user).map_or(0, |i| i + 1);
-    join_prose(messages[start..].iter().filter(|m| m.is_assistant() && !m.error).map(|m| {
-        m.content.as_ref().map_or("", |c| match c {
-            crate::wire::Content::Text(s) => s.as_str(),
-            _ => "",
-        })
-    }))
+    // Parts content (`[{type:"text"}, {type:"tool_use"}, …]`) counts by its text parts.
+    let texts: Vec<String> = messages[start..].iter().filter(|m| m.is_assistant() && !m.error).map(Message::text).collect();
+    join_prose(texts.iter().map(String::as_str))
 }
 
 fn clip(s: &str, max: usize) -> String {

@@ -483,6 +483,16 @@ pub struct ChatStartRequest {
     pub workspace: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<UploadedFile>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// The model was picked by the user: the server must not "repair" its provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explicit_model_pick: Option<bool>,
+    /// The regeneration variant: `{session_id, regenerate: true, regeneration_revision}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regenerate: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regeneration_revision: Option<Value>,
 }
 
 /// `POST /api/chat/start` 200 reply. `stream_id` is absent for `[SILENT]` (`status: "suppressed"`).

@@ -264,6 +264,12 @@ fn two_clients_and_late_replay_end_identical_to_a_single_full_stream() {
     let c = replay("two_clients_C_late");
     assert_eq!(a.rt.messages, c.rt.messages);
     assert!(c.rt.stream.as_ref().unwrap().gap, "C joined mid-stream without a cursor: a gap is noted");
+    // Live, C shows exactly the tail it was sent — a suffix of A's text, nothing doubled —
+    // and `done.session` then fills in the part it missed.
+    let (a_live, c_live) = (a.live_before_settle.unwrap().text(), c.live_before_settle.unwrap().text());
+    assert!(!c_live.is_empty() && c_live.len() < a_live.len(), "C saw part of the reply: {c_live:?}");
+    assert!(a_live.ends_with(&c_live), "C's live text {c_live:?} is the tail of A's {a_live:?}");
+    assert_eq!(saved_turn_text(&c.rt.messages), a_live, "settled, C reads the whole reply");
     let la = replay("late_replay_A");
     let lb = replay("late_replay_B");
     assert_eq!(la.rt.messages, lb.rt.messages);
@@ -295,4 +301,22 @@ fn replaying_a_fixture_twice_is_idempotent() {
         assert_eq!(once.messages, twice.messages, "{name}");
         assert_eq!(once.live, twice.live, "{name}");
     }
+}
+
+#[test]
+fn a_turns_own_usage_is_the_difference_of_the_cumulative_counters() {
+    // `done.usage` counts the whole session (100/40 after turn 1, 200/80 after turn 2).
+    let mut rt = SessionRuntime::new("s");
+    for name in ["second_turn_1", "second_turn_2"] {
+        let fs = frames(&format!("{name}.ts.sse"));
+        let stream = stream_of(&fs);
+        rt.started(&stream);
+        for f in &fs {
+            rt.apply(&stream, f.id.as_ref(), &f.event);
+        }
+    }
+    let turn = rt.turn_usage.as_ref().unwrap();
+    assert_eq!((turn.input_tokens, turn.output_tokens), (Some(100.0), Some(40.0)));
+    assert_eq!(rt.last_usage.as_ref().unwrap().output_tokens, Some(80.0), "the cumulative figure is kept too");
+    assert_eq!(rt.session_tokens, Some((200.0, 80.0)));
 }

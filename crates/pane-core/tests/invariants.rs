@@ -5,7 +5,7 @@ mod common;
 use common::frame;
 use pane_core::event::*;
 use pane_core::hub::{Action, CloseReason, Hub};
-use pane_core::session::Applied;
+use pane_core::session::{Applied, Queued};
 use pane_core::transport::{AttachDecision, Budget, ReadyState};
 use pane_core::wire::*;
 use pane_core::{EventId, StreamEvent};
@@ -23,6 +23,14 @@ fn opens(actions: &[Action]) -> Vec<(String, String)> {
 
 fn closes(actions: &[Action]) -> Vec<(String, CloseReason)> {
     actions.iter().filter_map(|a| if let Action::Close { stream_id, reason } = a { Some((stream_id.clone(), *reason)) } else { None }).collect()
+}
+
+fn user_msg(t: &str) -> Message {
+    Message { role: "user".into(), content: Some(Content::Text(t.into())), ..Default::default() }
+}
+
+fn assistant_msg(t: &str) -> Message {
+    Message { role: "assistant".into(), content: Some(Content::Text(t.into())), ..Default::default() }
 }
 
 fn upload(name: &str) -> UploadedFile {
@@ -162,7 +170,7 @@ fn stream_end_without_done_reloads_to_settle() {
     let mut hub = two_running();
     deliver(&mut hub, "sa", 1, tok("partial"));
     let (_, actions) = deliver(&mut hub, "sa", 2, StreamEvent::StreamEnd(StreamEnd::default()));
-    assert!(actions.contains(&Action::Reload { session_id: "a".into() }));
+    assert!(actions.contains(&Action::Reload { session_id: "a".into(), delay_ms: 0 }));
 }
 
 #[test]
@@ -170,7 +178,7 @@ fn apperror_with_recovery_control_reloads_instead_of_showing_an_error() {
     let mut hub = two_running();
     let e = AppError { kind: Some("interrupted".into()), recovery_control: true, message: Some("x".into()), ..Default::default() };
     let (_, actions) = deliver(&mut hub, "sa", 1, StreamEvent::AppError(Box::new(e)));
-    assert!(actions.contains(&Action::Reload { session_id: "a".into() }));
+    assert!(actions.contains(&Action::Reload { session_id: "a".into(), delay_ms: 0 }));
     assert!(hub.session("a").unwrap().error.is_none());
     let e = AppError { kind: Some("rate_limit".into()), message: Some("Slow down".into()), hint: Some("wait".into()), ..Default::default() };
     let (_, actions) = deliver(&mut hub, "sb", 1, StreamEvent::AppError(Box::new(e)));
@@ -252,7 +260,7 @@ fn a_dead_stream_settles_from_the_server_instead_of_spinning() {
     let detail = SessionDetail { session_id: "a".into(), active_stream_id: Some("gone".into()), ..Default::default() };
     hub.with_session("a", |rt| rt.load(&detail, true));
     let actions = hub.status_probed("a", "gone", None);
-    assert!(actions.contains(&Action::Reload { session_id: "a".into() }));
+    assert!(actions.contains(&Action::Reload { session_id: "a".into(), delay_ms: 0 }));
     assert!(!hub.session("a").unwrap().is_busy());
     assert!(!hub.session("a").unwrap().wants_transport());
 }
@@ -285,21 +293,95 @@ fn compression_rotates_the_session_id_and_follows_it() {
 }
 
 #[test]
-fn a_409_on_start_queues_the_text_and_reattaches() {
+fn a_409_on_start_queues_the_message_with_its_uploads_and_reattaches() {
     let mut hub = Hub::new(Budget::default());
+    let file = UploadedFile { name: "a.png".into(), path: "/w/a.png".into(), ..Default::default() };
     hub.with_session("a", |rt| {
-        rt.begin_send("second question", &[]);
+        rt.begin_send("second question", std::slice::from_ref(&file));
         Vec::new()
     });
-    let actions = hub.with_session("a", |rt| rt.start_conflict("second question"));
-    assert!(actions.contains(&Action::Reload { session_id: "a".into() }));
-    assert_eq!(hub.session("a").unwrap().queued, vec!["second question".to_string()]);
-    // Reload finds the running stream; once it ends, the queued text is sent.
+    let actions = hub.with_session("a", |rt| rt.start_conflict("second question", std::slice::from_ref(&file)));
+    assert!(actions.contains(&Action::Reload { session_id: "a".into(), delay_ms: 0 }));
+    let queued = Queued { text: "second question".into(), uploads: vec![file] };
+    assert_eq!(hub.session("a").unwrap().queued, vec![queued.clone()]);
+    // Reload finds the running stream; once it ends, the queued message goes, uploads and all.
     let detail = SessionDetail { session_id: "a".into(), active_stream_id: Some("s1".into()), ..Default::default() };
     hub.with_session("a", |rt| rt.load(&detail, true));
     hub.status_probed("a", "s1", Some(&StreamStatus { active: true, ..Default::default() }));
     let (_, actions) = deliver(&mut hub, "s1", 1, StreamEvent::StreamEnd(StreamEnd::default()));
-    assert!(actions.contains(&Action::Send { session_id: "a".into(), text: "second question".into() }));
+    assert!(actions.contains(&Action::Send { session_id: "a".into(), message: queued }));
+}
+
+#[test]
+fn recovery_control_on_a_still_running_stream_reattaches_from_the_reload_snapshot() {
+    // §3.4: a reconnect whose gap the journal cannot cover gets apperror{interrupted,
+    // recovery_control} although the run goes on. The reload names the same stream live.
+    let mut hub = two_running();
+    deliver(&mut hub, "sa", 1, tok("hello"));
+    let err = AppError { kind: Some("interrupted".into()), recovery_control: true, offline_dropped_events: Some(3), ..Default::default() };
+    let (_, actions) = deliver(&mut hub, "sa", 2, StreamEvent::AppError(Box::new(err)));
+    assert!(actions.iter().any(|a| matches!(a, Action::Reload { session_id, .. } if session_id == "a")));
+    assert!(hub.session("a").unwrap().error.is_none(), "recovery control is not an error to show");
+    let snap = JournalSnapshot { stream_id: Some("sa".into()), last_seq: 9, last_assistant_text: Some("hello world".into()), ..Default::default() };
+    let detail = SessionDetail { session_id: "a".into(), active_stream_id: Some("sa".into()), runtime_journal_snapshot: Some(snap), ..Default::default() };
+    let actions = hub.with_session("a", |rt| rt.load(&detail, false));
+    assert!(actions.iter().any(|a| matches!(a, Action::Probe { stream_id, .. } if stream_id == "sa")), "probe, then reattach: {actions:?}");
+    let actions = hub.status_probed("a", "sa", Some(&StreamStatus { active: true, ..Default::default() }));
+    assert!(actions.iter().any(|a| matches!(a, Action::Open { stream_id, query, .. } if stream_id == "sa" && query.contains("after_seq=9"))), "{actions:?}");
+    assert_eq!(hub.session("a").unwrap().reply_text(), "hello world");
+}
+
+#[test]
+fn a_reload_still_naming_an_ended_unsettled_stream_is_retried_a_few_times() {
+    // stream_end without done → reload; if the server has not cleared the stream yet, the
+    // stale reply is not adopted, and the reload is tried again later (bounded).
+    let mut hub = two_running();
+    deliver(&mut hub, "sa", 1, tok("partial"));
+    let (_, actions) = deliver(&mut hub, "sa", 2, StreamEvent::StreamEnd(StreamEnd::default()));
+    assert!(actions.contains(&Action::Reload { session_id: "a".into(), delay_ms: 0 }));
+    let stale = SessionDetail { session_id: "a".into(), active_stream_id: Some("sa".into()), ..Default::default() };
+    let mut delays = Vec::new();
+    for _ in 0..5 {
+        let actions = hub.with_session("a", |rt| rt.load(&stale, true));
+        delays.extend(actions.iter().filter_map(|a| if let Action::Reload { delay_ms, .. } = a { Some(*delay_ms) } else { None }));
+        assert!(!actions.iter().any(|a| matches!(a, Action::Open { .. } | Action::Probe { .. })), "an ended stream is never reopened");
+    }
+    assert_eq!(delays, vec![1_000, 2_000, 3_000]);
+    let settled = SessionDetail { session_id: "a".into(), messages: vec![user_msg("q"), assistant_msg("partial")], ..Default::default() };
+    hub.with_session("a", |rt| rt.load(&settled, true));
+    assert!(hub.session("a").unwrap().live.is_none());
+}
+
+#[test]
+fn attaching_to_a_stream_that_already_ended_here_opens_nothing() {
+    let mut hub = two_running();
+    deliver(&mut hub, "sa", 1, StreamEvent::StreamEnd(StreamEnd::default()));
+    let (_, actions) = hub.attach("a", "sa", &[]);
+    assert!(!actions.iter().any(|a| matches!(a, Action::Open { .. })), "{actions:?}");
+}
+
+#[test]
+fn a_rotated_id_already_listed_keeps_one_owner_per_stream() {
+    // The list shows the continuation (new id, same stream) before `compressed` arrives.
+    let mut hub = two_running();
+    let row = SessionRow { session_id: "a2".into(), active_stream_id: Some("sa".into()), is_streaming: true, ..Default::default() };
+    hub.note_rows(&[row]);
+    assert!(hub.session("a2").is_none_or(|rt| rt.stream.is_none()), "the list does not make a second owner of `sa`");
+    let c = Compressed { session_id: Some("a".into()), old_session_id: Some("a".into()), new_session_id: Some("a2".into()), ..Default::default() };
+    deliver(&mut hub, "sa", 1, StreamEvent::Compressed(c));
+    assert_eq!(hub.resolve("a"), "a2");
+    assert_eq!(hub.sessions().filter(|s| s.stream.as_ref().is_some_and(|st| st.stream_id == "sa")).count(), 1);
+    assert_eq!(hub.open_transports(), vec![("a2".to_string(), "sa".to_string()), ("b".to_string(), "sb".to_string())]);
+}
+
+#[test]
+fn metering_after_done_shows_no_live_rate() {
+    let mut hub = two_running();
+    deliver(&mut hub, "sa", 1, StreamEvent::Metering(Metering { tps: Some(20.0), tps_available: true, ..Default::default() }));
+    assert_eq!(hub.session("a").unwrap().live_tps, Some(20.0));
+    deliver(&mut hub, "sa", 2, StreamEvent::Done(Box::default()));
+    deliver(&mut hub, "sa", 3, StreamEvent::Metering(Metering { tps: Some(20.0), tps_available: true, ..Default::default() }));
+    assert_eq!(hub.session("a").unwrap().live_tps, None);
 }
 
 #[test]
@@ -352,4 +434,29 @@ fn a_stale_load_does_not_reopen_an_ended_stream_or_roll_back_the_transcript() {
     assert!(opens(&actions).is_empty() && !actions.iter().any(|a| matches!(a, Action::Probe { .. })), "{actions:?}");
     assert_eq!(hub.session("a").unwrap().messages.len(), 2, "the settled transcript stays");
     assert!(!hub.session("a").unwrap().is_busy());
+}
+
+#[test]
+fn a_stopped_turn_hands_its_queue_back_instead_of_sending_it() {
+    let mut hub = two_running();
+    hub.with_session("a", |rt| {
+        rt.enqueue("follow-up", &[]);
+        Vec::new()
+    });
+    let cancel = Cancel { session: Some(SessionDetail { session_id: "a".into(), ..Default::default() }), ..Default::default() };
+    let f = pane_core::Frame { id: Some(EventId { stream_id: "sa".into(), seq: 0 }), event: StreamEvent::Cancel(Box::new(cancel)) };
+    let (_, actions) = hub.deliver("sa", f.id.as_ref(), &f.event);
+    assert!(!actions.iter().any(|a| matches!(a, Action::Send { .. })), "nothing is sent into a stopped turn: {actions:?}");
+    assert!(actions.contains(&Action::GiveBack { session_id: "a".into(), messages: vec![Queued::text("follow-up")] }));
+    assert!(hub.session("a").unwrap().queued.is_empty());
+}
+
+#[test]
+fn a_queue_behind_a_turn_that_already_ended_is_sent_on_the_next_load() {
+    // 409 → queued → the reload finds the other turn already over: the queue goes now.
+    let mut hub = Hub::new(Budget::default());
+    hub.with_session("a", |rt| rt.start_conflict("after that", &[]));
+    let idle = SessionDetail { session_id: "a".into(), ..Default::default() };
+    let actions = hub.with_session("a", |rt| rt.load(&idle, true));
+    assert!(actions.contains(&Action::Send { session_id: "a".into(), message: Queued::text("after that") }), "{actions:?}");
 }

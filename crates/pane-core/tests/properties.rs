@@ -23,6 +23,8 @@ enum Beat {
     Reasoning(u8),
     Tool,
     ToolDone,
+    /// Mid-turn prose at a message boundary that was already streamed: seals the segment.
+    Interim,
 }
 
 /// How the turn ends.
@@ -94,6 +96,11 @@ fn build_truth(i: usize, beats: &[Beat], ending: Ending) -> Truth {
                     ..Default::default()
                 }));
             }
+            Beat::Interim => journal.push(StreamEvent::InterimAssistant(InterimAssistant {
+                text: "(already streamed)".into(),
+                already_streamed: true,
+                ..Default::default()
+            })),
             Beat::ToolDone => {
                 if let Some(tid) = open_tools.pop() {
                     journal.push(StreamEvent::ToolComplete(ToolEvent {
@@ -217,11 +224,11 @@ impl World {
                     let status = StreamStatus { active: !self.finished(i), replay_available: true, stream_id: Some(stream_id.clone()), journal: None };
                     queue.extend(self.hub.status_probed(&session_id, &stream_id, Some(&status)));
                 }
-                Action::Reload { session_id } => {
+                Action::Reload { session_id, .. } => {
                     let d = self.detail(self.idx(&session_id));
                     queue.extend(self.hub.with_session(&session_id, |rt| rt.load(&d, true)));
                 }
-                Action::Renamed { .. } | Action::Notice { .. } | Action::Send { .. } | Action::Finished { .. } => {}
+                Action::Renamed { .. } | Action::Notice { .. } | Action::Send { .. } | Action::GiveBack { .. } | Action::Finished { .. } => {}
             }
         }
         // Never more transports than the budget allows.
@@ -243,8 +250,10 @@ impl World {
             }
             conn.next
         };
-        let id = EventId { stream_id: conn.stream.clone(), seq: idx as u64 + 1 };
         let event = t.journal[idx].clone();
+        // The immediate `cancel` is sent with the previous frame's id (§3.5).
+        let seq = if matches!(event, StreamEvent::Cancel(_)) { idx as u64 } else { idx as u64 + 1 };
+        let id = EventId { stream_id: conn.stream.clone(), seq };
         if !duplicate {
             self.conns[c].next += 1;
             self.conns[c].last = Some(idx);
@@ -299,6 +308,7 @@ fn beat() -> impl Strategy<Value = Beat> {
         1 => any::<u8>().prop_map(Beat::Reasoning),
         1 => Just(Beat::Tool),
         1 => Just(Beat::ToolDone),
+        1 => Just(Beat::Interim),
     ]
 }
 

@@ -268,10 +268,21 @@ impl Browser {
             .spawn()
             .expect("start chromedriver (apt install chromium-driver)");
         let profile = temp_dir("profile");
-        let mut args: Vec<String> = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1280,900"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut args: Vec<String> = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,900",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         args.push(format!("--user-data-dir={}", profile.display()));
         args.extend(extra.iter().map(|s| s.to_string()));
         let caps = json!({
@@ -377,7 +388,12 @@ pub const SHOWN: &str = ".pane:not(.hidden)";
 /// Opens the pane and waits until the app has started (the sidebar exists).
 pub async fn open_app(b: &Browser, url: &str) {
     b.goto(url).await;
-    b.wait("the app to start", Duration::from_secs(30), "return document.querySelector('[data-testid=sidebar]') !== null && performance.getEntriesByName('pane-interactive').length > 0").await;
+    b.wait(
+        "the app to start",
+        Duration::from_secs(30),
+        "return document.querySelector('[data-testid=sidebar]') !== null && performance.getEntriesByName('pane-interactive').length > 0",
+    )
+    .await;
 }
 
 /// Sends a message from the shown pane's composer.
@@ -417,6 +433,9 @@ where
     let (browser, driver) = Browser::start().await;
     let client = browser.client.clone();
     let result = tokio::spawn(body(server, browser)).await;
+    // The app never panicked (a panic stops the wasm module; `show_fatal` marks the page).
+    let fatal =
+        client.execute("return document.body && document.body.dataset.paneFatal || null", vec![]).await.ok().and_then(|v| v.as_str().map(str::to_string));
     let _ = client.close().await;
     drop(driver);
     eprintln!("(test body took {:.1} s)", started.elapsed().as_secs_f64());
@@ -425,5 +444,8 @@ where
             std::panic::resume_unwind(e.into_panic());
         }
         panic!("test task failed: {e}");
+    }
+    if let Some(f) = fatal {
+        panic!("the pane panicked: {f}");
     }
 }

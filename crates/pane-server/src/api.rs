@@ -242,7 +242,9 @@ async fn load_session(State(app): AppState, Query(q): Q) -> Response {
             let mut map = app.sessions.lock().expect("sessions");
             if let Some(live) = map.get_mut(sid) {
                 live.active_stream_id = None;
-                live.pending_user_message = None;
+                // The prompt of the lost turn is kept as a saved row, not dropped.
+                crate::push_user_row(live);
+                live.pending_attachments.clear();
                 live.pending_started_at = None;
                 app.store.save_session(live);
                 s = live.clone();
@@ -433,14 +435,21 @@ async fn chat_start(State(app): AppState, bytes: Bytes) -> Response {
         return err(StatusCode::BAD_REQUEST, "Too many attachments (max 20)");
     }
     let stream_id = hex_id(32);
+    // The channel exists before the session names the stream, so a client that sees the id
+    // (in the list, in `GET /api/session`) can always connect; it is dropped again on refusal.
+    app.channels.lock().expect("channels").insert(stream_id.clone(), Channel::new(&sid, &stream_id));
+    let refuse = |r: Response| {
+        app.channels.lock().expect("channels").remove(&stream_id);
+        r
+    };
     let (started_at, title) = {
         let mut map = app.sessions.lock().expect("sessions");
-        let Some(s) = map.get_mut(&sid) else { return err(StatusCode::NOT_FOUND, "Session not found") };
+        let Some(s) = map.get_mut(&sid) else { return refuse(err(StatusCode::NOT_FOUND, "Session not found")) };
         if message.trim() == "[SILENT]" {
-            return Json(json!({"status": "suppressed", "reason": "silent_control_message"})).into_response();
+            return refuse(Json(json!({"status": "suppressed", "reason": "silent_control_message"})).into_response());
         }
         if let Some(active) = s.active_stream_id.clone() {
-            return (StatusCode::CONFLICT, Json(json!({"error": "session already has an active stream", "active_stream_id": active}))).into_response();
+            return refuse((StatusCode::CONFLICT, Json(json!({"error": "session already has an active stream", "active_stream_id": active}))).into_response());
         }
         let t = now();
         s.active_stream_id = Some(stream_id.clone());
@@ -461,7 +470,6 @@ async fn chat_start(State(app): AppState, bytes: Bytes) -> Response {
         app.store.save_session(s);
         (t, s.shown_title())
     };
-    app.channels.lock().expect("channels").insert(stream_id.clone(), Channel::new(&sid, &stream_id));
     let (tx, rx) = watch::channel(false);
     app.runs.lock().expect("runs").insert(stream_id.clone(), tx);
     app.changed("turn_started", Some(&sid));
@@ -552,63 +560,64 @@ async fn stream_status(State(app): AppState, Query(q): Q) -> Response {
 
 async fn chat_cancel(State(app): AppState, Query(q): Q) -> Response {
     let Some(stream_id) = q.get("stream_id").filter(|s| !s.is_empty()).cloned() else { return err(StatusCode::BAD_REQUEST, "stream_id is required") };
+    let not_cancelled = || no_store(Json(json!({"ok": true, "cancelled": false, "stream_id": stream_id})).into_response());
     let (sid, partial) = {
         let map = app.channels.lock().expect("channels");
         match map.get(&stream_id) {
             Some(c) if c.live => (c.session_id.clone(), crate::partial_text(c)),
-            _ => return no_store(Json(json!({"ok": true, "cancelled": false, "stream_id": stream_id})).into_response()),
+            _ => return not_cancelled(),
         }
+    };
+    // Decided under the sessions lock, where the worker's writeback also checks ownership: a
+    // turn that already settled (its `done` may be on the way) is not cancelled, and a
+    // cancelled one can no longer be settled by the worker.
+    let (owner, session) = {
+        let mut map = app.sessions.lock().expect("sessions");
+        let Some(s) = map.values_mut().find(|s| s.active_stream_id.as_deref() == Some(stream_id.as_str())) else { return not_cancelled() };
+        let t = now();
+        crate::push_user_row(s);
+        if !partial.is_empty() {
+            s.messages.push(json!({"role": "assistant", "content": partial, "_partial": true, "timestamp": t}));
+        }
+        s.messages.push(json!({"role": "assistant", "content": "**Task cancelled:** Task cancelled.\n\n*The run was cancelled by the user before Hermes finished. No provider failure occurred.*",
+            "_error": true, "provider_details": "Task cancelled.", "provider_details_label": "Cancellation details", "timestamp": t}));
+        s.active_stream_id = None;
+        s.pending_attachments.clear();
+        s.pending_started_at = None;
+        s.updated_at = t;
+        s.last_message_at = Some(t);
+        s.turns += 1;
+        app.store.save_session(s);
+        // Upstream's cancel snapshot carries no session-level `tool_calls`.
+        let mut v = crate::model::saved_session_json(s);
+        if let Some(o) = v.as_object_mut() {
+            o.remove("tool_calls");
+        }
+        (s.session_id.clone(), v)
     };
     if let Some(tx) = app.runs.lock().expect("runs").remove(&stream_id) {
         let _ = tx.send(true);
     }
-    // Persist the partial turn and a cancellation row; clear the active stream at once.
-    let session = {
-        let mut map = app.sessions.lock().expect("sessions");
-        let owner = map.values_mut().find(|s| s.active_stream_id.as_deref() == Some(stream_id.as_str())).map(|s| s.session_id.clone()).unwrap_or(sid.clone());
-        match map.get_mut(&owner) {
-            Some(s) => {
-                let t = now();
-                if s.active_stream_id.as_deref() == Some(stream_id.as_str()) {
-                    crate::push_user_row(s);
-                    if !partial.is_empty() {
-                        s.messages.push(json!({"role": "assistant", "content": partial, "_partial": true, "timestamp": t}));
-                    }
-                    s.messages.push(json!({"role": "assistant", "content": "**Task cancelled:** Task cancelled.\n\n*The run was cancelled by the user before Hermes finished. No provider failure occurred.*",
-                        "_error": true, "provider_details": "Task cancelled.", "provider_details_label": "Cancellation details", "timestamp": t}));
-                    s.active_stream_id = None;
-                    s.pending_attachments.clear();
-                    s.pending_started_at = None;
-                    s.updated_at = t;
-                    s.last_message_at = Some(t);
-                    s.turns += 1;
-                    app.store.save_session(s);
-                }
-                // Upstream's cancel snapshot carries no session-level `tool_calls`.
-                let mut v = crate::model::saved_session_json(s);
-                if let Some(o) = v.as_object_mut() {
-                    o.remove("tool_calls");
-                }
-                v
-            }
-            None => Value::Null,
-        }
-    };
-    app.prompts.lock().expect("prompts").remove(&sid);
-    {
+    // The session may have rotated (compression): its prompts live under the current id.
+    app.prompts.lock().expect("prompts").remove(&owner);
+    let data = json!({"message": "Cancelled by user", "type": "cancelled", "status": "cancelled", "session": session, "session_id": sid}).to_string();
+    let journaled = {
         let mut map = app.channels.lock().expect("channels");
-        if let Some(c) = map.get_mut(&stream_id) {
-            // Sent with the previous journal id, not journaled (as upstream's cancel_stream).
-            c.push(
-                "cancel",
-                json!({"message": "Cancelled by user", "type": "cancelled", "status": "cancelled", "session": session, "session_id": sid}).to_string(),
-                false,
-            );
+        map.get_mut(&stream_id).map(|c| {
+            // Live subscribers get it at once with the previous journal id, not journaled (as
+            // upstream's cancel_stream); the worker's own `cancel` is journaled, so a later
+            // replay ends with it and the status reads `interrupted-by-user`, also after a restart.
+            c.push("cancel", data.clone(), false);
+            let row = c.push("cancel", data, true);
             c.terminal_state = Some("interrupted-by-user".into());
             c.finish();
-        }
+            row
+        })
+    };
+    if let Some(row) = journaled {
+        app.store.append_journal(&sid, &stream_id, &crate::store::JournalRow { seq: row.seq, event: row.event, data: row.data, ts: now() });
     }
-    app.changed("turn_cancelled", Some(&sid));
+    app.changed("turn_cancelled", Some(&owner));
     no_store(Json(json!({"ok": true, "cancelled": true, "stream_id": stream_id})).into_response())
 }
 

@@ -148,7 +148,7 @@ impl Bundle {
             return r;
         }
         let accept = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let accepts = |enc: &str| accept.split(',').any(|p| p.split(';').next().unwrap_or("").trim() == enc);
+        let accepts = |enc: &str| accept_encoding(accept, enc);
         let (body, encoding) = match (&a.brotli, &a.gzip) {
             (Some(br), _) if accepts("br") => (br.clone(), Some("br")),
             (_, Some(gz)) if accepts("gzip") => (gz.clone(), Some("gzip")),
@@ -225,5 +225,28 @@ mod tests {
     fn base_is_rewritten_to_the_mount() {
         assert_eq!(rebase("<head><base href=\"/\"><x>", "/pane/"), "<head><base href=\"/pane/\"><x>");
         assert_eq!(rebase("<head><x>", "/p/"), "<head><base href=\"/p/\"><x>");
+    }
+}
+
+/// Whether an `Accept-Encoding` header accepts `enc` (`br;q=0` refuses it).
+fn accept_encoding(header: &str, enc: &str) -> bool {
+    header.split(',').any(|p| {
+        let mut parts = p.split(';');
+        let name = parts.next().unwrap_or("").trim();
+        let q = parts.find_map(|x| x.trim().strip_prefix("q=")).and_then(|q| q.trim().parse::<f32>().ok()).unwrap_or(1.0);
+        name.eq_ignore_ascii_case(enc) && q > 0.0
+    })
+}
+
+#[cfg(test)]
+mod accept_tests {
+    use super::accept_encoding;
+
+    #[test]
+    fn q_zero_refuses_an_encoding() {
+        assert!(accept_encoding("gzip, deflate, br, zstd", "br"));
+        assert!(!accept_encoding("gzip, br;q=0", "br"));
+        assert!(accept_encoding("gzip;q=0.5, br;q=1.0", "gzip"));
+        assert!(!accept_encoding("identity", "gzip"));
     }
 }

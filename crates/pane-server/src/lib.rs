@@ -148,6 +148,11 @@ impl App {
             }
             (c.push(event, data, true), c.session_id.clone())
         };
+        // A deleted session's run goes on (delete does not cancel), but its journal is gone
+        // with it and is not written again.
+        if !self.sessions.lock().expect("sessions").contains_key(&sid) {
+            return;
+        }
         self.store.append_journal(&sid, stream_id, &JournalRow { seq: frame.seq, event: frame.event, data: frame.data, ts: now() });
     }
 

@@ -256,6 +256,10 @@ pub fn subscribe(
                         continue;
                     }
                     Some(Ok(f))
+                } else if !c.live && c.journal_terminal().is_some() {
+                    // Finished and the journal ends it: nothing more, close (a cursor at the
+                    // end, e.g. a browser's own reconnect with Last-Event-ID, gets nothing).
+                    return None;
                 } else if !c.live {
                     // Finished with no terminal row: one synthetic `interrupted`, then close.
                     let data = json!({

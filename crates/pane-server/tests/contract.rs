@@ -526,3 +526,96 @@ async fn compression_rotates_the_session_id() {
     assert_eq!(end["session_id"], sid.as_str(), "stream_end names the original id");
     assert_pane_core_decodes(&s.frames);
 }
+
+#[tokio::test]
+async fn a_cursor_at_the_end_of_a_finished_stream_gets_nothing_and_no_fake_interruption() {
+    // §3.5's gotcha: a browser's own reconnect sends Last-Event-ID at the end; the server
+    // replays nothing and closes — it must not invent an `interrupted` error.
+    let (base, _srv) = start("cursor-end").await;
+    let (_, stream, full) = run_turn(&base, "x [[tokens=4]] [[delay=1]] [[ttft=0]]").await;
+    let last = full.frames.last().unwrap().id.clone();
+    assert!(last.ends_with(&format!(":{}", full.frames.len())));
+    let mut again = sse(&format!("{base}/api/chat/stream?stream_id={stream}"), &[("last-event-id", &last)]).await;
+    again.read_all().await;
+    assert!(again.frames.is_empty(), "nothing after the last id: {:?}", again.names());
+    let mut q = sse(&format!("{base}/api/chat/stream?stream_id={stream}&replay=1&after_seq={}", full.frames.len()), &[]).await;
+    q.read_all().await;
+    assert!(q.frames.is_empty(), "{:?}", q.names());
+}
+
+#[tokio::test]
+async fn a_cancelled_stream_replays_to_its_cancel_and_keeps_its_terminal_state() {
+    let (base, _srv) = start("cancel-replay").await;
+    let sid = new_session(&base).await;
+    let stream = start_turn(&base, &sid, "Cancel me [[tokens=200]] [[delay=20]] [[ttft=0]]").await;
+    let mut s = sse(&format!("{base}/api/chat/stream?stream_id={stream}"), &[]).await;
+    s.read_until(Duration::from_secs(10), |f| f.iter().filter(|f| f.event == "token").count() >= 5).await;
+    assert_eq!(get(&format!("{base}/api/chat/cancel?stream_id={stream}")).await.body["cancelled"], true);
+    s.read_all().await;
+    let mut replay = sse(&format!("{base}/api/chat/stream?stream_id={stream}&replay=1&after_seq=0"), &[]).await;
+    replay.read_all().await;
+    assert_eq!(replay.frames.last().unwrap().event, "cancel", "replay ends with the journaled cancel: {:?}", replay.names());
+    assert!(!replay.names().contains(&"apperror".to_string()), "no synthetic interruption after a cancel");
+    assert_pane_core_decodes(&replay.frames);
+    let st = get(&format!("{base}/api/chat/stream/status?stream_id={stream}")).await.body;
+    assert_eq!(st["journal"]["terminal"], true);
+    assert_eq!(st["journal"]["terminal_state"], "interrupted-by-user");
+    assert_eq!(st["journal"]["last_event"], "cancel");
+}
+
+#[tokio::test]
+async fn cancelling_a_turn_that_already_settled_cancels_nothing() {
+    let (base, _srv) = start("cancel-late").await;
+    let (sid, stream, s) = run_turn(&base, "quick [[tokens=3]] [[delay=1]] [[ttft=0]]").await;
+    assert_eq!(s.frames.last().unwrap().event, "stream_end");
+    let r = get(&format!("{base}/api/chat/cancel?stream_id={stream}")).await.body;
+    assert_eq!(r["cancelled"], false);
+    let saved = get(&format!("{base}/api/session?session_id={sid}")).await.body;
+    assert!(saved["session"]["messages"].as_array().unwrap().iter().all(|m| m["_error"] != true), "no cancellation row on a finished turn");
+}
+
+#[tokio::test]
+async fn a_started_stream_can_be_subscribed_as_soon_as_the_session_names_it() {
+    let (base, _srv) = start("no-404-window").await;
+    for _ in 0..20 {
+        let sid = new_session(&base).await;
+        let stream = start_turn(&base, &sid, "x [[tokens=2]] [[ttft=0]] [[delay=1]]").await;
+        let named = get(&format!("{base}/api/session?session_id={sid}&messages=0")).await.body["session"]["active_stream_id"].clone();
+        if named == stream.as_str() {
+            assert_eq!(sse(&format!("{base}/api/chat/stream?stream_id={stream}&replay=1&after_seq=0"), &[]).await.status, 200);
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_script_decodes_in_pane_core_with_no_unknown_event() {
+    // The stand-in's whole repertoire — not just the shapes compared with fixtures — is
+    // something the pane decodes without an error or an `Unknown`.
+    let (base, _srv) = start("scripts").await;
+    for script in [
+        "default reply [[ttft=0]] [[delay=1]]",
+        "think first [[reasoning=4]] [[tokens=3]] [[ttft=0]] [[delay=1]]",
+        "tool error [[tool-error:ls /nope]] [[ttft=0]] [[delay=1]]",
+        "slow [[tokens=2]] [[ttft=0]] [[slow]]",
+        "echo me [[echo]] [[ttft=0]] [[delay=1]]",
+        "named [[title:A name]] [[tokens=2]] [[ttft=0]] [[delay=1]]",
+        "big [[bytes=20000]] [[ttft=0]] [[delay=1]]",
+        "squash [[compress]] [[tokens=3]] [[ttft=0]] [[delay=1]]",
+        "fail [[error:quota_exhausted]] [[ttft=0]] [[delay=1]]",
+    ] {
+        let (_, _, s) = run_turn(&base, script).await;
+        assert!(!s.frames.is_empty(), "{script}");
+        assert_pane_core_decodes(&s.frames);
+    }
+    let mut events = sse(&format!("{base}/api/sessions/events"), &[]).await;
+    new_session(&base).await;
+    let sid = new_session(&base).await;
+    post(&format!("{base}/api/session/rename"), json!({"session_id": sid, "title": "x"})).await;
+    events.read_until(Duration::from_secs(5), |f| !f.is_empty()).await;
+    for f in &events.frames {
+        match pane_core::event::SessionsEvent::decode(&f.event, &f.data).unwrap() {
+            pane_core::event::SessionsEvent::Changed(c) => assert!(c.version.is_some_and(|v| v > 0.0), "{c:?}"),
+            other => panic!("unknown sessions event {other:?}"),
+        }
+    }
+}

@@ -51,6 +51,13 @@ async fn sessions_and_journals_survive_a_restart_and_an_interrupted_turn_ends_as
     s.read_all().await;
     let before = get(&format!("{base}/api/session?session_id={done_sid}")).await.body["session"]["messages"].clone();
 
+    let stopped_sid = new_session(&base).await;
+    let stopped_stream = start_turn(&base, &stopped_sid, "stop me [[tokens=300]] [[delay=20]] [[ttft=0]]").await;
+    let mut st = sse(&format!("{base}/api/chat/stream?stream_id={stopped_stream}"), &[]).await;
+    st.read_until(Duration::from_secs(10), |f| f.iter().filter(|f| f.event == "token").count() >= 3).await;
+    get(&format!("{base}/api/chat/cancel?stream_id={stopped_stream}")).await;
+    st.read_all().await;
+
     let cut_sid = new_session(&base).await;
     let cut_stream = start_turn(&base, &cut_sid, "interrupt me [[tokens=300]] [[delay=30]] [[ttft=0]]").await;
     let mut live = sse(&format!("{base}/api/chat/stream?stream_id={cut_stream}"), &[]).await;
@@ -89,6 +96,13 @@ async fn sessions_and_journals_survive_a_restart_and_an_interrupted_turn_ends_as
     let last_seq: u64 = dead.frames[dead.frames.len() - 2].id.rsplit_once(':').unwrap().1.parse().unwrap();
     assert!(last.id.ends_with(&format!(":{}", last_seq + 1)), "the synthetic frame takes the next seq");
     assert_pane_core_decodes(&dead.frames);
+
+    // A cancelled run stays cancelled: its journal ends with its `cancel`, not an interruption.
+    let stopped = get(&format!("{base}/api/chat/stream/status?stream_id={stopped_stream}")).await.body;
+    assert_eq!(stopped["journal"]["terminal_state"], "interrupted-by-user", "{stopped}");
+    let mut r = sse(&format!("{base}/api/chat/stream?stream_id={stopped_stream}&replay=1&after_seq=0"), &[]).await;
+    r.read_all().await;
+    assert_eq!(r.names().last().unwrap(), "cancel");
 
     // A new turn works afterwards.
     let next = start_turn(&base, &cut_sid, "again [[tokens=3]] [[ttft=0]]").await;

@@ -14,19 +14,21 @@ pub fn ApprovalCard(id: String, store: Store<SessionView>) -> impl IntoView {
     let hub = use_hub();
     let id = StoredValue::new(id);
     let answer = move |c: ApprovalChoice| move |_| hub.approve(&id.get_value(), c);
+    // While an answer is on its way the buttons wait: one click, one answer.
+    let waiting = move || store.answering().get();
     view! {
         {move || store.approval().get().map(|a| {
             let allow_always = a.allow_permanent;
             view! {
-                <div class="card approval" role="region" aria-label="Approval needed" data-testid="approval-card">
+                <div class="card approval" role="region" aria-busy=move || waiting().to_string() aria-label="Approval needed" data-testid="approval-card">
                     <p class="card-title">"Approval needed"</p>
                     <p class="muted">{a.description.clone().unwrap_or_else(|| "This command needs your approval.".into())}</p>
                     <pre class="command" data-testid="approval-command">{a.command.clone()}</pre>
                     <div class="card-actions">
-                        <button type="button" class="btn primary" data-testid="approve-once" on:click=answer(ApprovalChoice::Once)>"Approve once"</button>
-                        <button type="button" class="btn" data-testid="approve-session" on:click=answer(ApprovalChoice::Session)>"For this session"</button>
-                        {allow_always.then(|| view! { <button type="button" class="btn" data-testid="approve-always" on:click=answer(ApprovalChoice::Always)>"Always"</button> })}
-                        <button type="button" class="btn danger" data-testid="approve-deny" on:click=answer(ApprovalChoice::Deny)>"Deny"</button>
+                        <button type="button" class="btn primary" data-testid="approve-once" disabled=waiting on:click=answer(ApprovalChoice::Once)>"Approve once"</button>
+                        <button type="button" class="btn" data-testid="approve-session" disabled=waiting on:click=answer(ApprovalChoice::Session)>"For this session"</button>
+                        {allow_always.then(|| view! { <button type="button" class="btn" data-testid="approve-always" disabled=waiting on:click=answer(ApprovalChoice::Always)>"Always"</button> })}
+                        <button type="button" class="btn danger" data-testid="approve-deny" disabled=waiting on:click=answer(ApprovalChoice::Deny)>"Deny"</button>
                     </div>
                 </div>
             }
@@ -39,6 +41,7 @@ pub fn ClarifyCard(id: String, store: Store<SessionView>) -> impl IntoView {
     let hub = use_hub();
     let id = StoredValue::new(id);
     let text = RwSignal::new(String::new());
+    let waiting = move || store.answering().get();
     let send = move |value: String| {
         if !value.trim().is_empty() {
             hub.answer(&id.get_value(), &value);
@@ -52,12 +55,12 @@ pub fn ClarifyCard(id: String, store: Store<SessionView>) -> impl IntoView {
                 <div class="card-actions">
                     {c.choices_offered.iter().map(|choice| {
                         let v = choice.clone();
-                        view! { <button type="button" class="btn" data-testid="clarify-choice" on:click=move |_| send(v.clone())>{choice.clone()}</button> }
+                        view! { <button type="button" class="btn" data-testid="clarify-choice" disabled=waiting on:click=move |_| send(v.clone())>{choice.clone()}</button> }
                     }).collect_view()}
                 </div>
                 <form class="clarify-free" on:submit=move |ev: ev::SubmitEvent| { ev.prevent_default(); send(text.get_untracked()); }>
                     <input data-testid="clarify-input" aria-label="Your answer" placeholder="Or type an answer" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))/>
-                    <button type="submit" class="btn primary" data-testid="clarify-send">"Answer"</button>
+                    <button type="submit" class="btn primary" data-testid="clarify-send" disabled=waiting>"Answer"</button>
                 </form>
             </div>
         })}

@@ -51,6 +51,23 @@ pub fn Composer(id: String, store: Store<SessionView>, shown: Memo<bool>) -> imp
             autogrow(&el);
         }
     });
+    // A message the hub could not send for us (queued, retried, from the start page) comes
+    // back here with the reason; the hub has already saved it as the draft.
+    Effect::new(move |_| {
+        let Some(r) = store.returned().get() else { return };
+        text.set(r.text.clone());
+        error.set(Some(r.error.clone()));
+        for file in r.uploads {
+            let key = next_key.get_value() + 1;
+            next_key.set_value(key);
+            attachments.update(|a| a.push(Attachment { key, name: file.name.clone(), progress: 1.0, done: Some(file), error: None }));
+        }
+        if let Some(el) = input.get_untracked() {
+            el.set_value(&r.text);
+            autogrow(&el);
+        }
+        store.returned().set(None);
+    });
 
     let submit = move || {
         let value = text.get_untracked();
@@ -75,7 +92,8 @@ pub fn Composer(id: String, store: Store<SessionView>, shown: Memo<bool>) -> imp
                 text.set(value.clone());
                 persist::set_draft(&id, &value);
                 attachments.set(kept);
-                if let Some(el) = input.get_untracked() {
+                // The composer may be gone by now (its pane evicted): the draft above is kept.
+                if let Some(Some(el)) = input.try_get_untracked() {
                     el.set_value(&value);
                     autogrow(&el);
                 }
@@ -108,7 +126,7 @@ pub fn Composer(id: String, store: Store<SessionView>, shown: Memo<bool>) -> imp
             attachments.update(|a| a.push(Attachment { key, name: file.name(), progress: 0.0, done: None, error: None }));
             let update = move |f: &dyn Fn(&mut Attachment)| attachments.update(|a| a.iter_mut().filter(|x| x.key == key).for_each(|x| f(x)));
             crate::api::upload(
-                &hub.api(),
+                hub.api(),
                 &sid.get_value(),
                 &file,
                 move |p| update(&|x| x.progress = p),
@@ -190,7 +208,9 @@ pub fn Composer(id: String, store: Store<SessionView>, shown: Memo<bool>) -> imp
 #[component]
 pub fn NewChatComposer() -> impl IntoView {
     let hub = use_hub();
-    let text = RwSignal::new(String::new());
+    // The start page keeps its own draft too.
+    const DRAFT: &str = "new-chat";
+    let text = RwSignal::new(persist::draft(DRAFT));
     let error = RwSignal::new(None::<String>);
     let pending = RwSignal::new(false);
     let submit = move || {
@@ -199,14 +219,24 @@ pub fn NewChatComposer() -> impl IntoView {
             return;
         }
         pending.set(true);
+        error.set(None);
         leptos::task::spawn_local(async move {
             let result = match hub.new_session().await {
-                Ok(id) => hub.send(&id, &value, Vec::new()).await,
+                Ok(id) => {
+                    // The new session is on screen now: a failed send lands in its composer.
+                    if let Err(e) = hub.send(&id, &value, Vec::new()).await {
+                        hub.give_back(&id, &value, Vec::new(), &e);
+                    }
+                    Ok(())
+                }
                 Err(e) => Err(e),
             };
             pending.set(false);
             match result {
-                Ok(()) => text.set(String::new()),
+                Ok(()) => {
+                    text.set(String::new());
+                    persist::set_draft(DRAFT, "");
+                }
                 Err(e) => error.set(Some(e)),
             }
         });
@@ -223,7 +253,11 @@ pub fn NewChatComposer() -> impl IntoView {
                     aria-label="Message"
                     placeholder="Ask anything (Enter to send)"
                     prop:value=move || text.get()
-                    on:input=move |ev| text.set(event_target_value(&ev))
+                    on:input=move |ev| {
+                        let v = event_target_value(&ev);
+                        persist::set_draft(DRAFT, &v);
+                        text.set(v);
+                    }
                     on:keydown=move |ev: ev::KeyboardEvent| if is_send_key(&ev) { ev.prevent_default(); submit(); }
                 ></textarea>
                 <button type="submit" class="btn primary" data-testid="send" disabled=move || pending.get()>"Send"</button>

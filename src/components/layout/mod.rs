@@ -24,10 +24,14 @@ pub fn Layout(children: Children) -> impl IntoView {
         hub.active.track();
         drawer.0.set(false);
     });
+    // On a narrow screen the closed drawer is off screen: make it inert too, so keyboard focus
+    // and screen readers do not wander into it.
+    let narrow = narrow_screen();
+    let sidebar_inert = move || narrow.get() && !drawer.0.get();
     view! {
         <Shortcuts help=help/>
         <div class="app" class:drawer-open=move || drawer.0.get()>
-            <Sidebar/>
+            <div class="sidebar-slot" inert=sidebar_inert><Sidebar/></div>
             <div class="drawer-backdrop" on:click=move |_| drawer.0.set(false)></div>
             <main class="main">
                 <header class="mobile-bar">
@@ -43,4 +47,20 @@ pub fn Layout(children: Children) -> impl IntoView {
             <ShortcutHelp open=help/>
         </div>
     }
+}
+
+/// Whether the layout is the narrow (drawer) one; follows the same media query as the CSS.
+fn narrow_screen() -> RwSignal<bool> {
+    use wasm_bindgen::JsCast;
+    let narrow = RwSignal::new(false);
+    let Some(mq) = web_sys::window().and_then(|w| w.match_media("(max-width: 760px)").ok().flatten()) else { return narrow };
+    narrow.set(mq.matches());
+    let on_change = wasm_bindgen::closure::Closure::<dyn FnMut()>::new({
+        let mq = mq.clone();
+        move || narrow.set(mq.matches())
+    });
+    let _ = mq.add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
+    // Lives as long as the app (one listener for the layout, which is never unmounted).
+    on_change.forget();
+    narrow
 }

@@ -101,12 +101,34 @@ fn Row(row: Field<RowView>) -> impl IntoView {
     let confirming = RwSignal::new(false);
     let running = move || row.state().with(|s| s != "idle");
     let pinned = move || row.pinned().get();
+    // One edit ends once: Enter commits, Escape cancels, and the blur that follows either
+    // (the input is removed) does nothing more; a plain blur commits.
+    let edit_over = StoredValue::new(false);
+    let rename_input = NodeRef::<leptos::html::Input>::new();
+    let start_rename = move || {
+        edit_over.set_value(false);
+        renaming.set(true);
+    };
     let commit_rename = move |value: String| {
+        if std::mem::replace(&mut *edit_over.write_value(), true) {
+            return;
+        }
         renaming.set(false);
         if !value.trim().is_empty() && value != row.title().get_untracked() {
             hub.rename(&id.get_value(), &value);
         }
     };
+    let cancel_rename = move || {
+        edit_over.set_value(true);
+        renaming.set(false);
+    };
+    // `autofocus` works once per document; focus (and select) the field each time it appears.
+    Effect::new(move |_| {
+        if let Some(el) = rename_input.get() {
+            let _ = el.focus();
+            el.select();
+        }
+    });
     view! {
         <li
             class="row"
@@ -120,7 +142,7 @@ fn Row(row: Field<RowView>) -> impl IntoView {
             <Show
                 when=move || renaming.get()
                 fallback=move || view! {
-                    <button type="button" class="row-main" aria-current=move || if active() { "page" } else { "false" } on:click=move |_| hub.open(&id.get_value()) on:dblclick=move |_| renaming.set(true)>
+                    <button type="button" class="row-main" aria-current=move || if active() { "page" } else { "false" } on:click=move |_| hub.open(&id.get_value()) on:dblclick=move |_| start_rename()>
                         <span class="row-line">
                             <Show when=running>
                                 <span class="spinner" aria-label="running" data-testid="row-running"></span>
@@ -139,11 +161,11 @@ fn Row(row: Field<RowView>) -> impl IntoView {
                     class="rename-input"
                     data-testid="row-rename-input"
                     aria-label="New title"
+                    node_ref=rename_input
                     value=move || row.title().get_untracked()
-                    autofocus
                     on:keydown=move |ev: ev::KeyboardEvent| match ev.key().as_str() {
                         "Enter" => commit_rename(event_target_value(&ev)),
-                        "Escape" => renaming.set(false),
+                        "Escape" => cancel_rename(),
                         _ => {}
                     }
                     on:blur=move |ev| commit_rename(event_target_value(&ev))
@@ -156,7 +178,7 @@ fn Row(row: Field<RowView>) -> impl IntoView {
                 <Show
                     when=move || confirming.get()
                     fallback=move || view! {
-                        <button type="button" class="icon-btn" data-testid="row-rename" title="Rename" aria-label="Rename" on:click=move |_| renaming.set(true)>"✎"</button>
+                        <button type="button" class="icon-btn" data-testid="row-rename" title="Rename" aria-label="Rename" on:click=move |_| start_rename()>"✎"</button>
                         <button type="button" class="icon-btn" data-testid="row-pin" title=move || if pinned() { "Unpin" } else { "Pin" } aria-label=move || if pinned() { "Unpin" } else { "Pin" } aria-pressed=move || pinned().to_string() on:click=move |_| hub.set_flag(&id.get_value(), "pinned", !pinned())>{move || if pinned() { "★" } else { "☆" }}</button>
                         <button type="button" class="icon-btn" data-testid="row-archive" title="Archive" aria-label="Archive" on:click=move |_| hub.set_flag(&id.get_value(), "archived", true)>"⤓"</button>
                         <button type="button" class="icon-btn" data-testid="row-delete" title="Delete" aria-label="Delete" on:click=move |_| confirming.set(true)><super::icons::Trash/></button>

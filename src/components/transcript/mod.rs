@@ -93,7 +93,8 @@ pub fn Transcript(id: String, store: Store<SessionView>, shown: Memo<bool>) -> i
             let s = hub.scroll(&sid.get_value());
             pinned.set(s.pinned);
             request_animation_frame(move || {
-                if let Some(el) = scroller.get_untracked() {
+                // The pane may have been unmounted before this frame: then there is nothing to do.
+                if let Some(Some(el)) = scroller.try_get_untracked() {
                     if s.pinned {
                         el.set_scroll_top(el.scroll_height());
                     } else {
@@ -177,7 +178,7 @@ fn ItemView(item: Arc<Item>, id: String, last: Signal<bool>) -> impl IntoView {
             view! {
                 <article class="msg assistant" class:error=*error class:partial=*partial data-testid=if *error { "error-message" } else { "message" } data-role="assistant" data-text-len=text.len()>
                     {reasoning.clone().map(|r| view! { <Reasoning text=Signal::stored(Arc::from(r.as_str())) live=false/> })}
-                    {tools.iter().cloned().map(|c| view! { <ToolCardView card=c/> }).collect_view()}
+                    {tools.iter().cloned().map(|c| view! { <ToolCardView card=Signal::stored(c)/> }).collect_view()}
                     <div class="md" inner_html=html></div>
                     {details.clone().map(|d| view! { <details class="details"><summary>"Details"</summary><p>{d}</p></details> })}
                     {partial.then(|| view! { <p class="muted small">"(cut short)"</p> })}
@@ -277,7 +278,19 @@ fn LiveSegView(seg: LiveSeg, store: Store<SessionView>) -> impl IntoView {
         LiveSegKind::TextTail => view! { <StreamingMarkdown text=Signal::derive(move || store.tail().get())/> }.into_any(),
         LiveSegKind::Reasoning { text, live: false } => view! { <Reasoning text=Signal::stored(text) live=false/> }.into_any(),
         LiveSegKind::Reasoning { live: true, .. } => view! { <Reasoning text=Signal::derive(move || store.tail().get()) live=true/> }.into_any(),
-        LiveSegKind::Tool(card) => view! { <ToolCardView card=card/> }.into_any(),
+        LiveSegKind::Tool(first) => {
+            // The current state of this card (same key) from the live view.
+            let key = seg.key;
+            let card = Memo::new(move |_| {
+                store.live().with(|l| {
+                    l.as_ref()
+                        .and_then(|l| l.segs.iter().find(|s| s.key == key))
+                        .and_then(|s| if let LiveSegKind::Tool(c) = &s.kind { Some(c.clone()) } else { None })
+                        .unwrap_or_else(|| first.clone())
+                })
+            });
+            view! { <ToolCardView card=card/> }.into_any()
+        }
     }
 }
 
@@ -325,27 +338,35 @@ fn Reasoning(text: Signal<Arc<str>>, live: bool) -> impl IntoView {
 }
 
 /// A tool card: name, arguments, running/done/error, duration, result preview; collapsible.
+/// Reactive in `card`, so a live card that completes updates in place (and stays expanded if
+/// the reader expanded it); a failed call opens itself.
 #[component]
-pub fn ToolCardView(card: ToolCard) -> impl IntoView {
-    let status = card.status;
-    let label = match status {
+pub fn ToolCardView(#[prop(into)] card: Signal<ToolCard>) -> impl IntoView {
+    let status = Memo::new(move |_| card.with(|c| c.status));
+    let label = move || match status.get() {
         ToolStatus::Running => "running…",
         ToolStatus::Done => "done",
         ToolStatus::Error => "failed",
     };
-    let duration = card.duration.map(|d| format!("{d:.1} s"));
+    let icon = move || match status.get() {
+        ToolStatus::Running => "⟳",
+        ToolStatus::Done => "✓",
+        ToolStatus::Error => "✕",
+    };
+    let duration = move || card.with(|c| c.duration.map(|d| format!("{d:.1} s")));
+    let name = move || card.with(|c| c.name.clone());
     view! {
-        <details class="tool-card" data-testid="tool-card" data-status=status.as_str() data-tool=card.name.clone() open=status == ToolStatus::Error>
+        <details class="tool-card" data-testid="tool-card" data-status=move || status.get().as_str() data-tool=name open=move || status.get() == ToolStatus::Error>
             <summary>
-                <span class="tool-icon" aria-hidden="true">{match status { ToolStatus::Running => "⟳", ToolStatus::Done => "✓", ToolStatus::Error => "✕" }}</span>
-                <span class="tool-name">{card.name.clone()}</span>
+                <span class="tool-icon" aria-hidden="true">{icon}</span>
+                <span class="tool-name">{name}</span>
                 <span class="tool-status" data-testid="tool-status">{label}</span>
-                {duration.map(|d| view! { <span class="tool-duration muted">{d}</span> })}
+                {move || duration().map(|d| view! { <span class="tool-duration muted">{d}</span> })}
             </summary>
             <dl class="tool-args">
-                {card.args.iter().map(|(k, v)| view! { <dt>{k.clone()}</dt><dd><code>{v.clone()}</code></dd> }).collect_view()}
+                {move || card.with(|c| c.args.iter().map(|(k, v)| view! { <dt>{k.clone()}</dt><dd><code>{v.clone()}</code></dd> }).collect_view())}
             </dl>
-            {card.preview.clone().map(|p| view! { <pre class="tool-preview" data-testid="tool-preview">{p}</pre> })}
+            {move || card.with(|c| c.preview.clone()).map(|p| view! { <pre class="tool-preview" data-testid="tool-preview">{p}</pre> })}
         </details>
     }
 }

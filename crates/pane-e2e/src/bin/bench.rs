@@ -58,7 +58,14 @@ impl Figure {
     }
 }
 
-fn fig(group: &'static str, name: impl Into<String>, unit: &'static str, samples: Vec<f64>, budget: Option<(f64, &'static str)>, note: impl Into<String>) -> Figure {
+fn fig(
+    group: &'static str,
+    name: impl Into<String>,
+    unit: &'static str,
+    samples: Vec<f64>,
+    budget: Option<(f64, &'static str)>,
+    note: impl Into<String>,
+) -> Figure {
     Figure { group, name: name.into(), unit, samples, budget, note: note.into() }
 }
 
@@ -113,7 +120,12 @@ async fn seed(server: &Server, messages: usize, title: &str) -> String {
 
 async fn loaded_fully(b: &Browser, sid: &str) {
     b.click(&format!("[data-testid=session-row][data-session-id=\"{sid}\"] .row-main")).await;
-    b.wait("the pane", Duration::from_secs(30), &format!("return document.querySelector('.pane[data-session-id=\"{sid}\"]:not(.hidden) [data-role]') !== null")).await;
+    b.wait(
+        "the pane",
+        Duration::from_secs(30),
+        &format!("return document.querySelector('.pane[data-session-id=\"{sid}\"]:not(.hidden) [data-role]') !== null"),
+    )
+    .await;
     // Page the whole transcript in.
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -180,7 +192,9 @@ async fn load_to_interactive(figs: &mut Vec<Figure>) {
     b.cdp("Network.enable", json!({})).await;
     let measure = |b: Browser, url: String| async move {
         b.goto(&url).await;
-        let v = b.wait("interactive", Duration::from_secs(30), "const e = performance.getEntriesByName('pane-interactive')[0]; return e ? e.startTime : null").await;
+        let v = b
+            .wait("interactive", Duration::from_secs(30), "const e = performance.getEntriesByName('pane-interactive')[0]; return e ? e.startTime : null")
+            .await;
         v.as_f64().unwrap()
     };
     let (mut cold, mut warm) = (Vec::new(), Vec::new());
@@ -191,7 +205,14 @@ async fn load_to_interactive(figs: &mut Vec<Figure>) {
         b.goto("about:blank").await;
         warm.push(measure(b.clone(), server.url()).await);
     }
-    figs.push(fig("load", "load → interactive, cold cache", "ms", cold, Some((500.0, "p50")), "navigation start → app up with the session list (performance mark), HTTP cache cleared over CDP"));
+    figs.push(fig(
+        "load",
+        "load → interactive, cold cache",
+        "ms",
+        cold,
+        Some((500.0, "p50")),
+        "navigation start → app up with the session list (performance mark), HTTP cache cleared over CDP",
+    ));
     figs.push(fig("load", "load → interactive, warm cache", "ms", warm, Some((300.0, "p50")), "same, second visit (hashed assets are immutable)"));
     let _ = b.client.close().await;
     drop(driver);
@@ -208,20 +229,35 @@ async fn switching(figs: &mut Vec<Figure>) {
         }
         let samples = switches(&b, &ids, 60).await;
         let budget = if n == 200 { Some((16.0, "p95")) } else { None };
-        figs.push(fig("switch", format!("switch to a loaded session, {n} messages: click → painted"), "ms", samples, budget, "click → first animation frame at which the pane shows (clicks at random frame phase; includes waiting for that frame)"));
+        figs.push(fig(
+            "switch",
+            format!("switch to a loaded session, {n} messages: click → painted"),
+            "ms",
+            samples,
+            budget,
+            "click → first animation frame at which the pane shows (clicks at random frame phase; includes waiting for that frame)",
+        ));
     }
     // Open a 2,000-message session straight from the server.
     let mut open = Vec::new();
     for i in 0..5 {
         let id = seed(&server, 2000, &format!("big {i}")).await;
         open_app(&b, &server.url()).await;
-        b.wait("its row", Duration::from_secs(30), &format!("return document.querySelector('[data-testid=session-row][data-session-id=\"{id}\"]') !== null")).await;
+        b.wait("its row", Duration::from_secs(30), &format!("return document.querySelector('[data-testid=session-row][data-session-id=\"{id}\"]') !== null"))
+            .await;
         let v = b.js_async(&SWITCH_JS.replace("IDS", &json!([id]).to_string()).replace("COUNT", "1")).await;
         let timing = b.js("return performance.getEntriesByType('resource').filter(e => e.name.includes('api/session?')).slice(-2).map(e => [e.name.split('?')[1].slice(0, 60), Math.round(e.startTime), Math.round(e.duration)])").await;
         eprintln!("open 2000: {} ms; fetches {timing}", v[0]);
         open.push(v[0].as_f64().unwrap());
     }
-    figs.push(fig("switch", "open a 2,000-message session from the server: click → first paint", "ms", open, Some((150.0, "p95")), "two fetches (metadata, last 60 messages), then render; older pages load on scroll-up"));
+    figs.push(fig(
+        "switch",
+        "open a 2,000-message session from the server: click → first paint",
+        "ms",
+        open,
+        Some((150.0, "p95")),
+        "two fetches (metadata, last 60 messages), then render; older pages load on scroll-up",
+    ));
     let _ = b.client.close().await;
     drop(driver);
 }
@@ -258,9 +294,30 @@ async fn streaming(figs: &mut Vec<Figure>, sessions: usize, budget_override: Opt
         None => format!("{sessions} × 50 tok/s ({open0} streams live)"),
     };
     let heavy = sessions >= 6;
-    figs.push(fig("stream", format!("{label}: main-thread busy"), "%", vec![busy], heavy.then_some((15.0, "p50")), "CDP Performance.getMetrics TaskDuration over a 6 s window"));
-    figs.push(fig("stream", format!("{label}: long tasks (> 50 ms)"), "count", vec![long.len() as f64], heavy.then_some((0.0, "max")), format!("longest: {:.0} ms", long.iter().cloned().fold(0.0, f64::max))));
-    figs.push(fig("stream", format!("{label}: token → paint, shown session"), "ms", lat, heavy.then_some((50.0, "p95")), "EventSource handler → next animation frame after the DOM shows the token (budget: 1 frame of 16.7 ms + the 33 ms paint batching interval)"));
+    figs.push(fig(
+        "stream",
+        format!("{label}: main-thread busy"),
+        "%",
+        vec![busy],
+        heavy.then_some((15.0, "p50")),
+        "CDP Performance.getMetrics TaskDuration over a 6 s window",
+    ));
+    figs.push(fig(
+        "stream",
+        format!("{label}: long tasks (> 50 ms)"),
+        "count",
+        vec![long.len() as f64],
+        heavy.then_some((0.0, "max")),
+        format!("longest: {:.0} ms", long.iter().cloned().fold(0.0, f64::max)),
+    ));
+    figs.push(fig(
+        "stream",
+        format!("{label}: token → paint, shown session"),
+        "ms",
+        lat,
+        heavy.then_some((50.0, "p95")),
+        "EventSource handler → next animation frame after the DOM shows the token (budget: 1 frame of 16.7 ms + the 33 ms paint batching interval)",
+    ));
     let _ = b.client.close().await;
     drop(driver);
 }
@@ -276,7 +333,14 @@ async fn idle(figs: &mut Vec<Figure>) {
     let (task0, ts0) = metrics(&b).await;
     tokio::time::sleep(Duration::from_secs(6)).await;
     let (task1, ts1) = metrics(&b).await;
-    figs.push(fig("stream", "idle (nothing streams): main-thread busy", "%", vec![100.0 * (task1 - task0) / (ts1 - ts0)], None, "the floor of the busy figures below"));
+    figs.push(fig(
+        "stream",
+        "idle (nothing streams): main-thread busy",
+        "%",
+        vec![100.0 * (task1 - task0) / (ts1 - ts0)],
+        None,
+        "the floor of the busy figures below",
+    ));
     let _ = b.client.close().await;
     drop(driver);
 }
@@ -308,8 +372,22 @@ async fn memory(figs: &mut Vec<Figure>, cycle: usize) {
     let budget = (cycle == 10).then_some((2.0, "max"));
     let mounts = if cycle > 6 { format!("6 panes kept mounted, {} rebuilt per cycle", cycle - 6) } else { "all panes stay mounted".to_string() };
     figs.push(fig("memory", format!("{label}: JS heap growth"), "MB", vec![mb(js1 - js0)], budget, format!("{:.1} → {:.1} MB after GC", mb(js0), mb(js1))));
-    figs.push(fig("memory", format!("{label}: wasm memory growth"), "MB", vec![mb(wasm1 - wasm0)], budget, format!("{:.1} → {:.1} MB; every 100 switches: {trend:.1?}", mb(wasm0), mb(wasm1))));
-    figs.push(fig("memory", format!("{label}: open transports after"), "count", vec![open], (cycle == 10).then_some((3.0, "max")), "nothing runs: none should be open"));
+    figs.push(fig(
+        "memory",
+        format!("{label}: wasm memory growth"),
+        "MB",
+        vec![mb(wasm1 - wasm0)],
+        budget,
+        format!("{:.1} → {:.1} MB; every 100 switches: {trend:.1?}", mb(wasm0), mb(wasm1)),
+    ));
+    figs.push(fig(
+        "memory",
+        format!("{label}: open transports after"),
+        "count",
+        vec![open],
+        (cycle == 10).then_some((3.0, "max")),
+        "nothing runs: none should be open",
+    ));
     figs.push(fig("memory", format!("{label}: each switch"), "ms", all, None, format!("click → painted; {mounts}")));
     let _ = b.client.close().await;
     drop(driver);
@@ -327,7 +405,8 @@ async fn fanout(figs: &mut Vec<Figure>) {
         for _ in 0..50 {
             let url = format!("{}/api/chat/stream?stream_id={stream}", server.base);
             tasks.push(tokio::spawn(async move {
-                let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build::<_, http_body_util::Empty<hyper::body::Bytes>>(hyper_util::client::legacy::connect::HttpConnector::new());
+                let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .build::<_, http_body_util::Empty<hyper::body::Bytes>>(hyper_util::client::legacy::connect::HttpConnector::new());
                 let resp = client.request(hyper::Request::get(url).body(http_body_util::Empty::new()).unwrap()).await.unwrap();
                 let mut body = resp.into_body();
                 let (mut frames, mut first, mut last) = (0usize, None, Instant::now());
@@ -356,18 +435,33 @@ async fn fanout(figs: &mut Vec<Figure>) {
         let secs = end.unwrap().duration_since(start.unwrap()).as_secs_f64();
         rates.push(total as f64 / secs);
     }
-    figs.push(fig("server", "stand-in: SSE events/s fanned out to 50 clients", "events/s", rates, None, "one 2,000-token turn (~2,500 frames) to 50 live subscribers, release build, loopback"));
+    figs.push(fig(
+        "server",
+        "stand-in: SSE events/s fanned out to 50 clients",
+        "events/s",
+        rates,
+        None,
+        "one 2,000-token turn (~2,500 frames) to 50 live subscribers, release build, loopback",
+    ));
 }
 
 // ---------------------------------------------------------------------------------------------
 
 fn machine() -> (String, usize) {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())).unwrap_or_else(|| "unknown".into());
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "unknown".into());
     (cpu, std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
 }
 
 fn today() -> String {
-    std::process::Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
+    std::process::Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d %H:%M UTC")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
 }
 
 fn fmt(x: f64) -> String {
@@ -425,10 +519,23 @@ async fn main() {
     }
     let verdict = if total.2 <= 250 * 1024 { "✅ ≤ 250 KB" } else { "❌ > 250 KB" };
     md.push_str(&format!("| **total** | **{}** | **{}** | **{}** ({verdict}) |\n\n", total.0, total.1, total.2));
-    md.push_str("### Figures\n\n| figure | unit | median | p95 | min | max | runs | budget | how |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |\n");
+    md.push_str(
+        "### Figures\n\n| figure | unit | median | p95 | min | max | runs | budget | how |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |\n",
+    );
     for f in &figs {
         let (p50, p95, min, max) = f.stats();
-        md.push_str(&format!("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", f.name, f.unit, fmt(p50), fmt(p95), fmt(min), fmt(max), f.samples.len(), f.verdict(), f.note));
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            f.name,
+            f.unit,
+            fmt(p50),
+            fmt(p95),
+            fmt(min),
+            fmt(max),
+            f.samples.len(),
+            f.verdict(),
+            f.note
+        ));
     }
     md.push_str(&format!("\nBench run time: {:.0} s.\n", started.elapsed().as_secs_f64()));
     std::fs::write(out_dir.join("bench.md"), &md).unwrap();

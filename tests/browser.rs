@@ -514,8 +514,10 @@ async fn inline_rename_escape_cancels_and_enter_renames_once() {
         view! { <Sidebar/> }
     });
     let row = format!("[data-testid=session-row][data-session-id=\"{sid}\"]");
-    until("the row", LONG, || el.query_selector(&row).unwrap().is_some()).await;
-    let title_before = text_of(&el, &format!("{row} [data-testid=row-title]"));
+    // The sidebar is painted at its own pace: wait until the row shows the settled title.
+    let settled_title = hub.runtime(&sid).and_then(|r| r.title).unwrap_or_default();
+    until("the row with its title", LONG, || text_of(&el, &format!("{row} [data-testid=row-title]")) == settled_title).await;
+    let title_before = settled_title.clone();
     let click = |css: &str| el.query_selector(css).unwrap().unwrap().unchecked_into::<web_sys::HtmlElement>().click();
     click(&format!("{row} [data-testid=row-rename]"));
     until("the rename field", LONG, || el.query_selector(&format!("{row} [data-testid=row-rename-input]")).unwrap().is_some()).await;
@@ -538,5 +540,28 @@ async fn inline_rename_escape_cancels_and_enter_renames_once() {
     enter.set_key("Enter");
     key(field.unchecked_ref(), &enter);
     until("the new title", LONG, || text_of(&el, &format!("{row} [data-testid=row-title]")) == "Renamed here").await;
+    done(hub).await;
+}
+
+#[wasm_bindgen_test]
+async fn load_all_pages_a_long_session_in_so_find_in_page_sees_every_message() {
+    let hub = hub();
+    let seeded = hub.api().post::<serde_json::Value>("seed", "api/__seed", &serde_json::json!({"messages": 1200, "title": "long"})).await.unwrap();
+    let sid = seeded["session_id"].as_str().unwrap().to_string();
+    hub.show(Some(sid.clone()));
+    let el = container();
+    let (h, s2) = (hub, sid.clone());
+    let _m = leptos::mount::mount_to(el.clone(), move || {
+        provide_context(h);
+        view! { <SessionPane id=s2.clone()/> }
+    });
+    until("the last page", LONG, || el.query_selector_all("[data-testid=message]").unwrap().length() > 0).await;
+    let first_page = el.query_selector_all("[data-testid=message]").unwrap().length();
+    assert!(first_page < 1200, "only a window is loaded at first ({first_page})");
+    el.query_selector("[data-testid=load-all]").unwrap().unwrap().unchecked_into::<web_sys::HtmlElement>().click();
+    until("every message", LONG, || el.query_selector_all("[data-testid=message]").unwrap().length() == 1200).await;
+    assert!(el.query_selector("[data-testid=load-all]").unwrap().is_none(), "nothing older is left to load");
+    let rt = hub.runtime(&sid).unwrap();
+    assert_eq!((rt.messages_offset, rt.messages.len()), (0, 1200));
     done(hub).await;
 }

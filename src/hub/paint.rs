@@ -19,17 +19,32 @@ use super::{Hub, Inner};
 /// every other frame at 60 Hz (30 ms, so frame jitter never stretches it to three). Token →
 /// paint latency stays under a frame plus one batching period (2 frames, 33 ms).
 pub const PAINT_INTERVAL_MS: f64 = 30.0;
-/// The sidebar (previews of background sessions) is repainted at most this often (ms).
-pub const SIDEBAR_INTERVAL_MS: f64 = 100.0;
+/// The sidebar (previews of background sessions) is repainted at most this often (ms): four
+/// times a second is lively enough for a one-line preview and costs a fraction of every frame.
+pub const SIDEBAR_INTERVAL_MS: f64 = 250.0;
 
 #[derive(Default)]
 pub(crate) struct Painter {
     dirty: HashSet<String>,
-    scheduled: bool,
+    /// When the earliest scheduled paint runs (`performance.now()` ms), if one is scheduled.
+    scheduled: Option<f64>,
     pub(crate) sidebar_dirty: bool,
+    /// The sidebar changes in kind (a list arrived, a turn finished): paint it at the next
+    /// frame, not at the preview pace.
+    pub(crate) sidebar_urgent: bool,
     cache: HashMap<String, Cache>,
     last_paint: f64,
     last_sidebar: f64,
+}
+
+impl Painter {
+    /// The session's store is gone: its next paint projects everything again (reusing the
+    /// rendered items).
+    pub(crate) fn forget_projection(&mut self, id: &str) {
+        if let Some(c) = self.cache.get_mut(id) {
+            c.transcript_rev = None;
+        }
+    }
 }
 
 /// Per-session render caches: markdown is rendered once per item / sealed segment.
@@ -261,6 +276,15 @@ macro_rules! set_if {
 }
 
 impl Hub {
+    /// The sidebar must show a change of state soon (not at the preview pace).
+    pub(crate) fn sidebar_now(&self) {
+        self.with(|i| {
+            i.painter.sidebar_dirty = true;
+            i.painter.sidebar_urgent = true;
+        });
+        self.schedule_paint();
+    }
+
     /// Notes that a session's runtime changed; it is painted at the next frame.
     pub(crate) fn mark_dirty(&self, id: &str) {
         self.with(|i| {
@@ -269,9 +293,17 @@ impl Hub {
         self.schedule_paint();
     }
 
+    /// Schedules a paint at the next animation frame (unless one comes sooner anyway).
     pub(crate) fn schedule_paint(&self) {
-        let already = self.with(|i| std::mem::replace(&mut i.painter.scheduled, true));
-        if !already {
+        let t = now();
+        let sooner = self.with(|i| {
+            let sooner = i.painter.scheduled.is_none_or(|at| at > t + 17.0);
+            if sooner {
+                i.painter.scheduled = Some(t);
+            }
+            sooner
+        });
+        if sooner {
             let hub = *self;
             request_animation_frame(move || hub.paint_frame());
         }
@@ -284,10 +316,10 @@ impl Hub {
         // SIDEBAR_INTERVAL_MS; what is not painted yet stays dirty for a later frame.
         let (paint_active, paint_sidebar, dirty, again) = self.with(|i| {
             let p = &mut i.painter;
-            p.scheduled = false;
+            p.scheduled = None;
             let active_dirty = active.as_ref().is_some_and(|a| p.dirty.contains(a));
             let paint_active = active_dirty && t - p.last_paint >= PAINT_INTERVAL_MS;
-            let paint_sidebar = (p.sidebar_dirty || !p.dirty.is_empty()) && t - p.last_sidebar >= SIDEBAR_INTERVAL_MS;
+            let paint_sidebar = (p.sidebar_dirty || !p.dirty.is_empty()) && (p.sidebar_urgent || t - p.last_sidebar >= SIDEBAR_INTERVAL_MS);
             let dirty: HashSet<String> = if paint_sidebar { std::mem::take(&mut p.dirty) } else { p.dirty.clone() };
             if paint_active {
                 p.last_paint = t;
@@ -304,8 +336,19 @@ impl Hub {
             if paint_sidebar {
                 p.last_sidebar = t;
                 p.sidebar_dirty = false;
+                p.sidebar_urgent = false;
             }
-            let again = !p.dirty.is_empty() || p.sidebar_dirty;
+            // When the next paint is due: what is left waits for its interval (a timer, then a
+            // frame) rather than spinning on animation frames that would paint nothing.
+            let active_left = active.as_ref().is_some_and(|a| p.dirty.contains(a));
+            let sidebar_left = p.sidebar_dirty || !p.dirty.is_empty();
+            let due = |last: f64, every: f64| (last + every - t).max(0.0);
+            let again = match (active_left, sidebar_left) {
+                (false, false) => None,
+                (true, false) => Some(due(p.last_paint, PAINT_INTERVAL_MS)),
+                (false, true) => Some(due(p.last_sidebar, SIDEBAR_INTERVAL_MS)),
+                (true, true) => Some(due(p.last_paint, PAINT_INTERVAL_MS).min(due(p.last_sidebar, SIDEBAR_INTERVAL_MS))),
+            };
             (paint_active, paint_sidebar, dirty, again)
         });
         if let (true, Some(a)) = (paint_active, &active) {
@@ -315,8 +358,27 @@ impl Hub {
             self.attention_notices(&dirty, active.as_deref());
             self.paint_sidebar();
         }
-        if again {
-            self.schedule_paint();
+        match again {
+            // Less than a frame away: the next frame.
+            Some(wait) if wait < 12.0 => self.schedule_paint(),
+            Some(wait) => self.schedule_paint_in(wait - 8.0),
+            None => {}
+        }
+    }
+
+    /// Schedules a paint for the first frame after `ms`.
+    fn schedule_paint_in(&self, ms: f64) {
+        let at = now() + ms;
+        let sooner = self.with(|i| {
+            let sooner = i.painter.scheduled.is_none_or(|s| s > at);
+            if sooner {
+                i.painter.scheduled = Some(at);
+            }
+            sooner
+        });
+        if sooner {
+            let hub = *self;
+            set_timeout(move || request_animation_frame(move || hub.paint_frame()), std::time::Duration::from_millis(ms as u64));
         }
     }
 

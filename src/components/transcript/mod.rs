@@ -121,6 +121,10 @@ pub fn Transcript(id: String, store: Store<SessionView>, shown: Memo<bool>) -> i
                         <button type="button" class="btn small" data-testid="load-older" disabled=move || store.loading_older().get() on:click=move |_| hub.load_older(&sid.get_value())>
                             {move || if store.loading_older().get() { "Loading older messages…" } else { "Load older messages" }}
                         </button>
+                        // Find in page (Ctrl+F) only sees what is loaded: one click loads it all.
+                        <button type="button" class="btn link small" data-testid="load-all" disabled=move || store.loading_older().get() on:click=move |_| hub.load_all(&sid.get_value()) title="Load every message, so find in page (Ctrl+F) searches the whole conversation">
+                            "Load all (to search with Ctrl+F)"
+                        </button>
                     </div>
                 </Show>
                 <Show when=move || !store.loaded().get() && store.items().with(Vec::is_empty) && store.live().with(Option::is_none) && store.load_error().with(Option::is_none)>

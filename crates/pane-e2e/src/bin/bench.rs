@@ -150,21 +150,27 @@ const sleep = ms => new Promise(r => setTimeout(r, ms));
     const row = document.querySelector(`[data-testid=session-row][data-session-id="${id}"] .row-main`);
     const t0 = performance.now();
     row.click();
-    for (;;) {
+    for (let frames = 1; ; frames++) {
       await frame();
       const p = document.querySelector(`.pane[data-session-id="${id}"]`);
-      if (p && !p.classList.contains('hidden') && p.querySelector('[data-role]')) { out.push(performance.now() - t0); break; }
-      if (performance.now() - t0 > 10000) { out.push(-1); break; }
+      if (p && !p.classList.contains('hidden') && p.querySelector('[data-role]')) { out.push([performance.now() - t0, frames]); break; }
+      if (performance.now() - t0 > 10000) { out.push([-1, frames]); break; }
     }
   }
   done(out);
 })();
 "#;
 
+/// Click → painted times (ms) of `count` switches among `ids`.
 async fn switches(b: &Browser, ids: &[String], count: usize) -> Vec<f64> {
+    switches_with_frames(b, ids, count).await.into_iter().map(|(ms, _)| ms).collect()
+}
+
+/// Click → painted: (ms, animation frames waited; 1 = painted in the very next frame).
+async fn switches_with_frames(b: &Browser, ids: &[String], count: usize) -> Vec<(f64, f64)> {
     let script = SWITCH_JS.replace("IDS", &json!(ids).to_string()).replace("COUNT", &count.to_string());
     let v = b.js_async(&script).await;
-    v.as_array().unwrap().iter().filter_map(Value::as_f64).collect()
+    v.as_array().unwrap().iter().filter_map(|p| Some((p[0].as_f64()?, p[1].as_f64()?))).collect()
 }
 
 async fn metrics(b: &Browser) -> (f64, f64) {
@@ -227,15 +233,23 @@ async fn switching(figs: &mut Vec<Figure>) {
         for id in &ids {
             loaded_fully(&b, id).await;
         }
-        let samples = switches(&b, &ids, 60).await;
+        let pairs = switches_with_frames(&b, &ids, 60).await;
         let budget = if n == 200 { Some((16.0, "p95")) } else { None };
         figs.push(fig(
             "switch",
             format!("switch to a loaded session, {n} messages: click → painted"),
             "ms",
-            samples,
+            pairs.iter().map(|p| p.0).collect(),
             budget,
             "click → first animation frame at which the pane shows (clicks at random frame phase; includes waiting for that frame)",
+        ));
+        figs.push(fig(
+            "switch",
+            format!("switch to a loaded session, {n} messages: frames until painted"),
+            "frames",
+            pairs.iter().map(|p| p.1).collect(),
+            None,
+            "1 = the pane is on screen in the first frame after the click (the switch fits in one frame)",
         ));
     }
     // Open a 2,000-message session straight from the server.
@@ -245,7 +259,7 @@ async fn switching(figs: &mut Vec<Figure>) {
         open_app(&b, &server.url()).await;
         b.wait("its row", Duration::from_secs(30), &format!("return document.querySelector('[data-testid=session-row][data-session-id=\"{id}\"]') !== null"))
             .await;
-        let v = b.js_async(&SWITCH_JS.replace("IDS", &json!([id]).to_string()).replace("COUNT", "1")).await;
+        let v = b.js_async(&SWITCH_JS.replace("IDS", &json!([id]).to_string()).replace("COUNT", "1")).await[0].clone();
         let timing = b.js("return performance.getEntriesByType('resource').filter(e => e.name.includes('api/session?')).slice(-2).map(e => [e.name.split('?')[1].slice(0, 60), Math.round(e.startTime), Math.round(e.duration)])").await;
         eprintln!("open 2000: {} ms; fetches {timing}", v[0]);
         open.push(v[0].as_f64().unwrap());
@@ -282,10 +296,19 @@ async fn streaming(figs: &mut Vec<Figure>, sessions: usize, budget_override: Opt
     tokio::time::sleep(Duration::from_secs(2)).await;
     b.js("window.__long = []; new PerformanceObserver(l => l.getEntries().forEach(e => window.__long.push(e.duration))).observe({type: 'longtask'}); window.__hermesPane.latencies(); return true").await;
     b.cdp("Performance.enable", json!({"timeDomain": "timeTicks"})).await;
+    let profile = std::env::var("BENCH_PROFILE").is_ok();
+    if profile {
+        b.cdp("Profiler.enable", json!({})).await;
+        b.cdp("Profiler.setSamplingInterval", json!({"interval": 200})).await;
+        b.cdp("Profiler.start", json!({})).await;
+    }
     let (task0, ts0) = metrics(&b).await;
     let open0 = b.js("return JSON.parse(window.__hermesPane.transports()).length").await;
     tokio::time::sleep(Duration::from_secs(6)).await;
     let (task1, ts1) = metrics(&b).await;
+    if profile {
+        print_profile(&b.cdp("Profiler.stop", json!({})).await["profile"], &format!("{sessions} sessions"));
+    }
     let busy = 100.0 * (task1 - task0) / (ts1 - ts0);
     let lat: Vec<f64> = serde_json::from_str(b.js("return window.__hermesPane.latencies()").await.as_str().unwrap()).unwrap();
     let long: Vec<f64> = b.js("return window.__long").await.as_array().unwrap().iter().filter_map(Value::as_f64).collect();
@@ -320,6 +343,31 @@ async fn streaming(figs: &mut Vec<Figure>, sessions: usize, budget_override: Opt
     ));
     let _ = b.client.close().await;
     drop(driver);
+}
+
+/// `BENCH_PROFILE=1`: a sampling profile of the streaming window, self time by function
+/// (build the bundle with names kept to read wasm frames). Diagnostics, not a figure.
+fn print_profile(p: &Value, label: &str) {
+    let nodes = p["nodes"].as_array().cloned().unwrap_or_default();
+    let samples = p["samples"].as_array().cloned().unwrap_or_default();
+    let deltas = p["timeDeltas"].as_array().cloned().unwrap_or_default();
+    let mut name_of = std::collections::HashMap::new();
+    for n in &nodes {
+        let f = &n["callFrame"];
+        let name = format!("{} {}", f["functionName"].as_str().unwrap_or(""), f["url"].as_str().unwrap_or("").rsplit('/').next().unwrap_or(""));
+        name_of.insert(n["id"].as_i64().unwrap_or(0), name);
+    }
+    let mut self_ms: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
+    for (s, d) in samples.iter().zip(deltas.iter().skip(1).chain(std::iter::once(&json!(0)))) {
+        let name = name_of.get(&s.as_i64().unwrap_or(0)).cloned().unwrap_or_default();
+        *self_ms.entry(name).or_default() += d.as_f64().unwrap_or(0.0) / 1000.0;
+    }
+    let mut v: Vec<_> = self_ms.into_iter().collect();
+    v.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap());
+    eprintln!("profile ({label}), self ms over the window:");
+    for (n, ms) in v.iter().take(40) {
+        eprintln!("{ms:8.1}  {n}");
+    }
 }
 
 /// The floor: the app open and idle (nothing streams), same window and counters.
@@ -360,8 +408,12 @@ async fn memory(figs: &mut Vec<Figure>, cycle: usize) {
     let (js0, wasm0) = heap(&b).await;
     let mut all = Vec::new();
     let mut trend = Vec::new();
+    let gc_each = std::env::var("BENCH_GC_EACH").is_ok();
     for _ in 0..10 {
         all.extend(switches(&b, &ids, 100).await);
+        if gc_each {
+            heap(&b).await;
+        }
         trend.push(b.js("return window.__hermesPane.wasmMemory()").await.as_f64().unwrap_or(0.0) / 1_048_576.0);
     }
     eprintln!("wasm memory every 100 switches (MB): {trend:.1?}");

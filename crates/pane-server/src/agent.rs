@@ -38,7 +38,7 @@ pub struct Plan {
 
 /// The help text listing every script (shown by the default reply).
 pub const SCRIPTS_HELP: &str = "Scripts: `[[tokens=N]]` long reply · `[[bytes=N]]` huge reply · `[[slow]]` very slow reply · \
-`[[delay=MS]]` token pace · `[[ttft=MS]]` first-token delay · `[[tool:CMD]]` tool call · `[[tool-error:CMD]]` failing tool · \
+`[[para=N]]` paragraphs of N tokens · `[[delay=MS]]` token pace · `[[ttft=MS]]` first-token delay · `[[tool:CMD]]` tool call · `[[tool-error:CMD]]` failing tool · \
 `[[tool:rm -rf X]]` dangerous command → approval · `[[clarify:Question?|a|b]]` clarify · `[[reasoning=N]]` thinking first · \
 `[[error]]` / `[[error:rate_limit]]` provider error · `[[compress]]` context compression (session id rotates) · \
 `[[echo]]` reply with your own text · `[[title:T]]` set the title.";
@@ -89,6 +89,12 @@ fn long_text(tokens: usize) -> String {
     (1..=tokens).map(|i| format!(" tok{i}")).collect::<String>()
 }
 
+/// A long reply in paragraphs of `para` tokens (closer to what a model writes than one
+/// paragraph of N tokens).
+fn long_text_in_paragraphs(tokens: usize, para: usize) -> String {
+    (1..=tokens).map(|i| if i > 1 && (i - 1) % para == 0 { format!("\n\ntok{i}") } else { format!(" tok{i}") }).collect::<String>()
+}
+
 fn bulk_text(bytes: usize) -> String {
     let mut s = String::with_capacity(bytes + 256);
     let mut para = 0;
@@ -112,10 +118,17 @@ impl Plan {
     pub fn from_message(message: &str) -> Plan {
         let mut plan = Plan { ttft_ms: 250, pace_ms: 25, reasoning_words: 0, steps: Vec::new(), error: None, compress: false, title: None };
         let mut text: Option<String> = None;
+        let para = markers(message).into_iter().find(|(k, _)| k == "para").and_then(|(_, v)| v.trim().parse::<usize>().ok()).filter(|n| *n > 0);
         for (k, v) in markers(message) {
             let num = v.trim().parse::<u64>().ok();
             match k.as_str() {
-                "tokens" => text = Some(long_text(num.unwrap_or(100) as usize)),
+                "tokens" => {
+                    let n = num.unwrap_or(100) as usize;
+                    text = Some(match para {
+                        Some(p) => long_text_in_paragraphs(n, p),
+                        None => long_text(n),
+                    });
+                }
                 "bytes" => {
                     text = Some(bulk_text(num.unwrap_or(1 << 20) as usize));
                     plan.pace_ms = plan.pace_ms.min(5);
@@ -465,6 +478,12 @@ pub fn session_value(s: &Session) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_reply_can_come_in_paragraphs() {
+        let p = Plan::from_message("x [[tokens=5]] [[para=2]]");
+        assert_eq!(p.steps, vec![Step::Text(" tok1 tok2\n\ntok3 tok4\n\ntok5".into())]);
+    }
 
     #[test]
     fn markers_pick_the_script() {

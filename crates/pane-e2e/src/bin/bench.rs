@@ -276,7 +276,16 @@ async fn switching(figs: &mut Vec<Figure>) {
     drop(driver);
 }
 
-async fn streaming(figs: &mut Vec<Figure>, sessions: usize, budget_override: Option<usize>) {
+/// What the streamed replies look like.
+#[derive(Clone, Copy)]
+enum Reply {
+    /// Paragraphs of 40 tokens, as a model writes (the budgeted figures).
+    Paragraphs,
+    /// One 700-token paragraph: the growing block is re-laid out on every paint (worst case).
+    OneParagraph,
+}
+
+async fn streaming(figs: &mut Vec<Figure>, sessions: usize, budget_override: Option<usize>, reply: Reply) {
     let server = Server::start(ServerOpts::default()).await;
     let extra: Vec<String> = std::env::var("BENCH_CHROME_FLAGS").map(|f| f.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
     let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
@@ -288,7 +297,11 @@ async fn streaming(figs: &mut Vec<Figure>, sessions: usize, budget_override: Opt
     let q = budget_override.map(|n| format!("?budget={n}")).unwrap_or_default();
     open_app(&b, &format!("{}session/{}{q}", server.url(), ids[0])).await;
     for id in &ids {
-        let (status, _) = server.request("POST", "api/chat/start", Some(json!({"session_id": id, "message": "[[tokens=700]] [[delay=20]] [[ttft=0]]"}))).await;
+        let message = match reply {
+            Reply::Paragraphs => "[[tokens=700]] [[para=40]] [[delay=20]] [[ttft=0]]",
+            Reply::OneParagraph => "[[tokens=700]] [[delay=20]] [[ttft=0]]",
+        };
+        let (status, _) = server.request("POST", "api/chat/start", Some(json!({"session_id": id, "message": message}))).await;
         assert_eq!(status, 200);
     }
     // Let every session attach, then measure a 6 s window.
@@ -302,28 +315,39 @@ async fn streaming(figs: &mut Vec<Figure>, sessions: usize, budget_override: Opt
         b.cdp("Profiler.setSamplingInterval", json!({"interval": 200})).await;
         b.cdp("Profiler.start", json!({})).await;
     }
-    let (task0, ts0) = metrics(&b).await;
     let open0 = b.js("return JSON.parse(window.__hermesPane.transports()).length").await;
-    tokio::time::sleep(Duration::from_secs(6)).await;
-    let (task1, ts1) = metrics(&b).await;
+    // Three 3-second windows: three samples of the busy share.
+    let mut busy = Vec::new();
+    let (mut task0, mut ts0) = metrics(&b).await;
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let (task1, ts1) = metrics(&b).await;
+        busy.push(100.0 * (task1 - task0) / (ts1 - ts0));
+        (task0, ts0) = (task1, ts1);
+    }
     if profile {
         print_profile(&b.cdp("Profiler.stop", json!({})).await["profile"], &format!("{sessions} sessions"));
     }
-    let busy = 100.0 * (task1 - task0) / (ts1 - ts0);
+
     let lat: Vec<f64> = serde_json::from_str(b.js("return window.__hermesPane.latencies()").await.as_str().unwrap()).unwrap();
     let long: Vec<f64> = b.js("return window.__long").await.as_array().unwrap().iter().filter_map(Value::as_f64).collect();
-    let label = match budget_override {
-        Some(n) => format!("{sessions} × 50 tok/s (budget {n}: {open0} streams live)"),
-        None => format!("{sessions} × 50 tok/s ({open0} streams live)"),
+    let shape = match reply {
+        Reply::Paragraphs => "",
+        Reply::OneParagraph => ", one long paragraph",
     };
-    let heavy = sessions >= 6;
+    let label = match budget_override {
+        Some(n) => format!("{sessions} × 50 tok/s (budget {n}: {open0} streams live{shape})"),
+        None => format!("{sessions} × 50 tok/s ({open0} streams live{shape})"),
+    };
+    let heavy = sessions >= 6 && budget_override.is_none() && matches!(reply, Reply::Paragraphs);
+    eprintln!("{label}: busy {busy:.1?} %");
     figs.push(fig(
         "stream",
         format!("{label}: main-thread busy"),
         "%",
-        vec![busy],
+        busy,
         heavy.then_some((15.0, "p50")),
-        "CDP Performance.getMetrics TaskDuration over a 6 s window",
+        "CDP Performance.getMetrics TaskDuration over three 3 s windows",
     ));
     figs.push(fig(
         "stream",
@@ -544,9 +568,14 @@ async fn main() {
     if want("stream") {
         eprintln!("bench: streaming…");
         idle(&mut figs).await;
-        streaming(&mut figs, 1, None).await;
-        streaming(&mut figs, 6, None).await;
-        streaming(&mut figs, 6, Some(6)).await;
+        streaming(&mut figs, 1, None, Reply::Paragraphs).await;
+        if std::env::var("BENCH_QUICK").is_ok() {
+            return;
+        }
+        streaming(&mut figs, 6, None, Reply::Paragraphs).await;
+        streaming(&mut figs, 6, Some(6), Reply::Paragraphs).await;
+        streaming(&mut figs, 1, None, Reply::OneParagraph).await;
+        streaming(&mut figs, 6, None, Reply::OneParagraph).await;
     }
     if want("memory") {
         eprintln!("bench: memory…");

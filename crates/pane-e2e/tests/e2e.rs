@@ -537,14 +537,27 @@ async fn the_same_bundle_works_under_a_sub_path_and_in_proxy_mode() {
         b.wait("the deep link reloads into the session", T, &format!("return document.querySelector('{SHOWN}')?.dataset.sessionId === '{sid}' && document.querySelectorAll('{SHOWN} [data-role=assistant]').length === 1")).await;
     })
     .await;
-    // Proxy mode: a pane-server in front of another one acting as the real backend.
-    let backend = Server::start(ServerOpts::default()).await;
+    // Proxy mode: a pane-server in front of another one acting as the real backend, with its
+    // password on: the backend's login page and `/` shell (CSRF token) come through the proxy,
+    // and its same-origin gate accepts the pane's POSTs.
+    let backend = std::sync::Arc::new(Server::start(ServerOpts { password: Some("pw".into()), ..ServerOpts::default() }).await);
     let opts = ServerOpts { mount: "/pane/".into(), backend: Some(backend.base.clone()), ..ServerOpts::default() };
+    let behind = backend.clone();
     with_stack(opts, |proxy, b| async move {
+        b.goto(&proxy.url()).await;
+        b.wait(
+            "the backend's login page, through the proxy",
+            T,
+            "return location.pathname === '/login' && document.querySelector('[data-testid=login-form]') !== null",
+        )
+        .await;
+        b.type_into("[data-testid=login-password]", "pw").await;
+        b.click("[data-testid=login-submit]").await;
+        b.wait("back at the pane", T, "return location.pathname.startsWith('/pane/') && document.querySelector('[data-testid=sidebar]') !== null").await;
         open_app(&b, &proxy.url()).await;
         let sid = start(&b, "through the proxy [[tokens=6]] [[delay=20]] [[ttft=0]]").await;
         assert_eq!(settled_reply(&b).await, "tok1 tok2 tok3 tok4 tok5 tok6");
-        let saved = proxy.messages(&sid).await;
+        let saved = behind.messages(&sid).await;
         assert_eq!(saved_reply(&saved), "tok1 tok2 tok3 tok4 tok5 tok6", "the backend behind the proxy saved it");
     })
     .await;

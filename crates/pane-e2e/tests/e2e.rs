@@ -87,6 +87,14 @@ async fn switching_mid_stream_reuses_transports_and_every_text_matches_the_serve
         for i in 0..3 {
             ids.push(start(&b, &format!("session {i} [[tokens=700]] [[delay=15]] [[ttft=0]]")).await);
         }
+        // `start` returns once the reply shows (the optimistic turn paints before `chat/start`
+        // answers): wait for the last session's transport to open.
+        b.wait(
+            "a transport per running session",
+            T,
+            "return JSON.parse(window.__hermesPane.transports()).filter(t => t.readyState === 1).length === 3 || null",
+        )
+        .await;
         let before = transports(&b).await;
         assert_eq!(before.len(), 3, "one transport per running session: {before:?}");
         let created = b.js("return window.__hermesPane.created()").await;

@@ -13,10 +13,27 @@ fn row(sid: &str) -> String {
     format!("[data-testid=session-row][data-session-id=\"{sid}\"]")
 }
 
-/// Clicks a session's sidebar row and waits until its pane is the shown one.
+/// Clicks a session's sidebar row and waits until its pane is the shown one. Rows re-sort
+/// when a turn ends (running rows first, as the backend orders them), so a click can land on
+/// the row that just moved under the pointer: then the pane shows that other session, and the
+/// click is repeated (said on stderr), as a person would.
 async fn show(b: &Browser, sid: &str) {
-    b.click(&format!("{} .row-main", row(sid))).await;
-    b.wait("the pane to switch", T, &format!("return document.querySelector('.pane:not(.hidden)')?.dataset.sessionId === '{sid}'")).await;
+    let shown = format!("return document.querySelector('.pane:not(.hidden)')?.dataset.sessionId === '{sid}'");
+    for attempt in 1..=3 {
+        b.click(&format!("{} .row-main", row(sid))).await;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if b.js(&shown).await == Value::Bool(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let state = b
+            .js("return JSON.stringify({path: location.pathname, shown: [...document.querySelectorAll('.pane:not(.hidden)')].map(p => p.dataset.sessionId), panes: [...document.querySelectorAll('.pane')].map(p => p.dataset.sessionId), fatal: document.body.dataset.paneFatal || null})")
+            .await;
+        eprintln!("click {attempt} on {sid}'s row did not show it: {state}");
+    }
+    b.wait("the pane to switch", T, &shown).await;
 }
 
 /// Starts a session with a first message through the UI; returns its id.

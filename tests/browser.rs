@@ -565,3 +565,40 @@ async fn load_all_pages_a_long_session_in_so_find_in_page_sees_every_message() {
     assert_eq!((rt.messages_offset, rt.messages.len()), (0, 1200));
     done(hub).await;
 }
+
+#[wasm_bindgen_test]
+async fn sidebar_rows_keep_their_places_under_the_pointer_and_re_sort_after() {
+    let hub = hub();
+    let a = hub.new_session().await.unwrap();
+    hub.send(&a, "older [[tokens=1]] [[ttft=0]]", Vec::new()).await.unwrap();
+    until("A to end", LONG, || hub.runtime(&a).is_some_and(|r| r.stream.as_ref().is_some_and(|s| s.ended))).await;
+    let b = hub.new_session().await.unwrap();
+    hub.send(&b, "newer [[tokens=1]] [[ttft=0]]", Vec::new()).await.unwrap();
+    until("B to end", LONG, || hub.runtime(&b).is_some_and(|r| r.stream.as_ref().is_some_and(|s| s.ended))).await;
+    hub.refresh_list().await;
+    let el = container();
+    let h = hub;
+    let _m = leptos::mount::mount_to(el.clone(), move || {
+        provide_context(h);
+        view! { <Sidebar/> }
+    });
+    let order = || {
+        let rows = el.query_selector_all("[data-testid=session-row]").unwrap();
+        (0..rows.length())
+            .filter_map(|i| rows.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()).and_then(|e| e.get_attribute("data-session-id")))
+            .filter(|id| *id == a || *id == b)
+            .collect::<Vec<_>>()
+    };
+    until("newest first", LONG, || order() == vec![b.clone(), a.clone()]).await;
+    // The pointer is over the list; A starts running (the backend now lists it first).
+    hub.hold_sidebar(true);
+    hub.send(&a, "again [[tokens=300]] [[delay=10]] [[ttft=0]]", Vec::new()).await.unwrap();
+    hub.refresh_list().await;
+    let row_a = format!("[data-testid=session-row][data-session-id=\"{a}\"]");
+    until("A's row to show it running", LONG, || el.query_selector(&row_a).unwrap().and_then(|r| r.get_attribute("data-state")).as_deref() == Some("running"))
+        .await;
+    assert_eq!(order(), vec![b.clone(), a.clone()], "no row moved under the pointer");
+    hub.hold_sidebar(false);
+    until("the backend's order back", LONG, || order() == vec![a.clone(), b.clone()]).await;
+    done(hub).await;
+}

@@ -32,6 +32,9 @@ pub(crate) struct Painter {
     /// The sidebar changes in kind (a list arrived, a turn finished): paint it at the next
     /// frame, not at the preview pace.
     pub(crate) sidebar_urgent: bool,
+    /// The pointer is over the session list: rows keep their places (fields still update), so
+    /// a row never moves under a click; the backend's order comes back when it leaves.
+    pub(crate) sidebar_hold: bool,
     cache: HashMap<String, Cache>,
     last_paint: f64,
     last_sidebar: f64,
@@ -454,14 +457,26 @@ impl Hub {
             rows.iter().map(|r| sidebar_row(r, &i.core)).collect::<Vec<_>>()
         });
         let (pinned, recent) = group_rows(rows);
-        let pinned: Vec<RowView> = pinned.iter().map(RowView::from).collect();
-        let recent: Vec<RowView> = recent.iter().map(RowView::from).collect();
+        let mut pinned: Vec<RowView> = pinned.iter().map(RowView::from).collect();
+        let mut recent: Vec<RowView> = recent.iter().map(RowView::from).collect();
+        if self.with(|i| i.painter.sidebar_hold) {
+            self.sidebar.pinned().with_untracked(|cur| keep_places(cur, &mut pinned));
+            self.sidebar.recent().with_untracked(|cur| keep_places(cur, &mut recent));
+        }
         // Keyed patches: only the rows (and fields) that changed notify their views.
         if self.sidebar.pinned().with_untracked(|c| *c != pinned) {
             self.sidebar.pinned().patch(pinned);
         }
         if self.sidebar.recent().with_untracked(|c| *c != recent) {
             self.sidebar.recent().patch(recent);
+        }
+    }
+
+    /// Holds (or releases) the sidebar's row order while the pointer is over it.
+    pub fn hold_sidebar(&self, hold: bool) {
+        let changed = self.with(|i| std::mem::replace(&mut i.painter.sidebar_hold, hold) != hold);
+        if changed && !hold {
+            self.sidebar_now();
         }
     }
 
@@ -491,4 +506,10 @@ impl Hub {
             }
         }
     }
+}
+
+/// Orders `rows` like `current` (rows already shown keep their places; new ones go last).
+fn keep_places(current: &[RowView], rows: &mut [RowView]) {
+    let place = |id: &str| current.iter().position(|r| r.id == id).unwrap_or(usize::MAX);
+    rows.sort_by_key(|r| place(&r.id));
 }

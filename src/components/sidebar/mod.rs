@@ -56,7 +56,7 @@ pub fn Sidebar() -> impl IntoView {
                 on:input=on_search
                 on:keydown=on_search_key
             />
-            <div class="sidebar-scroll">
+            <div class="sidebar-scroll" on:pointerenter=move |_| hub.hold_sidebar(true) on:pointerleave=move |_| hub.hold_sidebar(false)>
                 <Show when=move || side.error().get().is_some()>
                     <p class="sidebar-error" role="alert" data-testid="sidebar-error">{move || side.error().get()}</p>
                 </Show>

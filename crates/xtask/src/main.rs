@@ -227,6 +227,8 @@ impl Drop for StandIn {
 }
 
 fn task_run(args: &[String]) -> Res {
+    // `cargo xtask run -- --addr …` (as the README writes it) hands us a literal `--` first.
+    let args = args.strip_prefix(&["--".to_string()]).unwrap_or(args);
     setup_build_tools()?;
     build_bundle("dist", None, "./")?;
     build_server()?;

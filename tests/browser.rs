@@ -74,6 +74,22 @@ fn container() -> web_sys::HtmlElement {
     el
 }
 
+/// Mounts `view` (with the hub in context) into a fresh container in the page.
+fn mount<V: IntoView + 'static>(hub: Hub, view: impl Fn() -> V + 'static) -> (web_sys::HtmlElement, leptos::mount::UnmountHandle<V::State>) {
+    let el = container();
+    let handle = leptos::mount::mount_to(el.clone(), move || {
+        provide_context(hub);
+        view()
+    });
+    (el, handle)
+}
+
+/// Mounts a session's pane (what the layout does for a shown session).
+fn mount_pane(hub: Hub, id: &str) -> (web_sys::HtmlElement, leptos::mount::UnmountHandle<impl Mountable>) {
+    let id = id.to_string();
+    mount(hub, move || view! { <SessionPane id=id.clone()/> })
+}
+
 async fn sleep(ms: u32) {
     TimeoutFuture::new(ms).await;
 }
@@ -172,12 +188,7 @@ async fn unmounting_a_sessions_pane_leaves_its_event_source_open() {
     let (sid, stream) = running_session(&hub, "keep [[tokens=200]] [[delay=20]] [[ttft=0]]").await;
     let es = hub.event_source(&stream).unwrap();
     hub.show(Some(sid.clone()));
-    let el = container();
-    let (h, s2) = (hub, sid.clone());
-    let handle = leptos::mount::mount_to(el.clone(), move || {
-        provide_context(h);
-        view! { <SessionPane id=s2.clone()/> }
-    });
+    let (el, handle) = mount_pane(hub, &sid);
     until("the live turn on screen", LONG, || el.query_selector("[data-streaming]").unwrap().is_some()).await;
     drop(handle); // the view goes away (switched off, or evicted from the kept panes)
     el.remove();
@@ -231,13 +242,7 @@ async fn a_background_event_does_not_repaint_the_shown_transcript() {
     until("the shown turn to end", LONG, || hub.runtime(&shown).is_some_and(|r| !r.is_busy() && r.messages.len() == 2)).await;
     let (bg, _) = running_session(&hub, "background [[tokens=200]] [[delay=10]] [[ttft=0]]").await;
     hub.show(Some(shown.clone()));
-    let el = container();
-    let h = hub;
-    let s2 = shown.clone();
-    let _mounted = leptos::mount::mount_to(el.clone(), move || {
-        provide_context(h);
-        view! { <SessionPane id=s2.clone()/> }
-    });
+    let (el, _mounted) = mount_pane(hub, &shown);
     sleep(200).await;
     // Count DOM mutations in the shown pane and its paints while the other session streams.
     let mutations = std::rc::Rc::new(std::cell::Cell::new(0u32));
@@ -279,12 +284,7 @@ async fn messages_render_markdown_code_and_hostile_content_inert() {
     };
     hub.drive(Some("render"), |c| c.with_session("render", |rt| rt.load(&detail, true)));
     hub.show(Some("render".into()));
-    let el = container();
-    let h = hub;
-    let _m = leptos::mount::mount_to(el.clone(), move || {
-        provide_context(h);
-        view! { <SessionPane id="render".to_string()/> }
-    });
+    let (el, _m) = mount_pane(hub, "render");
     until("the transcript", LONG, || el.query_selector("[data-role=assistant] h1").unwrap().is_some()).await;
     assert_eq!(
         text_of(&el, "[data-role=user] [data-testid=user-text]"),
@@ -349,12 +349,8 @@ async fn approval_card_offers_every_choice_and_clears_when_nothing_is_pending() 
     });
     hub.show(Some(sid.clone()));
     let store = hub.store(&sid);
-    let el = container();
-    let (h, s2) = (hub, sid.clone());
-    let _m = leptos::mount::mount_to(el.clone(), move || {
-        provide_context(h);
-        view! { <ApprovalCard id=s2.clone() store=store/> }
-    });
+    let s2 = sid.clone();
+    let (el, _m) = mount(hub, move || view! { <ApprovalCard id=s2.clone() store=store/> });
     until("the card", LONG, || el.query_selector("[data-testid=approval-card]").unwrap().is_some()).await;
     for b in ["approve-once", "approve-session", "approve-always", "approve-deny"] {
         assert!(el.query_selector(&format!("[data-testid={b}]")).unwrap().is_some(), "{b}");
@@ -374,12 +370,7 @@ async fn denying_a_real_approval_sends_deny_and_the_turn_goes_on_without_the_com
     until("the approval to arrive", LONG, || hub.runtime(&sid).is_some_and(|r| r.approval.is_some())).await;
     hub.show(Some(sid.clone()));
     let store = hub.store(&sid);
-    let el = container();
-    let (h, s2) = (hub, sid.clone());
-    let _m = leptos::mount::mount_to(el.clone(), move || {
-        provide_context(h);
-        view! { <SessionPane id=s2.clone()/> }
-    });
+    let (el, _m) = mount_pane(hub, &sid);
     until("the card", LONG, || el.query_selector("[data-testid=approve-deny]").unwrap().is_some()).await;
     let deny: web_sys::HtmlElement = el.query_selector("[data-testid=approve-deny]").unwrap().unwrap().unchecked_into();
     deny.click();
@@ -426,21 +417,14 @@ async fn composer_enter_sends_but_shift_enter_and_ime_do_not_and_drafts_persist(
     hub.show(Some(sid.clone()));
     let store = hub.store(&sid);
     let shown = Memo::new(|_| true);
-    let mount = |hub: Hub, sid: String| {
-        let el = container();
-        let handle = leptos::mount::mount_to(el.clone(), move || {
-            provide_context(hub);
-            view! { <Composer id=sid.clone() store=store shown=shown/> }
-        });
-        (el, handle)
-    };
-    let (el, handle) = mount(hub, sid.clone());
+    let mount_composer = |hub: Hub, sid: String| mount(hub, move || view! { <Composer id=sid.clone() store=store shown=shown/> });
+    let (el, handle) = mount_composer(hub, sid.clone());
     let input: web_sys::HtmlTextAreaElement = el.query_selector("[data-testid=composer-input]").unwrap().unwrap().unchecked_into();
     input.set_value("hello [[tokens=2]] [[ttft=0]]");
     input.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
     // The draft survives unmounting (switching away) and comes back.
     drop(handle);
-    let (el, _h2) = mount(hub, sid.clone());
+    let (el, _h2) = mount_composer(hub, sid.clone());
     let input: web_sys::HtmlTextAreaElement = el.query_selector("[data-testid=composer-input]").unwrap().unwrap().unchecked_into();
     sleep(20).await;
     assert_eq!(input.value(), "hello [[tokens=2]] [[ttft=0]]", "draft restored");
@@ -472,12 +456,8 @@ async fn a_failed_send_keeps_the_draft_and_says_why() {
     let sid = "no-such-session-here".to_string();
     let store = hub.store(&sid);
     let shown = Memo::new(|_| true);
-    let el = container();
-    let (h, s2) = (hub, sid.clone());
-    let _m = leptos::mount::mount_to(el.clone(), move || {
-        provide_context(h);
-        view! { <Composer id=s2.clone() store=store shown=shown/> }
-    });
+    let s2 = sid.clone();
+    let (el, _m) = mount(hub, move || view! { <Composer id=s2.clone() store=store shown=shown/> });
     let input: web_sys::HtmlTextAreaElement = el.query_selector("[data-testid=composer-input]").unwrap().unwrap().unchecked_into();
     input.set_value("important words");
     input.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
@@ -507,12 +487,7 @@ async fn inline_rename_escape_cancels_and_enter_renames_once() {
     // `stream_end` comes after the generated title: the title is settled then.
     until("the turn to end", LONG, || hub.runtime(&sid).is_some_and(|r| r.messages.len() == 2 && r.stream.as_ref().is_some_and(|s| s.ended))).await;
     hub.refresh_list().await;
-    let el = container();
-    let h = hub;
-    let _m = leptos::mount::mount_to(el.clone(), move || {
-        provide_context(h);
-        view! { <Sidebar/> }
-    });
+    let (el, _m) = mount(hub, || view! { <Sidebar/> });
     let row = format!("[data-testid=session-row][data-session-id=\"{sid}\"]");
     // The sidebar is painted at its own pace: wait until the row shows the settled title.
     let settled_title = hub.runtime(&sid).and_then(|r| r.title).unwrap_or_default();
@@ -549,12 +524,7 @@ async fn load_all_pages_a_long_session_in_so_find_in_page_sees_every_message() {
     let seeded = hub.api().post::<serde_json::Value>("seed", "api/__seed", &serde_json::json!({"messages": 1200, "title": "long"})).await.unwrap();
     let sid = seeded["session_id"].as_str().unwrap().to_string();
     hub.show(Some(sid.clone()));
-    let el = container();
-    let (h, s2) = (hub, sid.clone());
-    let _m = leptos::mount::mount_to(el.clone(), move || {
-        provide_context(h);
-        view! { <SessionPane id=s2.clone()/> }
-    });
+    let (el, _m) = mount_pane(hub, &sid);
     until("the last page", LONG, || el.query_selector_all("[data-testid=message]").unwrap().length() > 0).await;
     let first_page = el.query_selector_all("[data-testid=message]").unwrap().length();
     assert!(first_page < 1200, "only a window is loaded at first ({first_page})");
@@ -576,12 +546,7 @@ async fn sidebar_rows_keep_their_places_under_the_pointer_and_re_sort_after() {
     hub.send(&b, "newer [[tokens=1]] [[ttft=0]]", Vec::new()).await.unwrap();
     until("B to end", LONG, || hub.runtime(&b).is_some_and(|r| r.stream.as_ref().is_some_and(|s| s.ended))).await;
     hub.refresh_list().await;
-    let el = container();
-    let h = hub;
-    let _m = leptos::mount::mount_to(el.clone(), move || {
-        provide_context(h);
-        view! { <Sidebar/> }
-    });
+    let (el, _m) = mount(hub, || view! { <Sidebar/> });
     let order = || {
         let rows = el.query_selector_all("[data-testid=session-row]").unwrap();
         (0..rows.length())

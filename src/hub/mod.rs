@@ -66,8 +66,6 @@ pub(crate) struct Inner {
     attention_seen: HashSet<String>,
     toast_seq: u64,
     search_seq: u64,
-    /// Sessions whose approval or clarify answer is on its way (no double answers).
-    answering: HashSet<String>,
     last_announce: f64,
     /// Finished replies not announced yet (merged into one announcement).
     unannounced: Vec<String>,
@@ -121,7 +119,6 @@ impl Hub {
                 attention_seen: HashSet::new(),
                 toast_seq: 0,
                 search_seq: 0,
-                answering: HashSet::new(),
                 last_announce: 0.0,
                 unannounced: Vec::new(),
                 announce_scheduled: false,
@@ -454,51 +451,30 @@ impl Hub {
 
     /// Pages older messages in (`msg_before`).
     pub fn load_older(&self, id: &str) {
-        let Some(offset) = self.with(|i| i.core.session(id).map(|s| s.messages_offset)) else { return };
-        if offset == 0 || !self.with(|i| i.loading.insert(format!("{id}#older"))) {
-            return;
-        }
-        let hub = *self;
-        let id = id.to_string();
-        let store = self.store(&id);
-        store.loading_older().set(true);
-        spawn_local(async move {
-            let r = hub
-                .api()
-                .get::<SessionEnvelope>(
-                    "Loading older messages",
-                    &format!("api/session?session_id={}&msg_before={offset}&msg_limit={WINDOW}", pane_core::url_encode(&id)),
-                )
-                .await;
-            hub.with(|i| i.loading.remove(&format!("{id}#older")));
-            store.loading_older().set(false);
-            match r {
-                Ok(w) => hub.core(Some(&id), |c| {
-                    c.with_session(&id, |rt| {
-                        rt.load_older(&w.session);
-                        Vec::new()
-                    })
-                }),
-                Err(e) => hub.toast(ToastKind::Error, e.message, None),
-            }
-        });
+        self.page_in(id, false);
     }
 
     /// Pages the whole transcript in (the server's largest pages), so the browser's own find
     /// sees every message of a long session.
     pub fn load_all(&self, id: &str) {
+        self.page_in(id, true);
+    }
+
+    /// One older page (`WINDOW` messages), or every older page (`all`, 500 at a time).
+    fn page_in(&self, id: &str, all: bool) {
         let key = format!("{id}#older");
-        if !self.with(|i| i.loading.insert(key.clone())) {
+        let has_older = self.with(|i| i.core.session(id).is_some_and(|s| s.messages_offset > 0));
+        if !has_older || !self.with(|i| i.loading.insert(key.clone())) {
             return;
         }
         let (hub, id) = (*self, id.to_string());
         let store = self.store(&id);
         store.loading_older().set(true);
+        let (what, limit) = if all { ("Loading the whole conversation", 500) } else { ("Loading older messages", WINDOW) };
         spawn_local(async move {
-            loop {
-                let Some(offset) = hub.with(|i| i.core.session(&id).map(|s| s.messages_offset)).filter(|o| *o > 0) else { break };
-                let path = format!("api/session?session_id={}&msg_before={offset}&msg_limit=500", pane_core::url_encode(&id));
-                match hub.api().get::<SessionEnvelope>("Loading the whole conversation", &path).await {
+            while let Some(offset) = hub.with(|i| i.core.session(&id).map(|s| s.messages_offset)).filter(|o| *o > 0) {
+                let path = format!("api/session?session_id={}&msg_before={offset}&msg_limit={limit}", pane_core::url_encode(&id));
+                match hub.api().get::<SessionEnvelope>(what, &path).await {
                     Ok(w) => hub.core(Some(&id), |c| {
                         c.with_session(&id, |rt| {
                             rt.load_older(&w.session);
@@ -509,6 +485,9 @@ impl Hub {
                         hub.toast(ToastKind::Error, e.message, None);
                         break;
                     }
+                }
+                if !all {
+                    break;
                 }
             }
             hub.with(|i| i.loading.remove(&key));
@@ -650,10 +629,8 @@ impl Hub {
                 Action::Send { session_id, message } => {
                     let hub = *self;
                     spawn_local(async move {
-                        let text = message.text.clone();
-                        let uploads = message.uploads.clone();
-                        if let Err(e) = hub.send(&session_id, &message.text, message.uploads).await {
-                            hub.give_back(&session_id, &text, uploads, &e);
+                        if let Err(e) = hub.send(&session_id, &message.text, message.uploads.clone()).await {
+                            hub.give_back(&session_id, &message.text, message.uploads, &e);
                         }
                     });
                 }
@@ -911,9 +888,10 @@ impl Hub {
 
     /// Marks an answer of session `id` as on its way; false if one already is.
     fn begin_answer(&self, id: &str) -> bool {
-        let fresh = self.with(|i| i.answering.insert(id.to_string()));
+        let flag = self.store(id).answering();
+        let fresh = !flag.get_untracked();
         if fresh {
-            self.store(id).answering().set(true);
+            flag.set(true);
         }
         fresh
     }
@@ -1165,8 +1143,6 @@ struct AnswerGuard(Hub, String);
 
 impl Drop for AnswerGuard {
     fn drop(&mut self) {
-        let (hub, id) = (self.0, &self.1);
-        hub.with(|i| i.answering.remove(id));
-        hub.store(id).answering().set(false);
+        self.0.store(&self.1).answering().set(false);
     }
 }

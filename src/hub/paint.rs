@@ -261,8 +261,16 @@ fn project(i: &mut Inner, id: &str) -> Option<Projection> {
         read_only: rt.read_only,
         has_older: rt.messages_offset > 0,
         tps: rt.live_tps,
-        // The header shows the session's totals; each turn's own figures sit under its reply.
-        usage: rt.session_tokens.filter(|(i, o)| *i + *o > 0.0).map(|(i, o)| format!("Session: {} in · {} out", i as u64, o as u64)),
+        // The header shows the session's totals (live from `metering` while a turn runs); each
+        // turn's own figures sit under its reply.
+        usage: rt
+            .live_usage
+            .as_ref()
+            .filter(|_| rt.is_busy())
+            .and_then(|u| u.input_tokens.zip(u.output_tokens))
+            .or(rt.session_tokens)
+            .filter(|(i, o)| *i + *o > 0.0)
+            .map(|(i, o)| format!("Session: {} in · {} out", i as u64, o as u64)),
         stream_id: rt.live_stream_id().map(str::to_string),
     })
 }
@@ -298,18 +306,7 @@ impl Hub {
 
     /// Schedules a paint at the next animation frame (unless one comes sooner anyway).
     pub(crate) fn schedule_paint(&self) {
-        let t = now();
-        let sooner = self.with(|i| {
-            let sooner = i.painter.scheduled.is_none_or(|at| at > t + 17.0);
-            if sooner {
-                i.painter.scheduled = Some(t);
-            }
-            sooner
-        });
-        if sooner {
-            let hub = *self;
-            request_animation_frame(move || hub.paint_frame());
-        }
+        self.schedule_paint_in(0.0);
     }
 
     fn paint_frame(&self) {
@@ -361,27 +358,31 @@ impl Hub {
             self.attention_notices(&dirty, active.as_deref());
             self.paint_sidebar();
         }
-        match again {
-            // Less than a frame away: the next frame.
-            Some(wait) if wait < 12.0 => self.schedule_paint(),
-            Some(wait) => self.schedule_paint_in(wait - 8.0),
-            None => {}
+        if let Some(wait) = again {
+            self.schedule_paint_in(wait);
         }
     }
 
-    /// Schedules a paint for the first frame after `ms`.
+    /// Schedules a paint for the first frame after `ms` (the next frame when that is less than a
+    /// frame away), unless one is already scheduled sooner.
     fn schedule_paint_in(&self, ms: f64) {
         let at = now() + ms;
         let sooner = self.with(|i| {
-            let sooner = i.painter.scheduled.is_none_or(|s| s > at);
+            let sooner = i.painter.scheduled.is_none_or(|s| s > at + 17.0);
             if sooner {
                 i.painter.scheduled = Some(at);
             }
             sooner
         });
-        if sooner {
-            let hub = *self;
-            set_timeout(move || request_animation_frame(move || hub.paint_frame()), std::time::Duration::from_millis(ms as u64));
+        if !sooner {
+            return;
+        }
+        let hub = *self;
+        if ms < 12.0 {
+            request_animation_frame(move || hub.paint_frame());
+        } else {
+            // Wake a little early: the frame after the timer is the one that paints.
+            set_timeout(move || request_animation_frame(move || hub.paint_frame()), std::time::Duration::from_millis((ms - 8.0) as u64));
         }
     }
 

@@ -648,6 +648,7 @@ impl SessionRuntime {
                 self.approval = None;
                 self.clarify = None;
                 self.live_tps = None;
+                self.live_usage = None;
                 if let Some(u) = &d.usage {
                     self.last_usage = Some(u.clone());
                     let mut turn = u.clone();
@@ -744,6 +745,7 @@ impl SessionRuntime {
         self.approval = None;
         self.clarify = None;
         self.live_tps = None;
+        self.live_usage = None;
         self.pending_attachments.clear();
         fx.push(Effect::CloseTransport { stream_id: stream_id.to_string() });
         if !self.queued.is_empty() {

@@ -377,11 +377,19 @@ fn a_rotated_id_already_listed_keeps_one_owner_per_stream() {
 #[test]
 fn metering_after_done_shows_no_live_rate() {
     let mut hub = two_running();
-    deliver(&mut hub, "sa", 1, StreamEvent::Metering(Metering { tps: Some(20.0), tps_available: true, ..Default::default() }));
+    let usage = Usage { input_tokens: Some(100.0), output_tokens: Some(12.0), ..Default::default() };
+    deliver(
+        &mut hub,
+        "sa",
+        1,
+        StreamEvent::Metering(Box::new(Metering { tps: Some(20.0), tps_available: true, usage: Some(usage.clone()), ..Default::default() })),
+    );
     assert_eq!(hub.session("a").unwrap().live_tps, Some(20.0));
+    assert_eq!(hub.session("a").unwrap().live_usage, Some(usage), "the running turn's counters are kept");
     deliver(&mut hub, "sa", 2, StreamEvent::Done(Box::default()));
-    deliver(&mut hub, "sa", 3, StreamEvent::Metering(Metering { tps: Some(20.0), tps_available: true, ..Default::default() }));
+    deliver(&mut hub, "sa", 3, StreamEvent::Metering(Box::new(Metering { tps: Some(20.0), tps_available: true, ..Default::default() })));
     assert_eq!(hub.session("a").unwrap().live_tps, None);
+    assert_eq!(hub.session("a").unwrap().live_usage, None);
 }
 
 #[test]

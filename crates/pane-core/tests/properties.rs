@@ -113,7 +113,7 @@ fn build_truth(i: usize, beats: &[Beat], ending: Ending) -> Truth {
             }
         }
         if journal.len() % 5 == 0 {
-            journal.push(StreamEvent::Metering(Metering { tps: Some(10.0), tps_available: true, ..Default::default() }));
+            journal.push(StreamEvent::Metering(Box::new(Metering { tps: Some(10.0), tps_available: true, ..Default::default() })));
         }
     }
     let text = raw_text_of(&journal);

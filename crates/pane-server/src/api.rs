@@ -581,12 +581,7 @@ async fn chat_cancel(State(app): AppState, Query(q): Q) -> Response {
         }
         s.messages.push(json!({"role": "assistant", "content": "**Task cancelled:** Task cancelled.\n\n*The run was cancelled by the user before Hermes finished. No provider failure occurred.*",
             "_error": true, "provider_details": "Task cancelled.", "provider_details_label": "Cancellation details", "timestamp": t}));
-        s.active_stream_id = None;
-        s.pending_attachments.clear();
-        s.pending_started_at = None;
-        s.updated_at = t;
-        s.last_message_at = Some(t);
-        s.turns += 1;
+        s.finish_turn(t);
         app.store.save_session(s);
         // Upstream's cancel snapshot carries no session-level `tool_calls`.
         let mut v = crate::model::saved_session_json(s);

@@ -262,13 +262,7 @@ impl App {
             );
         }
         s.tool_calls.extend(tools.iter().cloned());
-        s.active_stream_id = None;
-        s.pending_user_message = None;
-        s.pending_attachments.clear();
-        s.pending_started_at = None;
-        s.updated_at = t;
-        s.last_message_at = Some(t);
-        s.turns += 1;
+        s.finish_turn(t);
         s.revision += 1;
         s.input_tokens += 100;
         s.output_tokens += 40;

@@ -50,6 +50,17 @@ pub struct Session {
 }
 
 impl Session {
+    /// The turn is over (settled or cancelled): no stream, no pending prompt, one more turn.
+    pub fn finish_turn(&mut self, t: f64) {
+        self.active_stream_id = None;
+        self.pending_user_message = None;
+        self.pending_attachments.clear();
+        self.pending_started_at = None;
+        self.updated_at = t;
+        self.last_message_at = Some(t);
+        self.turns += 1;
+    }
+
     pub fn new() -> Session {
         let t = now();
         Session { session_id: hex_id(12), created_at: t, updated_at: t, ..Default::default() }

@@ -574,16 +574,29 @@ async fn cancelling_a_turn_that_already_settled_cancels_nothing() {
     assert!(saved["session"]["messages"].as_array().unwrap().iter().all(|m| m["_error"] != true), "no cancellation row on a finished turn");
 }
 
+/// While `chat/start` runs, a second client polls the session; the moment it sees the new
+/// stream id it subscribes, and that must never be a 404 (the channel exists before the
+/// session names the stream). The poller races the start on purpose, so it can only catch the
+/// window when it lands in it; every round must still see the id and subscribe successfully.
 #[tokio::test]
 async fn a_started_stream_can_be_subscribed_as_soon_as_the_session_names_it() {
     let (base, _srv) = start("no-404-window").await;
     for _ in 0..20 {
         let sid = new_session(&base).await;
-        let stream = start_turn(&base, &sid, "x [[tokens=2]] [[ttft=0]] [[delay=1]]").await;
-        let named = get(&format!("{base}/api/session?session_id={sid}&messages=0")).await.body["session"]["active_stream_id"].clone();
-        if named == stream.as_str() {
-            assert_eq!(sse(&format!("{base}/api/chat/stream?stream_id={stream}&replay=1&after_seq=0"), &[]).await.status, 200);
-        }
+        let (b2, s2) = (base.clone(), sid.clone());
+        let poller = tokio::spawn(async move {
+            for _ in 0..400 {
+                let named = get(&format!("{b2}/api/session?session_id={s2}&messages=0")).await.body["session"]["active_stream_id"].clone();
+                if let Some(id) = named.as_str() {
+                    return (id.to_string(), sse(&format!("{b2}/api/chat/stream?stream_id={id}&replay=1&after_seq=0"), &[]).await.status);
+                }
+            }
+            panic!("the session never named its stream");
+        });
+        let stream = start_turn(&base, &sid, "x [[tokens=40]] [[ttft=0]] [[delay=5]]").await;
+        let (seen, status) = poller.await.unwrap();
+        assert_eq!(seen, stream);
+        assert_eq!(status, 200, "subscribing to a stream the session names is never a 404");
     }
 }
 

@@ -9,7 +9,7 @@ use std::fmt;
 
 use gloo_net::http::{Request, RequestBuilder};
 use pane_core::wire::{self, ApiError as WireError};
-use serde::de::DeserializeOwned;
+use pane_core::FromJson;
 use serde::Serialize;
 use wasm_bindgen::JsCast;
 
@@ -93,14 +93,14 @@ impl Api {
     }
 
     /// GETs `path` and decodes JSON.
-    pub async fn get<T: DeserializeOwned>(&self, what: &str, path: &str) -> Result<T, ApiError> {
+    pub async fn get<T: FromJson>(&self, what: &str, path: &str) -> Result<T, ApiError> {
         let (status, text) = self.fetch("GET", path, None).await.map_err(|e| ApiError::network(what, e))?;
         decode(what, status, &text)
     }
 
     /// POSTs JSON (with the CSRF token) and decodes JSON; a 403 "Session expired" re-reads
     /// the token once and retries.
-    pub async fn post<T: DeserializeOwned>(&self, what: &str, path: &str, body: &impl Serialize) -> Result<T, ApiError> {
+    pub async fn post<T: FromJson>(&self, what: &str, path: &str, body: &impl Serialize) -> Result<T, ApiError> {
         let json = serde_json::to_string(body).map_err(|e| ApiError { status: 0, message: format!("{what}: {e}"), body: None })?;
         let (status, text) = self.post_json(path, json).await.map_err(|e| ApiError::network(what, e))?;
         if status == 403 && text.contains("Session expired") {
@@ -164,7 +164,7 @@ impl Api {
     }
 }
 
-fn decode<T: DeserializeOwned>(what: &str, status: u16, text: &str) -> Result<T, ApiError> {
+fn decode<T: FromJson>(what: &str, status: u16, text: &str) -> Result<T, ApiError> {
     if status == 401 {
         redirect_to_login();
     }

@@ -13,25 +13,11 @@ pub mod routes;
 mod test_hooks;
 
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
 
 use crate::api::Api;
 use crate::hub::Hub;
 
-/// The router base: the path of `document.baseURI` without its trailing slash (`/pane`, or
-/// empty at the root), so the app works mounted under a sub-path.
-pub fn router_base() -> String {
-    let base = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.base_uri().ok().flatten())
-        .and_then(|b| web_sys::Url::new(&b).ok())
-        .map(|u| u.pathname())
-        .unwrap_or_default();
-    base.trim_end_matches('/').to_string()
-}
-
-/// The whole app: the hub under the root owner, the router, the layout.
+/// The whole app: the hub under the root owner, the layout, the routes.
 #[component]
 pub fn App() -> impl IntoView {
     let hub = Hub::new(Api::from_document(), Hub::detect_budget());
@@ -41,15 +27,9 @@ pub fn App() -> impl IntoView {
     test_hooks::install(hub);
     components::theme::init();
     view! {
-        <Router base=router_base()>
-            <routes::NavBridge/>
-            <components::layout::Layout>
-                <Routes fallback=|| view! { <routes::NotFound/> }>
-                    <Route path=path!("/") view=routes::Home/>
-                    <Route path=path!("/session/:id") view=routes::SessionRoute/>
-                </Routes>
-            </components::layout::Layout>
-        </Router>
+        <components::layout::Layout>
+            <routes::Routes/>
+        </components::layout::Layout>
     }
 }
 

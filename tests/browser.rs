@@ -567,3 +567,41 @@ async fn sidebar_rows_keep_their_places_under_the_pointer_and_re_sort_after() {
     until("the backend's order back", LONG, || order() == vec![a.clone(), b.clone()]).await;
     done(hub).await;
 }
+
+#[wasm_bindgen_test]
+async fn the_address_bar_drives_the_shown_session_with_back_forward_and_a_fallback() {
+    let hub = hub();
+    let window = web_sys::window().unwrap();
+    let history = window.history().unwrap();
+    let start = window.location().pathname().unwrap();
+    let path = || window.location().pathname().unwrap();
+    let a = hub.new_session().await.unwrap();
+    let (el, _m) = mount(hub, || view! { <hermes_pane::routes::Routes/> });
+    // The address (the start page) decides what is shown, not what the hub showed before.
+    until("the start page, nothing shown", LONG, || hub.active.get_untracked().is_none() && el.query_selector("[data-testid=home]").unwrap().is_some()).await;
+
+    // Opening a session is a history entry naming it; the hub shows it.
+    hub.open(&a);
+    assert!(path().ends_with(&format!("/session/{}", pane_core::url_encode(&a))), "{}", path());
+    until("A shown", LONG, || hub.active.get_untracked().as_deref() == Some(a.as_str())).await;
+    assert!(el.query_selector("[data-testid=home]").unwrap().is_none());
+
+    // Back: the start page again, nothing shown; forward: A again.
+    history.back().unwrap();
+    until("back to the start", LONG, || hub.active.get_untracked().is_none() && el.query_selector("[data-testid=home]").unwrap().is_some()).await;
+    history.forward().unwrap();
+    until("forward to A", LONG, || hub.active.get_untracked().as_deref() == Some(a.as_str())).await;
+
+    // An address that names nothing: the fallback, whose link goes home without a page load.
+    history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/no/such/page")).unwrap();
+    window.dispatch_event(&web_sys::Event::new("popstate").unwrap()).unwrap();
+    until("the fallback", LONG, || el.query_selector("[data-testid=not-found]").unwrap().is_some()).await;
+    assert_eq!(hub.active.get_untracked(), None, "nothing is shown behind the fallback");
+    let link: web_sys::HtmlElement = el.query_selector("[data-testid=not-found] a").unwrap().unwrap().dyn_into().unwrap();
+    link.click();
+    until("home from the fallback", LONG, || el.query_selector("[data-testid=home]").unwrap().is_some()).await;
+    assert!(path().ends_with('/'), "{}", path());
+
+    history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&start)).unwrap();
+    done(hub).await;
+}

@@ -168,7 +168,7 @@ impl Hub {
         self.api.get_value()
     }
 
-    /// Lets the router give the hub a way to change the URL.
+    /// Lets the routes give the hub a way to change the URL.
     pub fn set_navigate(&self, f: Rc<dyn Fn(&str, bool)>) {
         self.with(|i| i.navigate = Some(f));
     }
@@ -177,7 +177,7 @@ impl Hub {
     pub fn open(&self, id: &str) {
         let nav = self.with(|i| i.navigate.clone());
         match nav {
-            Some(n) => n(&format!("session/{}", pane_core::url_encode(id)), false),
+            Some(n) => n(&pane_core::Route::Session(id.to_string()).path(), false),
             None => self.show(Some(id.to_string())),
         }
     }
@@ -690,7 +690,7 @@ impl Hub {
             self.active.set(Some(new.to_string()));
             let nav = self.with(|i| i.navigate.clone());
             if let Some(n) = nav {
-                n(&format!("session/{}", pane_core::url_encode(new)), true);
+                n(&pane_core::Route::Session(new.to_string()).path(), true);
             }
         }
         self.refresh_list_soon();

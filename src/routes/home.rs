@@ -3,12 +3,9 @@
 use leptos::prelude::*;
 
 use crate::components::composer::NewChatComposer;
-use crate::use_hub;
 
 #[component]
 pub fn Home() -> impl IntoView {
-    let hub = use_hub();
-    Effect::new(move |_| hub.show(None));
     view! {
         <div class="empty-state" data-testid="home">
             <h2>"Hermes"</h2>

@@ -6,27 +6,29 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::wire::{Approval, Clarify, SessionDetail, TodoState};
 
 /// `{text}` of `token` and `reasoning`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TextDelta {
     pub text: String,
 }
 
+crate::from_json_fields!(TextDelta { text });
+
 /// `interim_assistant`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct InterimAssistant {
     pub text: String,
     pub already_streamed: bool,
     /// Text that was echoed into the thinking buffer and must be stripped from it.
     pub reasoning_echo: Value,
 }
+
+crate::from_json_fields!(InterimAssistant { text, already_streamed, reasoning_echo });
 
 impl InterimAssistant {
     /// `reasoning_echo` is documented as optional; it may be a string or a boolean flag
@@ -41,8 +43,7 @@ impl InterimAssistant {
 }
 
 /// `tool` and `tool_complete`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ToolEvent {
     pub event_type: Option<String>,
     pub name: String,
@@ -52,6 +53,8 @@ pub struct ToolEvent {
     pub duration: Option<f64>,
     pub is_error: bool,
 }
+
+crate::from_json_fields!(ToolEvent { event_type, name, preview, args, tid, duration, is_error });
 
 impl ToolEvent {
     /// `args` as ordered `(key, value-as-text)` pairs (values are truncated strings upstream).
@@ -81,24 +84,25 @@ pub fn args_pairs(args: &Value) -> Vec<(String, String)> {
 }
 
 /// `context_status`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContextStatus {
     pub session_id: Option<String>,
     pub prefill: Value,
 }
 
+crate::from_json_fields!(ContextStatus { session_id, prefill });
+
 /// `compressing`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Compressing {
     pub session_id: Option<String>,
     pub message: Option<String>,
 }
 
+crate::from_json_fields!(Compressing { session_id, message });
+
 /// `compressed`: the session id may rotate.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Compressed {
     pub session_id: Option<String>,
     pub old_session_id: Option<String>,
@@ -108,18 +112,20 @@ pub struct Compressed {
     pub usage: Value,
 }
 
+crate::from_json_fields!(Compressed { session_id, old_session_id, new_session_id, continuation_session_id, message, usage });
+
 /// `warning`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Warning {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub message: Option<String>,
 }
 
+crate::from_json_fields!(Warning { kind = "type", message });
+
 /// Token and cost counters (in `metering.usage` and `done.usage`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Usage {
     pub input_tokens: Option<f64>,
     pub output_tokens: Option<f64>,
@@ -138,9 +144,26 @@ pub struct Usage {
     pub post_compression_context_tokens_estimate: Option<f64>,
 }
 
+crate::from_json_fields!(Usage {
+    input_tokens,
+    output_tokens,
+    estimated_cost,
+    cache_read_tokens,
+    cache_write_tokens,
+    cache_hit_percent,
+    turn_cache_hit_percent,
+    duration_seconds,
+    tps,
+    ttft_ms,
+    used_model,
+    context_length,
+    threshold_tokens,
+    last_prompt_tokens,
+    post_compression_context_tokens_estimate
+});
+
 /// `metering`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Metering {
     pub tps: Option<f64>,
     pub tps_available: bool,
@@ -154,6 +177,8 @@ pub struct Metering {
     pub usage: Option<Usage>,
 }
 
+crate::from_json_fields!(Metering { tps, tps_available, estimated, high, low, ttft_ms, active, session_id, usage });
+
 impl Metering {
     /// The contract's rule for showing a live TPS figure.
     pub fn shown_tps(&self) -> Option<f64> {
@@ -165,8 +190,7 @@ impl Metering {
 }
 
 /// `state_saved`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StateSaved {
     pub session_id: Option<String>,
     pub kind: Option<String>,
@@ -174,17 +198,19 @@ pub struct StateSaved {
     pub name: Option<String>,
 }
 
+crate::from_json_fields!(StateSaved { session_id, kind, action, name });
+
 /// `pending_steer_leftover`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SteerLeftover {
     pub session_id: Option<String>,
     pub text: String,
 }
 
+crate::from_json_fields!(SteerLeftover { session_id, text });
+
 /// `goal`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Goal {
     pub session_id: Option<String>,
     pub state: Option<String>,
@@ -194,9 +220,10 @@ pub struct Goal {
     pub decision: Value,
 }
 
+crate::from_json_fields!(Goal { session_id, state, message, message_key, message_args, decision });
+
 /// `goal_continue`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct GoalContinue {
     pub session_id: Option<String>,
     pub continuation_prompt: Option<String>,
@@ -207,9 +234,10 @@ pub struct GoalContinue {
     pub decision: Value,
 }
 
+crate::from_json_fields!(GoalContinue { session_id, continuation_prompt, text, message, message_key, message_args, decision });
+
 /// `done`: the turn is settled and saved; not the end of the transport.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Done {
     pub session: Option<SessionDetail>,
     pub usage: Option<Usage>,
@@ -219,17 +247,19 @@ pub struct Done {
     pub answer: Option<String>,
 }
 
+crate::from_json_fields!(Done { session, usage, terminal_state, terminal_reason, ephemeral, answer });
+
 /// `title`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Title {
     pub session_id: Option<String>,
     pub title: String,
 }
 
+crate::from_json_fields!(Title { session_id, title });
+
 /// `title_status` (diagnostics only).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TitleStatus {
     pub session_id: Option<String>,
     pub status: Option<String>,
@@ -237,16 +267,18 @@ pub struct TitleStatus {
     pub title: Option<String>,
 }
 
+crate::from_json_fields!(TitleStatus { session_id, status, reason, title });
+
 /// `stream_end`: the transport fence. `session_id` is the *original* id.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StreamEnd {
     pub session_id: Option<String>,
 }
 
+crate::from_json_fields!(StreamEnd { session_id });
+
 /// `apperror`: terminal; no `stream_end` follows.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AppError {
     pub message: Option<String>,
     #[serde(rename = "type")]
@@ -266,9 +298,10 @@ pub struct AppError {
     pub offline_dropped_events: Option<u64>,
 }
 
+crate::from_json_fields!(AppError { message, kind = "type", hint, details, session_id, old_session_id, new_session_id, continuation_session_id, session, terminal_state, recovery_control, compression_recovery, recommended_recovery_action, stream_id, offline_dropped_events });
+
 /// `cancel`: terminal; the embedded `session` is the authoritative post-cancel transcript.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Cancel {
     pub message: Option<String>,
     #[serde(rename = "type")]
@@ -278,16 +311,18 @@ pub struct Cancel {
     pub session_id: Option<String>,
 }
 
+crate::from_json_fields!(Cancel { message, kind = "type", status, session, session_id });
+
 /// Named `error` (external-runner relay only).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RelayError {
     pub error: Option<String>,
 }
 
+crate::from_json_fields!(RelayError { error });
+
 /// `bg_task_complete` / `process_complete`: not journaled; dedupe by `event_id`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct BackgroundTask {
     pub session_id: Option<String>,
     pub task_id: Option<String>,
@@ -295,6 +330,8 @@ pub struct BackgroundTask {
     pub summary: Option<String>,
     pub event_id: Option<String>,
 }
+
+crate::from_json_fields!(BackgroundTask { session_id, task_id, completed_at, summary, event_id });
 
 /// Every event of the chat stream, with its payload.
 #[derive(Debug, Clone, PartialEq)]
@@ -379,7 +416,7 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-fn parse<T: for<'de> Deserialize<'de>>(name: &str, data: &str) -> Result<T, DecodeError> {
+fn parse<T: crate::json::FromJson>(name: &str, data: &str) -> Result<T, DecodeError> {
     // An empty payload of a known event is treated as `{}` (all fields default), as the
     // backend's own handlers do with `JSON.parse(e.data || '{}')`.
     let data = if data.trim().is_empty() { "{}" } else { data };
@@ -484,16 +521,16 @@ impl SessionsEvent {
 }
 
 /// `initial` of `GET /api/session/stream` (the per-session channel, §3.8).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ChannelInitial {
     pub session_id: Option<String>,
 }
 
+crate::from_json_fields!(ChannelInitial { session_id });
+
 /// `server_turn_started`: the server itself started a turn (cron, self-wake, background
 /// process), or a run was live when the channel subscribed (`recovered`: attach in replay mode).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServerTurnStarted {
     pub session_id: Option<String>,
     pub stream_id: Option<String>,
@@ -502,15 +539,18 @@ pub struct ServerTurnStarted {
     pub recovered: bool,
 }
 
+crate::from_json_fields!(ServerTurnStarted { session_id, stream_id, pending_started_at, source, recovered });
+
 /// `session-updated`: the saved transcript is ahead of what the client knows.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SessionUpdated {
     pub session_id: Option<String>,
     pub message_count: Option<u64>,
     pub known_count: Option<u64>,
     pub source: Option<String>,
 }
+
+crate::from_json_fields!(SessionUpdated { session_id, message_count, known_count, source });
 
 /// Events of the per-session channel `GET /api/session/stream?session_id=&known_count=`.
 /// The pane learns the same facts from the session list (`is_streaming`, `sessions_changed`)
@@ -595,11 +635,11 @@ mod tests {
 
     #[test]
     fn interim_reasoning_echo_accepts_text_or_flag() {
-        let a: InterimAssistant = serde_json::from_str(r#"{"text":"x","reasoning_echo":"y"}"#).unwrap();
+        let a: InterimAssistant = crate::from_json(r#"{"text":"x","reasoning_echo":"y"}"#).unwrap();
         assert_eq!(a.echoed_text(), Some("y"));
-        let b: InterimAssistant = serde_json::from_str(r#"{"text":"x","reasoning_echo":true}"#).unwrap();
+        let b: InterimAssistant = crate::from_json(r#"{"text":"x","reasoning_echo":true}"#).unwrap();
         assert_eq!(b.echoed_text(), Some("x"));
-        let c: InterimAssistant = serde_json::from_str(r#"{"text":"x"}"#).unwrap();
+        let c: InterimAssistant = crate::from_json(r#"{"text":"x"}"#).unwrap();
         assert_eq!(c.echoed_text(), None);
     }
 }

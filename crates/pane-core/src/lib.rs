@@ -13,7 +13,9 @@ pub mod cursor;
 pub mod event;
 pub mod highlight;
 pub mod hub;
+pub mod json;
 pub mod markdown;
+pub mod route;
 pub mod session;
 pub mod sse;
 pub mod transport;
@@ -24,6 +26,7 @@ pub mod wire;
 pub use cursor::{Cursor, EventId};
 pub use event::{DecodeError, StreamEvent};
 pub use hub::{Action, CloseReason, Hub};
+pub use route::Route;
 pub use session::{Applied, Effect, SessionRuntime};
 pub use transport::{AttachDecision, Budget, ReadyState};
 
@@ -39,29 +42,7 @@ pub fn url_encode(s: &str) -> String {
     out
 }
 
-/// Decodes JSON text into `T` through `serde_json::Value`. Every typed payload then has one
-/// deserializer instantiation (over `Value`) instead of one per input kind: the same behaviour
-/// for a fraction of the wasm code (the bundle size is a product feature).
-///
-/// Object members whose value is `null` are dropped first: the backend writes `null` for "not
-/// set" in places (`"title": null`, `"content": null` beside `tool_calls`), and every field here
-/// has a default, so `null` and "absent" mean the same and neither fails a whole payload.
-pub fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
-    let mut value = serde_json::from_str::<serde_json::Value>(text)?;
-    drop_nulls(&mut value);
-    serde_json::from_value(value)
-}
-
-fn drop_nulls(v: &mut serde_json::Value) {
-    match v {
-        serde_json::Value::Object(map) => {
-            map.retain(|_, x| !x.is_null());
-            map.values_mut().for_each(drop_nulls);
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_nulls),
-        _ => {}
-    }
-}
+pub use json::{from_json, FromJson, JsonError};
 
 /// A decoded frame of the chat stream: its journal id (if it carried one) and its event.
 #[derive(Debug, Clone, PartialEq)]

@@ -2,19 +2,16 @@
 //!
 //! Unknown fields are ignored, missing fields take their default, and every field the backend
 //! may send as `null` is an `Option`. Shapes that vary (`content`: string or parts; an
-//! attachment: name or object; search: list or wrapper) have one hand-written visitor each
-//! instead of `#[serde(untagged)]`, which would buffer and re-deserialize every variant — the
-//! bundle size is a product feature.
+//! attachment: name or object; search: list or wrapper) are read by hand; every other type lists
+//! its fields for [`crate::from_json_fields`] (see [`crate::json`] for why not serde's derive).
 
-use std::fmt;
-
-use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::json::{field, FromJson, JsonError};
+
 /// `{"error": "...", "code"?: ..., "type"?: ...}` — every JSON error of the backend.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ApiError {
     pub error: Option<String>,
     pub code: Option<String>,
@@ -25,12 +22,13 @@ pub struct ApiError {
     pub stale: bool,
 }
 
+crate::from_json_fields!(ApiError { error, code, kind = "type", active_stream_id, stale });
+
 // ---------------------------------------------------------------------------------------------
 // Sessions (§2)
 
 /// `attention` of a sidebar row: the session waits for the user.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Attention {
     /// `"approval"` or `"clarify"`.
     pub kind: String,
@@ -38,9 +36,10 @@ pub struct Attention {
     pub severity: Option<String>,
 }
 
+crate::from_json_fields!(Attention { kind, count, severity });
+
 /// One row of `GET /api/sessions` (the fields a chat pane uses; the rest are ignored).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SessionRow {
     pub session_id: String,
     pub title: Option<String>,
@@ -68,6 +67,33 @@ pub struct SessionRow {
     pub estimated_cost: Option<f64>,
 }
 
+crate::from_json_fields!(SessionRow {
+    session_id,
+    title,
+    display_title,
+    created_at,
+    updated_at,
+    last_message_at,
+    message_count,
+    user_message_count,
+    model,
+    workspace,
+    profile,
+    pinned,
+    archived,
+    active_stream_id,
+    is_streaming,
+    has_pending_user_message,
+    pending_started_at,
+    cron_running,
+    attention,
+    read_only,
+    parent_session_id,
+    input_tokens,
+    output_tokens,
+    estimated_cost
+});
+
 impl SessionRow {
     /// The title a person should see.
     pub fn shown_title(&self) -> String {
@@ -85,8 +111,7 @@ impl SessionRow {
 }
 
 /// `GET /api/sessions` — a wrapper object, not a bare list.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SessionList {
     pub sessions: Vec<SessionRow>,
     pub sidebar_reference_sessions: Vec<SessionRow>,
@@ -96,6 +121,8 @@ pub struct SessionList {
     pub active_profile: Option<String>,
     pub server_time: Option<f64>,
 }
+
+crate::from_json_fields!(SessionList { sessions, sidebar_reference_sessions, cli_count, archived_count, webui_session_count, active_profile, server_time });
 
 /// `GET /api/sessions/search` answers "a list of matching session rows"; the bare list and
 /// the `{sessions}` / `{results}` wrappers are all accepted.
@@ -108,40 +135,21 @@ impl SearchReply {
     }
 }
 
-impl<'de> Deserialize<'de> for SearchReply {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<SearchReply, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = SearchReply;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a list of sessions or an object with `sessions`")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<SearchReply, A::Error> {
-                let mut rows = Vec::new();
-                while let Some(r) = seq.next_element::<SessionRow>()? {
-                    rows.push(r);
-                }
+impl FromJson for SearchReply {
+    fn from_json(v: &Value) -> Result<SearchReply, JsonError> {
+        match v {
+            Value::Array(_) => Vec::from_json(v).map(SearchReply),
+            Value::Object(m) => {
+                let rows = if m.contains_key("sessions") { field(m, "sessions")? } else { field(m, "results")? };
                 Ok(SearchReply(rows))
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SearchReply, A::Error> {
-                let mut rows = Vec::new();
-                while let Some(k) = map.next_key::<String>()? {
-                    if k == "sessions" || k == "results" {
-                        rows = map.next_value::<Vec<SessionRow>>()?;
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-                Ok(SearchReply(rows))
-            }
+            other => Err(JsonError::expected("a list of sessions or an object with `sessions`", other)),
         }
-        d.deserialize_any(V)
     }
 }
 
 /// A part of a parts-list message content.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContentPart {
     #[serde(rename = "type")]
     pub kind: String,
@@ -150,6 +158,8 @@ pub struct ContentPart {
     pub name: Option<String>,
     pub input: Value,
 }
+
+crate::from_json_fields!(ContentPart { kind = "type", text, id, name, input });
 
 /// `content` is a string or a list of parts.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -161,45 +171,15 @@ pub enum Content {
     Other(Value),
 }
 
-impl<'de> Deserialize<'de> for Content {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Content, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Content;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("message content (a string or a list of parts)")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Content, E> {
-                Ok(Content::Text(v.to_string()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Content, E> {
-                Ok(Content::Text(v))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Content, A::Error> {
-                let mut parts = Vec::new();
-                while let Some(p) = seq.next_element::<ContentPart>()? {
-                    parts.push(p);
-                }
-                Ok(Content::Parts(parts))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Content, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Content::Other(Value::Null))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Content, E> {
-                Ok(Content::Other(Value::Null))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Content, E> {
-                Ok(Content::Text(v.to_string()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Content, E> {
-                Ok(Content::Text(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Content, E> {
-                Ok(Content::Text(v.to_string()))
-            }
-        }
-        d.deserialize_any(V)
+impl FromJson for Content {
+    fn from_json(v: &Value) -> Result<Content, JsonError> {
+        Ok(match v {
+            Value::String(t) => Content::Text(t.clone()),
+            Value::Array(_) => Content::Parts(Vec::from_json(v)?),
+            Value::Number(n) => Content::Text(n.to_string()),
+            // Anything else is shown as nothing rather than failing the load.
+            _ => Content::Other(Value::Null),
+        })
     }
 }
 
@@ -217,21 +197,23 @@ impl Content {
 }
 
 /// The `function` of an OpenAI-style tool call.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct FunctionCall {
     pub name: String,
     /// A JSON document as a string.
     pub arguments: Option<String>,
 }
 
+crate::from_json_fields!(FunctionCall { name, arguments });
+
 /// An entry of a message's `tool_calls`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ToolCall {
     pub id: Option<String>,
     pub function: FunctionCall,
 }
+
+crate::from_json_fields!(ToolCall { id, function });
 
 /// A user message's attachment as displayed: its name (the backend sends display names, legacy
 /// plain strings, or upload result objects with `name`/`filename`).
@@ -245,37 +227,21 @@ impl AttachmentRef {
     }
 }
 
-impl<'de> Deserialize<'de> for AttachmentRef {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<AttachmentRef, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = AttachmentRef;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an attachment name or object")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<AttachmentRef, E> {
-                Ok(AttachmentRef(v.rsplit('/').next().unwrap_or(v).to_string()))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AttachmentRef, A::Error> {
-                let mut name = None;
-                while let Some(k) = map.next_key::<String>()? {
-                    match k.as_str() {
-                        "name" | "filename" if name.is_none() => name = map.next_value::<Option<String>>()?,
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
+impl FromJson for AttachmentRef {
+    fn from_json(v: &Value) -> Result<AttachmentRef, JsonError> {
+        match v {
+            Value::String(t) => Ok(AttachmentRef(t.rsplit('/').next().unwrap_or(t).to_string())),
+            Value::Object(m) => {
+                let name: Option<String> = if m.get("name").is_some_and(|n| !n.is_null()) { field(m, "name")? } else { field(m, "filename")? };
                 Ok(AttachmentRef(name.unwrap_or_else(|| "file".into())))
             }
+            other => Err(JsonError::expected("an attachment name or object", other)),
         }
-        d.deserialize_any(V)
     }
 }
 
 /// One transcript row (§2.3).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Message {
     pub role: String,
     pub content: Option<Content>,
@@ -303,6 +269,8 @@ pub struct Message {
     pub id: Option<Value>,
 }
 
+crate::from_json_fields!(Message { role, content, timestamp, reasoning, tool_calls, attachments, error = "_error", partial = "_partial", provider_details, provider_details_label, tool_call_id, name, turn_duration = "_turnDuration", turn_tps = "_turnTps", used_model = "_usedModel", compression_recovery = "_compressionRecovery", id });
+
 impl Message {
     /// The visible text of the message.
     pub fn text(&self) -> String {
@@ -328,8 +296,7 @@ impl Message {
 }
 
 /// A session-level tool summary (`session.tool_calls[]`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SessionToolCall {
     pub name: String,
     pub snippet: Option<String>,
@@ -340,9 +307,10 @@ pub struct SessionToolCall {
     pub duration: Option<f64>,
 }
 
+crate::from_json_fields!(SessionToolCall { name, snippet, tid, assistant_msg_idx, args, is_error, duration });
+
 /// `runtime_journal`: where a session's current/last run journal stands.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RuntimeJournal {
     pub session_id: Option<String>,
     pub run_id: Option<String>,
@@ -353,9 +321,10 @@ pub struct RuntimeJournal {
     pub terminal_state: Option<String>,
 }
 
+crate::from_json_fields!(RuntimeJournal { session_id, run_id, last_seq, last_event_id, last_event, terminal, terminal_state });
+
 /// A tool call inside `runtime_journal_snapshot.tool_calls` (shape varies; all optional).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SnapshotToolCall {
     pub name: String,
     pub tid: Option<String>,
@@ -367,9 +336,10 @@ pub struct SnapshotToolCall {
     pub duration: Option<f64>,
 }
 
+crate::from_json_fields!(SnapshotToolCall { name, tid, args, preview, snippet, done, is_error, duration });
+
 /// `runtime_journal_snapshot`: the run so far, to seed a live turn before resuming the stream.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct JournalSnapshot {
     pub session_id: Option<String>,
     pub stream_id: Option<String>,
@@ -382,9 +352,20 @@ pub struct JournalSnapshot {
     pub messages: Vec<Message>,
 }
 
+crate::from_json_fields!(JournalSnapshot {
+    session_id,
+    stream_id,
+    last_seq,
+    last_event_id,
+    event_count,
+    last_assistant_text,
+    last_reasoning_text,
+    tool_calls,
+    messages
+});
+
 /// `GET /api/session` → `{"session": {...}}` (§2.2).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SessionDetail {
     pub session_id: String,
     pub title: Option<String>,
@@ -419,17 +400,19 @@ pub struct SessionDetail {
     pub last_message_at: Option<f64>,
 }
 
+crate::from_json_fields!(SessionDetail { session_id, title, messages, message_count, tool_calls, active_stream_id, pending_user_message, pending_attachments, pending_started_at, has_pending_user_message, is_streaming, runtime_journal, runtime_journal_snapshot, messages_truncated = "_messages_truncated", messages_offset = "_messages_offset", todo_state, continuation_session_id, pinned, archived, read_only, model, workspace, context_length, input_tokens, output_tokens, estimated_cost, created_at, updated_at, last_message_at });
+
 /// The envelope of every reply that carries a session.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SessionEnvelope {
     pub session: SessionDetail,
     pub ok: bool,
 }
 
+crate::from_json_fields!(SessionEnvelope { session, ok });
+
 /// `POST /api/session/retry` reply (§11).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RetryReply {
     pub ok: bool,
     pub last_user_text: Option<String>,
@@ -437,12 +420,13 @@ pub struct RetryReply {
     pub error: Option<String>,
 }
 
+crate::from_json_fields!(RetryReply { ok, last_user_text, removed_count, error });
+
 // ---------------------------------------------------------------------------------------------
 // Chat turn (§3)
 
 /// An upload result as sent back in `attachments` of `chat/start` (§5).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct UploadedFile {
     pub name: String,
     pub path: String,
@@ -453,9 +437,10 @@ pub struct UploadedFile {
     pub is_image: bool,
 }
 
+crate::from_json_fields!(UploadedFile { name, path, mime, size, is_image });
+
 /// `POST /api/upload` reply.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct UploadReply {
     pub filename: String,
     pub path: String,
@@ -464,6 +449,8 @@ pub struct UploadReply {
     pub is_image: bool,
 }
 
+crate::from_json_fields!(UploadReply { filename, path, size, mime, is_image });
+
 impl From<UploadReply> for UploadedFile {
     fn from(r: UploadReply) -> Self {
         UploadedFile { name: r.filename, path: r.path, mime: r.mime, size: r.size, is_image: r.is_image }
@@ -471,7 +458,7 @@ impl From<UploadReply> for UploadedFile {
 }
 
 /// `POST /api/chat/start` body.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ChatStartRequest {
     pub session_id: String,
     pub message: String,
@@ -496,8 +483,7 @@ pub struct ChatStartRequest {
 }
 
 /// `POST /api/chat/start` 200 reply. `stream_id` is absent for `[SILENT]` (`status: "suppressed"`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ChatStartReply {
     pub stream_id: Option<String>,
     pub session_id: Option<String>,
@@ -510,9 +496,20 @@ pub struct ChatStartReply {
     pub reason: Option<String>,
 }
 
+crate::from_json_fields!(ChatStartReply {
+    stream_id,
+    session_id,
+    pending_started_at,
+    turn_id,
+    title,
+    effective_model,
+    effective_model_provider,
+    status,
+    reason
+});
+
 /// `GET /api/chat/stream/status`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StreamStatus {
     pub active: bool,
     pub stream_id: Option<String>,
@@ -520,9 +517,10 @@ pub struct StreamStatus {
     pub journal: Option<RuntimeJournal>,
 }
 
+crate::from_json_fields!(StreamStatus { active, stream_id, replay_available, journal });
+
 /// `GET /api/chat/cancel` reply.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CancelReply {
     pub ok: bool,
     pub cancelled: bool,
@@ -530,12 +528,13 @@ pub struct CancelReply {
     pub error: Option<String>,
 }
 
+crate::from_json_fields!(CancelReply { ok, cancelled, stream_id, error });
+
 // ---------------------------------------------------------------------------------------------
 // Approval and clarify (§4)
 
 /// An approval request (in-band `approval` event or `GET /api/approval/pending`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Approval {
     pub approval_id: Option<String>,
     pub command: String,
@@ -549,16 +548,19 @@ pub struct Approval {
     pub gateway_mirror_token: Option<String>,
 }
 
+crate::from_json_fields!(Approval { approval_id, command, description, pattern_key, pattern_keys, pending_count, allow_permanent, run_id, gateway_mirror_token = "_gateway_mirror_token" });
+
 /// `GET /api/approval/pending`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ApprovalPending {
     pub pending: Option<Approval>,
     pub pending_count: Option<u32>,
 }
 
+crate::from_json_fields!(ApprovalPending { pending, pending_count });
+
 /// The four answers to an approval.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ApprovalChoice {
     Once,
@@ -579,7 +581,7 @@ impl ApprovalChoice {
 }
 
 /// `POST /api/approval/respond` body.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ApprovalRespond {
     pub session_id: String,
     pub choice: ApprovalChoice,
@@ -592,8 +594,7 @@ pub struct ApprovalRespond {
 }
 
 /// `POST /api/approval/respond` and `/api/clarify/respond` replies.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RespondReply {
     pub ok: bool,
     pub choice: Option<String>,
@@ -602,6 +603,8 @@ pub struct RespondReply {
     pub stale: bool,
     pub error: Option<String>,
 }
+
+crate::from_json_fields!(RespondReply { ok, choice, response, stale_cleared, stale, error });
 
 /// What answering a card means for the card, per §4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -628,8 +631,7 @@ impl RespondReply {
 }
 
 /// A clarify question.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Clarify {
     pub clarify_id: Option<String>,
     pub question: String,
@@ -641,15 +643,18 @@ pub struct Clarify {
     pub expires_at: Option<f64>,
 }
 
+crate::from_json_fields!(Clarify { clarify_id, question, choices_offered, session_id, kind, requested_at, timeout_seconds, expires_at });
+
 /// `GET /api/clarify/pending`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ClarifyPending {
     pub pending: Option<Clarify>,
 }
 
+crate::from_json_fields!(ClarifyPending { pending });
+
 /// `POST /api/clarify/respond` body.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ClarifyRespond {
     pub session_id: String,
     pub response: String,
@@ -658,8 +663,7 @@ pub struct ClarifyRespond {
 }
 
 /// A todo list snapshot (`todo_state` event or session field).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TodoState {
     pub session_id: Option<String>,
     pub stream_id: Option<String>,
@@ -670,18 +674,20 @@ pub struct TodoState {
     pub version: Option<f64>,
 }
 
+crate::from_json_fields!(TodoState { session_id, stream_id, source, ts, todos, summary, version });
+
 /// `GET /api/auth/status`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AuthStatus {
     pub auth_enabled: bool,
     pub logged_in: bool,
     pub password_auth_enabled: bool,
 }
 
+crate::from_json_fields!(AuthStatus { auth_enabled, logged_in, password_auth_enabled });
+
 /// `sessions_changed` on `GET /api/sessions/events`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SessionsChanged {
     #[serde(rename = "type")]
     pub kind: Option<String>,
@@ -690,6 +696,8 @@ pub struct SessionsChanged {
     pub profile: Option<String>,
     pub session_id: Option<String>,
 }
+
+crate::from_json_fields!(SessionsChanged { kind = "type", version, reason, profile, session_id });
 
 /// Extracts the CSRF token the backend embeds in its `/` shell
 /// (`window.__HERMES_CONFIG__ = {... csrfToken:"…" ...}`, §6.2). Accepts both quote styles
@@ -733,7 +741,7 @@ mod tests {
 
     #[test]
     fn content_parts_join_text_parts_only() {
-        let m: Message = serde_json::from_str(
+        let m: Message = crate::from_json(
             r#"{"role":"assistant","content":[{"type":"text","text":"a"},{"type":"tool_use","id":"x","name":"t","input":{}},{"type":"text","text":"b"}]}"#,
         )
         .unwrap();
@@ -742,20 +750,20 @@ mod tests {
 
     #[test]
     fn nullable_fields_and_varying_shapes_decode() {
-        let m: Message = serde_json::from_str(
+        let m: Message = crate::from_json(
             r#"{"role":"user","content":null,"reasoning":null,"id":7,"tool_calls":[],"attachments":["a.png",{"name":"b.txt","path":"/x"},{"filename":"c.pdf"}]}"#,
         )
         .unwrap();
         assert_eq!(m.id, Some(Value::from(7)));
         assert!(!m.error);
         assert_eq!(m.attachments.iter().map(AttachmentRef::display_name).collect::<Vec<_>>(), ["a.png", "b.txt", "c.pdf"]);
-        let odd: Message = serde_json::from_str(r#"{"role":"assistant","content":{"weird":true}}"#).unwrap();
+        let odd: Message = crate::from_json(r#"{"role":"assistant","content":{"weird":true}}"#).unwrap();
         assert_eq!(odd.text(), "");
-        let bare: SearchReply = serde_json::from_str(r#"[{"session_id":"a"}]"#).unwrap();
-        let wrapped: SearchReply = serde_json::from_str(r#"{"query":"x","sessions":[{"session_id":"a"}]}"#).unwrap();
+        let bare: SearchReply = crate::from_json(r#"[{"session_id":"a"}]"#).unwrap();
+        let wrapped: SearchReply = crate::from_json(r#"{"query":"x","sessions":[{"session_id":"a"}]}"#).unwrap();
         assert_eq!(bare, wrapped);
         assert_eq!(bare.into_rows()[0].session_id, "a");
-        assert!(serde_json::from_str::<SearchReply>("42").is_err());
+        assert!(crate::from_json::<SearchReply>("42").is_err());
     }
 
     #[test]
@@ -766,7 +774,7 @@ mod tests {
 
     #[test]
     fn respond_outcomes_follow_the_contract() {
-        let r = |s: &str| serde_json::from_str::<RespondReply>(s).unwrap().outcome();
+        let r = |s: &str| crate::from_json::<RespondReply>(s).unwrap().outcome();
         assert_eq!(r(r#"{"ok":true,"choice":"once"}"#), RespondOutcome::Accepted);
         assert_eq!(r(r#"{"ok":true,"stale_cleared":true}"#), RespondOutcome::StaleCleared);
         assert_eq!(r(r#"{"ok":false,"stale":true,"error":"x"}"#), RespondOutcome::StaleCleared);

@@ -77,32 +77,32 @@ fn every_stream_fixture_decodes_with_no_unknown_contract_event() {
 #[test]
 fn every_json_fixture_decodes() {
     let j = |n: &str| read_fixture(n);
-    let start: ChatStartReply = serde_json::from_str(&j("basic.start.json")).unwrap();
+    let start: ChatStartReply = pane_core::from_json(&j("basic.start.json")).unwrap();
     assert_eq!(start.stream_id.as_deref(), Some("1b5988d4a99d4385b1fe6cafbbd671b0"));
-    let _: ChatStartReply = serde_json::from_str(&j("tool.start.json")).unwrap();
-    let st: StreamStatus = serde_json::from_str(&j("basic.status_after.json")).unwrap();
+    let _: ChatStartReply = pane_core::from_json(&j("tool.start.json")).unwrap();
+    let st: StreamStatus = pane_core::from_json(&j("basic.status_after.json")).unwrap();
     assert!(!st.active && st.replay_available);
     assert_eq!(st.journal.unwrap().terminal_state.as_deref(), Some("completed"));
-    let c: CancelReply = serde_json::from_str(&j("cancel.response.json")).unwrap();
+    let c: CancelReply = pane_core::from_json(&j("cancel.response.json")).unwrap();
     assert!(c.ok && c.cancelled);
-    let ap: ApprovalPending = serde_json::from_str(&j("approval_once.pending.json")).unwrap();
+    let ap: ApprovalPending = pane_core::from_json(&j("approval_once.pending.json")).unwrap();
     let ap = ap.pending.unwrap();
     assert_eq!(ap.command, "rm -rf ./hwui-danger-demo");
     assert_eq!(ap.gateway_mirror_token.as_deref(), Some("c1031b95af3a42809531154b77c77a6e"));
-    let r: RespondReply = serde_json::from_str(&j("approval_once.respond.json")).unwrap();
+    let r: RespondReply = pane_core::from_json(&j("approval_once.respond.json")).unwrap();
     assert_eq!(r.outcome(), RespondOutcome::Accepted);
-    let cp: ClarifyPending = serde_json::from_str(&j("clarify.pending.json")).unwrap();
+    let cp: ClarifyPending = pane_core::from_json(&j("clarify.pending.json")).unwrap();
     assert_eq!(cp.pending.unwrap().choices_offered, vec!["staging", "prod"]);
-    let cr: RespondReply = serde_json::from_str(&j("clarify.respond.json")).unwrap();
+    let cr: RespondReply = pane_core::from_json(&j("clarify.respond.json")).unwrap();
     assert_eq!(cr.response.as_deref(), Some("staging"));
     for n in ["approval_once.session_after.json", "cancel.session_after.json", "tool.session_after.json"] {
-        let s: SessionEnvelope = serde_json::from_str(&j(n)).unwrap();
+        let s: SessionEnvelope = pane_core::from_json(&j(n)).unwrap();
         assert!(!s.session.messages.is_empty(), "{n}");
         assert!(s.session.active_stream_id.is_none(), "{n}");
     }
     // after_end_unknown is a 404 body, not a stream.
     let body = raw_body(&read_fixture("after_end_unknown.ts.sse"));
-    let e: ApiError = serde_json::from_str(&body).unwrap();
+    let e: ApiError = pane_core::from_json(&body).unwrap();
     assert_eq!(e.error.as_deref(), Some("stream not found"));
     let headers = read_fixture("basic.headers");
     assert!(headers.contains("Content-Type: text/event-stream"));
@@ -208,7 +208,7 @@ fn title_after_done_updates_the_session_title() {
 fn cancel_adopts_the_embedded_session_and_ends_the_stream() {
     let r = replay("cancel");
     let live = r.live_before_settle.unwrap();
-    let after: SessionEnvelope = serde_json::from_str(&read_fixture("cancel.session_after.json")).unwrap();
+    let after: SessionEnvelope = pane_core::from_json(&read_fixture("cancel.session_after.json")).unwrap();
     let partial = after.session.messages.iter().find(|m| m.partial).unwrap();
     assert_eq!(live.text(), partial.text());
     assert_eq!(r.rt.messages.len(), after.session.messages.len());
@@ -252,7 +252,7 @@ fn approval_and_clarify_are_owned_by_the_session_and_cleared_at_done() {
 fn saved_sessions_match_the_done_session() {
     for (stream, after) in [("tool", "tool.session_after.json"), ("approval_once", "approval_once.session_after.json")] {
         let r = replay(stream);
-        let after: SessionEnvelope = serde_json::from_str(&read_fixture(after)).unwrap();
+        let after: SessionEnvelope = pane_core::from_json(&read_fixture(after)).unwrap();
         assert_eq!(r.rt.messages, after.session.messages, "{stream}");
         assert_eq!(r.rt.tool_calls, after.session.tool_calls, "{stream}");
     }

@@ -510,7 +510,7 @@ impl Hub {
 }
 
 /// Orders `rows` like `current` (rows already shown keep their places; new ones go last).
-fn keep_places(current: &[RowView], rows: &mut [RowView]) {
+fn keep_places(current: &[RowView], rows: &mut Vec<RowView>) {
     let place = |id: &str| current.iter().position(|r| r.id == id).unwrap_or(usize::MAX);
-    rows.sort_by_key(|r| place(&r.id));
+    pane_core::sort_stable_by(rows, |a, b| place(&a.id).cmp(&place(&b.id)));
 }

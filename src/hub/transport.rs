@@ -113,7 +113,7 @@ impl Registry {
     /// `(session, stream, serial, readyState)` of every open transport.
     pub fn list(&self) -> Vec<(String, String, u64, u16)> {
         let mut v: Vec<_> = self.open.iter().map(|(s, t)| (t.session.clone(), s.clone(), t.serial, t.es.ready_state())).collect();
-        v.sort();
+        pane_core::sort_stable_by(&mut v, |a, b| a.cmp(b));
         v
     }
 

@@ -399,7 +399,7 @@ impl Hub {
     /// closes that get there. Closes come first so their connections are free for the opens.
     pub fn schedule(&mut self) -> Vec<Action> {
         let mut by_recency: Vec<(&String, &u64)> = self.viewed.iter().collect();
-        by_recency.sort_by(|a, b| b.1.cmp(a.1));
+        crate::sort_stable_by(&mut by_recency, |a, b| b.1.cmp(a.1));
         let recent: Vec<&String> = by_recency.into_iter().take(RECENT_VIEWS).map(|(k, _)| k).collect();
 
         let wanting: Vec<(String, String)> =

@@ -129,7 +129,7 @@ fn rank(c: &Candidate) -> (u8, Reverse<u64>, bool, u64, &str) {
 /// Which candidates hold a slot: the best `slots` by priority.
 pub fn plan(candidates: &[Candidate], slots: usize) -> BTreeSet<String> {
     let mut sorted: Vec<&Candidate> = candidates.iter().collect();
-    sorted.sort_by(|a, b| rank(a).cmp(&rank(b)));
+    crate::sort_stable_by(&mut sorted, |a, b| rank(a).cmp(&rank(b)));
     sorted.into_iter().take(slots).map(|c| c.session_id.clone()).collect()
 }
 

@@ -95,7 +95,7 @@ pub fn sidebar_row(row: &SessionRow, hub: &Hub) -> SidebarRow {
 /// Splits rows into the pinned group and the recent group (running first, then newest).
 pub fn group_rows(mut rows: Vec<SidebarRow>) -> (Vec<SidebarRow>, Vec<SidebarRow>) {
     rows.retain(|r| !r.archived);
-    rows.sort_by(|a, b| {
+    crate::sort_stable_by(&mut rows, |a, b| {
         (b.state != RowState::Idle).cmp(&(a.state != RowState::Idle)).then(b.updated_at.partial_cmp(&a.updated_at).unwrap_or(std::cmp::Ordering::Equal))
     });
     rows.into_iter().partition(|r| r.pinned)

@@ -242,6 +242,24 @@ fn task_test(args: &[String]) -> Res {
     setup_build_tools()?;
     setup_browser()?;
     let only = args.first().map(String::as_str);
+    // Every temporary file of the run (stand-in data dirs, Chromium profiles, chromedriver's
+    // own) goes under one directory: removed when the run passes, kept for a look when not.
+    let scratch = env::temp_dir().join(format!("hermes-pane-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    env::set_var("TMPDIR", &scratch);
+    let result = test_phases(only);
+    match &result {
+        Ok(()) => {
+            let _ = std::fs::remove_dir_all(&scratch);
+        }
+        Err(_) => say(&format!("temporary files of this run are kept in {}", scratch.display())),
+    }
+    result?;
+    say(&format!("all tests passed in {:.0} s", started.elapsed().as_secs_f64()));
+    Ok(())
+}
+
+fn test_phases(only: Option<&str>) -> Res {
     let mut phases: Vec<(&str, f64)> = Vec::new();
     let mut phase = |name: &'static str, f: &mut dyn FnMut() -> Res| -> Res {
         if only.is_some_and(|o| o != name) {
@@ -281,7 +299,6 @@ fn task_test(args: &[String]) -> Res {
     for (name, secs) in &phases {
         say(&format!("{name}: {secs:.0} s"));
     }
-    say(&format!("all tests passed in {:.0} s", started.elapsed().as_secs_f64()));
     Ok(())
 }
 

@@ -22,6 +22,8 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+// Set at compile time by `cargo xtask test browser`; a plain `cargo test` says how to run these.
+#[allow(clippy::option_env_unwrap)]
 fn backend() -> &'static str {
     option_env!("PANE_TEST_BACKEND").expect("run through `cargo xtask test browser` (it starts the stand-in backend)")
 }

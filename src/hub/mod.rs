@@ -50,6 +50,9 @@ impl Default for Scroll {
     }
 }
 
+/// Changes the address: `(path relative to the mount, replace the history entry)`.
+pub type Navigate = Rc<dyn Fn(&str, bool)>;
+
 /// Non-reactive state behind the hub handle.
 pub(crate) struct Inner {
     /// The app's root owner: per-session stores live as long as the app, not as the view
@@ -73,7 +76,7 @@ pub(crate) struct Inner {
     list_refresh_pending: bool,
     /// After [`Hub::shutdown`]: no transport opens again.
     closed: bool,
-    navigate: Option<Rc<dyn Fn(&str, bool)>>,
+    navigate: Option<Navigate>,
     /// Paints of each session's view (tests check background events never repaint the shown one).
     pub(crate) paints: HashMap<String, u64>,
     /// Token arrival → painted-frame latencies of the shown session (benchmarks only).
@@ -169,7 +172,7 @@ impl Hub {
     }
 
     /// Lets the routes give the hub a way to change the URL.
-    pub fn set_navigate(&self, f: Rc<dyn Fn(&str, bool)>) {
+    pub fn set_navigate(&self, f: Navigate) {
         self.with(|i| i.navigate = Some(f));
     }
 

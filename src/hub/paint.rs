@@ -498,7 +498,13 @@ impl Hub {
                     })
                     .unwrap_or(0);
                 let title = s.and_then(|s| s.title.clone()).unwrap_or_else(|| "A session".into());
-                let fresh = if needs > 0 { i.attention_seen.insert(id.clone()) } else { i.attention_seen.remove(id) && false };
+                let fresh = if needs > 0 {
+                    i.attention_seen.insert(id.clone())
+                } else {
+                    // Answered: a later request is news again.
+                    i.attention_seen.remove(id);
+                    false
+                };
                 (needs, title, fresh)
             });
             if needs > 0 && fresh && active != Some(id.as_str()) {

@@ -238,9 +238,9 @@ pub fn highlight_into(lang_name: &str, code: &str, out: &mut String) {
             continue;
         }
         if let Some((open, close)) = lang.block_comment {
-            if rest.starts_with(open) {
+            if let Some(after) = rest.strip_prefix(open) {
                 flush(plain_from, i, out);
-                let end = rest[open.len()..].find(close).map_or(code.len(), |n| i + open.len() + n + close.len());
+                let end = after.find(close).map_or(code.len(), |n| i + open.len() + n + close.len());
                 span("comment", &code[i..end], out);
                 i = end;
                 plain_from = i;

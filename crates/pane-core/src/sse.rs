@@ -52,8 +52,7 @@ impl SseParser {
             }
         }
         let mut out = Vec::new();
-        loop {
-            let Some(pos) = self.buf.find(['\n', '\r']) else { break };
+        while let Some(pos) = self.buf.find(['\n', '\r']) {
             // A lone CR at the end of the buffer may be the first half of CRLF.
             if self.buf.as_bytes()[pos] == b'\r' && pos + 1 == self.buf.len() {
                 break;

@@ -234,10 +234,52 @@ pub fn usage_line(input: Option<f64>, output: Option<f64>, tps: Option<f64>, dur
         parts.push(format!("{} in · {} out", i as u64, o as u64));
     }
     if let Some(t) = tps.filter(|t| *t > 0.0) {
-        parts.push(format!("{t:.1} tok/s"));
+        parts.push(format!("{} tok/s", fixed(t, 1)));
     }
     if let Some(d) = duration.filter(|d| *d > 0.0) {
-        parts.push(format!("{d:.1} s"));
+        parts.push(format!("{} s", fixed(d, 1)));
     }
     (!parts.is_empty()).then(|| parts.join(" · "))
+}
+
+/// `x` with `decimals` (0–3) digits after the point. Integer arithmetic on purpose: any use of
+/// the float formatter (`{:.1}`, an `f64` attribute) pulls ≈ 12 KB of wasm in for a few labels.
+pub fn fixed(x: f64, decimals: u32) -> String {
+    if !x.is_finite() {
+        return "–".to_string();
+    }
+    let d = decimals.min(3);
+    let scale = 10u64.pow(d);
+    let n = (x.abs() * scale as f64).round() as u64;
+    let sign = if x < 0.0 && n != 0 { "-" } else { "" };
+    if d == 0 {
+        return format!("{sign}{n}");
+    }
+    let frac = (n % scale).to_string();
+    format!("{sign}{}.{}{frac}", n / scale, "0".repeat(d as usize - frac.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixed;
+
+    #[test]
+    fn fixed_agrees_with_the_float_formatter_on_labels() {
+        for x in [0.0, 0.04, 0.05, 0.96, 1.0, 12.345, 49.95, 1234.5678, 3.0e7, -2.25, -0.0001] {
+            for d in 0..=3u32 {
+                let want = format!("{x:.*}", d as usize);
+                let got = fixed(x, d);
+                // Exact binary ties may round differently (half to even vs half away from
+                // zero): at most one unit in the last place apart, and always `d` decimals.
+                let diff = (want.parse::<f64>().unwrap() - got.parse::<f64>().unwrap()).abs();
+                assert!(diff <= 10f64.powi(-(d as i32)) + 1e-9, "{x} {d}: {want} vs {got}");
+                assert_eq!(got.split('.').nth(1).map_or(0, str::len), d as usize, "{got}");
+            }
+        }
+        assert_eq!(fixed(12.345, 1), "12.3");
+        assert_eq!(fixed(0.96, 1), "1.0");
+        assert_eq!(fixed(5.0, 0), "5");
+        assert_eq!(fixed(-0.0001, 2), "0.00");
+        assert_eq!(fixed(f64::NAN, 1), "–");
+    }
 }

@@ -339,7 +339,10 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn scenario() -> impl Strategy<Value = (Vec<(Vec<Beat>, Ending)>, Vec<Op>, usize)> {
+/// Per-session streams (beats and how they end), the ops interleaved with them, the budget.
+type Scenario = (Vec<(Vec<Beat>, Ending)>, Vec<Op>, usize);
+
+fn scenario() -> impl Strategy<Value = Scenario> {
     (prop::collection::vec((prop::collection::vec(beat(), 1..14), ending()), 3..=4), prop::collection::vec(op(), 10..120), 2usize..=4)
 }
 

@@ -471,13 +471,11 @@ async fn hostile_content_never_runs_and_is_shown_as_text() {
         b.js(&format!("document.querySelectorAll('{SHOWN} details').forEach(d => d.open = true); return true")).await;
         tokio::task::yield_now().await;
         let checks = b
-            .js(&format!(
-                "return {{ pwned: window.__pwned === undefined ? null : window.__pwned, scripts: document.querySelectorAll('main script, nav script').length, \
+            .js("return { pwned: window.__pwned === undefined ? null : window.__pwned, scripts: document.querySelectorAll('main script, nav script').length, \
                  handlers: [...document.querySelectorAll('main *, nav *')].filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length, \
                  jslinks: [...document.querySelectorAll('main a')].filter(a => a.href.toLowerCase().startsWith('javascript')).length, \
                  frames: document.querySelectorAll('main iframe, main object, main embed, main svg:not(.icon), main img').length, \
-                 titles: [...document.querySelectorAll('[data-testid=row-title]')].map(t => t.textContent) }}"
-            ))
+                 titles: [...document.querySelectorAll('[data-testid=row-title]')].map(t => t.textContent) }")
             .await;
         assert_eq!(checks["pwned"], Value::Null, "a payload ran: {checks}");
         assert_eq!(checks["scripts"], 0, "{checks}");

@@ -213,7 +213,7 @@ fn snapshot(c: &Channel) -> Value {
             "reasoning" => reasoning.push_str(d["text"].as_str().unwrap_or("")),
             "tool" if d["name"] != "clarify" => tools.push(json!({"name": d["name"], "tid": d["tid"], "args": d["args"], "done": false})),
             "tool_complete" => {
-                let slot = tools.iter_mut().rev().find(|t| t["tid"] == d["tid"] && !d["tid"].is_null()).or_else(|| None);
+                let slot = tools.iter_mut().rev().find(|t| t["tid"] == d["tid"] && !d["tid"].is_null());
                 let entry = json!({"name": d["name"], "tid": d["tid"], "args": d["args"], "preview": d["preview"], "done": true, "is_error": d["is_error"], "duration": d["duration"]});
                 match slot {
                     Some(t) => *t = entry,
@@ -905,7 +905,7 @@ async fn seed(State(app): AppState, bytes: Bytes) -> Response {
 }
 
 async fn stats(State(app): AppState, Query(q): Q) -> Response {
-    if q.get("reset").is_some() {
+    if q.contains_key("reset") {
         app.faults.stats.reset_max();
     }
     no_store(Json(app.faults.stats.json()).into_response())

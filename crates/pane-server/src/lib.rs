@@ -1,6 +1,8 @@
 //! `pane-server`: a faithful stand-in for the Hermes WebUI backend (demo mode), the server of
 //! the pane's static bundle, and a streaming proxy to a real Hermes WebUI (`--backend`).
 #![recursion_limit = "512"]
+// Handlers answer early with `Err(Response)` (the axum idiom); a response is large by nature.
+#![allow(clippy::result_large_err)]
 
 pub mod agent;
 pub mod api;

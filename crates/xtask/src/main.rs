@@ -95,6 +95,13 @@ fn setup_build_tools() -> Res {
         c.args(["target", "add", "wasm32-unknown-unknown"]);
         run(c)
     })?;
+    let components = output("rustup", &["component", "list", "--installed"]).unwrap_or_default();
+    let has = |c: &str| components.lines().any(|l| l.starts_with(c));
+    step("rust components clippy, rustfmt", has("clippy") && has("rustfmt"), || {
+        let mut c = cmd("rustup");
+        c.args(["component", "add", "clippy", "rustfmt"]);
+        run(c)
+    })?;
     let wb = locked_wasm_bindgen()?;
     let have = output("wasm-bindgen", &["--version"]).unwrap_or_default();
     step(&format!("wasm-bindgen-cli {wb}"), have.trim() == format!("wasm-bindgen {wb}"), || {
@@ -271,6 +278,18 @@ fn test_phases(only: Option<&str>) -> Res {
         phases.push((name, t.elapsed().as_secs_f64()));
         Ok(())
     };
+    phase("lint", &mut || {
+        // Formatting and every clippy warning, for the native crates and the wasm pane.
+        let mut c = cmd("cargo");
+        c.args(["fmt", "--all", "--check"]);
+        run(c)?;
+        let mut c = cmd("cargo");
+        c.args(["clippy", "--quiet", "-p", "pane-core", "-p", "pane-server", "-p", "pane-e2e", "-p", "xtask", "--all-targets", "--", "-D", "warnings"]);
+        run(c)?;
+        let mut c = cmd("cargo");
+        c.args(["clippy", "--quiet", "-p", "hermes-pane", "--target", "wasm32-unknown-unknown", "--all-targets", "--", "-D", "warnings"]);
+        run(c)
+    })?;
     phase("native", &mut || {
         let mut c = cmd("cargo");
         c.args(["test", "-p", "pane-core", "-p", "pane-server"]);
@@ -331,7 +350,7 @@ fn main() -> ExitCode {
         "bench" => task_bench(rest),
         _ => {
             println!(
-                "usage: cargo xtask <task>\n\n  run [server args]   build the pane and serve it with the stand-in backend\n                      (e.g. `-- --backend http://127.0.0.1:8787` to use a real Hermes WebUI)\n  test [native|browser|e2e]  run every test (or one phase)\n  bench               measure the pane in headless Chromium, write BENCHMARKS data\n  setup               install the tools only\n  build [--features F] [--base PATH]  build the release bundle into dist/"
+                "usage: cargo xtask <task>\n\n  run [server args]   build the pane and serve it with the stand-in backend\n                      (e.g. `-- --backend http://127.0.0.1:8787` to use a real Hermes WebUI)\n  test [lint|native|browser|e2e]  run every check and test (or one phase)\n  bench               measure the pane in headless Chromium, write BENCHMARKS data\n  setup               install the tools only\n  build [--features F] [--base PATH]  build the release bundle into dist/"
             );
             return if task == "help" { ExitCode::SUCCESS } else { ExitCode::FAILURE };
         }

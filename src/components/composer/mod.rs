@@ -124,7 +124,7 @@ pub fn Composer(id: String, store: Store<SessionView>, shown: Memo<bool>) -> imp
             let key = next_key.get_value() + 1;
             next_key.set_value(key);
             attachments.update(|a| a.push(Attachment { key, name: file.name(), progress: 0.0, done: None, error: None }));
-            let update = move |f: &dyn Fn(&mut Attachment)| attachments.update(|a| a.iter_mut().filter(|x| x.key == key).for_each(|x| f(x)));
+            let update = move |f: &dyn Fn(&mut Attachment)| attachments.update(|a| a.iter_mut().filter(|x| x.key == key).for_each(f));
             crate::api::upload(
                 hub.api(),
                 &sid.get_value(),
@@ -166,7 +166,7 @@ pub fn Composer(id: String, store: Store<SessionView>, shown: Memo<bool>) -> imp
                                 {match (&a.done, &a.error) {
                                     (Some(_), _) => view! { <span class="muted">"ready"</span> }.into_any(),
                                     (_, Some(e)) => view! { <span class="error-text" role="alert">{e.clone()}</span> }.into_any(),
-                                    _ => view! { <progress max="1" value=a.progress data-testid="upload-progress"></progress> }.into_any(),
+                                    _ => view! { <progress max="1" value=pane_core::view::fixed(a.progress, 3) data-testid="upload-progress"></progress> }.into_any(),
                                 }}
                                 <button type="button" class="icon-btn" aria-label="Remove attachment" data-testid="remove-attachment" on:click=move |_| attachments.update(|x| x.retain(|y| y.key != key))>"×"</button>
                             </li>

@@ -31,7 +31,7 @@ pub fn SessionPane(id: String) -> impl IntoView {
                         Status::Idle => String::new(),
                         Status::Sending => "Sending…".into(),
                         Status::Checking => "Checking…".into(),
-                        Status::Busy => store.tps().get().map(|t| format!("Replying · {t:.0} tok/s")).unwrap_or_else(|| "Replying…".into()),
+                        Status::Busy => store.tps().get().map(|t| format!("Replying · {} tok/s", pane_core::view::fixed(t, 0))).unwrap_or_else(|| "Replying…".into()),
                     }}
                 </span>
                 <span class="usage muted" data-testid="pane-usage">{move || store.usage().get()}</span>

@@ -4,10 +4,10 @@
 
 use leptos::ev;
 use leptos::prelude::*;
-use reactive_stores::Field;
+use reactive_stores::{Field, KeyedSubfield, Store};
 
 use super::theme::ThemeToggle;
-use crate::hub::{RowView, RowViewStoreFields, SidebarViewStoreFields, ToastKind};
+use crate::hub::{RowView, RowViewStoreFields, SidebarView, SidebarViewStoreFields, ToastKind};
 use crate::use_hub;
 
 #[component]
@@ -65,13 +65,13 @@ pub fn Sidebar() -> impl IntoView {
                         <h3 class="group-title">"Pinned"</h3>
                     </Show>
                     <ul class="rows" data-testid="group-pinned">
-                        <For each=move || side.pinned() key=|r| r.read().id.clone() children=|r| view! { <Row row=r.into()/> }/>
+                        <Rows rows=side.pinned()/>
                     </ul>
                     <Show when=move || side.recent().with(|r| !r.is_empty())>
                         <h3 class="group-title">"Recent"</h3>
                     </Show>
                     <ul class="rows" data-testid="group-recent">
-                        <For each=move || side.recent() key=|r| r.read().id.clone() children=|r| view! { <Row row=r.into()/> }/>
+                        <Rows rows=side.recent()/>
                     </ul>
                     <Show when=move || side.loaded().get() && side.recent().with(Vec::is_empty) && side.pinned().with(Vec::is_empty)>
                         <p class="muted pad">"No sessions yet."</p>
@@ -80,7 +80,7 @@ pub fn Sidebar() -> impl IntoView {
                 <Show when=move || side.searching().get()>
                     <h3 class="group-title">"Search results"</h3>
                     <ul class="rows" data-testid="group-results">
-                        <For each=move || side.results() key=|r| r.read().id.clone() children=|r| view! { <Row row=r.into()/> }/>
+                        <Rows rows=side.results()/>
                     </ul>
                     <Show when=move || side.results().with(Vec::is_empty)>
                         <p class="muted pad" data-testid="no-results">"No matching sessions."</p>
@@ -89,6 +89,13 @@ pub fn Sidebar() -> impl IntoView {
             </div>
         </nav>
     }
+}
+
+/// A group's rows, keyed by session id (one list component for the three groups: each `<For>`
+/// is its own copy of the keyed-diff code in the wasm).
+#[component]
+fn Rows(rows: KeyedSubfield<Store<SidebarView>, SidebarView, String, Vec<RowView>>) -> impl IntoView {
+    view! { <For each=move || rows key=|r| r.read().id.clone() children=|r| view! { <Row row=r.into()/> }/> }
 }
 
 /// One row; reads its own fields, so it is updated in place, never replaced.

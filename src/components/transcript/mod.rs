@@ -64,7 +64,8 @@ pub fn Transcript(id: String, store: Store<SessionView>, shown: Memo<bool>) -> i
         }
     };
     // Growing content keeps the view at the bottom while pinned.
-    let observer: StoredValue<Option<(web_sys::ResizeObserver, Closure<dyn FnMut()>)>, LocalStorage> = StoredValue::new_local(None);
+    type Observer = (web_sys::ResizeObserver, Closure<dyn FnMut()>);
+    let observer: StoredValue<Option<Observer>, LocalStorage> = StoredValue::new_local(None);
     Effect::new(move |_| {
         let Some(inner) = content.get() else { return };
         if observer.with_value(Option::is_some) {
@@ -357,7 +358,7 @@ pub fn ToolCardView(#[prop(into)] card: Signal<ToolCard>) -> impl IntoView {
         ToolStatus::Done => "✓",
         ToolStatus::Error => "✕",
     };
-    let duration = move || card.with(|c| c.duration.map(|d| format!("{d:.1} s")));
+    let duration = move || card.with(|c| c.duration.map(|d| format!("{} s", pane_core::view::fixed(d, 1))));
     let name = move || card.with(|c| c.name.clone());
     view! {
         <details class="tool-card" data-testid="tool-card" data-status=move || status.get().as_str() data-tool=name open=move || status.get() == ToolStatus::Error>

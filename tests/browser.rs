@@ -607,3 +607,40 @@ async fn the_address_bar_drives_the_shown_session_with_back_forward_and_a_fallba
     history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&start)).unwrap();
     done(hub).await;
 }
+
+#[wasm_bindgen_test]
+async fn a_stop_click_right_after_the_rows_moved_is_ignored_and_a_later_one_stops_that_row() {
+    let hub = hub();
+    let a = hub.new_session().await.unwrap();
+    hub.send(&a, "long [[tokens=400]] [[delay=20]] [[ttft=0]]", Vec::new()).await.unwrap();
+    let (el, _m) = mount(hub, || view! { <Sidebar/> });
+    let row_a = format!("[data-testid=session-row][data-session-id=\"{a}\"]");
+    let state = |css: &str| el.query_selector(css).unwrap().and_then(|r| r.get_attribute("data-state"));
+    until("A running in the list", LONG, || state(&row_a).as_deref() == Some("running")).await;
+    sleep(700).await;
+    // B starts: its row comes in above A's, so A's row moves down under a pointer aimed at it.
+    let b = hub.new_session().await.unwrap();
+    hub.send(&b, "other [[tokens=400]] [[delay=20]] [[ttft=0]]", Vec::new()).await.unwrap();
+    let row_b = format!("[data-testid=session-row][data-session-id=\"{b}\"]");
+    // (Checked together: the click below follows in the same task, inside the window.)
+    until("B listed above A, just now", LONG, || {
+        let rows = el.query_selector_all("[data-testid=session-row]").unwrap();
+        let ids: Vec<String> = (0..rows.length())
+            .filter_map(|i| rows.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()).and_then(|e| e.get_attribute("data-session-id")))
+            .collect();
+        ids.iter().position(|x| *x == b) < ids.iter().position(|x| *x == a) && hub.rows_just_moved()
+    })
+    .await;
+    let stop = |css: &str| {
+        el.query_selector(&format!("{css} [data-testid=row-stop]")).unwrap().expect("a stop button").dyn_into::<web_sys::HtmlElement>().unwrap().click()
+    };
+    stop(&row_a);
+    sleep(400).await;
+    assert_eq!(state(&row_a).as_deref(), Some("running"), "a click as the rows moved stops nothing");
+    assert_eq!(state(&row_b).as_deref(), Some("running"));
+    until("the rows to have stood still a moment", LONG, || !hub.rows_just_moved()).await;
+    stop(&row_a);
+    until("A stopped", LONG, || state(&row_a).as_deref() == Some("idle")).await;
+    assert_eq!(state(&row_b).as_deref(), Some("running"), "only that row's reply stops");
+    done(hub).await;
+}

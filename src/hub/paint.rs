@@ -35,6 +35,9 @@ pub(crate) struct Painter {
     /// The pointer is over the session list: rows keep their places (fields still update), so
     /// a row never moves under a click; the backend's order comes back when it leaves.
     pub(crate) sidebar_hold: bool,
+    /// When a listed row last changed its place (`performance.now()` ms): see
+    /// [`Hub::rows_just_moved`].
+    sidebar_moved_at: Option<f64>,
     cache: HashMap<String, Cache>,
     last_paint: f64,
     last_sidebar: f64,
@@ -464,6 +467,11 @@ impl Hub {
             self.sidebar.pinned().with_untracked(|cur| keep_places(cur, &mut pinned));
             self.sidebar.recent().with_untracked(|cur| keep_places(cur, &mut recent));
         }
+        let moved =
+            self.sidebar.pinned().with_untracked(|c| places_changed(c, &pinned)) || self.sidebar.recent().with_untracked(|c| places_changed(c, &recent));
+        if moved {
+            self.with(|i| i.painter.sidebar_moved_at = Some(now()));
+        }
         // Keyed patches: only the rows (and fields) that changed notify their views.
         if self.sidebar.pinned().with_untracked(|c| *c != pinned) {
             self.sidebar.pinned().patch(pinned);
@@ -471,6 +479,14 @@ impl Hub {
         if self.sidebar.recent().with_untracked(|c| *c != recent) {
             self.sidebar.recent().patch(recent);
         }
+    }
+
+    /// A row of the list changed its place less than 600 ms ago. A click then may have been
+    /// aimed at the row that was there before (a touch lands as the list moves; the pointer
+    /// arrived just after a re-sort), so the rows' immediate actions (stop, archive) ignore it:
+    /// stopping the wrong reply is worse than a second click.
+    pub fn rows_just_moved(&self) -> bool {
+        self.with(|i| i.painter.sidebar_moved_at).is_some_and(|t| now() - t < 600.0)
     }
 
     /// Holds (or releases) the sidebar's row order while the pointer is over it.
@@ -513,6 +529,11 @@ impl Hub {
             }
         }
     }
+}
+
+/// Whether a row shown in `current` sits at another index in `next`.
+fn places_changed(current: &[RowView], next: &[RowView]) -> bool {
+    current.iter().enumerate().any(|(i, r)| next.get(i).is_none_or(|n| n.id != r.id) && next.iter().any(|n| n.id == r.id))
 }
 
 /// Orders `rows` like `current` (rows already shown keep their places; new ones go last).

@@ -301,8 +301,21 @@ async fn stop_from_the_sidebar_cancels_only_that_rows_stream() {
     with_stack(ServerOpts::default(), |server, b| async move {
         open_app(&b, &server.url()).await;
         let a = start(&b, "stop me [[tokens=800]] [[delay=20]] [[ttft=0]]").await;
-        let bb = start(&b, "keep me [[tokens=200]] [[delay=20]] [[ttft=0]]").await;
-        b.wait("A's row running", T, &format!("return document.querySelector('{}')?.dataset.state === 'running'", row(&a))).await;
+        let bb = start(&b, "keep me [[tokens=400]] [[delay=20]] [[ttft=0]]").await;
+        // Both rows listed and running: the list has taken B in (its row came in above A's) —
+        // then a person finds A's stop button and clicks it. (A click within 600 ms of rows
+        // moving is ignored by design: it may have been aimed at the row that was there.)
+        b.wait(
+            "both rows running",
+            T,
+            &format!(
+                "return document.querySelector('{}')?.dataset.state === 'running' && document.querySelector('{}')?.dataset.state === 'running'",
+                row(&a),
+                row(&bb)
+            ),
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(700)).await;
         b.click(&format!("{} [data-testid=row-stop]", row(&a))).await;
         b.wait("A idle", T, &format!("return document.querySelector('{}')?.dataset.state === 'idle'", row(&a))).await;
         assert_eq!(b.js(&format!("return document.querySelector('{}').dataset.state", row(&bb))).await, "running", "B keeps running");
@@ -311,7 +324,7 @@ async fn stop_from_the_sidebar_cancels_only_that_rows_stream() {
         assert_eq!(saved_a.last().unwrap()["_error"], true, "A was cancelled: {saved_a:?}");
         assert!(saved_a.last().unwrap()["content"].as_str().unwrap().contains("cancelled"));
         server.wait_idle(&bb, T).await;
-        assert_eq!(settled_reply(&b).await, expected_tokens(200), "B finished untouched");
+        assert_eq!(settled_reply(&b).await, expected_tokens(400), "B finished untouched");
         show(&b, &a).await;
         b.wait(
             "A's cancel marker",

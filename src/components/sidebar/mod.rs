@@ -180,14 +180,14 @@ fn Row(row: Field<RowView>) -> impl IntoView {
             </Show>
             <div class="row-actions">
                 <Show when=running>
-                    <button type="button" class="icon-btn stop" data-testid="row-stop" title="Stop this reply" aria-label="Stop this reply" on:click=move |_| hub.stop(&id.get_value())>"■"</button>
+                    <button type="button" class="icon-btn stop" data-testid="row-stop" title="Stop this reply" aria-label="Stop this reply" on:click=move |_| if !hub.rows_just_moved() { hub.stop(&id.get_value()) }>"■"</button>
                 </Show>
                 <Show
                     when=move || confirming.get()
                     fallback=move || view! {
                         <button type="button" class="icon-btn" data-testid="row-rename" title="Rename" aria-label="Rename" on:click=move |_| start_rename()>"✎"</button>
                         <button type="button" class="icon-btn" data-testid="row-pin" title=move || if pinned() { "Unpin" } else { "Pin" } aria-label=move || if pinned() { "Unpin" } else { "Pin" } aria-pressed=move || pinned().to_string() on:click=move |_| hub.set_flag(&id.get_value(), "pinned", !pinned())>{move || if pinned() { "★" } else { "☆" }}</button>
-                        <button type="button" class="icon-btn" data-testid="row-archive" title="Archive" aria-label="Archive" on:click=move |_| hub.set_flag(&id.get_value(), "archived", true)>"⤓"</button>
+                        <button type="button" class="icon-btn" data-testid="row-archive" title="Archive" aria-label="Archive" on:click=move |_| if !hub.rows_just_moved() { hub.set_flag(&id.get_value(), "archived", true) }>"⤓"</button>
                         <button type="button" class="icon-btn" data-testid="row-delete" title="Delete" aria-label="Delete" on:click=move |_| confirming.set(true)><super::icons::Trash/></button>
                     }
                 >

@@ -249,21 +249,30 @@ fn task_test(args: &[String]) -> Res {
     setup_build_tools()?;
     setup_browser()?;
     let only = args.first().map(String::as_str);
-    // Every temporary file of the run (stand-in data dirs, Chromium profiles, chromedriver's
-    // own) goes under one directory: removed when the run passes, kept for a look when not.
-    let scratch = env::temp_dir().join(format!("hermes-pane-tests-{}", std::process::id()));
+    in_scratch("tests", || test_phases(only))?;
+    say(&format!("all tests passed in {:.0} s", started.elapsed().as_secs_f64()));
+    Ok(())
+}
+
+/// Runs `f` with every temporary file of its processes (stand-in data dirs, Chromium profiles,
+/// chromedriver's own) under one directory: removed when `f` succeeds, kept for a look when not.
+fn in_scratch(what: &str, f: impl FnOnce() -> Res) -> Res {
+    let scratch = env::temp_dir().join(format!("hermes-pane-{what}-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    let before = env::var_os("TMPDIR");
     env::set_var("TMPDIR", &scratch);
-    let result = test_phases(only);
+    let result = f();
+    match before {
+        Some(t) => env::set_var("TMPDIR", t),
+        None => env::remove_var("TMPDIR"),
+    }
     match &result {
         Ok(()) => {
             let _ = std::fs::remove_dir_all(&scratch);
         }
         Err(_) => say(&format!("temporary files of this run are kept in {}", scratch.display())),
     }
-    result?;
-    say(&format!("all tests passed in {:.0} s", started.elapsed().as_secs_f64()));
-    Ok(())
+    result
 }
 
 fn test_phases(only: Option<&str>) -> Res {
@@ -333,7 +342,7 @@ fn task_bench(args: &[String]) -> Res {
         .env("PANE_DIST", root().join("target/bench-dist"))
         .env("PANE_SHIP_DIST", root().join("dist"))
         .env("PANE_SERVER_BIN", server_bin());
-    run(c)
+    in_scratch("bench", || run(c))
 }
 
 fn main() -> ExitCode {

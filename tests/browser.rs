@@ -108,6 +108,14 @@ async fn until(what: &str, timeout: Duration, f: impl Fn() -> bool) {
 
 const LONG: Duration = Duration::from_secs(20);
 
+/// The session ids of the sidebar rows under `root`, top to bottom.
+fn row_ids(root: &web_sys::Element) -> Vec<String> {
+    let rows = root.query_selector_all("[data-testid=session-row]").unwrap();
+    (0..rows.length())
+        .filter_map(|i| rows.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()).and_then(|e| e.get_attribute("data-session-id")))
+        .collect()
+}
+
 fn text_of(root: &web_sys::Element, css: &str) -> String {
     root.query_selector(css).unwrap().and_then(|e| e.text_content()).unwrap_or_default()
 }
@@ -549,13 +557,7 @@ async fn sidebar_rows_keep_their_places_under_the_pointer_and_re_sort_after() {
     until("B to end", LONG, || hub.runtime(&b).is_some_and(|r| r.stream.as_ref().is_some_and(|s| s.ended))).await;
     hub.refresh_list().await;
     let (el, _m) = mount(hub, || view! { <Sidebar/> });
-    let order = || {
-        let rows = el.query_selector_all("[data-testid=session-row]").unwrap();
-        (0..rows.length())
-            .filter_map(|i| rows.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()).and_then(|e| e.get_attribute("data-session-id")))
-            .filter(|id| *id == a || *id == b)
-            .collect::<Vec<_>>()
-    };
+    let order = || row_ids(&el).into_iter().filter(|id| *id == a || *id == b).collect::<Vec<_>>();
     until("newest first", LONG, || order() == vec![b.clone(), a.clone()]).await;
     // The pointer is over the list; A starts running (the backend now lists it first).
     hub.hold_sidebar(true);
@@ -624,10 +626,7 @@ async fn a_stop_click_right_after_the_rows_moved_is_ignored_and_a_later_one_stop
     let row_b = format!("[data-testid=session-row][data-session-id=\"{b}\"]");
     // (Checked together: the click below follows in the same task, inside the window.)
     until("B listed above A, just now", LONG, || {
-        let rows = el.query_selector_all("[data-testid=session-row]").unwrap();
-        let ids: Vec<String> = (0..rows.length())
-            .filter_map(|i| rows.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()).and_then(|e| e.get_attribute("data-session-id")))
-            .collect();
+        let ids = row_ids(&el);
         ids.iter().position(|x| *x == b) < ids.iter().position(|x| *x == a) && hub.rows_just_moved()
     })
     .await;

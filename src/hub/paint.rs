@@ -467,17 +467,18 @@ impl Hub {
             self.sidebar.pinned().with_untracked(|cur| keep_places(cur, &mut pinned));
             self.sidebar.recent().with_untracked(|cur| keep_places(cur, &mut recent));
         }
-        let moved =
-            self.sidebar.pinned().with_untracked(|c| places_changed(c, &pinned)) || self.sidebar.recent().with_untracked(|c| places_changed(c, &recent));
-        if moved {
-            self.with(|i| i.painter.sidebar_moved_at = Some(now()));
-        }
         // Keyed patches: only the rows (and fields) that changed notify their views.
+        let mut moved = false;
         if self.sidebar.pinned().with_untracked(|c| *c != pinned) {
+            moved |= self.sidebar.pinned().with_untracked(|c| places_changed(c, &pinned));
             self.sidebar.pinned().patch(pinned);
         }
         if self.sidebar.recent().with_untracked(|c| *c != recent) {
+            moved |= self.sidebar.recent().with_untracked(|c| places_changed(c, &recent));
             self.sidebar.recent().patch(recent);
+        }
+        if moved {
+            self.with(|i| i.painter.sidebar_moved_at = Some(now()));
         }
     }
 
@@ -531,9 +532,11 @@ impl Hub {
     }
 }
 
-/// Whether a row shown in `current` sits at another index in `next`.
+/// Whether a row shown in `current` sits at another index in `next` (one that left, or a new
+/// one, moves the rows after it).
 fn places_changed(current: &[RowView], next: &[RowView]) -> bool {
-    current.iter().enumerate().any(|(i, r)| next.get(i).is_none_or(|n| n.id != r.id) && next.iter().any(|n| n.id == r.id))
+    let place: HashMap<&str, usize> = next.iter().enumerate().map(|(i, r)| (r.id.as_str(), i)).collect();
+    current.iter().enumerate().any(|(i, r)| place.get(r.id.as_str()).is_some_and(|&j| j != i))
 }
 
 /// Orders `rows` like `current` (rows already shown keep their places; new ones go last).

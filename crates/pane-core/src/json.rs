@@ -148,12 +148,6 @@ impl<T: FromJson> FromJson for Vec<T> {
     }
 }
 
-impl<T: FromJson> FromJson for Box<T> {
-    fn from_json(v: &Value) -> Result<Self, JsonError> {
-        T::from_json(v).map(Box::new)
-    }
-}
-
 /// Implements [`FromJson`] for a struct whose every field is read with [`field`]: list every
 /// field (a missing one is a compile error), with its wire name after `=` where it differs.
 #[macro_export]

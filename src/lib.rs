@@ -7,6 +7,8 @@
 pub mod api;
 pub mod components;
 pub mod hub;
+pub mod lazy;
+pub mod markdown;
 pub mod persist;
 pub mod routes;
 #[cfg(feature = "test-hooks")]
@@ -23,6 +25,9 @@ pub fn App() -> impl IntoView {
     let hub = Hub::new(Api::from_document(), Hub::detect_budget());
     provide_context(hub);
     hub.boot();
+    // The lazily loaded chunks are fetched alongside the first data (release bundle only).
+    lazy::load(lazy::Chunk::Markdown, move || hub.markdown_arrived());
+    lazy::load(lazy::Chunk::Views, || {});
     #[cfg(feature = "test-hooks")]
     test_hooks::install(hub);
     components::theme::init();

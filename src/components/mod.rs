@@ -11,3 +11,12 @@ pub mod shortcuts;
 pub mod sidebar;
 pub mod theme;
 pub mod transcript;
+
+/// Loads the views chunk ([`crate::lazy::Chunk::Views`]): one fetch, then every split view's
+/// own loader resolves.
+#[cfg(feature = "split")]
+pub(crate) async fn preload_views() -> Result<(), crate::lazy::NotLoaded> {
+    cards::preload().await?;
+    shortcuts::preload().await?;
+    transcript::preload().await
+}

@@ -110,7 +110,7 @@ struct Projection {
 }
 
 fn render_markdown(text: &str) -> Arc<str> {
-    Arc::from(pane_core::markdown::render_blocks(text).concat())
+    Arc::from(crate::markdown::message_html(text))
 }
 
 fn project_items(rt: &pane_core::SessionRuntime, cache: &mut Cache) -> Vec<Arc<Item>> {
@@ -140,7 +140,7 @@ fn project_items(rt: &pane_core::SessionRuntime, cache: &mut Cache) -> Vec<Arc<I
                 },
                 TranscriptItem::Divider { text, .. } => ItemKind::Divider { text },
             };
-            let item = Arc::new(Item { key, kind });
+            let item = Arc::new(Item { key, version: hash_of((content, crate::lazy::ready(crate::lazy::Chunk::Markdown))), kind });
             fresh.insert(key, (content, item.clone()));
             item
         })
@@ -159,6 +159,7 @@ fn with_turn_usage(mut items: Vec<Arc<Item>>, rt: &pane_core::SessionRuntime) ->
     let mut item = (*items[last]).clone();
     if let ItemKind::Assistant { usage, .. } = &mut item.kind {
         *usage = usage_line(u.input_tokens, u.output_tokens, u.tps, u.duration_seconds).or(usage.take());
+        item.version = hash_of((item.version, &*usage));
     }
     items[last] = Arc::new(item);
     items
@@ -303,6 +304,17 @@ impl Hub {
     pub(crate) fn mark_dirty(&self, id: &str) {
         self.with(|i| {
             i.painter.dirty.insert(id.to_string());
+        });
+        self.schedule_paint();
+    }
+
+    /// The markdown renderer arrived: every projection renders its messages again (they were
+    /// plain text), the shown one at the next frame, the others when shown.
+    pub fn markdown_arrived(&self) {
+        let active = self.active.get_untracked();
+        self.with(|i| {
+            i.painter.cache.clear();
+            i.painter.dirty.extend(active);
         });
         self.schedule_paint();
     }

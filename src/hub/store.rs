@@ -22,10 +22,15 @@ pub enum Status {
     Busy,
 }
 
-/// One settled transcript item, rendered once.
+/// One settled transcript item, rendered once per version.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
+    /// Its place in the transcript.
     pub key: u64,
+    /// Changes whenever what it shows changes (content, usage line, markdown rendered or still
+    /// plain): the transcript's rows are keyed by `(key, version)`, so a changed item is
+    /// rendered again and an unchanged one is kept.
+    pub version: u64,
     pub kind: ItemKind,
 }
 

@@ -616,3 +616,37 @@ async fn a_turn_started_elsewhere_shows_up_running_in_the_sidebar_and_is_followe
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_first_paint_does_not_wait_for_the_lazy_chunks_and_a_blocked_chunk_is_asked_for_again() {
+    with_stack(ServerOpts::default(), |server, b| async move {
+        open_app(&b, &server.url()).await;
+        let sid = start(&b, "Show me what you can render [[reasoning=6]]").await;
+        settled_reply(&b).await;
+        server.wait_idle(&sid, T).await;
+        // The release bundle fetched its chunks (markdown; views) apart from the main module.
+        let chunks =
+            b.js("return performance.getEntriesByType('resource').map(r => r.name).filter(n => /split_\\w+-[0-9a-f]{16}\\.wasm$/.test(n)).length").await;
+        assert!(chunks.as_u64().unwrap() >= 2, "the lazily loaded chunks were fetched: {chunks}");
+
+        // Reload with the chunks unreachable: the pane starts, and the reply is all there, as text.
+        b.cdp("Network.enable", json!({})).await;
+        b.cdp("Network.setBlockedURLs", json!({"urls": ["*split_*.wasm"]})).await;
+        open_app(&b, &format!("{}session/{sid}", server.url())).await;
+        b.wait("the reply as plain text", T, &format!("return document.querySelector('{SHOWN} .md-plain') !== null || null")).await;
+        let plain = b.js(SHOWN_REPLY_JS).await;
+        let plain = plain.as_str().unwrap();
+        for part in ["## Here is what I can render", "fn main() {", "| alpha | running | 1,204 |"] {
+            assert!(plain.contains(part), "the unformatted reply keeps {part:?}: {plain}");
+        }
+        assert_eq!(b.js(&format!("return document.querySelectorAll('{SHOWN} .code-block, {SHOWN} [data-testid=reasoning]').length")).await, 0);
+        assert_eq!(b.js("return document.body.dataset.paneFatal || null").await, Value::Null, "a missing chunk is not fatal");
+
+        // Reachable again: the chunks are asked for again within seconds and the reply is formatted.
+        b.cdp("Network.setBlockedURLs", json!({"urls": []})).await;
+        b.wait("the reply formatted", T, &format!("return document.querySelectorAll('{SHOWN} .code-block').length === 4 || null")).await;
+        assert_eq!(b.js(&format!("return document.querySelectorAll('{SHOWN} .md-plain').length")).await, 0, "no plain-text stand-in is left");
+        b.wait("the reasoning view", T, &format!("return document.querySelector('{SHOWN} [data-testid=reasoning]') !== null || null")).await;
+    })
+    .await;
+}

@@ -2,7 +2,8 @@
 //!
 //! Every task first installs what it needs and is missing — idempotently, one printed line per
 //! step — so the README's commands work on a fresh Debian 12 machine with only rustup/cargo,
-//! Node and apt. Std only: it compiles in a couple of seconds.
+//! Node and apt. Its one dependency is wasm-split's library (cutting the release wasm into
+//! chunks); everything else is std.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -161,12 +162,88 @@ fn build_bundle(dist_dir: &str, features: Option<&str>, public_url: &str) -> Res
     // Offline: a tool version mismatch is an error instead of a GitHub download (the crates
     // were fetched just above); no self-update check against the registry's web API.
     c.args(["build", "--release", "--dist", dist_dir, "--public-url", public_url]).env("TRUNK_OFFLINE", "true").env("TRUNK_SKIP_VERSION_CHECK", "true");
-    if let Some(f) = features {
-        c.args(["--features", f]);
-    }
+    // `split`: the release bundle's lazily loaded chunks (see split_bundle).
+    let features = features.map_or("split".to_string(), |f| format!("split,{f}"));
+    c.args(["--features", &features]);
     let t = Instant::now();
     run(c)?;
+    split_bundle(&root().join(dist_dir))?;
     say(&format!("bundle built in {:.0} s", t.elapsed().as_secs_f64()));
+    Ok(())
+}
+
+/// A subresource-integrity value (`sha384-…`) of a file.
+fn sri(path: &Path) -> Result<String, String> {
+    use base64::Engine;
+    use sha2::Digest;
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(sha2::Sha384::digest(&bytes))))
+}
+
+/// Cuts the lazily loaded parts (the markdown renderer, see `src/markdown.rs`) out of the wasm
+/// Trunk just built with the `split` feature: wasm-split on cargo's output (linked with
+/// relocations), wasm-bindgen on the main part, wasm-opt on every part. The main part replaces
+/// Trunk's two files under the same names, so `index.html` and `boot.js` are unchanged; the
+/// loader and the chunks carry Trunk's content hash in their names (immutable caching).
+fn split_bundle(dist: &Path) -> Res {
+    let entries = std::fs::read_dir(dist).map_err(|e| format!("{}: {e}", dist.display()))?;
+    let js = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .find(|n| n.starts_with("hermes-pane-") && n.ends_with(".js"))
+        .ok_or_else(|| format!("no hermes-pane-<hash>.js in {}", dist.display()))?;
+    let stem = js.trim_end_matches(".js").to_string();
+    let hash = stem.rsplit('-').next().unwrap_or_default().to_string();
+    let target = env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"));
+    let input = std::fs::read(target.join("wasm32-unknown-unknown/release/hermes-pane.wasm")).map_err(|e| format!("cargo's wasm: {e}"))?;
+    let work = env::temp_dir().join(format!("hermes-pane-split-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    let (link, main_js, main_wasm) = (format!("./split-{hash}.js"), format!("./{stem}.js"), work.join("main.wasm"));
+    let split = wasm_split_cli_support::transform({
+        let mut o = wasm_split_cli_support::Options::new(&input);
+        o.output_dir = &work;
+        o.main_out_path = &main_wasm;
+        o.link_name = &link;
+        o.main_module = &main_js;
+        o
+    })
+    .map_err(|e| format!("wasm-split: {e:#}"))?;
+    if split.split_modules.is_empty() {
+        return Err("wasm-split found no split point: was the bundle built with the `split` feature?".into());
+    }
+    let mut c = cmd("wasm-bindgen");
+    c.args(["--target", "web", "--weak-refs", "--keep-lld-exports", "--no-typescript", "--out-name", &stem, "--out-dir"]).arg(dist).arg(&main_wasm);
+    run(c)?;
+    let opt = |from: &Path, to: &Path| {
+        let mut c = cmd(tools_bin().join("wasm-opt").to_str().expect("utf-8 path"));
+        c.arg("-Oz").arg(from).arg("-o").arg(to);
+        run(c)
+    };
+    let bg = dist.join(format!("{stem}_bg.wasm"));
+    opt(&bg, &bg)?;
+    let mut loader = std::fs::read_to_string(work.join(&link)).map_err(|e| format!("wasm-split's loader: {e}"))?;
+    for chunk in &split.split_modules {
+        let name = chunk.file_stem().and_then(|n| n.to_str()).ok_or("chunk name")?;
+        let hashed = format!("{name}-{hash}.wasm");
+        loader = loader.replace(&format!("\"./{name}.wasm\""), &format!("\"./{hashed}\""));
+        opt(chunk, &dist.join(&hashed))?;
+    }
+    std::fs::write(dist.join(&link), loader).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_dir_all(&work);
+    // Trunk's preload tags pin the old files' digests: give them the new ones, and preload the
+    // loader (the main module imports it) in parallel too.
+    let index_path = dist.join("index.html");
+    let mut index = std::fs::read_to_string(&index_path).map_err(|e| e.to_string())?;
+    for file in [format!("{stem}.js"), format!("{stem}_bg.wasm")] {
+        let at = index.find(&format!("href=\"./{file}\"")).ok_or_else(|| format!("index.html does not preload {file}"))?;
+        let start = at + index[at..].find("integrity=\"").ok_or("no integrity attribute")? + "integrity=\"".len();
+        let end = start + index[start..].find('"').ok_or("unterminated integrity")?;
+        index.replace_range(start..end, &sri(&dist.join(&file))?);
+    }
+    let tag = format!("<link rel=\"modulepreload\" href=\"{link}\" crossorigin=\"anonymous\" integrity=\"{}\">\n", sri(&dist.join(&link))?);
+    let at = index.find("</head>").ok_or("index.html has no </head>")?;
+    index.insert_str(at, &tag);
+    std::fs::write(&index_path, index).map_err(|e| e.to_string())?;
+    say(&format!("split the wasm: {} lazily loaded chunk(s)", split.split_modules.len()));
     Ok(())
 }
 
@@ -297,6 +374,10 @@ fn test_phases(only: Option<&str>) -> Res {
         run(c)?;
         let mut c = cmd("cargo");
         c.args(["clippy", "--quiet", "-p", "hermes-pane", "--target", "wasm32-unknown-unknown", "--all-targets", "--", "-D", "warnings"]);
+        run(c)?;
+        // The release bundle's code paths (`split`: the lazily loaded chunks; `test-hooks`).
+        let mut c = cmd("cargo");
+        c.args(["clippy", "--quiet", "-p", "hermes-pane", "--target", "wasm32-unknown-unknown", "--all-targets", "--all-features", "--", "-D", "warnings"]);
         run(c)
     })?;
     phase("native", &mut || {

@@ -1,5 +1,6 @@
 //! Approval and clarify cards. They belong to their session: a card shows in its own pane,
-//! wherever the reader is, and answering it talks about that session only.
+//! wherever the reader is, and answering it talks about that session only. Their code is in
+//! the views chunk ([`crate::lazy`]); a card that comes before it shows "Loading…".
 
 use leptos::ev;
 use leptos::prelude::*;
@@ -7,16 +8,27 @@ use pane_core::wire::ApprovalChoice;
 use reactive_stores::Store;
 
 use crate::hub::{SessionView, SessionViewStoreFields};
+use crate::lazy::{self, NotLoaded};
 use crate::use_hub;
 
 #[component]
 pub fn ApprovalCard(id: String, store: Store<SessionView>) -> impl IntoView {
+    lazy::view(move || lazy::now(approval_card(id.clone(), store)), move || store.approval().with(Option::is_some).then(lazy::loading).flatten())
+}
+
+#[component]
+pub fn ClarifyCard(id: String, store: Store<SessionView>) -> impl IntoView {
+    lazy::view(move || lazy::now(clarify_card(id.clone(), store)), move || store.clarify().with(Option::is_some).then(lazy::loading).flatten())
+}
+
+#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(views, fallible, preload(preload_approval)))]
+fn approval_card(id: String, store: Store<SessionView>) -> Result<AnyView, NotLoaded> {
     let hub = use_hub();
     let id = StoredValue::new(id);
     let answer = move |c: ApprovalChoice| move |_| hub.approve(&id.get_value(), c);
     // While an answer is on its way the buttons wait: one click, one answer.
     let waiting = move || store.answering().get();
-    view! {
+    Ok(view! {
         {move || store.approval().get().map(|a| {
             let allow_always = a.allow_permanent;
             view! {
@@ -34,10 +46,11 @@ pub fn ApprovalCard(id: String, store: Store<SessionView>) -> impl IntoView {
             }
         })}
     }
+    .into_any())
 }
 
-#[component]
-pub fn ClarifyCard(id: String, store: Store<SessionView>) -> impl IntoView {
+#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(views, fallible, preload(preload_clarify)))]
+fn clarify_card(id: String, store: Store<SessionView>) -> Result<AnyView, NotLoaded> {
     let hub = use_hub();
     let id = StoredValue::new(id);
     let text = RwSignal::new(String::new());
@@ -48,7 +61,7 @@ pub fn ClarifyCard(id: String, store: Store<SessionView>) -> impl IntoView {
             text.set(String::new());
         }
     };
-    view! {
+    Ok(view! {
         {move || store.clarify().get().map(|c| view! {
             <div class="card clarify" role="region" aria-label="Question from the agent" data-testid="clarify-card">
                 <p class="card-title" data-testid="clarify-question">{c.question.clone()}</p>
@@ -65,4 +78,12 @@ pub fn ClarifyCard(id: String, store: Store<SessionView>) -> impl IntoView {
             </div>
         })}
     }
+    .into_any())
+}
+
+/// Loads the cards' part of the views chunk.
+#[cfg(feature = "split")]
+pub(crate) async fn preload() -> Result<(), NotLoaded> {
+    preload_approval().await?;
+    Ok(preload_clarify().await?)
 }

@@ -111,9 +111,15 @@ pub fn Shortcuts(help: RwSignal<bool>) -> impl IntoView {
     on_cleanup(move || handle.remove());
 }
 
+/// The shortcut list (`?`); its code is in the views chunk.
 #[component]
 pub fn ShortcutHelp(open: RwSignal<bool>) -> impl IntoView {
-    view! {
+    crate::lazy::view(move || crate::lazy::now(shortcut_help(open)), move || open.get().then(crate::lazy::loading).flatten())
+}
+
+#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(views, fallible, preload(preload_help)))]
+fn shortcut_help(open: RwSignal<bool>) -> Result<AnyView, crate::lazy::NotLoaded> {
+    Ok(view! {
         <Show when=move || open.get()>
             <div class="dialog-backdrop" on:click=move |_| open.set(false)></div>
             <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="shortcut-title" data-testid="shortcut-help">
@@ -125,4 +131,11 @@ pub fn ShortcutHelp(open: RwSignal<bool>) -> impl IntoView {
             </div>
         </Show>
     }
+    .into_any())
+}
+
+/// Loads the help's part of the views chunk.
+#[cfg(feature = "split")]
+pub(crate) async fn preload() -> Result<(), crate::lazy::NotLoaded> {
+    Ok(preload_help().await?)
 }

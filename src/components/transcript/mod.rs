@@ -15,6 +15,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
 use crate::hub::{Item, ItemKind, LiveSeg, LiveSegKind, Scroll, SessionView, SessionViewStoreFields, Status};
+use crate::lazy::{self, NotLoaded};
 use crate::use_hub;
 
 /// How close to the bottom still counts as "at the bottom" (px).
@@ -133,7 +134,7 @@ pub fn Transcript(id: String, store: Store<SessionView>, shown: Memo<bool>) -> i
                 </Show>
                 <For
                     each=move || store.items().get()
-                    key={|it: &Arc<Item>| it.key}
+                    key={|it: &Arc<Item>| (it.key, it.version)}
                     children={move |it: Arc<Item>| {
                         let key = it.key;
                         view! { <ItemView item=it id=sid.get_value() last=Signal::derive(move || last_assistant.get() == Some(key) && idle.get())/> }
@@ -305,22 +306,27 @@ fn LiveSegView(seg: LiveSeg, store: Store<SessionView>) -> impl IntoView {
 pub fn StreamingMarkdown(text: Signal<Arc<str>>) -> impl IntoView {
     let done_el = NodeRef::<html::Div>::new();
     let tail_el = NodeRef::<html::Div>::new();
-    let state: StoredValue<(BlockSplitter, usize, usize), LocalStorage> = StoredValue::new_local((BlockSplitter::new(), 0, 0));
+    // (splitter, blocks appended, text length, rendered as markdown rather than plain text)
+    let state: StoredValue<(BlockSplitter, usize, usize, bool), LocalStorage> = StoredValue::new_local((BlockSplitter::new(), 0, 0, false));
     Effect::new(move |_| {
         let text = text.get();
+        crate::lazy::track(crate::lazy::Chunk::Markdown);
+        let ready = crate::lazy::ready(crate::lazy::Chunk::Markdown);
         let (Some(done), Some(tail)) = (done_el.get(), tail_el.get()) else { return };
-        state.update_value(|(splitter, rendered, last_len)| {
-            if text.len() < *last_len {
+        state.update_value(|(splitter, rendered, last_len, was_ready)| {
+            // A shorter text is a new one; the renderer's arrival re-renders the plain blocks.
+            if text.len() < *last_len || ready != *was_ready {
+                *was_ready = ready;
                 *splitter = BlockSplitter::new();
                 *rendered = 0;
                 done.set_inner_html("");
             }
             splitter.update(&text);
             for b in &splitter.done()[*rendered..] {
-                let _ = done.insert_adjacent_html("beforeend", &b.render(&text));
+                let _ = done.insert_adjacent_html("beforeend", &crate::markdown::block_html(&b.source(&text)));
             }
             *rendered = splitter.done().len();
-            tail.set_inner_html(&splitter.tail(&text).render(&text));
+            tail.set_inner_html(&crate::markdown::block_html(&splitter.tail(&text).source(&text)));
             *last_len = text.len();
         });
     });
@@ -332,21 +338,33 @@ pub fn StreamingMarkdown(text: Signal<Arc<str>>) -> impl IntoView {
     }
 }
 
+/// Reasoning, collapsible (open while it streams); its code is in the views chunk.
 #[component]
 fn Reasoning(text: Signal<Arc<str>>, live: bool) -> impl IntoView {
-    view! {
+    lazy::view(move || lazy::now(reasoning(text, live)), lazy::nothing)
+}
+
+#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(views, fallible, preload(preload_reasoning)))]
+fn reasoning(text: Signal<Arc<str>>, live: bool) -> Result<AnyView, NotLoaded> {
+    Ok(view! {
         <details class="reasoning" open=live data-testid="reasoning">
             <summary>{if live { "Thinking…" } else { "Thought process" }}</summary>
             <div class="reasoning-text">{move || text.get().to_string()}</div>
         </details>
     }
+    .into_any())
 }
 
 /// A tool card: name, arguments, running/done/error, duration, result preview; collapsible.
 /// Reactive in `card`, so a live card that completes updates in place (and stays expanded if
-/// the reader expanded it); a failed call opens itself.
+/// the reader expanded it); a failed call opens itself. Its code is in the views chunk.
 #[component]
 pub fn ToolCardView(#[prop(into)] card: Signal<ToolCard>) -> impl IntoView {
+    lazy::view(move || lazy::now(tool_card(card)), lazy::loading)
+}
+
+#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(views, fallible, preload(preload_tool_card)))]
+fn tool_card(card: Signal<ToolCard>) -> Result<AnyView, NotLoaded> {
     let status = Memo::new(move |_| card.with(|c| c.status));
     let label = move || match status.get() {
         ToolStatus::Running => "running…",
@@ -360,7 +378,7 @@ pub fn ToolCardView(#[prop(into)] card: Signal<ToolCard>) -> impl IntoView {
     };
     let duration = move || card.with(|c| c.duration.map(|d| format!("{} s", pane_core::view::fixed(d, 1))));
     let name = move || card.with(|c| c.name.clone());
-    view! {
+    Ok(view! {
         <details class="tool-card" data-testid="tool-card" data-status=move || status.get().as_str() data-tool=name open=move || status.get() == ToolStatus::Error>
             <summary>
                 <span class="tool-icon" aria-hidden="true">{icon}</span>
@@ -374,4 +392,12 @@ pub fn ToolCardView(#[prop(into)] card: Signal<ToolCard>) -> impl IntoView {
             {move || card.with(|c| c.preview.clone()).map(|p| view! { <pre class="tool-preview" data-testid="tool-preview">{p}</pre> })}
         </details>
     }
+    .into_any())
+}
+
+/// Loads the transcript's part of the views chunk.
+#[cfg(feature = "split")]
+pub(crate) async fn preload() -> Result<(), NotLoaded> {
+    preload_reasoning().await?;
+    Ok(preload_tool_card().await?)
 }

@@ -1,0 +1,147 @@
+//! Code the first paint does not need, in chunks fetched right after start.
+//!
+//! In the release bundle (feature `split`), functions marked
+//! `#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(<chunk>, fallible, preload(…)))]`
+//! are cut out of the main module with everything only they reach (`cargo xtask build` runs
+//! wasm-split); the pane asks for every chunk as soon as it starts. Until a chunk is in, what
+//! it renders shows a stand-in (markdown: the escaped text; a view: nothing, or a short
+//! "loading" line), and views that track the chunk re-render when it arrives. A chunk that
+//! fails to load (a dead backend at start) is asked for again by the next view that needs it.
+//! Builds without `split` (development, the in-browser tests) link everything in and are ready
+//! from the start.
+
+use std::cell::Cell;
+
+use leptos::prelude::*;
+
+/// A lazily loaded part of the pane.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Chunk {
+    /// The markdown renderer and highlighter ([`crate::markdown`]).
+    Markdown,
+    /// Views that are not on screen at start: tool cards, reasoning, approval and clarify
+    /// cards, editing a sent message, the composer's queue and uploads, the shortcut help.
+    Views,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Idle,
+    Loading,
+    Ready,
+}
+
+struct Slot {
+    state: Cell<State>,
+    arrived: ArcTrigger,
+}
+
+impl Slot {
+    fn new() -> Slot {
+        Slot { state: Cell::new(if cfg!(feature = "split") { State::Idle } else { State::Ready }), arrived: ArcTrigger::new() }
+    }
+}
+
+thread_local! {
+    static SLOTS: [Slot; 2] = [Slot::new(), Slot::new()];
+}
+
+fn with_slot<R>(chunk: Chunk, f: impl FnOnce(&Slot) -> R) -> R {
+    SLOTS.with(|s| f(&s[chunk as usize]))
+}
+
+/// Whether the chunk's code can run now.
+pub fn ready(chunk: Chunk) -> bool {
+    with_slot(chunk, |s| s.state.get() == State::Ready)
+}
+
+/// Makes the running effect or view re-run when the chunk arrives.
+pub fn track(chunk: Chunk) {
+    with_slot(chunk, |s| s.arrived.track());
+}
+
+/// Asks for the chunk (once at a time); `then` runs when it is in (at once if it is).
+pub fn load(chunk: Chunk, then: impl FnOnce() + 'static) {
+    match with_slot(chunk, |s| s.state.get()) {
+        State::Ready => then(),
+        State::Loading => {}
+        State::Idle => {
+            with_slot(chunk, |s| s.state.set(State::Loading));
+            #[cfg(feature = "split")]
+            leptos::task::spawn_local(async move {
+                let loaded = match chunk {
+                    Chunk::Markdown => crate::markdown::preload().await,
+                    Chunk::Views => crate::components::preload_views().await,
+                };
+                if loaded.is_ok() {
+                    with_slot(chunk, |s| {
+                        s.state.set(State::Ready);
+                        s.arrived.notify();
+                    });
+                    then();
+                } else {
+                    // Asked for again after a pause (the backend may be restarting); views
+                    // keep their stand-ins meanwhile.
+                    with_slot(chunk, |s| s.state.set(State::Idle));
+                    leptos::logging::warn!("the pane's {chunk:?} chunk did not load; trying again in 3 s");
+                    set_timeout(move || load(chunk, then), std::time::Duration::from_secs(3));
+                }
+            });
+            #[cfg(not(feature = "split"))]
+            let _ = then;
+        }
+    }
+}
+
+/// The error of a split function whose chunk could not be loaded.
+#[derive(Debug)]
+pub struct NotLoaded;
+
+#[cfg(feature = "split")]
+impl From<wasm_split_helpers::SplitLoaderError> for NotLoaded {
+    fn from(_: wasm_split_helpers::SplitLoaderError) -> NotLoaded {
+        NotLoaded
+    }
+}
+
+/// A split function's value, now. In the split build the function is async (it would load
+/// its chunk first); once [`ready`] says the chunk is in, it completes on its first poll, so
+/// it is polled once, in place. `None` if it did not (it cannot, once ready).
+#[cfg(feature = "split")]
+pub fn now<T>(f: impl std::future::Future<Output = Result<T, NotLoaded>>) -> Option<T> {
+    use std::task::{Context, Poll, Waker};
+    match std::pin::pin!(f).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(r) => r.ok(),
+        Poll::Pending => None,
+    }
+}
+
+/// A split function's value, now (builds without `split` call it directly).
+#[cfg(not(feature = "split"))]
+pub fn now<T>(r: Result<T, NotLoaded>) -> Option<T> {
+    r.ok()
+}
+
+/// A view from the [`Chunk::Views`] chunk: `f` renders it (untracked: the view's own closures
+/// carry its reactivity) once the chunk is in; until then `fallback`, and the chunk is asked for.
+pub fn view(f: impl Fn() -> Option<AnyView> + Send + Sync + 'static, fallback: impl Fn() -> Option<AnyView> + Send + Sync + 'static) -> impl IntoView {
+    move || {
+        track(Chunk::Views);
+        if ready(Chunk::Views) {
+            untrack(&f).or_else(&fallback)
+        } else {
+            load(Chunk::Views, || {});
+            fallback()
+        }
+    }
+}
+
+/// The stand-in of a view whose code is still on its way.
+pub fn loading() -> Option<AnyView> {
+    Some(view! { <p class="muted small lazy-loading" role="status">"Loading…"</p> }.into_any())
+}
+
+/// No stand-in: the view appears when its code is in.
+pub fn nothing() -> Option<AnyView> {
+    None
+}

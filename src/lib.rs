@@ -27,7 +27,7 @@ pub fn App() -> impl IntoView {
     hub.boot();
     // The lazily loaded chunks are fetched alongside the first data (release bundle only).
     lazy::load(lazy::Chunk::Markdown, move || hub.markdown_arrived());
-    lazy::load(lazy::Chunk::Views, || {});
+    lazy::load(lazy::Chunk::Later, || {});
     #[cfg(feature = "test-hooks")]
     test_hooks::install(hub);
     components::theme::init();

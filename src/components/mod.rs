@@ -12,11 +12,15 @@ pub mod sidebar;
 pub mod theme;
 pub mod transcript;
 
-/// Loads the views chunk ([`crate::lazy::Chunk::Views`]): one fetch, then every split view's
-/// own loader resolves.
+/// Loads the later chunk ([`crate::lazy::Chunk::Later`]): one fetch, then every split
+/// function called synchronously (through `lazy::now`) has its own loader primed — each keeps
+/// its own, so one left out here would never render (`lazy::view` flags that as a bug). Split
+/// actions await their chunk and need no entry.
 #[cfg(feature = "split")]
-pub(crate) async fn preload_views() -> Result<(), crate::lazy::NotLoaded> {
+pub(crate) async fn preload_later() -> Result<(), crate::lazy::NotLoaded> {
     cards::preload().await?;
+    composer::preload().await?;
     shortcuts::preload().await?;
+    sidebar::preload().await?;
     transcript::preload().await
 }

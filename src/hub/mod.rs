@@ -7,6 +7,7 @@
 //! even in hidden tabs) → actions executed → session marked dirty → painted at the next
 //! animation frame ([`paint`]).
 
+mod actions;
 mod paint;
 pub mod store;
 pub mod transport;
@@ -28,6 +29,7 @@ use reactive_stores::Store;
 use serde_json::json;
 
 use crate::api::Api;
+use crate::lazy;
 pub use store::*;
 use transport::{Registry, Report};
 
@@ -470,11 +472,24 @@ impl Hub {
         if !has_older || !self.with(|i| i.loading.insert(key.clone())) {
             return;
         }
-        let (hub, id) = (*self, id.to_string());
+        let id = id.to_string();
         let store = self.store(&id);
         store.loading_older().set(true);
-        let (what, limit) = if all { ("Loading the whole conversation", 500) } else { ("Loading older messages", WINDOW) };
+        let hub = *self;
         spawn_local(async move {
+            if lazy::run(actions::page_in(hub, id, all, key.clone())).await.is_err() {
+                hub.toast(ToastKind::Error, lazy::NOT_LOADED.to_string(), None);
+                hub.with(|i| i.loading.remove(&key));
+                store.loading_older().set(false);
+            }
+        });
+    }
+
+    async fn page_in_now(self, id: String, all: bool, key: String) {
+        let hub = self;
+        let store = self.store(&id);
+        let (what, limit) = if all { ("Loading the whole conversation", 500) } else { ("Loading older messages", WINDOW) };
+        {
             while let Some(offset) = hub.with(|i| i.core.session(&id).map(|s| s.messages_offset)).filter(|o| *o > 0) {
                 let path = format!("api/session?session_id={}&msg_before={offset}&msg_limit={limit}", pane_core::url_encode(&id));
                 match hub.api().get::<SessionEnvelope>(what, &path).await {
@@ -495,7 +510,7 @@ impl Hub {
             }
             hub.with(|i| i.loading.remove(&key));
             store.loading_older().set(false);
-        });
+        }
     }
 
     /// Asks the server for prompts this session may be waiting on (survives missed events).
@@ -503,6 +518,16 @@ impl Hub {
         let hub = *self;
         let id = id.to_string();
         spawn_local(async move {
+            // In the background: the next poll (or event) tries again.
+            if lazy::run(actions::poll_prompts(hub, id)).await.is_err() {
+                leptos::logging::warn!("prompt check skipped: {}", lazy::NOT_LOADED);
+            }
+        });
+    }
+
+    async fn poll_prompts_now(self, id: String) {
+        let hub = self;
+        {
             let api = hub.api();
             let q = format!("session_id={}", pane_core::url_encode(&id));
             if let Ok(a) = api.get::<ApprovalPending>("Checking approvals", &format!("api/approval/pending?{q}")).await {
@@ -525,7 +550,7 @@ impl Hub {
                     })
                 });
             }
-        });
+        }
     }
 
     // -----------------------------------------------------------------------------------------
@@ -739,6 +764,10 @@ impl Hub {
 
     /// Sends `text` in session `id` (queued when a reply is running). `Err` keeps the draft.
     pub async fn send(&self, id: &str, text: &str, uploads: Vec<UploadedFile>) -> Result<(), String> {
+        lazy::run(actions::send(*self, id.to_string(), text.to_string(), uploads)).await.unwrap_or_else(|_| Err(lazy::NOT_LOADED.to_string()))
+    }
+
+    async fn send_now(self, id: &str, text: &str, uploads: Vec<UploadedFile>) -> Result<(), String> {
         let text = text.trim().to_string();
         if text.is_empty() && uploads.is_empty() {
             return Ok(());
@@ -810,9 +839,22 @@ impl Hub {
                 .or_else(|| i.rows.iter().find(|r| r.session_id == id).and_then(|r| r.active_stream_id.clone()))
         });
         let Some(stream) = stream else { return };
+        self.spawn_later(lazy::run(actions::stop(*self, id.to_string(), stream)));
+    }
+
+    /// Runs a user action whose code is in the later chunk; says so if it cannot be loaded.
+    fn spawn_later(&self, task: impl std::future::Future<Output = Result<(), lazy::NotLoaded>> + 'static) {
         let hub = *self;
-        let id = id.to_string();
         spawn_local(async move {
+            if task.await.is_err() {
+                hub.toast(ToastKind::Error, lazy::NOT_LOADED.to_string(), None);
+            }
+        });
+    }
+
+    async fn stop_now(self, id: String, stream: String) {
+        let hub = self;
+        {
             match hub.api().get::<CancelReply>("Stopping the reply", &format!("api/chat/cancel?stream_id={}", pane_core::url_encode(&stream))).await {
                 Ok(r) => {
                     // The `cancel` event settles it; a parked session has no transport to
@@ -824,7 +866,7 @@ impl Hub {
                 }
                 Err(e) => hub.toast(ToastKind::Error, e.message, None),
             }
-        });
+        }
     }
 
     /// Answers the session's approval card.
@@ -834,9 +876,19 @@ impl Hub {
             return;
         }
         let hub = *self;
+        let done = AnswerGuard(hub, id.to_string());
         let id = id.to_string();
         spawn_local(async move {
-            let _done = AnswerGuard(hub, id.clone());
+            let _done = done;
+            if lazy::run(actions::approve(hub, id, a, choice)).await.is_err() {
+                hub.toast(ToastKind::Error, lazy::NOT_LOADED.to_string(), None);
+            }
+        });
+    }
+
+    async fn approve_now(self, id: String, a: pane_core::wire::Approval, choice: ApprovalChoice) {
+        let hub = self;
+        {
             let body = ApprovalRespond {
                 session_id: id.clone(),
                 choice,
@@ -856,7 +908,7 @@ impl Hub {
                 },
                 Err(e) => hub.toast(ToastKind::Error, e.message, None),
             }
-        });
+        }
     }
 
     /// Answers the session's clarify card.
@@ -868,8 +920,18 @@ impl Hub {
         if !self.begin_answer(&id) {
             return;
         }
+        let done = AnswerGuard(hub, id.clone());
         spawn_local(async move {
-            let _done = AnswerGuard(hub, id.clone());
+            let _done = done;
+            if lazy::run(actions::answer(hub, id, body)).await.is_err() {
+                hub.toast(ToastKind::Error, lazy::NOT_LOADED.to_string(), None);
+            }
+        });
+    }
+
+    async fn answer_now(self, id: String, body: ClarifyRespond) {
+        let hub = self;
+        {
             let r = hub.api().post::<RespondReply>("Answering the question", "api/clarify/respond", &body).await;
             match r {
                 Ok(_) => {}
@@ -886,7 +948,7 @@ impl Hub {
                     Vec::new()
                 })
             });
-        });
+        }
     }
 
     /// Marks an answer of session `id` as on its way; false if one already is.
@@ -901,6 +963,10 @@ impl Hub {
 
     /// Creates a session and shows it.
     pub async fn new_session(&self) -> Result<String, String> {
+        lazy::run(actions::new_session(*self)).await.unwrap_or_else(|_| Err(lazy::NOT_LOADED.to_string()))
+    }
+
+    async fn new_session_now(self) -> Result<String, String> {
         let r = self.api().post::<SessionEnvelope>("Creating a session", "api/session/new", &json!({})).await.map_err(|e| e.message)?;
         let id = r.session.session_id.clone();
         self.core(Some(&id), |c| c.with_session(&id, |rt| rt.load(&r.session, true)));
@@ -913,7 +979,12 @@ impl Hub {
         if title.is_empty() {
             return;
         }
-        spawn_local(async move {
+        self.spawn_later(lazy::run(actions::rename(hub, id, title)));
+    }
+
+    async fn rename_now(self, id: String, title: String) {
+        let hub = self;
+        {
             match hub.api().post::<SessionEnvelope>("Renaming", "api/session/rename", &json!({"session_id": id, "title": title})).await {
                 Ok(_) => {
                     hub.core(Some(&id), |c| {
@@ -926,24 +997,32 @@ impl Hub {
                 }
                 Err(e) => hub.toast(ToastKind::Error, e.message, None),
             }
-        });
+        }
     }
 
     pub fn set_flag(&self, id: &str, flag: &'static str, on: bool) {
-        let (hub, id) = (*self, id.to_string());
-        spawn_local(async move {
+        self.spawn_later(lazy::run(actions::set_flag(*self, id.to_string(), flag, on)));
+    }
+
+    async fn set_flag_now(self, id: String, flag: &'static str, on: bool) {
+        let hub = self;
+        {
             let what = if flag == "pinned" { "Pinning" } else { "Archiving" };
             let path = if flag == "pinned" { "api/session/pin" } else { "api/session/archive" };
             match hub.api().post::<serde_json::Value>(what, path, &json!({"session_id": id, flag: on})).await {
                 Ok(_) => hub.refresh_list().await,
                 Err(e) => hub.toast(ToastKind::Error, e.message, None),
             }
-        });
+        }
     }
 
     pub fn delete(&self, id: &str) {
-        let (hub, id) = (*self, id.to_string());
-        spawn_local(async move {
+        self.spawn_later(lazy::run(actions::delete(*self, id.to_string())));
+    }
+
+    async fn delete_now(self, id: String) {
+        let hub = self;
+        {
             match hub.api().post::<serde_json::Value>("Deleting", "api/session/delete", &json!({"session_id": id})).await {
                 Ok(_) => {
                     hub.core(None, |c| c.remove(&id));
@@ -959,13 +1038,17 @@ impl Hub {
                 }
                 Err(e) => hub.toast(ToastKind::Error, e.message, None),
             }
-        });
+        }
     }
 
     /// Retries the last turn: the server truncates it; its text is sent again.
     pub fn retry(&self, id: &str) {
-        let (hub, id) = (*self, id.to_string());
-        spawn_local(async move {
+        self.spawn_later(lazy::run(actions::retry(*self, id.to_string())));
+    }
+
+    async fn retry_now(self, id: String) {
+        let hub = self;
+        {
             match hub.api().post::<RetryReply>("Retrying", "api/session/retry", &json!({"session_id": id})).await {
                 Ok(r) => {
                     hub.reload_now(&id).await;
@@ -979,11 +1062,15 @@ impl Hub {
                 }
                 Err(e) => hub.toast(ToastKind::Error, e.message, None),
             }
-        });
+        }
     }
 
     /// Edit & resend: keep the messages before `index`, then send `text` as a new turn.
     pub async fn edit_resend(&self, id: &str, index: u64, text: &str) -> Result<(), String> {
+        lazy::run(actions::edit_resend(*self, id.to_string(), index, text.to_string())).await.unwrap_or_else(|_| Err(lazy::NOT_LOADED.to_string()))
+    }
+
+    async fn edit_resend_now(self, id: &str, index: u64, text: &str) -> Result<(), String> {
         self.api()
             .post::<SessionEnvelope>("Editing the message", "api/session/truncate", &json!({"session_id": id, "keep_count": index}))
             .await
@@ -1025,10 +1112,17 @@ impl Hub {
             i.search_seq += 1;
             i.search_seq
         });
-        let current = move || hub.with(|i| i.search_seq) == seq;
         match q.filter(|q| !q.trim().is_empty()) {
             None => self.sidebar.searching().set(false),
-            Some(q) => spawn_local(async move {
+            Some(q) => self.spawn_later(lazy::run(actions::search(hub, q, seq))),
+        }
+    }
+
+    async fn search_now(self, q: String, seq: u64) {
+        let hub = self;
+        let current = move || hub.with(|i| i.search_seq) == seq;
+        {
+            {
                 let path = format!("api/sessions/search?q={}&content=1&depth=0", pane_core::url_encode(q.trim()));
                 let reply = hub.api().get::<SearchReply>("Searching", &path).await;
                 if !current() {
@@ -1043,7 +1137,7 @@ impl Hub {
                     }
                     Err(e) => hub.toast(ToastKind::Error, e.message, None),
                 }
-            }),
+            }
         }
     }
 

@@ -48,11 +48,13 @@ pub struct ServerOpts {
     pub password: Option<String>,
     pub backend: Option<String>,
     pub dist: PathBuf,
+    /// Serve `.wasm` as `text/plain`, like Hermes WebUI's `/static/` handler.
+    pub wasm_as_text: bool,
 }
 
 impl Default for ServerOpts {
     fn default() -> ServerOpts {
-        ServerOpts { mount: "/".into(), password: None, backend: None, dist: dist() }
+        ServerOpts { mount: "/".into(), password: None, backend: None, dist: dist(), wasm_as_text: false }
     }
 }
 
@@ -97,6 +99,9 @@ impl Server {
         }
         if let Some(b) = &self.opts.backend {
             cmd.args(["--backend", b]);
+        }
+        if self.opts.wasm_as_text {
+            cmd.arg("--wasm-as-text");
         }
         cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).kill_on_drop(true);
         let mut child = cmd.spawn().expect("start pane-server");
@@ -434,8 +439,12 @@ where
     let client = browser.client.clone();
     let result = tokio::spawn(body(server, browser)).await;
     // The app never panicked (a panic stops the wasm module; `show_fatal` marks the page).
-    let fatal =
-        client.execute("return document.body && document.body.dataset.paneFatal || null", vec![]).await.ok().and_then(|v| v.as_str().map(str::to_string));
+    // Nor hit a bug it detects itself (`data-pane-bug`: a split view that could not render).
+    let fatal = client
+        .execute("return document.body && (document.body.dataset.paneFatal || document.body.dataset.paneBug) || null", vec![])
+        .await
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string));
     let _ = client.close().await;
     drop(driver);
     eprintln!("(test body took {:.1} s)", started.elapsed().as_secs_f64());
@@ -446,6 +455,6 @@ where
         panic!("test task failed: {e}");
     }
     if let Some(f) = fatal {
-        panic!("the pane panicked: {f}");
+        panic!("the pane panicked or hit a bug: {f}");
     }
 }

@@ -650,3 +650,27 @@ async fn the_first_paint_does_not_wait_for_the_lazy_chunks_and_a_blocked_chunk_i
     })
     .await;
 }
+
+#[tokio::test]
+async fn where_wasm_is_served_as_text_like_hermes_static_the_pane_and_its_chunks_still_load() {
+    let opts = ServerOpts { mount: "/static/pane/".into(), wasm_as_text: true, ..ServerOpts::default() };
+    with_stack(opts, |server, b| async move {
+        open_app(&b, &server.url()).await;
+        let mime = b
+            .js_async(
+                "const done = arguments[0]; fetch(document.querySelector('script[data-wasm]').dataset.wasm).then(r => done(r.headers.get('content-type')))",
+            )
+            .await;
+        assert!(mime.as_str().unwrap().starts_with("text/plain"), "served like Hermes' /static/: {mime}");
+        let sid = start(&b, "Show me what you can render [[reasoning=4]]").await;
+        server.wait_idle(&sid, T).await;
+        b.wait(
+            "the reply formatted (the markdown chunk compiled from bytes)",
+            T,
+            &format!("return document.querySelectorAll('{SHOWN} .code-block').length === 4 || null"),
+        )
+        .await;
+        b.wait("the reasoning view (the later chunk)", T, &format!("return document.querySelector('{SHOWN} [data-testid=reasoning]') !== null || null")).await;
+    })
+    .await;
+}

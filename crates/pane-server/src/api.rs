@@ -87,7 +87,7 @@ pub fn router(app: Arc<App>) -> Router {
     let compression = CompressionLayer::new().gzip(true).compress_when(DefaultPredicate::new().and(SizeAbove::new(1024)));
     let mut router = api.with_state(app.clone()).layer(compression);
     if let Some(dist) = &app.config.dist {
-        let inject = crate::bundle::Inject { csrf: app.auth.enabled() };
+        let inject = crate::bundle::Serving { csrf: app.auth.enabled(), wasm_as_text: app.config.wasm_as_text };
         router = crate::bundle::mount(router, dist, &mount, inject, Some(app.clone()));
     }
     router.layer(middleware::from_fn_with_state(app, gate))

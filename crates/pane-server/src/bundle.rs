@@ -20,11 +20,13 @@ use crate::App;
 pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: https:; \
 font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
-/// What to inject into `index.html` when serving it.
+/// How to serve the bundle.
 #[derive(Debug, Clone, Copy)]
-pub struct Inject {
-    /// Embed the login session's CSRF token (a JSON data block, never executed).
+pub struct Serving {
+    /// Embed the login session's CSRF token in `index.html` (a JSON data block, never executed).
     pub csrf: bool,
+    /// Test only: `.wasm` as `text/plain`, like Hermes WebUI's `/static/` handler.
+    pub wasm_as_text: bool,
 }
 
 struct Asset {
@@ -40,7 +42,7 @@ struct Bundle {
     assets: HashMap<String, Asset>,
     index: String,
     mount: String,
-    inject: Inject,
+    inject: Serving,
     app: Option<Arc<App>>,
 }
 
@@ -188,10 +190,15 @@ async fn serve(State(b): State<Arc<Bundle>>, req: Request) -> Response {
 }
 
 /// Adds the bundle at `mount` to `router`.
-pub fn mount(router: Router, dist: &Path, mount: &str, inject: Inject, app: Option<Arc<App>>) -> Router {
+pub fn mount(router: Router, dist: &Path, mount: &str, inject: Serving, app: Option<Arc<App>>) -> Router {
     let mut assets = HashMap::new();
     if let Err(e) = load(dist, dist, &mut assets) {
         eprintln!("pane-server: cannot read the bundle in {}: {e} (build it with `cargo xtask build`)", dist.display());
+    }
+    if inject.wasm_as_text {
+        for a in assets.values_mut().filter(|a| a.mime == "application/wasm") {
+            a.mime = "text/plain; charset=utf-8";
+        }
     }
     let index = assets
         .remove("index.html")

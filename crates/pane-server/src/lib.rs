@@ -45,6 +45,9 @@ pub struct Config {
     /// Test only: answer CORS preflights and skip the same-origin gate, so the pane's
     /// in-browser unit tests (served from the test runner's own origin) can reach it.
     pub test_cors: bool,
+    /// Test only: serve `.wasm` as `text/plain`, as Hermes WebUI's own `/static/` handler does
+    /// (the pane compiles it from bytes then).
+    pub wasm_as_text: bool,
 }
 
 impl Config {
@@ -60,6 +63,7 @@ impl Config {
             password: None,
             max_upload_bytes: 20 * 1024 * 1024,
             test_cors: false,
+            wasm_as_text: false,
         }
     }
 }

@@ -37,6 +37,10 @@ struct Args {
     /// Test only (requires --faults): allow cross-origin calls from the in-browser test runner.
     #[arg(long, requires = "faults")]
     test_cors: bool,
+    /// Test only (requires --faults): serve `.wasm` as text/plain, as Hermes WebUI's `/static/`
+    /// handler does, to check the pane still starts and loads its chunks there.
+    #[arg(long, requires = "faults")]
+    wasm_as_text: bool,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -75,6 +79,7 @@ async fn main() -> std::process::ExitCode {
         password: args.password,
         max_upload_bytes: args.max_upload_mb * 1024 * 1024,
         test_cors: args.test_cors,
+        wasm_as_text: args.wasm_as_text,
     };
     if !args.dist.join("index.html").exists() {
         eprintln!("pane-server: warning: {} has no index.html (build the pane with `cargo xtask build`)", args.dist.display());

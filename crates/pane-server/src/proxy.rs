@@ -77,7 +77,7 @@ pub fn router(config: &Config) -> std::io::Result<Router> {
     let proxy = Arc::new(Proxy { backend, client });
     let mut router = Router::new().fallback(forward).with_state(proxy);
     if let Some(dist) = &config.dist {
-        router = crate::bundle::mount(router, dist, &config.mount, crate::bundle::Inject { csrf: false }, None);
+        router = crate::bundle::mount(router, dist, &config.mount, crate::bundle::Serving { csrf: false, wasm_as_text: config.wasm_as_text }, None);
     }
     Ok(router)
 }

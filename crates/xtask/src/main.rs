@@ -13,6 +13,7 @@ use std::time::Instant;
 const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132.0.0";
 const WASM_OPT_VERSION: &str = "version 132";
+const ESBUILD_VERSION: &str = "0.24.2";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
@@ -129,6 +130,15 @@ fn setup_build_tools() -> Res {
         c.args(["install", "--prefix", ".tools", "--no-audit", "--no-fund", "--loglevel=error", &format!("binaryen@{BINARYEN_VERSION}")]);
         run(c)
     })?;
+    let esbuild = tools_bin().join("esbuild");
+    let have = Command::new(&esbuild).arg("--version").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+    step(&format!("esbuild {ESBUILD_VERSION} (npm)"), have == ESBUILD_VERSION, || {
+        // Minifies the bundle's JS and CSS (see split_bundle).
+        std::fs::create_dir_all(root().join(".tools")).map_err(|e| e.to_string())?;
+        let mut c = cmd("npm");
+        c.args(["install", "--prefix", ".tools", "--no-audit", "--no-fund", "--loglevel=error", &format!("esbuild@{ESBUILD_VERSION}")]);
+        run(c)
+    })?;
     Ok(())
 }
 
@@ -169,6 +179,50 @@ fn build_bundle(dist_dir: &str, features: Option<&str>, public_url: &str) -> Res
     run(c)?;
     split_bundle(&root().join(dist_dir))?;
     say(&format!("bundle built in {:.0} s", t.elapsed().as_secs_f64()));
+    Ok(())
+}
+
+/// Minifies a JS module or a stylesheet with esbuild (npm, pinned; see setup_build_tools).
+fn esbuild(from: &Path, to: &Path) -> Res {
+    let mut c = cmd(tools_bin().join("esbuild").to_str().expect("utf-8 path"));
+    c.arg(from).args(["--minify", "--log-level=warning", "--allow-overwrite"]).arg(format!("--outfile={}", to.display()));
+    if from.extension().is_some_and(|e| e == "js") {
+        c.arg("--format=esm");
+    }
+    run(c)
+}
+
+/// Replaces Trunk's stylesheet links (one per component) with one minified, content-hashed
+/// stylesheet holding them all, in the same order.
+fn bundle_css(dist: &Path, index: &mut String) -> Res {
+    let mut css = String::new();
+    let mut first = None;
+    while let Some(at) = index.find("<link rel=\"stylesheet\"") {
+        let end = at + index[at..].find('>').ok_or("unterminated <link>")? + 1;
+        let tag = index[at..end].to_string();
+        let href = tag.split("href=\"./").nth(1).and_then(|r| r.split('"').next()).ok_or_else(|| format!("no href in {tag}"))?.to_string();
+        css.push_str(&std::fs::read_to_string(dist.join(&href)).map_err(|e| format!("{href}: {e}"))?);
+        css.push('\n');
+        std::fs::remove_file(dist.join(&href)).map_err(|e| e.to_string())?;
+        // Keep the line's indentation and newline tidy: drop the tag and the whitespace after it.
+        let after = index[end..].len() - index[end..].trim_start().len();
+        index.replace_range(at..end + after, "");
+        first.get_or_insert(at);
+    }
+    let Some(at) = first else { return Ok(()) };
+    let joined = env::temp_dir().join(format!("hermes-pane-style-{}.css", std::process::id()));
+    std::fs::write(&joined, css).map_err(|e| e.to_string())?;
+    let tmp = dist.join("style.min.css");
+    esbuild(&joined, &tmp)?;
+    let _ = std::fs::remove_file(&joined);
+    let digest = {
+        use sha2::Digest;
+        let d = sha2::Sha256::digest(std::fs::read(&tmp).map_err(|e| e.to_string())?);
+        d.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let name = format!("style-{digest}.css");
+    std::fs::rename(&tmp, dist.join(&name)).map_err(|e| e.to_string())?;
+    index.insert_str(at, &format!("<link rel=\"stylesheet\" href=\"./{name}\" integrity=\"{}\"/>\n", sri(&dist.join(&name))?));
     Ok(())
 }
 
@@ -221,6 +275,23 @@ fn split_bundle(dist: &Path) -> Res {
     let bg = dist.join(format!("{stem}_bg.wasm"));
     opt(&bg, &bg)?;
     let mut loader = std::fs::read_to_string(work.join(&link)).map_err(|e| format!("wasm-split's loader: {e}"))?;
+    // The loader compiles chunks with `instantiateStreaming` only, which refuses a `.wasm` not
+    // served as `application/wasm` — Hermes' own /static/ handler serves it as text/plain. Fall
+    // back to compiling the bytes then (as wasm-bindgen's glue does for the main module), and
+    // name an HTTP error rather than failing on its body.
+    const STREAMING: &str = "WebAssembly.instantiateStreaming(src, imports)";
+    if !loader.contains(STREAMING) {
+        return Err(format!("wasm-split's loader changed: no `{STREAMING}` to give a fallback"));
+    }
+    loader = loader.replace(STREAMING, "instantiateChunk(src, imports)");
+    loader.push_str(
+        "async function instantiateChunk(src, imports) {\n\
+         \x20   const r = await src;\n\
+         \x20   if (!r.ok) throw new Error(`${r.url}: HTTP ${r.status}`);\n\
+         \x20   if ((r.headers.get('Content-Type') || '').startsWith('application/wasm')) return WebAssembly.instantiateStreaming(r, imports);\n\
+         \x20   return WebAssembly.instantiate(await r.arrayBuffer(), imports);\n\
+         }\n",
+    );
     for chunk in &split.split_modules {
         let name = chunk.file_stem().and_then(|n| n.to_str()).ok_or("chunk name")?;
         let hashed = format!("{name}-{hash}.wasm");
@@ -229,10 +300,17 @@ fn split_bundle(dist: &Path) -> Res {
     }
     std::fs::write(dist.join(&link), loader).map_err(|e| e.to_string())?;
     let _ = std::fs::remove_dir_all(&work);
-    // Trunk's preload tags pin the old files' digests: give them the new ones, and preload the
-    // loader (the main module imports it) in parallel too.
+    // Minified JS (wasm-bindgen's glue is written for reading); the stylesheets, one file per
+    // component in the source, as one minified file (fewer requests, and brotli does better on
+    // one text than on nine).
+    for js in [format!("{stem}.js"), link.trim_start_matches("./").to_string(), "boot.js".to_string()] {
+        esbuild(&dist.join(&js), &dist.join(&js))?;
+    }
     let index_path = dist.join("index.html");
     let mut index = std::fs::read_to_string(&index_path).map_err(|e| e.to_string())?;
+    bundle_css(dist, &mut index)?;
+    // Trunk's preload tags pin the old files' digests: give them the new ones, and preload the
+    // loader (the main module imports it) in parallel too.
     for file in [format!("{stem}.js"), format!("{stem}_bg.wasm")] {
         let at = index.find(&format!("href=\"./{file}\"")).ok_or_else(|| format!("index.html does not preload {file}"))?;
         let start = at + index[at..].find("integrity=\"").ok_or("no integrity attribute")? + "integrity=\"".len();

@@ -1,6 +1,6 @@
 //! Approval and clarify cards. They belong to their session: a card shows in its own pane,
 //! wherever the reader is, and answering it talks about that session only. Their code is in
-//! the views chunk ([`crate::lazy`]); a card that comes before it shows "Loading…".
+//! the later chunk ([`crate::lazy`]); a card that comes before it shows "Loading…".
 
 use leptos::ev;
 use leptos::prelude::*;
@@ -21,7 +21,7 @@ pub fn ClarifyCard(id: String, store: Store<SessionView>) -> impl IntoView {
     lazy::view(move || lazy::now(clarify_card(id.clone(), store)), move || store.clarify().with(Option::is_some).then(lazy::loading).flatten())
 }
 
-#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(views, fallible, preload(preload_approval)))]
+#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible, preload(preload_approval)))]
 fn approval_card(id: String, store: Store<SessionView>) -> Result<AnyView, NotLoaded> {
     let hub = use_hub();
     let id = StoredValue::new(id);
@@ -49,7 +49,7 @@ fn approval_card(id: String, store: Store<SessionView>) -> Result<AnyView, NotLo
     .into_any())
 }
 
-#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(views, fallible, preload(preload_clarify)))]
+#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible, preload(preload_clarify)))]
 fn clarify_card(id: String, store: Store<SessionView>) -> Result<AnyView, NotLoaded> {
     let hub = use_hub();
     let id = StoredValue::new(id);
@@ -81,7 +81,7 @@ fn clarify_card(id: String, store: Store<SessionView>) -> Result<AnyView, NotLoa
     .into_any())
 }
 
-/// Loads the cards' part of the views chunk.
+/// Loads the cards' part of the later chunk.
 #[cfg(feature = "split")]
 pub(crate) async fn preload() -> Result<(), NotLoaded> {
     preload_approval().await?;

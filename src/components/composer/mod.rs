@@ -8,7 +8,8 @@ use leptos::prelude::*;
 use pane_core::wire::UploadedFile;
 use reactive_stores::Store;
 
-use crate::hub::{SessionView, SessionViewStoreFields, Status};
+use crate::hub::{Hub, SessionView, SessionViewStoreFields, Status};
+use crate::lazy::{self, NotLoaded, Task};
 use crate::{persist, use_hub};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -119,61 +120,19 @@ pub fn Composer(id: String, store: Store<SessionView>, shown: Memo<bool>) -> imp
     let on_files = move |_| {
         let Some(el) = file_input.get_untracked() else { return };
         let Some(files) = el.files() else { return };
-        for i in 0..files.length() {
-            let Some(file) = files.get(i) else { continue };
-            let key = next_key.get_value() + 1;
-            next_key.set_value(key);
-            attachments.update(|a| a.push(Attachment { key, name: file.name(), progress: 0.0, done: None, error: None }));
-            let update = move |f: &dyn Fn(&mut Attachment)| attachments.update(|a| a.iter_mut().filter(|x| x.key == key).for_each(f));
-            crate::api::upload(
-                hub.api(),
-                &sid.get_value(),
-                &file,
-                move |p| update(&|x| x.progress = p),
-                move |r| match r {
-                    Ok(reply) => update(&|x| x.done = Some(reply.clone().into())),
-                    Err(e) => update(&|x| x.error = Some(e.message.clone())),
-                },
-            );
-        }
         el.set_value("");
+        leptos::task::spawn_local(async move {
+            if lazy::run(start_uploads(hub, sid.get_value(), files, attachments, next_key)).await.is_err() {
+                error.set(Some(lazy::NOT_LOADED.to_string()));
+            }
+        });
     };
     let placeholder =
         move || if busy.get() { "Reply running — your message will be queued" } else { "Message Hermes (Enter to send, Shift+Enter for a new line)" };
     view! {
         <form class="composer" data-testid="composer" on:submit=move |ev: ev::SubmitEvent| { ev.prevent_default(); submit(); }>
-            <Show when=move || store.queued().with(|q| !q.is_empty())>
-                <ul class="queue" aria-label="Queued messages" data-testid="queue">
-                    <For
-                        each={move || store.queued().get().into_iter().enumerate().collect::<Vec<(usize, String)>>()}
-                        key={|(i, t): &(usize, String)| (*i, t.clone())}
-                        children={move |(i, t): (usize, String)| view! {
-                            <li class="chip" data-testid="queued">
-                                <span>"Queued: " {t}</span>
-                                <button type="button" class="icon-btn" aria-label="Remove from queue" on:click=move |_| hub.unqueue(&sid.get_value(), i)>"×"</button>
-                            </li>
-                        }}
-                    />
-                </ul>
-            </Show>
-            <Show when=move || attachments.with(|a| !a.is_empty())>
-                <ul class="uploads" data-testid="attachments">
-                    <For each=move || attachments.get() key={|a: &Attachment| (a.key, a.done.is_some(), a.error.clone(), (a.progress * 20.0) as u32)} children={move |a: Attachment| {
-                        let key = a.key;
-                        view! {
-                            <li class="chip" data-testid="attachment" class:failed=a.error.is_some()>
-                                <span><super::icons::Clip/> " " {a.name.clone()}</span>
-                                {match (&a.done, &a.error) {
-                                    (Some(_), _) => view! { <span class="muted">"ready"</span> }.into_any(),
-                                    (_, Some(e)) => view! { <span class="error-text" role="alert">{e.clone()}</span> }.into_any(),
-                                    _ => view! { <progress max="1" value=pane_core::view::fixed(a.progress, 3) data-testid="upload-progress"></progress> }.into_any(),
-                                }}
-                                <button type="button" class="icon-btn" aria-label="Remove attachment" data-testid="remove-attachment" on:click=move |_| attachments.update(|x| x.retain(|y| y.key != key))>"×"</button>
-                            </li>
-                        }
-                    }}/>
-                </ul>
-            </Show>
+            <QueueList sid=sid store=store/>
+            <UploadList attachments=attachments/>
             <Show when=move || error.get().is_some()>
                 <p class="composer-error" role="alert" data-testid="composer-error">{move || error.get()}</p>
             </Show>
@@ -202,6 +161,96 @@ pub fn Composer(id: String, store: Store<SessionView>, shown: Memo<bool>) -> imp
             <span class="sr-only" aria-live="polite">{move || if shown.get() && busy.get() { "A reply is running." } else { "" }}</span>
         </form>
     }
+}
+
+/// Messages waiting for the running reply to end; the list's code is in the later chunk (a
+/// queue only forms once a message was sent, which needs that chunk too).
+#[component]
+fn QueueList(sid: StoredValue<String>, store: Store<SessionView>) -> impl IntoView {
+    lazy::view(move || lazy::now(queue_list(sid, store)), lazy::nothing)
+}
+
+#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible, preload(preload_queue)))]
+fn queue_list(sid: StoredValue<String>, store: Store<SessionView>) -> Result<AnyView, NotLoaded> {
+    let hub = use_hub();
+    Ok(view! {
+    <Show when=move || store.queued().with(|q| !q.is_empty())>
+        <ul class="queue" aria-label="Queued messages" data-testid="queue">
+            <For
+                each={move || store.queued().get().into_iter().enumerate().collect::<Vec<(usize, String)>>()}
+                key={|(i, t): &(usize, String)| (*i, t.clone())}
+                children={move |(i, t): (usize, String)| view! {
+                    <li class="chip" data-testid="queued">
+                        <span>"Queued: " {t}</span>
+                        <button type="button" class="icon-btn" aria-label="Remove from queue" on:click=move |_| hub.unqueue(&sid.get_value(), i)>"×"</button>
+                    </li>
+                }}
+            />
+        </ul>
+    </Show>
+    }
+    .into_any())
+}
+
+/// The attachments being uploaded or ready to send (their code is in the later chunk, as is
+/// the upload's).
+#[component]
+fn UploadList(attachments: RwSignal<Vec<Attachment>>) -> impl IntoView {
+    lazy::view(move || lazy::now(upload_list(attachments)), lazy::nothing)
+}
+
+#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible, preload(preload_uploads)))]
+fn upload_list(attachments: RwSignal<Vec<Attachment>>) -> Result<AnyView, NotLoaded> {
+    Ok(view! {
+    <Show when=move || attachments.with(|a| !a.is_empty())>
+        <ul class="uploads" data-testid="attachments">
+            <For each=move || attachments.get() key={|a: &Attachment| (a.key, a.done.is_some(), a.error.clone(), (a.progress * 20.0) as u32)} children={move |a: Attachment| {
+                let key = a.key;
+                view! {
+                    <li class="chip" data-testid="attachment" class:failed=a.error.is_some()>
+                        <span><super::icons::Clip/> " " {a.name.clone()}</span>
+                        {match (&a.done, &a.error) {
+                            (Some(_), _) => view! { <span class="muted">"ready"</span> }.into_any(),
+                            (_, Some(e)) => view! { <span class="error-text" role="alert">{e.clone()}</span> }.into_any(),
+                            _ => view! { <progress max="1" value=pane_core::view::fixed(a.progress, 3) data-testid="upload-progress"></progress> }.into_any(),
+                        }}
+                        <button type="button" class="icon-btn" aria-label="Remove attachment" data-testid="remove-attachment" on:click=move |_| attachments.update(|x| x.retain(|y| y.key != key))>"×"</button>
+                    </li>
+                }
+            }}/>
+        </ul>
+    </Show>
+    }
+    .into_any())
+}
+
+/// Starts uploading the chosen files, each with its own progress and outcome.
+#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible))]
+fn start_uploads(
+    hub: Hub,
+    sid: String,
+    files: web_sys::FileList,
+    attachments: RwSignal<Vec<Attachment>>,
+    next_key: StoredValue<u64>,
+) -> Result<Task<()>, NotLoaded> {
+    for i in 0..files.length() {
+        let Some(file) = files.get(i) else { continue };
+        let key = next_key.get_value() + 1;
+        next_key.set_value(key);
+        attachments.update(|a| a.push(Attachment { key, name: file.name(), progress: 0.0, done: None, error: None }));
+        let update = move |f: &dyn Fn(&mut Attachment)| attachments.update(|a| a.iter_mut().filter(|x| x.key == key).for_each(f));
+        crate::api::upload(
+            hub.api(),
+            &sid,
+            &file,
+            move |p| update(&|x| x.progress = p),
+            move |r| match r {
+                Ok(reply) => update(&|x| x.done = Some(reply.clone().into())),
+                Err(e) => update(&|x| x.error = Some(e.message.clone())),
+            },
+        );
+    }
+    Ok(Box::pin(async {}))
 }
 
 /// The composer of the start page: creates a session, then sends.
@@ -264,4 +313,12 @@ pub fn NewChatComposer() -> impl IntoView {
             </div>
         </form>
     }
+}
+
+/// Loads the composer's part of the later chunk (every view called through `lazy::now` must be
+/// primed here: see `crate::lazy::view`).
+#[cfg(feature = "split")]
+pub(crate) async fn preload() -> Result<(), NotLoaded> {
+    preload_queue().await?;
+    Ok(preload_uploads().await?)
 }

@@ -36,9 +36,21 @@ fn typing(ev: &ev::KeyboardEvent) -> bool {
         .is_some_and(|e| matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT") || e.has_attribute("contenteditable"))
 }
 
+/// The keyboard shortcuts, on the window. What a key does is in the later chunk: keys pressed
+/// in the moment before it is in do nothing.
 #[component]
 pub fn Shortcuts(help: RwSignal<bool>) -> impl IntoView {
     let hub = use_hub();
+    let handle = window_event_listener(ev::keydown, move |ev: ev::KeyboardEvent| {
+        if crate::lazy::ready(crate::lazy::Chunk::Later) {
+            let _ = crate::lazy::now(on_key(hub, help, ev));
+        }
+    });
+    on_cleanup(move || handle.remove());
+}
+
+#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible, preload(preload_keys)))]
+fn on_key(hub: crate::hub::Hub, help: RwSignal<bool>, ev: ev::KeyboardEvent) -> Result<(), crate::lazy::NotLoaded> {
     let step = move |delta: i32| {
         let ids: Vec<String> = hub
             .sidebar
@@ -57,67 +69,65 @@ pub fn Shortcuts(help: RwSignal<bool>) -> impl IntoView {
         };
         hub.open(&ids[next]);
     };
-    let handle = window_event_listener(ev::keydown, move |ev: ev::KeyboardEvent| {
-        let key = ev.key();
-        if ev.alt_key() && !ev.ctrl_key() && !ev.meta_key() {
-            let code = ev.code();
-            let handled = match (code.as_str(), key.as_str()) {
-                ("KeyN", _) => {
-                    leptos::task::spawn_local(async move {
-                        if let Err(e) = hub.new_session().await {
-                            hub.toast(crate::hub::ToastKind::Error, e, None);
-                        }
-                    });
-                    true
-                }
-                (_, "ArrowDown") => {
-                    step(1);
-                    true
-                }
-                (_, "ArrowUp") => {
-                    step(-1);
-                    true
-                }
-                ("KeyC", _) => {
-                    focus(".pane:not(.hidden) [data-testid=composer-input], .route:not(.hidden) [data-testid=composer-input]");
-                    true
-                }
-                ("KeyK", _) => {
-                    focus("[data-testid=search]");
-                    true
-                }
-                ("Period", _) => {
-                    if let Some(a) = hub.active.get_untracked() {
-                        hub.stop(&a);
+    let key = ev.key();
+    if ev.alt_key() && !ev.ctrl_key() && !ev.meta_key() {
+        let code = ev.code();
+        let handled = match (code.as_str(), key.as_str()) {
+            ("KeyN", _) => {
+                leptos::task::spawn_local(async move {
+                    if let Err(e) = hub.new_session().await {
+                        hub.toast(crate::hub::ToastKind::Error, e, None);
                     }
-                    true
-                }
-                ("Slash", _) => {
-                    help.update(|h| *h = !*h);
-                    true
-                }
-                _ => false,
-            };
-            if handled {
-                ev.prevent_default();
+                });
+                true
             }
-        } else if key == "?" && !typing(&ev) {
-            help.update(|h| *h = !*h);
+            (_, "ArrowDown") => {
+                step(1);
+                true
+            }
+            (_, "ArrowUp") => {
+                step(-1);
+                true
+            }
+            ("KeyC", _) => {
+                focus(".pane:not(.hidden) [data-testid=composer-input], .route:not(.hidden) [data-testid=composer-input]");
+                true
+            }
+            ("KeyK", _) => {
+                focus("[data-testid=search]");
+                true
+            }
+            ("Period", _) => {
+                if let Some(a) = hub.active.get_untracked() {
+                    hub.stop(&a);
+                }
+                true
+            }
+            ("Slash", _) => {
+                help.update(|h| *h = !*h);
+                true
+            }
+            _ => false,
+        };
+        if handled {
             ev.prevent_default();
-        } else if key == "Escape" && help.get_untracked() {
-            help.set(false);
         }
-    });
-    on_cleanup(move || handle.remove());
+    } else if key == "?" && !typing(&ev) {
+        help.update(|h| *h = !*h);
+        ev.prevent_default();
+    } else if key == "Escape" && help.get_untracked() {
+        help.set(false);
+    }
+    Ok(())
 }
 
-/// The shortcut list (`?`); its code is in the views chunk.
+/// The shortcut list (`?`); its code is in the later chunk.
 #[component]
 pub fn ShortcutHelp(open: RwSignal<bool>) -> impl IntoView {
     crate::lazy::view(move || crate::lazy::now(shortcut_help(open)), move || open.get().then(crate::lazy::loading).flatten())
 }
 
-#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(views, fallible, preload(preload_help)))]
+#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible, preload(preload_help)))]
 fn shortcut_help(open: RwSignal<bool>) -> Result<AnyView, crate::lazy::NotLoaded> {
     Ok(view! {
         <Show when=move || open.get()>
@@ -134,8 +144,9 @@ fn shortcut_help(open: RwSignal<bool>) -> Result<AnyView, crate::lazy::NotLoaded
     .into_any())
 }
 
-/// Loads the help's part of the views chunk.
+/// Loads the help's part of the later chunk.
 #[cfg(feature = "split")]
 pub(crate) async fn preload() -> Result<(), crate::lazy::NotLoaded> {
+    preload_keys().await?;
     Ok(preload_help().await?)
 }

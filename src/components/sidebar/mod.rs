@@ -8,6 +8,7 @@ use reactive_stores::{Field, KeyedSubfield, Store};
 
 use super::theme::ThemeToggle;
 use crate::hub::{RowView, RowViewStoreFields, SidebarView, SidebarViewStoreFields, ToastKind};
+use crate::lazy::{self, NotLoaded};
 use crate::use_hub;
 
 #[component]
@@ -98,44 +99,15 @@ fn Rows(rows: KeyedSubfield<Store<SidebarView>, SidebarView, String, Vec<RowView
     view! { <For each=move || rows key=|r| r.read().id.clone() children=|r| view! { <Row row=r.into()/> }/> }
 }
 
-/// One row; reads its own fields, so it is updated in place, never replaced.
+/// One row; reads its own fields, so it is updated in place, never replaced. Renaming and the
+/// row's buttons (rename, pin, archive, delete with confirmation) are in the later chunk.
 #[component]
 fn Row(row: Field<RowView>) -> impl IntoView {
     let hub = use_hub();
     let id = StoredValue::new(row.id().get_untracked());
     let active = move || hub.active.get().as_deref() == Some(id.get_value().as_str());
-    let renaming = RwSignal::new(false);
-    let confirming = RwSignal::new(false);
     let running = move || row.state().with(|s| s != "idle");
-    let pinned = move || row.pinned().get();
-    // One edit ends once: Enter commits, Escape cancels, and the blur that follows either
-    // (the input is removed) does nothing more; a plain blur commits.
-    let edit_over = StoredValue::new(false);
-    let rename_input = NodeRef::<leptos::html::Input>::new();
-    let start_rename = move || {
-        edit_over.set_value(false);
-        renaming.set(true);
-    };
-    let commit_rename = move |value: String| {
-        if std::mem::replace(&mut *edit_over.write_value(), true) {
-            return;
-        }
-        renaming.set(false);
-        if !value.trim().is_empty() && value != row.title().get_untracked() {
-            hub.rename(&id.get_value(), &value);
-        }
-    };
-    let cancel_rename = move || {
-        edit_over.set_value(true);
-        renaming.set(false);
-    };
-    // `autofocus` works once per document; focus (and select) the field each time it appears.
-    Effect::new(move |_| {
-        if let Some(el) = rename_input.get() {
-            let _ = el.focus();
-            el.select();
-        }
-    });
+    let edit = Rename { renaming: RwSignal::new(false), over: StoredValue::new(false) };
     view! {
         <li
             class="row"
@@ -147,9 +119,9 @@ fn Row(row: Field<RowView>) -> impl IntoView {
             data-stream-id=move || row.stream_id().get().unwrap_or_default()
         >
             <Show
-                when=move || renaming.get()
+                when=move || edit.renaming.get()
                 fallback=move || view! {
-                    <button type="button" class="row-main" aria-current=move || if active() { "page" } else { "false" } on:click=move |_| hub.open(&id.get_value()) on:dblclick=move |_| start_rename()>
+                    <button type="button" class="row-main" aria-current=move || if active() { "page" } else { "false" } on:click=move |_| hub.open(&id.get_value()) on:dblclick=move |_| edit.start()>
                         <span class="row-line">
                             <Show when=running>
                                 <span class="spinner" aria-label="running" data-testid="row-running"></span>
@@ -164,40 +136,103 @@ fn Row(row: Field<RowView>) -> impl IntoView {
                     </button>
                 }
             >
-                <input
-                    class="rename-input"
-                    data-testid="row-rename-input"
-                    aria-label="New title"
-                    node_ref=rename_input
-                    value=move || row.title().get_untracked()
-                    on:keydown=move |ev: ev::KeyboardEvent| match ev.key().as_str() {
-                        "Enter" => commit_rename(event_target_value(&ev)),
-                        "Escape" => cancel_rename(),
-                        _ => {}
-                    }
-                    on:blur=move |ev| commit_rename(event_target_value(&ev))
-                />
+                {lazy::view(move || lazy::now(rename_input(row, id, edit)), lazy::nothing)}
             </Show>
             <div class="row-actions">
                 <Show when=running>
                     <button type="button" class="icon-btn stop" data-testid="row-stop" title="Stop this reply" aria-label="Stop this reply" on:click=move |_| if !hub.rows_just_moved() { hub.stop(&id.get_value()) }>"■"</button>
                 </Show>
-                <Show
-                    when=move || confirming.get()
-                    fallback=move || view! {
-                        <button type="button" class="icon-btn" data-testid="row-rename" title="Rename" aria-label="Rename" on:click=move |_| start_rename()>"✎"</button>
-                        <button type="button" class="icon-btn" data-testid="row-pin" title=move || if pinned() { "Unpin" } else { "Pin" } aria-label=move || if pinned() { "Unpin" } else { "Pin" } aria-pressed=move || pinned().to_string() on:click=move |_| hub.set_flag(&id.get_value(), "pinned", !pinned())>{move || if pinned() { "★" } else { "☆" }}</button>
-                        <button type="button" class="icon-btn" data-testid="row-archive" title="Archive" aria-label="Archive" on:click=move |_| if !hub.rows_just_moved() { hub.set_flag(&id.get_value(), "archived", true) }>"⤓"</button>
-                        <button type="button" class="icon-btn" data-testid="row-delete" title="Delete" aria-label="Delete" on:click=move |_| confirming.set(true)><super::icons::Trash/></button>
-                    }
-                >
-                    <span class="confirm" role="group" aria-label="Confirm delete">
-                        "Delete?"
-                        <button type="button" class="btn danger small" data-testid="row-delete-confirm" on:click=move |_| { confirming.set(false); hub.delete(&id.get_value()); }>"Delete"</button>
-                        <button type="button" class="btn small" data-testid="row-delete-cancel" on:click=move |_| confirming.set(false)>"Keep"</button>
-                    </span>
-                </Show>
+                {lazy::view(move || lazy::now(row_actions(row, id, edit)), lazy::nothing)}
             </div>
         </li>
     }
+}
+
+/// A row's rename state. One edit ends once: Enter commits, Escape cancels, and the blur that
+/// follows either (the input is removed) does nothing more; a plain blur commits.
+#[derive(Clone, Copy)]
+struct Rename {
+    renaming: RwSignal<bool>,
+    over: StoredValue<bool>,
+}
+
+impl Rename {
+    fn start(self) {
+        self.over.set_value(false);
+        self.renaming.set(true);
+    }
+}
+
+#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible, preload(preload_rename)))]
+fn rename_input(row: Field<RowView>, id: StoredValue<String>, edit: Rename) -> Result<AnyView, NotLoaded> {
+    let hub = use_hub();
+    let input = NodeRef::<leptos::html::Input>::new();
+    let commit = move |value: String| {
+        if std::mem::replace(&mut *edit.over.write_value(), true) {
+            return;
+        }
+        edit.renaming.set(false);
+        if !value.trim().is_empty() && value != row.title().get_untracked() {
+            hub.rename(&id.get_value(), &value);
+        }
+    };
+    let cancel = move || {
+        edit.over.set_value(true);
+        edit.renaming.set(false);
+    };
+    // `autofocus` works once per document; focus (and select) the field each time it appears.
+    Effect::new(move |_| {
+        if let Some(el) = input.get() {
+            let _ = el.focus();
+            el.select();
+        }
+    });
+    Ok(view! {
+        <input
+            class="rename-input"
+            data-testid="row-rename-input"
+            aria-label="New title"
+            node_ref=input
+            value=move || row.title().get_untracked()
+            on:keydown=move |ev: ev::KeyboardEvent| match ev.key().as_str() {
+                "Enter" => commit(event_target_value(&ev)),
+                "Escape" => cancel(),
+                _ => {}
+            }
+            on:blur=move |ev| commit(event_target_value(&ev))
+        />
+    }
+    .into_any())
+}
+
+#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible, preload(preload_row_actions)))]
+fn row_actions(row: Field<RowView>, id: StoredValue<String>, edit: Rename) -> Result<AnyView, NotLoaded> {
+    let hub = use_hub();
+    let confirming = RwSignal::new(false);
+    let pinned = move || row.pinned().get();
+    Ok(view! {
+        <Show
+            when=move || confirming.get()
+            fallback=move || view! {
+                <button type="button" class="icon-btn" data-testid="row-rename" title="Rename" aria-label="Rename" on:click=move |_| edit.start()>"✎"</button>
+                <button type="button" class="icon-btn" data-testid="row-pin" title=move || if pinned() { "Unpin" } else { "Pin" } aria-label=move || if pinned() { "Unpin" } else { "Pin" } aria-pressed=move || pinned().to_string() on:click=move |_| hub.set_flag(&id.get_value(), "pinned", !pinned())>{move || if pinned() { "★" } else { "☆" }}</button>
+                <button type="button" class="icon-btn" data-testid="row-archive" title="Archive" aria-label="Archive" on:click=move |_| if !hub.rows_just_moved() { hub.set_flag(&id.get_value(), "archived", true) }>"⤓"</button>
+                <button type="button" class="icon-btn" data-testid="row-delete" title="Delete" aria-label="Delete" on:click=move |_| confirming.set(true)><super::icons::Trash/></button>
+            }
+        >
+            <span class="confirm" role="group" aria-label="Confirm delete">
+                "Delete?"
+                <button type="button" class="btn danger small" data-testid="row-delete-confirm" on:click=move |_| { confirming.set(false); hub.delete(&id.get_value()); }>"Delete"</button>
+                <button type="button" class="btn small" data-testid="row-delete-cancel" on:click=move |_| confirming.set(false)>"Keep"</button>
+            </span>
+        </Show>
+    }
+    .into_any())
+}
+
+/// Loads the sidebar's part of the later chunk.
+#[cfg(feature = "split")]
+pub(crate) async fn preload() -> Result<(), NotLoaded> {
+    preload_rename().await?;
+    Ok(preload_row_actions().await?)
 }

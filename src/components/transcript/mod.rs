@@ -209,21 +209,11 @@ fn ItemView(item: Arc<Item>, id: String, last: Signal<bool>) -> impl IntoView {
 
 #[component]
 fn UserMessage(id: String, text: String, attachments: Vec<String>, index: u64) -> impl IntoView {
-    let hub = use_hub();
     let editing = RwSignal::new(false);
+    // Kept here, not in the edit box: a failed resend reopens the box with the edit in it.
     let draft = RwSignal::new(text.clone());
     let error = RwSignal::new(None::<String>);
     let id = StoredValue::new(id);
-    let resend = move |_| {
-        let text = draft.get_untracked();
-        editing.set(false);
-        leptos::task::spawn_local(async move {
-            if let Err(e) = hub.edit_resend(&id.get_value(), index, &text).await {
-                error.set(Some(e));
-                editing.set(true);
-            }
-        });
-    };
     let shown_text = text.clone();
     view! {
         <article class="msg user" data-testid="message" data-role="user">
@@ -234,13 +224,7 @@ fn UserMessage(id: String, text: String, attachments: Vec<String>, index: u64) -
                     <button type="button" class="btn link small edit" data-testid="edit-message" on:click=move |_| editing.set(true)>"Edit"</button>
                 }
             >
-                <div class="edit-box">
-                    <textarea data-testid="edit-input" aria-label="Edit message" prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev))></textarea>
-                    <div class="edit-actions">
-                        <button type="button" class="btn primary small" data-testid="edit-resend" on:click=resend>"Save & resend"</button>
-                        <button type="button" class="btn small" on:click=move |_| editing.set(false)>"Cancel"</button>
-                    </div>
-                </div>
+                {lazy::view(move || lazy::now(edit_box(id, index, draft, editing, error)), lazy::loading)}
             </Show>
             {(!attachments.is_empty()).then(|| view! {
                 <ul class="attachments" aria-label="Attachments">{attachments.iter().map(|a| view! { <li><super::icons::Clip/> " " {a.clone()}</li> }).collect_view()}</ul>
@@ -248,6 +232,38 @@ fn UserMessage(id: String, text: String, attachments: Vec<String>, index: u64) -
             {move || error.get().map(|e| view! { <p class="error-text" role="alert">{e}</p> })}
         </article>
     }
+}
+
+/// Edit & resend of a sent message (its code is in the later chunk).
+#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible, preload(preload_edit_box)))]
+fn edit_box(
+    id: StoredValue<String>,
+    index: u64,
+    draft: RwSignal<String>,
+    editing: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+) -> Result<AnyView, NotLoaded> {
+    let hub = use_hub();
+    let resend = move |_| {
+        let text = draft.get_untracked();
+        editing.set(false);
+        leptos::task::spawn_local(async move {
+            if let Err(e) = hub.edit_resend(&id.get_value(), index, &text).await {
+                error.set(Some(e));
+                editing.set(true);
+            }
+        });
+    };
+    Ok(view! {
+        <div class="edit-box">
+            <textarea data-testid="edit-input" aria-label="Edit message" prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev))></textarea>
+            <div class="edit-actions">
+                <button type="button" class="btn primary small" data-testid="edit-resend" on:click=resend>"Save & resend"</button>
+                <button type="button" class="btn small" on:click=move |_| editing.set(false)>"Cancel"</button>
+            </div>
+        </div>
+    }
+    .into_any())
 }
 
 #[component]
@@ -338,13 +354,13 @@ pub fn StreamingMarkdown(text: Signal<Arc<str>>) -> impl IntoView {
     }
 }
 
-/// Reasoning, collapsible (open while it streams); its code is in the views chunk.
+/// Reasoning, collapsible (open while it streams); its code is in the later chunk.
 #[component]
 fn Reasoning(text: Signal<Arc<str>>, live: bool) -> impl IntoView {
     lazy::view(move || lazy::now(reasoning(text, live)), lazy::nothing)
 }
 
-#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(views, fallible, preload(preload_reasoning)))]
+#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible, preload(preload_reasoning)))]
 fn reasoning(text: Signal<Arc<str>>, live: bool) -> Result<AnyView, NotLoaded> {
     Ok(view! {
         <details class="reasoning" open=live data-testid="reasoning">
@@ -357,13 +373,13 @@ fn reasoning(text: Signal<Arc<str>>, live: bool) -> Result<AnyView, NotLoaded> {
 
 /// A tool card: name, arguments, running/done/error, duration, result preview; collapsible.
 /// Reactive in `card`, so a live card that completes updates in place (and stays expanded if
-/// the reader expanded it); a failed call opens itself. Its code is in the views chunk.
+/// the reader expanded it); a failed call opens itself. Its code is in the later chunk.
 #[component]
 pub fn ToolCardView(#[prop(into)] card: Signal<ToolCard>) -> impl IntoView {
     lazy::view(move || lazy::now(tool_card(card)), lazy::loading)
 }
 
-#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(views, fallible, preload(preload_tool_card)))]
+#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible, preload(preload_tool_card)))]
 fn tool_card(card: Signal<ToolCard>) -> Result<AnyView, NotLoaded> {
     let status = Memo::new(move |_| card.with(|c| c.status));
     let label = move || match status.get() {
@@ -395,9 +411,10 @@ fn tool_card(card: Signal<ToolCard>) -> Result<AnyView, NotLoaded> {
     .into_any())
 }
 
-/// Loads the transcript's part of the views chunk.
+/// Loads the transcript's part of the later chunk.
 #[cfg(feature = "split")]
 pub(crate) async fn preload() -> Result<(), NotLoaded> {
     preload_reasoning().await?;
+    preload_edit_box().await?;
     Ok(preload_tool_card().await?)
 }

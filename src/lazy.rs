@@ -56,7 +56,8 @@ pub fn ready(chunk: Chunk) -> bool {
     with_slot(chunk, |s| s.state.get() == State::Ready)
 }
 
-/// Makes the running effect or view re-run when the chunk arrives.
+/// Makes the running effect or view re-run when the chunk arrives. Call it only while the chunk
+/// is not in: the arrival fires once, so a later subscription would never be pruned.
 pub fn track(chunk: Chunk) {
     with_slot(chunk, |s| s.arrived.track());
 }
@@ -127,13 +128,15 @@ pub fn now<T>(r: Result<T, NotLoaded>) -> Option<T> {
 /// carry its reactivity) once the chunk is in; until then `fallback`, and the chunk is asked for.
 pub fn view(f: impl Fn() -> Option<AnyView> + Send + Sync + 'static, fallback: impl Fn() -> Option<AnyView> + Send + Sync + 'static) -> impl IntoView {
     move || {
-        track(Chunk::Later);
+        // Only a view waiting for the chunk subscribes to its arrival: the trigger fires once,
+        // and a subscription left by a view that was disposed meanwhile would stay forever.
         if ready(Chunk::Later) {
             untrack(&f).or_else(|| {
                 unprimed();
                 fallback()
             })
         } else {
+            track(Chunk::Later);
             load(Chunk::Later, || {});
             fallback()
         }

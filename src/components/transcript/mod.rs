@@ -326,8 +326,10 @@ pub fn StreamingMarkdown(text: Signal<Arc<str>>) -> impl IntoView {
     let state: StoredValue<(BlockSplitter, usize, usize, bool), LocalStorage> = StoredValue::new_local((BlockSplitter::new(), 0, 0, false));
     Effect::new(move |_| {
         let text = text.get();
-        crate::lazy::track(crate::lazy::Chunk::Markdown);
         let ready = crate::lazy::ready(crate::lazy::Chunk::Markdown);
+        if !ready {
+            crate::lazy::track(crate::lazy::Chunk::Markdown);
+        }
         let (Some(done), Some(tail)) = (done_el.get(), tail_el.get()) else { return };
         state.update_value(|(splitter, rendered, last_len, was_ready)| {
             // A shorter text is a new one; the renderer's arrival re-renders the plain blocks.

@@ -461,6 +461,31 @@ async fn composer_enter_sends_but_shift_enter_and_ime_do_not_and_drafts_persist(
 }
 
 #[wasm_bindgen_test]
+async fn chosen_files_each_upload_to_ready_and_the_input_is_cleared_to_choose_again() {
+    let hub = hub();
+    let sid = hub.new_session().await.unwrap();
+    let store = hub.store(&sid);
+    let shown = Memo::new(|_| true);
+    let s2 = sid.clone();
+    let (el, _m) = mount(hub, move || view! { <Composer id=s2.clone() store=store shown=shown/> });
+    let input: web_sys::HtmlInputElement = el.query_selector("[data-testid=attach-input]").unwrap().unwrap().unchecked_into();
+    let chosen = web_sys::DataTransfer::new().unwrap();
+    for (name, body) in [("a.txt", "alpha"), ("b.txt", "beta")] {
+        let file = web_sys::File::new_with_str_sequence(&js_sys::Array::of1(&body.into()), name).unwrap();
+        chosen.items().add_with_file(&file).unwrap();
+    }
+    input.set_files(Some(&chosen.files().unwrap()));
+    input.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    until("both files uploaded", LONG, || {
+        el.query_selector_all("[data-testid=attachment]").unwrap().length() == 2 && text_of(&el, "[data-testid=attachments]").matches("ready").count() == 2
+    })
+    .await;
+    assert!(text_of(&el, "[data-testid=attachments]").contains("a.txt") && text_of(&el, "[data-testid=attachments]").contains("b.txt"));
+    assert_eq!(input.value(), "", "cleared, so the same file can be chosen again");
+    done(hub).await;
+}
+
+#[wasm_bindgen_test]
 async fn a_failed_send_keeps_the_draft_and_says_why() {
     let hub = hub();
     let sid = "no-such-session-here".to_string();

@@ -140,7 +140,10 @@ fn project_items(rt: &pane_core::SessionRuntime, cache: &mut Cache) -> Vec<Arc<I
                 },
                 TranscriptItem::Divider { text, .. } => ItemKind::Divider { text },
             };
-            let item = Arc::new(Item { key, version: hash_of((content, crate::lazy::ready(crate::lazy::Chunk::Markdown))), kind });
+            // Only an assistant message renders markdown: a user message (maybe with its edit
+            // box open) is not rebuilt when the renderer arrives.
+            let markdown = matches!(kind, ItemKind::Assistant { .. }) && crate::lazy::ready(crate::lazy::Chunk::Markdown);
+            let item = Arc::new(Item { key, version: hash_of((content, markdown)), kind });
             fresh.insert(key, (content, item.clone()));
             item
         })
@@ -179,7 +182,8 @@ fn project_live(l: &pane_core::turn::LiveTurn, cache: &mut Cache) -> (LiveView, 
             }
             Segment::Text { text, .. } => {
                 let html = cache.sealed.entry((idx, text.len())).or_insert_with(|| render_markdown(text)).clone();
-                LiveSeg { key: hash_of((idx, 1u8, text.len())), kind: LiveSegKind::Text { html } }
+                // Rebuilt once when the renderer arrives (it was plain text before).
+                LiveSeg { key: hash_of((idx, 1u8, text.len(), crate::lazy::ready(crate::lazy::Chunk::Markdown))), kind: LiveSegKind::Text { html } }
             }
             Segment::Reasoning { text, sealed } if !sealed && idx == last => {
                 tail = Arc::from(text.as_str());

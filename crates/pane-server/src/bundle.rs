@@ -62,11 +62,12 @@ fn mime_of(path: &str) -> &'static str {
     }
 }
 
-/// Trunk names hashed assets `name-<16 hex>[_bg].ext`.
+/// Trunk names hashed assets `name-<hash>[_bg].ext`, the hash a u64 in hex without leading zeros
+/// (so 16 digits, or fewer: `style-24e2401be62a9be.css`); the split chunks carry the same hash.
 fn is_hashed(path: &str) -> bool {
     let stem = path.rsplit('/').next().unwrap_or(path);
     let stem = stem.split('.').next().unwrap_or(stem).trim_end_matches("_bg");
-    stem.rsplit_once('-').is_some_and(|(_, h)| h.len() == 16 && h.chars().all(|c| c.is_ascii_hexdigit()))
+    stem.rsplit_once('-').is_some_and(|(_, h)| (12..=16).contains(&h.len()) && h.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 fn fnv(bytes: &[u8]) -> String {
@@ -224,6 +225,9 @@ mod tests {
         assert!(is_hashed("hermes-pane-0123456789abcdef_bg.wasm"));
         assert!(is_hashed("hermes-pane-0123456789abcdef.js"));
         assert!(is_hashed("style-0123456789abcdef.css"));
+        // Trunk drops leading zeros: 15 and 14 digits happen (1 build in 16, in 256).
+        assert!(is_hashed("style-24e2401be62a9be.css"));
+        assert!(is_hashed("split_later-8ac80a7b6cde0f.wasm"));
         assert!(!is_hashed("boot.js"));
         assert!(!is_hashed("index.html"));
     }

@@ -313,7 +313,9 @@ fn split_bundle(dist: &Path) -> Res {
     // loader (the main module imports it) in parallel too.
     for file in [format!("{stem}.js"), format!("{stem}_bg.wasm")] {
         let at = index.find(&format!("href=\"./{file}\"")).ok_or_else(|| format!("index.html does not preload {file}"))?;
-        let start = at + index[at..].find("integrity=\"").ok_or("no integrity attribute")? + "integrity=\"".len();
+        let tag_end = at + index[at..].find('>').ok_or("unterminated preload tag")?;
+        let start =
+            at + index[at..tag_end].find("integrity=\"").ok_or_else(|| format!("the preload of {file} has no integrity attribute"))? + "integrity=\"".len();
         let end = start + index[start..].find('"').ok_or("unterminated integrity")?;
         index.replace_range(start..end, &sri(&dist.join(&file))?);
     }

@@ -119,7 +119,10 @@ pub fn Composer(id: String, store: Store<SessionView>, shown: Memo<bool>) -> imp
     };
     let on_files = move |_| {
         let Some(el) = file_input.get_untracked() else { return };
-        let Some(files) = el.files() else { return };
+        let Some(list) = el.files() else { return };
+        // Taken out of the list now: clearing the input (so the same file can be chosen again)
+        // empties that very list, and the uploads start after this handler returns.
+        let files: Vec<web_sys::File> = (0..list.length()).filter_map(|i| list.get(i)).collect();
         el.set_value("");
         leptos::task::spawn_local(async move {
             if lazy::run(start_uploads(hub, sid.get_value(), files, attachments, next_key)).await.is_err() {
@@ -229,12 +232,11 @@ fn upload_list(attachments: RwSignal<Vec<Attachment>>) -> Result<AnyView, NotLoa
 fn start_uploads(
     hub: Hub,
     sid: String,
-    files: web_sys::FileList,
+    files: Vec<web_sys::File>,
     attachments: RwSignal<Vec<Attachment>>,
     next_key: StoredValue<u64>,
 ) -> Result<Task<()>, NotLoaded> {
-    for i in 0..files.length() {
-        let Some(file) = files.get(i) else { continue };
+    for file in files {
         let key = next_key.get_value() + 1;
         next_key.set_value(key);
         attachments.update(|a| a.push(Attachment { key, name: file.name(), progress: 0.0, done: None, error: None }));

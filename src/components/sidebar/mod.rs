@@ -157,9 +157,13 @@ struct Rename {
 }
 
 impl Rename {
+    /// Opens the rename field — once its code (the later chunk) is in; a double-click before
+    /// that does nothing rather than hide the title.
     fn start(self) {
-        self.over.set_value(false);
-        self.renaming.set(true);
+        if lazy::ready(lazy::Chunk::Later) {
+            self.over.set_value(false);
+            self.renaming.set(true);
+        }
     }
 }
 

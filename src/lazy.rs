@@ -5,8 +5,8 @@
 //! are cut out of the main module with everything only they reach (`cargo xtask build` runs
 //! wasm-split); the pane asks for every chunk as soon as it starts. Until a chunk is in, what
 //! it renders shows a stand-in (markdown: the escaped text; a view: nothing, or a short
-//! "loading" line), and views that track the chunk re-render when it arrives. A chunk that
-//! fails to load (a dead backend at start) is asked for again by the next view that needs it.
+//! "loading" line), and views waiting for it re-render when it arrives. A chunk that fails to
+//! load (a dead backend at start) is asked for again every 3 s, and by a view that needs it.
 //! Builds without `split` (development, the in-browser tests) link everything in and are ready
 //! from the start.
 
@@ -106,15 +106,19 @@ impl From<wasm_split_helpers::SplitLoaderError> for NotLoaded {
     }
 }
 
-/// A split function's value, now. In the split build the function is async (it would load
-/// its chunk first); once [`ready`] says the chunk is in, it completes on its first poll, so
-/// it is polled once, in place. `None` if it did not (it cannot, once ready).
+/// A split function's value, now; call it only once [`ready`] says its chunk is in. In the
+/// split build the function is async (it would load its chunk first) and completes on its
+/// first poll once its own loader was primed with the chunk, so it is polled once, in place.
+/// `None` if it did not: a function left out of the chunk's preload, flagged by [`unprimed`].
 #[cfg(feature = "split")]
 pub fn now<T>(f: impl std::future::Future<Output = Result<T, NotLoaded>>) -> Option<T> {
     use std::task::{Context, Poll, Waker};
     match std::pin::pin!(f).poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(r) => r.ok(),
-        Poll::Pending => None,
+        Poll::Pending => {
+            unprimed();
+            None
+        }
     }
 }
 
@@ -131,10 +135,7 @@ pub fn view(f: impl Fn() -> Option<AnyView> + Send + Sync + 'static, fallback: i
         // Only a view waiting for the chunk subscribes to its arrival: the trigger fires once,
         // and a subscription left by a view that was disposed meanwhile would stay forever.
         if ready(Chunk::Later) {
-            untrack(&f).or_else(|| {
-                unprimed();
-                fallback()
-            })
+            untrack(&f).or_else(&fallback)
         } else {
             track(Chunk::Later);
             load(Chunk::Later, || {});
@@ -162,11 +163,13 @@ pub async fn run<T>(task: Result<Task<T>, NotLoaded>) -> Result<T, NotLoaded> {
 /// What a person is told when an action's code could not be loaded.
 pub const NOT_LOADED: &str = "This part of the pane could not be loaded — is the connection down? Try again in a moment.";
 
-/// A split view did not render although its chunk is in: its loader was not primed when the
-/// chunk loaded (missing from `components::preload_later`). A programming error: said on the
-/// console and marked on `<body data-pane-bug>`, which fails the e2e suite.
+/// A split function called through [`now`] did not complete although its chunk is in: its
+/// loader was not primed when the chunk loaded (missing from `components::preload_later` or
+/// `markdown::preload`). A programming error: said on the console and marked on
+/// `<body data-pane-bug>`, which fails the e2e suite.
+#[cfg(feature = "split")]
 fn unprimed() {
-    leptos::logging::error!("hermes-pane bug: a split view's loader was not primed (components::preload_later)");
+    leptos::logging::error!("hermes-pane bug: a split function's loader was not primed (components::preload_later)");
     if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
         let _ = body.set_attribute("data-pane-bug", "split view not primed");
     }

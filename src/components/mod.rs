@@ -14,7 +14,7 @@ pub mod transcript;
 
 /// Loads the later chunk ([`crate::lazy::Chunk::Later`]): one fetch, then every split
 /// function called synchronously (through `lazy::now`) has its own loader primed — each keeps
-/// its own, so one left out here would never render (`lazy::view` flags that as a bug). Split
+/// its own, so one left out here would never run (`lazy::now` flags that as a bug). Split
 /// actions await their chunk and need no entry.
 #[cfg(feature = "split")]
 pub(crate) async fn preload_later() -> Result<(), crate::lazy::NotLoaded> {

@@ -489,28 +489,26 @@ impl Hub {
         let hub = self;
         let store = self.store(&id);
         let (what, limit) = if all { ("Loading the whole conversation", 500) } else { ("Loading older messages", WINDOW) };
-        {
-            while let Some(offset) = hub.with(|i| i.core.session(&id).map(|s| s.messages_offset)).filter(|o| *o > 0) {
-                let path = format!("api/session?session_id={}&msg_before={offset}&msg_limit={limit}", pane_core::url_encode(&id));
-                match hub.api().get::<SessionEnvelope>(what, &path).await {
-                    Ok(w) => hub.core(Some(&id), |c| {
-                        c.with_session(&id, |rt| {
-                            rt.load_older(&w.session);
-                            Vec::new()
-                        })
-                    }),
-                    Err(e) => {
-                        hub.toast(ToastKind::Error, e.message, None);
-                        break;
-                    }
-                }
-                if !all {
+        while let Some(offset) = hub.with(|i| i.core.session(&id).map(|s| s.messages_offset)).filter(|o| *o > 0) {
+            let path = format!("api/session?session_id={}&msg_before={offset}&msg_limit={limit}", pane_core::url_encode(&id));
+            match hub.api().get::<SessionEnvelope>(what, &path).await {
+                Ok(w) => hub.core(Some(&id), |c| {
+                    c.with_session(&id, |rt| {
+                        rt.load_older(&w.session);
+                        Vec::new()
+                    })
+                }),
+                Err(e) => {
+                    hub.toast(ToastKind::Error, e.message, None);
                     break;
                 }
             }
-            hub.with(|i| i.loading.remove(&key));
-            store.loading_older().set(false);
+            if !all {
+                break;
+            }
         }
+        hub.with(|i| i.loading.remove(&key));
+        store.loading_older().set(false);
     }
 
     /// Asks the server for prompts this session may be waiting on (survives missed events).
@@ -527,29 +525,27 @@ impl Hub {
 
     async fn poll_prompts_now(self, id: String) {
         let hub = self;
-        {
-            let api = hub.api();
-            let q = format!("session_id={}", pane_core::url_encode(&id));
-            if let Ok(a) = api.get::<ApprovalPending>("Checking approvals", &format!("api/approval/pending?{q}")).await {
-                hub.core(Some(&id), |c| {
-                    c.with_session(&id, |rt| {
-                        if a.pending.is_some() || rt.approval.is_some() {
-                            rt.set_approval(a.pending);
-                        }
-                        Vec::new()
-                    })
-                });
-            }
-            if let Ok(cl) = api.get::<ClarifyPending>("Checking questions", &format!("api/clarify/pending?{q}")).await {
-                hub.core(Some(&id), |c| {
-                    c.with_session(&id, |rt| {
-                        if cl.pending.is_some() || rt.clarify.is_some() {
-                            rt.set_clarify(cl.pending);
-                        }
-                        Vec::new()
-                    })
-                });
-            }
+        let api = hub.api();
+        let q = format!("session_id={}", pane_core::url_encode(&id));
+        if let Ok(a) = api.get::<ApprovalPending>("Checking approvals", &format!("api/approval/pending?{q}")).await {
+            hub.core(Some(&id), |c| {
+                c.with_session(&id, |rt| {
+                    if a.pending.is_some() || rt.approval.is_some() {
+                        rt.set_approval(a.pending);
+                    }
+                    Vec::new()
+                })
+            });
+        }
+        if let Ok(cl) = api.get::<ClarifyPending>("Checking questions", &format!("api/clarify/pending?{q}")).await {
+            hub.core(Some(&id), |c| {
+                c.with_session(&id, |rt| {
+                    if cl.pending.is_some() || rt.clarify.is_some() {
+                        rt.set_clarify(cl.pending);
+                    }
+                    Vec::new()
+                })
+            });
         }
     }
 
@@ -854,18 +850,16 @@ impl Hub {
 
     async fn stop_now(self, id: String, stream: String) {
         let hub = self;
-        {
-            match hub.api().get::<CancelReply>("Stopping the reply", &format!("api/chat/cancel?stream_id={}", pane_core::url_encode(&stream))).await {
-                Ok(r) => {
-                    // The `cancel` event settles it; a parked session has no transport to
-                    // carry it, so it is re-read from the server instead.
-                    let has_transport = hub.with(|i| i.transports.get(&stream).is_some());
-                    if !has_transport || !r.cancelled {
-                        hub.reload(&id);
-                    }
+        match hub.api().get::<CancelReply>("Stopping the reply", &format!("api/chat/cancel?stream_id={}", pane_core::url_encode(&stream))).await {
+            Ok(r) => {
+                // The `cancel` event settles it; a parked session has no transport to
+                // carry it, so it is re-read from the server instead.
+                let has_transport = hub.with(|i| i.transports.get(&stream).is_some());
+                if !has_transport || !r.cancelled {
+                    hub.reload(&id);
                 }
-                Err(e) => hub.toast(ToastKind::Error, e.message, None),
             }
+            Err(e) => hub.toast(ToastKind::Error, e.message, None),
         }
     }
 
@@ -875,39 +869,35 @@ impl Hub {
         if !self.begin_answer(id) {
             return;
         }
-        let hub = *self;
-        let done = AnswerGuard(hub, id.to_string());
-        let id = id.to_string();
-        spawn_local(async move {
+        // The guard ends the answer however the task ends, a chunk that cannot load included.
+        let done = AnswerGuard(*self, id.to_string());
+        let task = lazy::run(actions::approve(*self, id.to_string(), a, choice));
+        self.spawn_later(async move {
             let _done = done;
-            if lazy::run(actions::approve(hub, id, a, choice)).await.is_err() {
-                hub.toast(ToastKind::Error, lazy::NOT_LOADED.to_string(), None);
-            }
+            task.await
         });
     }
 
     async fn approve_now(self, id: String, a: pane_core::wire::Approval, choice: ApprovalChoice) {
         let hub = self;
-        {
-            let body = ApprovalRespond {
-                session_id: id.clone(),
-                choice,
-                approval_id: a.approval_id.clone(),
-                run_id: a.run_id.clone(),
-                mirror_token: a.gateway_mirror_token.clone(),
-            };
-            match hub.api().post::<RespondReply>("Answering the approval", "api/approval/respond", &body).await {
-                Ok(r) => match r.outcome() {
-                    RespondOutcome::Accepted | RespondOutcome::StaleCleared => hub.core(Some(&id), |c| {
-                        c.with_session(&id, |rt| {
-                            rt.clear_approval();
-                            Vec::new()
-                        })
-                    }),
-                    RespondOutcome::Superseded => hub.poll_prompts(&id),
-                },
-                Err(e) => hub.toast(ToastKind::Error, e.message, None),
-            }
+        let body = ApprovalRespond {
+            session_id: id.clone(),
+            choice,
+            approval_id: a.approval_id.clone(),
+            run_id: a.run_id.clone(),
+            mirror_token: a.gateway_mirror_token.clone(),
+        };
+        match hub.api().post::<RespondReply>("Answering the approval", "api/approval/respond", &body).await {
+            Ok(r) => match r.outcome() {
+                RespondOutcome::Accepted | RespondOutcome::StaleCleared => hub.core(Some(&id), |c| {
+                    c.with_session(&id, |rt| {
+                        rt.clear_approval();
+                        Vec::new()
+                    })
+                }),
+                RespondOutcome::Superseded => hub.poll_prompts(&id),
+            },
+            Err(e) => hub.toast(ToastKind::Error, e.message, None),
         }
     }
 
@@ -921,34 +911,31 @@ impl Hub {
             return;
         }
         let done = AnswerGuard(hub, id.clone());
-        spawn_local(async move {
+        let task = lazy::run(actions::answer(hub, id, body));
+        self.spawn_later(async move {
             let _done = done;
-            if lazy::run(actions::answer(hub, id, body)).await.is_err() {
-                hub.toast(ToastKind::Error, lazy::NOT_LOADED.to_string(), None);
-            }
+            task.await
         });
     }
 
     async fn answer_now(self, id: String, body: ClarifyRespond) {
         let hub = self;
-        {
-            let r = hub.api().post::<RespondReply>("Answering the question", "api/clarify/respond", &body).await;
-            match r {
-                Ok(_) => {}
-                // 409 stale: nothing is pending any more; the card goes away.
-                Err(e) if e.status == 409 => {}
-                Err(e) => {
-                    hub.toast(ToastKind::Error, e.message, None);
-                    return;
-                }
+        let r = hub.api().post::<RespondReply>("Answering the question", "api/clarify/respond", &body).await;
+        match r {
+            Ok(_) => {}
+            // 409 stale: nothing is pending any more; the card goes away.
+            Err(e) if e.status == 409 => {}
+            Err(e) => {
+                hub.toast(ToastKind::Error, e.message, None);
+                return;
             }
-            hub.core(Some(&id), |c| {
-                c.with_session(&id, |rt| {
-                    rt.clear_clarify();
-                    Vec::new()
-                })
-            });
         }
+        hub.core(Some(&id), |c| {
+            c.with_session(&id, |rt| {
+                rt.clear_clarify();
+                Vec::new()
+            })
+        });
     }
 
     /// Marks an answer of session `id` as on its way; false if one already is.
@@ -984,19 +971,17 @@ impl Hub {
 
     async fn rename_now(self, id: String, title: String) {
         let hub = self;
-        {
-            match hub.api().post::<SessionEnvelope>("Renaming", "api/session/rename", &json!({"session_id": id, "title": title})).await {
-                Ok(_) => {
-                    hub.core(Some(&id), |c| {
-                        c.with_session(&id, |rt| {
-                            rt.set_title(&title);
-                            Vec::new()
-                        })
-                    });
-                    hub.refresh_list().await;
-                }
-                Err(e) => hub.toast(ToastKind::Error, e.message, None),
+        match hub.api().post::<SessionEnvelope>("Renaming", "api/session/rename", &json!({"session_id": id, "title": title})).await {
+            Ok(_) => {
+                hub.core(Some(&id), |c| {
+                    c.with_session(&id, |rt| {
+                        rt.set_title(&title);
+                        Vec::new()
+                    })
+                });
+                hub.refresh_list().await;
             }
+            Err(e) => hub.toast(ToastKind::Error, e.message, None),
         }
     }
 
@@ -1006,13 +991,11 @@ impl Hub {
 
     async fn set_flag_now(self, id: String, flag: &'static str, on: bool) {
         let hub = self;
-        {
-            let what = if flag == "pinned" { "Pinning" } else { "Archiving" };
-            let path = if flag == "pinned" { "api/session/pin" } else { "api/session/archive" };
-            match hub.api().post::<serde_json::Value>(what, path, &json!({"session_id": id, flag: on})).await {
-                Ok(_) => hub.refresh_list().await,
-                Err(e) => hub.toast(ToastKind::Error, e.message, None),
-            }
+        let what = if flag == "pinned" { "Pinning" } else { "Archiving" };
+        let path = if flag == "pinned" { "api/session/pin" } else { "api/session/archive" };
+        match hub.api().post::<serde_json::Value>(what, path, &json!({"session_id": id, flag: on})).await {
+            Ok(_) => hub.refresh_list().await,
+            Err(e) => hub.toast(ToastKind::Error, e.message, None),
         }
     }
 
@@ -1022,22 +1005,20 @@ impl Hub {
 
     async fn delete_now(self, id: String) {
         let hub = self;
-        {
-            match hub.api().post::<serde_json::Value>("Deleting", "api/session/delete", &json!({"session_id": id})).await {
-                Ok(_) => {
-                    hub.core(None, |c| c.remove(&id));
-                    hub.mounted.update(|m| m.retain(|x| *x != id));
-                    hub.retire_store(id.clone());
-                    if hub.active.get_untracked().as_deref() == Some(id.as_str()) {
-                        let nav = hub.with(|i| i.navigate.clone());
-                        if let Some(n) = nav {
-                            n("", false);
-                        }
+        match hub.api().post::<serde_json::Value>("Deleting", "api/session/delete", &json!({"session_id": id})).await {
+            Ok(_) => {
+                hub.core(None, |c| c.remove(&id));
+                hub.mounted.update(|m| m.retain(|x| *x != id));
+                hub.retire_store(id.clone());
+                if hub.active.get_untracked().as_deref() == Some(id.as_str()) {
+                    let nav = hub.with(|i| i.navigate.clone());
+                    if let Some(n) = nav {
+                        n("", false);
                     }
-                    hub.refresh_list().await;
                 }
-                Err(e) => hub.toast(ToastKind::Error, e.message, None),
+                hub.refresh_list().await;
             }
+            Err(e) => hub.toast(ToastKind::Error, e.message, None),
         }
     }
 
@@ -1048,20 +1029,18 @@ impl Hub {
 
     async fn retry_now(self, id: String) {
         let hub = self;
-        {
-            match hub.api().post::<RetryReply>("Retrying", "api/session/retry", &json!({"session_id": id})).await {
-                Ok(r) => {
-                    hub.reload_now(&id).await;
-                    if let Some(t) = r.last_user_text {
-                        // The server already removed the turn: if the resend fails, the text
-                        // must not be lost with it.
-                        if let Err(e) = hub.send(&id, &t, Vec::new()).await {
-                            hub.give_back(&id, &t, Vec::new(), &e);
-                        }
+        match hub.api().post::<RetryReply>("Retrying", "api/session/retry", &json!({"session_id": id})).await {
+            Ok(r) => {
+                hub.reload_now(&id).await;
+                if let Some(t) = r.last_user_text {
+                    // The server already removed the turn: if the resend fails, the text
+                    // must not be lost with it.
+                    if let Err(e) = hub.send(&id, &t, Vec::new()).await {
+                        hub.give_back(&id, &t, Vec::new(), &e);
                     }
                 }
-                Err(e) => hub.toast(ToastKind::Error, e.message, None),
             }
+            Err(e) => hub.toast(ToastKind::Error, e.message, None),
         }
     }
 
@@ -1120,24 +1099,19 @@ impl Hub {
 
     async fn search_now(self, q: String, seq: u64) {
         let hub = self;
-        let current = move || hub.with(|i| i.search_seq) == seq;
-        {
-            {
-                let path = format!("api/sessions/search?q={}&content=1&depth=0", pane_core::url_encode(q.trim()));
-                let reply = hub.api().get::<SearchReply>("Searching", &path).await;
-                if !current() {
-                    return;
-                }
-                match reply {
-                    Ok(r) => {
-                        let rows: Vec<RowView> =
-                            hub.with(|i| r.into_rows().iter().map(|row| RowView::from(&pane_core::view::sidebar_row(row, &i.core))).collect());
-                        hub.sidebar.results().patch(rows);
-                        hub.sidebar.searching().set(true);
-                    }
-                    Err(e) => hub.toast(ToastKind::Error, e.message, None),
-                }
+        let path = format!("api/sessions/search?q={}&content=1&depth=0", pane_core::url_encode(q.trim()));
+        let reply = hub.api().get::<SearchReply>("Searching", &path).await;
+        // A newer query was typed meanwhile: its answer is the one shown.
+        if hub.with(|i| i.search_seq) != seq {
+            return;
+        }
+        match reply {
+            Ok(r) => {
+                let rows: Vec<RowView> = hub.with(|i| r.into_rows().iter().map(|row| RowView::from(&pane_core::view::sidebar_row(row, &i.core))).collect());
+                hub.sidebar.results().patch(rows);
+                hub.sidebar.searching().set(true);
             }
+            Err(e) => hub.toast(ToastKind::Error, e.message, None),
         }
     }
 

@@ -6,6 +6,8 @@
 //! links (no remote loads, no `src` attribute ever); fenced code keeps its language as a class
 //! and is highlighted by [`crate::highlight`] (which escapes every character it emits).
 
+use std::borrow::Cow;
+
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 
 /// Escapes text for an HTML body or a quoted attribute value.
@@ -173,21 +175,19 @@ pub struct Block {
 }
 
 impl Block {
-    /// The markdown source of the block.
-    pub fn source(&self, text: &str) -> String {
+    /// The markdown source of the block (borrowed from `text` unless a fence opener is
+    /// prepended: the streaming tail calls this every paint).
+    pub fn source<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let body = &text[self.start..self.end];
         match &self.prefix {
-            Some(p) => format!("{p}{body}"),
-            None => body.to_string(),
+            Some(p) => Cow::Owned(format!("{p}{body}")),
+            None => Cow::Borrowed(body),
         }
     }
 
     /// Renders the block.
     pub fn render(&self, text: &str) -> String {
-        match &self.prefix {
-            Some(_) => render(&self.source(text)),
-            None => render(&text[self.start..self.end]),
-        }
+        render(&self.source(text))
     }
 }
 

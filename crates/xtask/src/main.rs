@@ -2,8 +2,8 @@
 //!
 //! Every task first installs what it needs and is missing — idempotently, one printed line per
 //! step — so the README's commands work on a fresh Debian 12 machine with only rustup/cargo,
-//! Node and apt. Its one dependency is wasm-split's library (cutting the release wasm into
-//! chunks); everything else is std.
+//! Node and apt. Its dependencies serve the bundle step: wasm-split's library (cutting the
+//! release wasm into chunks) and sha2/base64 (subresource-integrity digests).
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -125,21 +125,23 @@ fn setup_build_tools() -> Res {
     let have = Command::new(&wasm_opt).arg("--version").output().map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
     step(&format!("wasm-opt (npm binaryen@{BINARYEN_VERSION})"), have.contains(WASM_OPT_VERSION), || {
         // Debian's binaryen (wasm-opt 108) silently breaks wasm-bindgen 0.2.130 output: never use it.
-        std::fs::create_dir_all(root().join(".tools")).map_err(|e| e.to_string())?;
-        let mut c = cmd("npm");
-        c.args(["install", "--prefix", ".tools", "--no-audit", "--no-fund", "--loglevel=error", &format!("binaryen@{BINARYEN_VERSION}")]);
-        run(c)
+        npm_install(&format!("binaryen@{BINARYEN_VERSION}"))
     })?;
     let esbuild = tools_bin().join("esbuild");
     let have = Command::new(&esbuild).arg("--version").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
     step(&format!("esbuild {ESBUILD_VERSION} (npm)"), have == ESBUILD_VERSION, || {
         // Minifies the bundle's JS and CSS (see split_bundle).
-        std::fs::create_dir_all(root().join(".tools")).map_err(|e| e.to_string())?;
-        let mut c = cmd("npm");
-        c.args(["install", "--prefix", ".tools", "--no-audit", "--no-fund", "--loglevel=error", &format!("esbuild@{ESBUILD_VERSION}")]);
-        run(c)
+        npm_install(&format!("esbuild@{ESBUILD_VERSION}"))
     })?;
     Ok(())
+}
+
+/// Installs a pinned npm package under `.tools/` (its binaries in `tools_bin()`).
+fn npm_install(package: &str) -> Res {
+    std::fs::create_dir_all(root().join(".tools")).map_err(|e| e.to_string())?;
+    let mut c = cmd("npm");
+    c.args(["install", "--prefix", ".tools", "--no-audit", "--no-fund", "--loglevel=error", package]);
+    run(c)
 }
 
 fn setup_browser() -> Res {
@@ -234,11 +236,12 @@ fn sri(path: &Path) -> Result<String, String> {
     Ok(format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(sha2::Sha384::digest(&bytes))))
 }
 
-/// Cuts the lazily loaded parts (the markdown renderer, see `src/markdown.rs`) out of the wasm
-/// Trunk just built with the `split` feature: wasm-split on cargo's output (linked with
-/// relocations), wasm-bindgen on the main part, wasm-opt on every part. The main part replaces
-/// Trunk's two files under the same names, so `index.html` and `boot.js` are unchanged; the
-/// loader and the chunks carry Trunk's content hash in their names (immutable caching).
+/// Finishes the bundle Trunk just built with the `split` feature. Cuts the lazily loaded chunks
+/// (see `src/lazy.rs`) out of the wasm: wasm-split on cargo's output (linked with relocations),
+/// wasm-bindgen on the main part, wasm-opt on every part (Trunk's own wasm-opt is off in
+/// `index.html`: it would only optimise a file replaced here). The main part keeps Trunk's two
+/// file names; the loader and the chunks carry Trunk's content hash in theirs (immutable
+/// caching). Then minifies the JS, joins the stylesheets, and fixes the digests in `index.html`.
 fn split_bundle(dist: &Path) -> Res {
     let entries = std::fs::read_dir(dist).map_err(|e| format!("{}: {e}", dist.display()))?;
     let js = entries

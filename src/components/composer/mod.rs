@@ -177,20 +177,20 @@ fn QueueList(sid: StoredValue<String>, store: Store<SessionView>) -> impl IntoVi
 fn queue_list(sid: StoredValue<String>, store: Store<SessionView>) -> Result<AnyView, NotLoaded> {
     let hub = use_hub();
     Ok(view! {
-    <Show when=move || store.queued().with(|q| !q.is_empty())>
-        <ul class="queue" aria-label="Queued messages" data-testid="queue">
-            <For
-                each={move || store.queued().get().into_iter().enumerate().collect::<Vec<(usize, String)>>()}
-                key={|(i, t): &(usize, String)| (*i, t.clone())}
-                children={move |(i, t): (usize, String)| view! {
-                    <li class="chip" data-testid="queued">
-                        <span>"Queued: " {t}</span>
-                        <button type="button" class="icon-btn" aria-label="Remove from queue" on:click=move |_| hub.unqueue(&sid.get_value(), i)>"×"</button>
-                    </li>
-                }}
-            />
-        </ul>
-    </Show>
+        <Show when=move || store.queued().with(|q| !q.is_empty())>
+            <ul class="queue" aria-label="Queued messages" data-testid="queue">
+                <For
+                    each={move || store.queued().get().into_iter().enumerate().collect::<Vec<(usize, String)>>()}
+                    key={|(i, t): &(usize, String)| (*i, t.clone())}
+                    children={move |(i, t): (usize, String)| view! {
+                        <li class="chip" data-testid="queued">
+                            <span>"Queued: " {t}</span>
+                            <button type="button" class="icon-btn" aria-label="Remove from queue" on:click=move |_| hub.unqueue(&sid.get_value(), i)>"×"</button>
+                        </li>
+                    }}
+                />
+            </ul>
+        </Show>
     }
     .into_any())
 }
@@ -205,24 +205,24 @@ fn UploadList(attachments: RwSignal<Vec<Attachment>>) -> impl IntoView {
 #[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible, preload(preload_uploads)))]
 fn upload_list(attachments: RwSignal<Vec<Attachment>>) -> Result<AnyView, NotLoaded> {
     Ok(view! {
-    <Show when=move || attachments.with(|a| !a.is_empty())>
-        <ul class="uploads" data-testid="attachments">
-            <For each=move || attachments.get() key={|a: &Attachment| (a.key, a.done.is_some(), a.error.clone(), (a.progress * 20.0) as u32)} children={move |a: Attachment| {
-                let key = a.key;
-                view! {
-                    <li class="chip" data-testid="attachment" class:failed=a.error.is_some()>
-                        <span><super::icons::Clip/> " " {a.name.clone()}</span>
-                        {match (&a.done, &a.error) {
-                            (Some(_), _) => view! { <span class="muted">"ready"</span> }.into_any(),
-                            (_, Some(e)) => view! { <span class="error-text" role="alert">{e.clone()}</span> }.into_any(),
-                            _ => view! { <progress max="1" value=pane_core::view::fixed(a.progress, 3) data-testid="upload-progress"></progress> }.into_any(),
-                        }}
-                        <button type="button" class="icon-btn" aria-label="Remove attachment" data-testid="remove-attachment" on:click=move |_| attachments.update(|x| x.retain(|y| y.key != key))>"×"</button>
-                    </li>
-                }
-            }}/>
-        </ul>
-    </Show>
+        <Show when=move || attachments.with(|a| !a.is_empty())>
+            <ul class="uploads" data-testid="attachments">
+                <For each=move || attachments.get() key={|a: &Attachment| (a.key, a.done.is_some(), a.error.clone(), (a.progress * 20.0) as u32)} children={move |a: Attachment| {
+                    let key = a.key;
+                    view! {
+                        <li class="chip" data-testid="attachment" class:failed=a.error.is_some()>
+                            <span><super::icons::Clip/> " " {a.name.clone()}</span>
+                            {match (&a.done, &a.error) {
+                                (Some(_), _) => view! { <span class="muted">"ready"</span> }.into_any(),
+                                (_, Some(e)) => view! { <span class="error-text" role="alert">{e.clone()}</span> }.into_any(),
+                                _ => view! { <progress max="1" value=pane_core::view::fixed(a.progress, 3) data-testid="upload-progress"></progress> }.into_any(),
+                            }}
+                            <button type="button" class="icon-btn" aria-label="Remove attachment" data-testid="remove-attachment" on:click=move |_| attachments.update(|x| x.retain(|y| y.key != key))>"×"</button>
+                        </li>
+                    }
+                }}/>
+            </ul>
+        </Show>
     }
     .into_any())
 }

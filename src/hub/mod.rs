@@ -287,12 +287,13 @@ impl Hub {
 
     /// Re-fetches `/api/sessions`.
     pub async fn refresh_list(&self) {
+        let at = self.with(|i| i.core.ticket());
         match self.api().get::<SessionList>("Loading the session list", "api/sessions").await {
             Ok(list) => {
                 self.offline.set(None);
                 let rows = list.sessions;
                 self.with(|i| i.rows = rows.clone());
-                self.core(None, |c| c.note_rows(&rows));
+                self.core(None, |c| c.note_rows(&rows, at));
                 self.sidebar.error().set(None);
                 if !self.sidebar.loaded().get_untracked() {
                     // "Interactive": the app is up and the list is there (read by the benchmarks).
@@ -403,6 +404,7 @@ impl Hub {
         }
         spawn_local(async move {
             let api = hub.api();
+            let at = hub.with(|i| i.core.ticket());
             let meta = api
                 .get::<SessionEnvelope>("Loading the session", &format!("api/session?session_id={}&messages=0&resolve_model=0", pane_core::url_encode(&id)))
                 .await;
@@ -414,14 +416,15 @@ impl Hub {
                     return;
                 }
             };
-            hub.core(Some(&id), |c| c.with_session(&id, |rt| rt.load(&meta.session, false)));
+            hub.core(Some(&id), |c| c.load(&id, at, &meta.session, false));
+            let at = hub.with(|i| i.core.ticket());
             let window =
                 api.get::<SessionEnvelope>("Loading messages", &format!("api/session?session_id={}&msg_limit={WINDOW}", pane_core::url_encode(&id))).await;
             hub.with(|i| i.loading.remove(&id));
             match window {
                 Ok(w) => {
                     hub.store(&id).load_error().set(None);
-                    hub.core(Some(&id), |c| c.with_session(&id, |rt| rt.load(&w.session, true)));
+                    hub.core(Some(&id), |c| c.load(&id, at, &w.session, true));
                     if w.session.active_stream_id.is_some() {
                         hub.poll_prompts(&id);
                     }
@@ -437,12 +440,13 @@ impl Hub {
         let hub = *self;
         let id = id.to_string();
         spawn_local(async move {
+            let at = hub.with(|i| i.core.ticket());
             let r = hub
                 .api()
                 .get::<SessionEnvelope>("Refreshing the session", &format!("api/session?session_id={}&msg_limit={WINDOW}", pane_core::url_encode(&id)))
                 .await;
             match r {
-                Ok(w) => hub.core(Some(&id), |c| c.with_session(&id, |rt| rt.load(&w.session, true))),
+                Ok(w) => hub.core(Some(&id), |c| c.load(&id, at, &w.session, true)),
                 Err(e) if e.status == 404 => hub.toast(ToastKind::Warning, "This session no longer exists on the server.".into(), None),
                 Err(e) => {
                     // Try again shortly: the turn must settle from the server.
@@ -880,13 +884,7 @@ impl Hub {
 
     async fn approve_now(self, id: String, a: pane_core::wire::Approval, choice: ApprovalChoice) {
         let hub = self;
-        let body = ApprovalRespond {
-            session_id: id.clone(),
-            choice,
-            approval_id: a.approval_id.clone(),
-            run_id: a.run_id.clone(),
-            mirror_token: a.gateway_mirror_token.clone(),
-        };
+        let body = ApprovalRespond::new(&id, &a, choice);
         match hub.api().post::<RespondReply>("Answering the approval", "api/approval/respond", &body).await {
             Ok(r) => match r.outcome() {
                 RespondOutcome::Accepted | RespondOutcome::StaleCleared => hub.core(Some(&id), |c| {
@@ -954,9 +952,10 @@ impl Hub {
     }
 
     async fn new_session_now(self) -> Result<String, String> {
+        let at = self.with(|i| i.core.ticket());
         let r = self.api().post::<SessionEnvelope>("Creating a session", "api/session/new", &json!({})).await.map_err(|e| e.message)?;
         let id = r.session.session_id.clone();
-        self.core(Some(&id), |c| c.with_session(&id, |rt| rt.load(&r.session, true)));
+        self.core(Some(&id), |c| c.load(&id, at, &r.session, true));
         self.open(&id);
         Ok(id)
     }
@@ -1064,12 +1063,13 @@ impl Hub {
     }
 
     async fn reload_now(&self, id: &str) {
+        let at = self.with(|i| i.core.ticket());
         if let Ok(w) = self
             .api()
             .get::<SessionEnvelope>("Refreshing the session", &format!("api/session?session_id={}&msg_limit={WINDOW}", pane_core::url_encode(id)))
             .await
         {
-            self.core(Some(id), |c| c.with_session(id, |rt| rt.load(&w.session, true)));
+            self.core(Some(id), |c| c.load(id, at, &w.session, true));
         }
     }
 

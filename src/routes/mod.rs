@@ -24,20 +24,26 @@ pub struct Location {
     /// The mount, read once: `document.baseURI` follows the address when the page has no
     /// `<base>` (the shipped shell has one; a test page may not).
     base: StoredValue<String>,
+    /// The page was opened as `…/index.html`: served as a file, where no server answers
+    /// `…/session/<id>` with the pane (Hermes' own `static/` has no SPA fallback). Then the
+    /// route lives in the query, `index.html?session=<id>`, so a reload or a shared link still
+    /// opens the pane.
+    file: bool,
 }
 
 impl Location {
     /// Reads the address bar and follows `popstate` for the life of the app.
     pub fn install() -> Location {
         let base = StoredValue::new(mount_base());
-        let path = RwSignal::new(current_path(&base.get_value()));
-        let on_pop = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || path.set(current_path(&base.get_value())));
+        let file = current_path(&base.get_value(), false) == "index.html";
+        let path = RwSignal::new(current_path(&base.get_value(), file));
+        let on_pop = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || path.set(current_path(&base.get_value(), file)));
         if let Some(w) = web_sys::window() {
             let _ = w.add_event_listener_with_callback("popstate", on_pop.as_ref().unchecked_ref());
         }
         // One listener for the app, which is never unmounted.
         on_pop.forget();
-        Location { path, base }
+        Location { path, base, file }
     }
 
     /// What the address shows (tracked).
@@ -47,7 +53,11 @@ impl Location {
 
     /// Goes to `path` (relative to the mount): a new history entry, or in place with `replace`.
     pub fn navigate(&self, path: &str, replace: bool) {
-        let url = format!("{}/{path}", self.base.get_value());
+        let url = match (self.file, path.strip_prefix("session/")) {
+            (true, Some(id)) => format!("{}/index.html?session={id}", self.base.get_value()),
+            (true, None) => format!("{}/index.html", self.base.get_value()),
+            (false, _) => format!("{}/{path}", self.base.get_value()),
+        };
         if let Ok(h) = web_sys::window().expect("window").history() {
             let _ = if replace {
                 h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
@@ -71,8 +81,16 @@ pub fn mount_base() -> String {
     base.trim_end_matches('/').to_string()
 }
 
-fn current_path(base: &str) -> String {
-    let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
+/// The route's path relative to the mount: the address's path, or where the pane is served as
+/// a file (`file`), `session/<id>` from its `?session=<id>`.
+fn current_path(base: &str, file: bool) -> String {
+    let loc = web_sys::window().map(|w| w.location());
+    if file {
+        let query = loc.and_then(|l| l.search().ok()).unwrap_or_default();
+        let id = query.trim_start_matches('?').split('&').find_map(|kv| kv.strip_prefix("session="));
+        return id.filter(|id| !id.is_empty()).map(|id| format!("session/{id}")).unwrap_or_default();
+    }
+    let path = loc.and_then(|l| l.pathname().ok()).unwrap_or_default();
     path.strip_prefix(base).unwrap_or(&path).trim_start_matches('/').to_string()
 }
 

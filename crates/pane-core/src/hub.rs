@@ -85,7 +85,15 @@ pub struct Hub {
     attention: BTreeSet<String>,
     unread: BTreeSet<String>,
     budget: Budget,
+    /// Orders what the hub learns: requests take a [`Ticket`] when sent, events a tick when
+    /// they arrive.
+    clock: u64,
 }
+
+/// When a request was sent, on the hub's clock ([`Hub::ticket`]). Its answer describes the
+/// server as it was then: anything learnt from an event after that time is newer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Ticket(pub u64);
 
 /// How many of the most recently viewed sessions rank as "recent".
 const RECENT_VIEWS: usize = 4;
@@ -152,7 +160,21 @@ impl Hub {
     }
 
     /// Runs `f` on the session's runtime (created if new) and turns its effects into actions.
+    /// A title it sets (a rename) counts as learnt now.
     pub fn with_session(&mut self, id: &str, f: impl FnOnce(&mut SessionRuntime) -> Vec<Effect>) -> Vec<Action> {
+        self.clock += 1;
+        let now = self.clock;
+        self.with_runtime(id, |rt| {
+            let title = rt.title.clone();
+            let effects = f(rt);
+            if rt.title != title {
+                rt.title_known_at = now;
+            }
+            effects
+        })
+    }
+
+    fn with_runtime(&mut self, id: &str, f: impl FnOnce(&mut SessionRuntime) -> Vec<Effect>) -> Vec<Action> {
         let id = self.resolve(id);
         let rt = self.sessions.entry(id.clone()).or_insert_with(|| SessionRuntime::new(&id));
         let effects = f(rt);
@@ -180,18 +202,48 @@ impl Hub {
         actions
     }
 
-    /// Takes the sidebar rows: server-side attention, and running sessions we do not follow yet
-    /// (they get a transport when the budget allows, replaying from the start).
-    pub fn note_rows(&mut self, rows: &[SessionRow]) -> Vec<Action> {
+    /// A ticket for a request about to be sent (`/api/sessions`, `/api/session`): pass it
+    /// back with the answer.
+    pub fn ticket(&mut self) -> Ticket {
+        self.clock += 1;
+        Ticket(self.clock)
+    }
+
+    /// Takes a title from an answer to a request sent at `at`, unless a newer one was learnt
+    /// since (a `title` event that arrived while the answer was on its way: the list computed
+    /// before it still carries the provisional title).
+    fn answered_title(rt: &mut SessionRuntime, title: Option<String>, at: Ticket) {
+        if let Some(t) = title.filter(|t| !t.trim().is_empty()) {
+            if at.0 > rt.title_known_at {
+                rt.title = Some(t);
+                rt.title_known_at = at.0;
+            }
+        }
+    }
+
+    /// Takes a `GET /api/session` answer to a request sent at `at` (see
+    /// [`SessionRuntime::load`]); a title learnt after `at` stays.
+    pub fn load(&mut self, id: &str, at: Ticket, detail: &crate::wire::SessionDetail, with_messages: bool) -> Vec<Action> {
+        self.with_runtime(id, |rt| {
+            let (title, known_at) = (rt.title.clone(), rt.title_known_at);
+            let effects = rt.load(detail, with_messages);
+            rt.title = title;
+            Hub::answered_title(rt, detail.title.clone(), at);
+            rt.title_known_at = rt.title_known_at.max(known_at);
+            effects
+        })
+    }
+
+    /// Takes the sidebar rows of a list requested at `at`: server-side attention, titles (unless
+    /// a newer one arrived since), and running sessions we do not follow yet (they get a
+    /// transport when the budget allows, replaying from the start).
+    pub fn note_rows(&mut self, rows: &[SessionRow], at: Ticket) -> Vec<Action> {
         self.attention =
             rows.iter().filter(|r| r.attention.as_ref().is_some_and(|a| a.count > 0 || !a.kind.is_empty())).map(|r| self.resolve(&r.session_id)).collect();
         for row in rows {
             let id = self.resolve(&row.session_id);
             let rt = self.sessions.entry(id.clone()).or_insert_with(|| SessionRuntime::new(&id));
-            // The list is the freshest word on a title (a `title` event updates it later).
-            if let Some(t) = row.display_title.clone().or_else(|| row.title.clone()).filter(|t| !t.trim().is_empty()) {
-                rt.title = Some(t);
-            }
+            Hub::answered_title(rt, row.display_title.clone().or_else(|| row.title.clone()), at);
             if let (true, Some(asid)) = (row.is_running(), row.active_stream_id.as_deref()) {
                 let known = rt.stream.as_ref().is_some_and(|s| s.stream_id == asid);
                 // A stream another runtime already follows (a compression continuation listed
@@ -298,7 +350,13 @@ impl Hub {
             }
         }
         let rt = self.sessions.get_mut(&owner).expect("owner exists");
+        let title = rt.title.clone();
         let step = rt.apply(stream_id, id, event);
+        if rt.title != title || matches!(event, StreamEvent::Title(_)) {
+            self.clock += 1;
+            let rt = self.sessions.get_mut(&owner).expect("owner exists");
+            rt.title_known_at = self.clock;
+        }
         let mut actions = self.effects_to_actions(&owner, step.effects);
         if step.applied == Applied::Applied || event.is_terminal() {
             actions.extend(self.schedule());

@@ -145,6 +145,9 @@ pub struct SessionRuntime {
     /// Ids this session had before a rotation.
     pub former_ids: Vec<String>,
     pub title: Option<String>,
+    /// When the title was learnt, on the hub's clock ([`crate::hub::Ticket`]): an answer to a
+    /// request sent before then must not put an older title back.
+    pub title_known_at: u64,
     /// The loaded window of the saved transcript.
     pub messages: Vec<Message>,
     /// Index of `messages[0]` in the full transcript.
@@ -267,10 +270,21 @@ impl SessionRuntime {
             Some(asid) => {
                 let owned_live = self.stream.as_ref().is_some_and(|s| s.stream_id == asid && !s.ended);
                 let recovering = self.stream.as_ref().is_some_and(|s| s.stream_id == asid && s.ended && s.recovering);
+                if with_messages {
+                    // The turn in flight is the live turn's to show, whatever of it the server
+                    // already saved (the real backend returns its prompt, and after a tool call
+                    // its assistant and tool rows, in `messages` while it runs).
+                    if let Some(at) = in_flight_start(&self.messages, detail) {
+                        self.messages.truncate(at);
+                    }
+                }
                 if !owned_live {
-                    // The pending prompt is shown once: not when eager mode already saved it.
-                    let pending =
-                        detail.pending_user_message.clone().filter(|p| !self.messages.last().is_some_and(|m| m.is_user() && m.typed_text().trim() == p.trim()));
+                    // The pending prompt is shown once: by the live turn (its saved copy was cut
+                    // above), unless an earlier window holds it and this load has no messages.
+                    let pending = detail
+                        .pending_user_message
+                        .clone()
+                        .filter(|p| with_messages || !self.messages.last().is_some_and(|m| m.is_user() && m.typed_text().trim() == p.trim()));
                     let names = detail.pending_attachments.iter().map(AttachmentRef::display_name).collect();
                     let snap = detail.runtime_journal_snapshot.as_ref().filter(|s| s.stream_id.as_deref() == Some(asid));
                     let (live, cursor) = match snap {
@@ -811,4 +825,16 @@ impl SessionRuntime {
     pub fn has_live_content(&self) -> bool {
         self.live.as_ref().is_some_and(|l| l.user_text.is_some() || l.segments.iter().any(|s| !matches!(s, Segment::Text { text, .. } if text.is_empty())))
     }
+}
+
+/// Where the saved rows of the turn in flight start in a loaded window: its prompt, the last
+/// user message sent when the turn started (`pending_started_at`) or reading as the pending
+/// prompt. The rows from there on are the live turn's (seeded from the journal snapshot and
+/// the stream), not the settled transcript's.
+fn in_flight_start(messages: &[Message], detail: &SessionDetail) -> Option<usize> {
+    let at = messages.iter().rposition(Message::is_user)?;
+    let user = &messages[at];
+    let same_time = matches!((user.timestamp, detail.pending_started_at), (Some(t), Some(p)) if (t - p).abs() < 1.0);
+    let same_text = detail.pending_user_message.as_deref().is_some_and(|p| p.trim() == user.typed_text().trim());
+    (same_time || same_text).then_some(at)
 }

@@ -285,14 +285,45 @@ impl Message {
     pub fn is_tool(&self) -> bool {
         self.role == "tool"
     }
-    /// The user typed this; the server appends `[Attached files: …]` which is not shown.
+    /// The user typed this. The server appends `[Attached files: …]`, and where the agent's
+    /// own copy of the turn is what was saved (a turn that failed), the text starts with the
+    /// agent's `[Workspace::v1: <path>]` line: neither is shown (as the stock UI's
+    /// `_stripWorkspaceDisplayPrefix`).
     pub fn typed_text(&self) -> String {
         let t = self.text();
+        if !self.is_user() {
+            return t;
+        }
+        let t = strip_workspace_prefix(&t);
         match t.rfind("\n\n[Attached files:") {
-            Some(i) if self.is_user() => t[..i].to_string(),
-            _ => t,
+            Some(i) => t[..i].to_string(),
+            _ => t.to_string(),
         }
     }
+}
+
+/// `text` without a leading `[Workspace::v1: <escaped path>]` (or legacy `[Workspace: <path>]`)
+/// tag and the whitespace around it.
+pub fn strip_workspace_prefix(text: &str) -> &str {
+    let t = text.trim_start();
+    let (body, escapes) = if let Some(b) = t.strip_prefix("[Workspace::v1:") {
+        (b, true)
+    } else if let Some(b) = t.strip_prefix("[Workspace:") {
+        (b, false)
+    } else {
+        return text;
+    };
+    let mut chars = body.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' if escapes => {
+                chars.next();
+            }
+            ']' if i > 0 => return body[i + 1..].trim(),
+            _ => {}
+        }
+    }
+    text
 }
 
 /// A session-level tool summary (`session.tool_calls[]`).
@@ -593,6 +624,21 @@ pub struct ApprovalRespond {
     pub mirror_token: Option<String>,
 }
 
+impl ApprovalRespond {
+    /// The answer to `approval`, as the stock UI builds it (`_approvalMirrorOwnerFor`): the
+    /// gateway relay's `run_id` and `mirror_token` go together or not at all. A local run's
+    /// approval carries a `_gateway_mirror_token` but no `run_id`; sending the token alone
+    /// makes the backend take the gateway-relay path and answer 409 `gateway_run_unavailable`.
+    pub fn new(session_id: &str, approval: &Approval, choice: ApprovalChoice) -> ApprovalRespond {
+        let nonempty = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let (run_id, mirror_token) = match (nonempty(&approval.run_id), nonempty(&approval.gateway_mirror_token)) {
+            (Some(run), Some(token)) => (Some(run), Some(token)),
+            _ => (None, None),
+        };
+        ApprovalRespond { session_id: session_id.to_string(), choice, approval_id: approval.approval_id.clone(), run_id, mirror_token }
+    }
+}
+
 /// `POST /api/approval/respond` and `/api/clarify/respond` replies.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RespondReply {
@@ -770,6 +816,16 @@ mod tests {
     fn typed_text_drops_the_attached_files_suffix() {
         let m = Message { role: "user".into(), content: Some(Content::Text("hi\n\n[Attached files: /a]".into())), ..Default::default() };
         assert_eq!(m.typed_text(), "hi");
+    }
+
+    #[test]
+    fn typed_text_drops_the_agents_workspace_line() {
+        let m = |t: &str| Message { role: "user".into(), content: Some(Content::Text(t.into())), ..Default::default() };
+        assert_eq!(m("[Workspace::v1: /tmp/w]\nFail [[error]]").typed_text(), "Fail [[error]]");
+        assert_eq!(m("[Workspace::v1: /a\\]b]\nhi\n\n[Attached files: /x]").typed_text(), "hi");
+        assert_eq!(m("[Workspace: /old]\nlegacy").typed_text(), "legacy");
+        assert_eq!(m("[Workspace::v1: unterminated").typed_text(), "[Workspace::v1: unterminated");
+        assert_eq!(m("say [Workspace::v1: /x] later").typed_text(), "say [Workspace::v1: /x] later");
     }
 
     #[test]

@@ -320,3 +320,21 @@ fn a_turns_own_usage_is_the_difference_of_the_cumulative_counters() {
     assert_eq!(rt.last_usage.as_ref().unwrap().output_tokens, Some(80.0), "the cumulative figure is kept too");
     assert_eq!(rt.session_tokens, Some((200.0, 80.0)));
 }
+
+#[test]
+fn a_local_runs_approval_is_answered_without_the_gateway_relay_fields() {
+    // The real backend's pending approval of a local run: a `_gateway_mirror_token`, no
+    // `run_id`. Sent alone, the token makes the backend take the gateway-relay path and answer
+    // 409 `gateway_run_unavailable` (checked against the unmodified backend).
+    let ap: ApprovalPending = pane_core::from_json(&read_fixture("approval_once.pending.json")).unwrap();
+    let ap = ap.pending.unwrap();
+    for choice in [ApprovalChoice::Once, ApprovalChoice::Session, ApprovalChoice::Always, ApprovalChoice::Deny] {
+        let body = serde_json::to_value(ApprovalRespond::new("s1", &ap, choice)).unwrap();
+        assert_eq!(body, serde_json::json!({"session_id": "s1", "choice": choice.as_str(), "approval_id": "gwlocal:c1031b95af3a42809531154b77c77a6e"}));
+    }
+    // A gateway-mirrored approval of a run carries both, and both are sent.
+    let relayed = Approval { run_id: Some("run-7".into()), ..ap.clone() };
+    let body = serde_json::to_value(ApprovalRespond::new("s1", &relayed, ApprovalChoice::Once)).unwrap();
+    assert_eq!(body["run_id"], "run-7");
+    assert_eq!(body["mirror_token"], "c1031b95af3a42809531154b77c77a6e");
+}

@@ -4,7 +4,7 @@ mod common;
 
 use common::frame;
 use pane_core::event::*;
-use pane_core::hub::{Action, CloseReason, Hub};
+use pane_core::hub::{Action, CloseReason, Hub, Ticket};
 use pane_core::session::{Applied, Queued};
 use pane_core::transport::{AttachDecision, Budget, ReadyState};
 use pane_core::wire::*;
@@ -218,7 +218,8 @@ fn attention_outranks_recency_for_a_slot() {
     hub.attach("b", "sb", &[]);
     assert_eq!(hub.open_transports(), vec![("a".into(), "sa".into())]);
     let row = SessionRow { session_id: "b".into(), attention: Some(Attention { kind: "approval".into(), count: 1, severity: None }), ..Default::default() };
-    let actions = hub.note_rows(&[row]);
+    let at = hub.ticket();
+    let actions = hub.note_rows(&[row], at);
     assert_eq!(opens(&actions), vec![("b".into(), "sb".into())]);
     assert_eq!(closes(&actions), vec![("sa".into(), CloseReason::Parked)]);
 }
@@ -365,7 +366,8 @@ fn a_rotated_id_already_listed_keeps_one_owner_per_stream() {
     // The list shows the continuation (new id, same stream) before `compressed` arrives.
     let mut hub = two_running();
     let row = SessionRow { session_id: "a2".into(), active_stream_id: Some("sa".into()), is_streaming: true, ..Default::default() };
-    hub.note_rows(&[row]);
+    let at = hub.ticket();
+    hub.note_rows(&[row], at);
     assert!(hub.session("a2").is_none_or(|rt| rt.stream.is_none()), "the list does not make a second owner of `sa`");
     let c = Compressed { session_id: Some("a".into()), old_session_id: Some("a".into()), new_session_id: Some("a2".into()), ..Default::default() };
     deliver(&mut hub, "sa", 1, StreamEvent::Compressed(c));
@@ -423,7 +425,52 @@ fn pending_prompt_is_not_shown_twice_in_eager_mode() {
         ..Default::default()
     };
     hub.with_session("a", |rt| rt.load(&detail, true));
-    assert_eq!(hub.session("a").unwrap().live.as_ref().unwrap().user_text, None);
+    let rt = hub.session("a").unwrap();
+    let saved = rt.messages.iter().filter(|m| m.is_user() && m.typed_text() == "hello").count();
+    let live = usize::from(rt.live.as_ref().unwrap().user_text.as_deref() == Some("hello"));
+    assert_eq!(saved + live, 1, "the prompt is shown once (by the live turn)");
+}
+
+#[test]
+fn the_saved_rows_of_the_turn_in_flight_belong_to_the_live_turn_not_the_transcript() {
+    // The real backend's window while a tool turn runs: the prompt, the assistant's tool call
+    // and the tool's result are already saved; the journal snapshot holds the same call.
+    let mut hub = Hub::new(Budget::default());
+    let tool_call = ToolCall { id: Some("call_1".into()), function: FunctionCall { name: "terminal".into(), arguments: Some("{}".into()) } };
+    let earlier = vec![user_msg("before"), assistant_msg("an earlier reply")];
+    let mut messages = earlier.clone();
+    messages.push(Message { timestamp: Some(100.0), ..user_msg("reload me") });
+    messages.push(Message { role: "assistant".into(), tool_calls: vec![tool_call], ..Default::default() });
+    messages.push(Message {
+        role: "tool".into(),
+        content: Some(Content::Text("{\"output\": \"hi\"}".into())),
+        tool_call_id: Some("call_1".into()),
+        ..Default::default()
+    });
+    let snapshot = JournalSnapshot {
+        stream_id: Some("s".into()),
+        last_seq: 9,
+        last_event_id: Some("s:9".into()),
+        last_assistant_text: Some("Tool said: hi tok1".into()),
+        ..Default::default()
+    };
+    let detail = SessionDetail {
+        session_id: "a".into(),
+        active_stream_id: Some("s".into()),
+        pending_user_message: Some("reload me".into()),
+        pending_started_at: Some(100.0),
+        messages,
+        runtime_journal_snapshot: Some(snapshot),
+        ..Default::default()
+    };
+    hub.with_session("a", |rt| rt.load(&SessionDetail { messages: Vec::new(), ..detail.clone() }, false));
+    hub.with_session("a", |rt| rt.load(&detail, true));
+    let rt = hub.session("a").unwrap();
+    assert_eq!(rt.messages, earlier, "the settled transcript ends before the turn in flight");
+    assert_eq!(rt.live.as_ref().unwrap().user_text.as_deref(), Some("reload me"), "the live turn shows its prompt");
+    // A later window (a reload while it still runs) cuts the same way.
+    hub.with_session("a", |rt| rt.load(&detail, true));
+    assert_eq!(hub.session("a").unwrap().messages, earlier);
 }
 
 #[test]
@@ -467,4 +514,42 @@ fn a_queue_behind_a_turn_that_already_ended_is_sent_on_the_next_load() {
     let idle = SessionDetail { session_id: "a".into(), ..Default::default() };
     let actions = hub.with_session("a", |rt| rt.load(&idle, true));
     assert!(actions.contains(&Action::Send { session_id: "a".into(), message: Queued::text("after that") }), "{actions:?}");
+}
+
+fn titled_row(id: &str, title: &str) -> SessionRow {
+    SessionRow { session_id: id.into(), title: Some(title.into()), ..Default::default() }
+}
+
+#[test]
+fn a_list_answer_sent_before_a_title_event_does_not_put_the_old_title_back() {
+    // Seen against the real backend: the generated title arrives while a list request is on
+    // its way; the list, computed before, still carries the provisional title.
+    let mut hub = two_running();
+    let before = hub.ticket();
+    deliver(&mut hub, "sa", 1, StreamEvent::Title(Title { session_id: Some("a".into()), title: "Generated title".into() }));
+    hub.note_rows(&[titled_row("a", "first user message")], before);
+    assert_eq!(hub.session("a").unwrap().title.as_deref(), Some("Generated title"));
+    // The same for a session load that was on its way.
+    let detail = SessionDetail { session_id: "a".into(), title: Some("first user message".into()), ..Default::default() };
+    hub.load("a", before, &detail, true);
+    assert_eq!(hub.session("a").unwrap().title.as_deref(), Some("Generated title"));
+    // A list requested after the event is the freshest word (a rename in another tab).
+    let after = hub.ticket();
+    hub.note_rows(&[titled_row("a", "Renamed elsewhere")], after);
+    assert_eq!(hub.session("a").unwrap().title.as_deref(), Some("Renamed elsewhere"));
+    // ... and an older answer arriving after it changes nothing.
+    hub.note_rows(&[titled_row("a", "stale")], before);
+    assert_eq!(hub.session("a").unwrap().title.as_deref(), Some("Renamed elsewhere"));
+}
+
+#[test]
+fn a_rename_is_not_undone_by_a_list_that_was_on_its_way() {
+    let mut hub = two_running();
+    let before: Ticket = hub.ticket();
+    hub.with_session("a", |rt| {
+        rt.set_title("My name");
+        Vec::new()
+    });
+    hub.note_rows(&[titled_row("a", "old")], before);
+    assert_eq!(hub.session("a").unwrap().title.as_deref(), Some("My name"));
 }

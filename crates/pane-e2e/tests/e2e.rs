@@ -1,226 +1,51 @@
-//! End-to-end scenarios in headless Chromium against the stand-in server (fault injection on).
-//! Each test is named after what it pins; every wait is on a condition with a hang guard.
+//! End-to-end scenarios in headless Chromium against the stand-in server (fault injection on):
+//! the shared scenarios of `scenarios/` (which also run on the real Hermes WebUI, `tests/real.rs`)
+//! and those that need the stand-in's fault injector. Each test is named after what it pins;
+//! every wait is on a condition with a hang guard.
 
-use std::time::{Duration, Instant};
+mod scenarios;
+
+use std::time::Duration;
 
 use pane_e2e::*;
+use scenarios::*;
 use serde_json::{json, Value};
 
-/// Hang guard for one condition.
-const T: Duration = Duration::from_secs(45);
-
-fn row(sid: &str) -> String {
-    format!("[data-testid=session-row][data-session-id=\"{sid}\"]")
-}
-
-/// Clicks a session's sidebar row and waits until its pane is the shown one. Rows re-sort
-/// when a turn ends (running rows first, as the backend orders them), so a click can land on
-/// the row that just moved under the pointer: then the pane shows that other session, and the
-/// click is repeated (said on stderr), as a person would.
-async fn show(b: &Browser, sid: &str) {
-    let shown = format!("return document.querySelector('.pane:not(.hidden)')?.dataset.sessionId === '{sid}'");
-    for attempt in 1..=3 {
-        b.click(&format!("{} .row-main", row(sid))).await;
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if b.js(&shown).await == Value::Bool(true) {
-                return;
+/// The shared scenarios, on the stand-in.
+macro_rules! on_the_stand_in {
+    ($($name:ident $({ $opts:expr })?),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                #[allow(unused_mut, unused_assignments)]
+                let mut opts = ServerOpts::default();
+                $(opts = $opts;)?
+                with_backend(Backend::StandIn, opts, scenarios::$name).await
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let state = b
-            .js("return JSON.stringify({path: location.pathname, shown: [...document.querySelectorAll('.pane:not(.hidden)')].map(p => p.dataset.sessionId), panes: [...document.querySelectorAll('.pane')].map(p => p.dataset.sessionId), fatal: document.body.dataset.paneFatal || null})")
-            .await;
-        eprintln!("click {attempt} on {sid}'s row did not show it: {state}");
-    }
-    b.wait("the pane to switch", T, &shown).await;
+        )*
+    };
 }
 
-/// Starts a session with a first message through the UI; returns its id.
-async fn start(b: &Browser, text: &str) -> String {
-    let sid = new_session(b).await;
-    send(b, text).await;
-    b.wait(
-        "the reply to start",
-        T,
-        &format!(
-            "return document.querySelector('{SHOWN} [data-streaming]') !== null || document.querySelector('{SHOWN} [data-role=assistant]:not(.live)') !== null"
-        ),
-    )
-    .await;
-    sid
-}
+on_the_stand_in!(
+    basic_turn_renders_markdown_and_code_and_the_sidebar_shows_the_title,
+    a_tool_call_shows_a_card_that_completes_with_its_result,
+    reasoning_is_shown_apart_from_the_answer_live_and_after_a_reload,
+    a_second_turn_builds_on_the_first,
+    switching_mid_stream_reuses_transports_and_every_text_matches_the_server,
+    eight_running_sessions_stay_under_the_connection_budget_and_all_complete,
+    reload_mid_stream_restores_the_live_turn_without_gaps_or_duplicates,
+    approval_and_clarify_in_a_background_session_badge_the_row_and_continue_when_answered,
+    each_approval_choice_really_runs_or_blocks_the_command,
+    stop_from_the_sidebar_cancels_only_that_rows_stream_and_a_next_turn_works,
+    a_turn_started_elsewhere_shows_up_running_in_the_sidebar_and_is_followed,
+    a_provider_error_is_shown_clearly_and_nothing_is_lost,
+    hostile_content_never_runs_and_is_shown_as_text,
+    password_mode_goes_through_the_login_and_posts_carry_the_csrf_token { ServerOpts { password: Some("s3cret".into()), ..ServerOpts::default() } },
+);
 
-/// Waits until the shown pane has settled (no live turn, not busy) and returns its reply text.
-async fn settled_reply(b: &Browser) -> String {
-    b.wait("the shown reply to settle", T, &format!("return document.querySelector('{SHOWN} [data-streaming]') === null && document.querySelector('{SHOWN} [data-testid=pane-status]')?.dataset.status === 'idle'")).await;
-    b.js(SHOWN_REPLY_JS).await.as_str().unwrap_or_default().to_string()
-}
-
-/// Waits until the shown pane's last settled reply reads exactly `text`.
-async fn wait_reply(b: &Browser, text: &str) {
-    b.wait(&format!("the reply {text:?}"), T, &format!("const r = (() => {{ {SHOWN_REPLY_JS} }})(); return r === {}", Value::from(text))).await;
-}
-
-/// `window.__hermesPane.transports()` as JSON.
-async fn transports(b: &Browser) -> Vec<Value> {
-    let v = b.js("return window.__hermesPane.transports()").await;
-    serde_json::from_str(v.as_str().unwrap()).unwrap()
-}
-
-fn expected_tokens(n: usize) -> String {
-    (1..=n).map(|i| format!("tok{i}")).collect::<Vec<_>>().join(" ")
-}
-
-#[tokio::test]
-async fn basic_turn_renders_markdown_and_code_and_the_sidebar_shows_the_title() {
-    with_stack(ServerOpts::default(), |server, b| async move {
-        open_app(&b, &server.url()).await;
-        let sid = start(&b, "Show me what you can render").await;
-        let text = settled_reply(&b).await;
-        assert!(text.contains("Here is what I can render"), "{text}");
-        let langs = b.js(&format!("return [...document.querySelectorAll('{SHOWN} .code-block code')].map(c => c.className).join(' ')")).await;
-        for l in ["language-rust", "language-python", "language-bash", "language-json"] {
-            assert!(langs.as_str().unwrap().contains(l), "{langs}");
-        }
-        assert_eq!(b.js(&format!("return document.querySelectorAll('{SHOWN} .md table tr').length")).await, 3, "the markdown table rendered");
-        assert!(b.js(&format!("return document.querySelectorAll('{SHOWN} .tok-keyword').length")).await.as_u64().unwrap() > 3, "code is highlighted");
-        assert_eq!(b.js(&format!("return document.querySelectorAll('{SHOWN} [data-testid=copy-code]').length")).await, 4, "each code block has a copy button");
-        let link = b.js(&format!("return document.querySelector('{SHOWN} .md a').rel")).await;
-        assert_eq!(link, "noopener noreferrer");
-        server.wait_idle(&sid, T).await;
-        let title = b.wait("the generated title in the sidebar", T, &format!("const r = document.querySelector('{} [data-testid=row-title]'); return r && r.textContent === 'Show me what you can render' ? r.textContent : null", row(&sid))).await;
-        assert_eq!(title, Value::from("Show me what you can render"));
-        b.wait("the row to show idle", T, &format!("return document.querySelector('{}').dataset.state === 'idle' || null", row(&sid))).await;
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn switching_mid_stream_reuses_transports_and_every_text_matches_the_server() {
-    with_stack(ServerOpts::default(), |server, b| async move {
-        open_app(&b, &server.url()).await;
-        let mut ids = Vec::new();
-        for i in 0..3 {
-            ids.push(start(&b, &format!("session {i} [[tokens=700]] [[delay=15]] [[ttft=0]]")).await);
-        }
-        // `start` returns once the reply shows (the optimistic turn paints before `chat/start`
-        // answers): wait for the last session's transport to open.
-        b.wait(
-            "a transport per running session",
-            T,
-            "return JSON.parse(window.__hermesPane.transports()).filter(t => t.readyState === 1).length === 3 || null",
-        )
-        .await;
-        let before = transports(&b).await;
-        assert_eq!(before.len(), 3, "one transport per running session: {before:?}");
-        let created = b.js("return window.__hermesPane.created()").await;
-        // 50 pseudo-random switches (deterministic LCG), including back to the same one.
-        let mut x: u64 = 12345;
-        for _ in 0..50 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            let sid = &ids[(x >> 33) as usize % 3];
-            show(&b, sid).await;
-        }
-        let after = transports(&b).await;
-        let still_running: Vec<&Value> = after.iter().collect();
-        for t in &still_running {
-            let same = before.iter().find(|o| o["stream"] == t["stream"]).expect("no new stream appeared");
-            assert_eq!(same["serial"], t["serial"], "the same EventSource object is reused on switch-back");
-        }
-        assert_eq!(b.js("return window.__hermesPane.created()").await, created, "no transport was torn down and reopened");
-        for sid in &ids {
-            server.wait_idle(sid, T).await;
-        }
-        for sid in &ids {
-            show(&b, sid).await;
-            let shown = settled_reply(&b).await;
-            let saved = saved_reply(&server.messages(sid).await);
-            assert_eq!(shown, saved, "session {sid}: visible text equals the saved reply");
-            assert_eq!(shown, expected_tokens(700));
-        }
-        let stats = server.stats().await;
-        assert_eq!(stats["chat_streams_total"], 3, "the server saw exactly one stream connection per turn: {stats}");
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn eight_running_sessions_stay_under_the_connection_budget_and_all_complete() {
-    with_stack(ServerOpts::default(), |server, b| async move {
-        open_app(&b, &server.url()).await;
-        let budget = b.js("return window.__hermesPane.budget()").await.as_u64().unwrap();
-        assert_eq!(budget, 3, "HTTP/1.1: 4 connections, one for the session list");
-        // Sample the open EventSources every 10 ms for the whole run.
-        b.js("window.__maxOpen = 0; setInterval(() => { const n = JSON.parse(window.__hermesPane.transports()).filter(t => t.readyState !== 2).length; if (n > window.__maxOpen) window.__maxOpen = n; }, 10); return true").await;
-        let mut ids = Vec::new();
-        for i in 0..8 {
-            ids.push(start(&b, &format!("run {i} [[tokens=260]] [[delay=25]] [[ttft=0]]")).await);
-            assert!(transports(&b).await.len() as u64 <= budget);
-        }
-        // While all eight run: list refreshes and session loads keep completing (hang guard 2 s).
-        for sid in ids.iter().take(4) {
-            let t = Instant::now();
-            show(&b, sid).await;
-            b.wait("the session to be painted", Duration::from_secs(2), &format!("return document.querySelectorAll('{SHOWN} [data-role=user]').length > 0")).await;
-            assert!(t.elapsed() < Duration::from_secs(2), "switch took {:?}", t.elapsed());
-            let v = b.js_async("const done = arguments[0]; const t = performance.now(); fetch('api/sessions').then(r => r.json()).then(() => done(performance.now() - t), () => done(-1));").await;
-            let ms = v.as_f64().unwrap();
-            assert!((0.0..2000.0).contains(&ms), "the session list fetch took {ms} ms");
-            assert!(transports(&b).await.len() as u64 <= budget, "never more transports than the budget");
-        }
-        for sid in &ids {
-            server.wait_idle(sid, Duration::from_secs(90)).await;
-        }
-        let max_open = b.js("return window.__maxOpen").await.as_u64().unwrap();
-        assert!(max_open <= budget, "at most {budget} EventSources were ever open at once (saw {max_open})");
-        assert_eq!(max_open, budget, "the budget was used in full");
-        // The server notices a closed stream only at its next write, so its own count can lag
-        // a park by a frame; it is reported, not asserted.
-        eprintln!("server stats: {}", server.stats().await);
-        b.wait("every transport to close", T, "return JSON.parse(window.__hermesPane.transports()).length === 0").await;
-        for (i, sid) in ids.iter().enumerate() {
-            show(&b, sid).await;
-            let shown = settled_reply(&b).await;
-            assert_eq!(shown, saved_reply(&server.messages(sid).await), "session {i}");
-            assert_eq!(shown, expected_tokens(260), "session {i} complete");
-        }
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn reload_mid_stream_restores_the_live_turn_without_gaps_or_duplicates() {
-    with_stack(ServerOpts::default(), |server, b| async move {
-        open_app(&b, &server.url()).await;
-        let sid = start(&b, "reload me [[tool:echo hi]] [[tokens=500]] [[delay=15]] [[ttft=0]]").await;
-        b.wait("some tokens", T, &format!("return (document.querySelector('{SHOWN} [data-testid=streaming-md]')?.innerText || '').includes('tok40')")).await;
-        b.js("location.reload(); return true").await;
-        b.wait("the app after reload", T, "return document.querySelector('[data-testid=sidebar]') !== null && window.__hermesPane !== undefined").await;
-        let live = b
-            .wait(
-                "the live turn back after reload",
-                T,
-                &format!(
-                    "const el = document.querySelector('{SHOWN} [data-testid=streaming-md]'); return el && el.innerText.includes('tok') ? el.innerText : null"
-                ),
-            )
-            .await;
-        let live = live.as_str().unwrap().to_string();
-        let start_at = live.find("tok1 ").expect("the prefix is there");
-        assert!(live[start_at..].starts_with("tok1 tok2 tok3"), "no missing prefix: {}", &live[..live.len().min(200)]);
-        let counted: Vec<&str> = live[start_at..].split_whitespace().collect();
-        for (i, w) in counted.iter().enumerate() {
-            assert_eq!(*w, format!("tok{}", i + 1), "no duplicated or missing token at {i}");
-        }
-        assert_eq!(b.js(&format!("return document.querySelectorAll('{SHOWN} [data-testid=tool-card]').length")).await, 1, "one tool card, not two");
-        server.wait_idle(&sid, T).await;
-        let shown = settled_reply(&b).await;
-        assert_eq!(shown, saved_reply(&server.messages(&sid).await));
-        assert_eq!(b.js(&format!("return document.querySelectorAll('{SHOWN} [data-testid=tool-card]').length")).await, 1);
-    })
-    .await;
-}
+// ---------------------------------------------------------------------------------------------
+// Stand-in only: these need its fault injector (drops, restarts, delays, CSRF rotation) or
+// stand-in scripts the real model cannot produce (a 1 MB reply at full speed).
 
 #[tokio::test]
 async fn a_dropped_connection_resumes_from_the_cursor_with_identical_text() {
@@ -258,80 +83,6 @@ async fn a_server_restart_mid_stream_ends_the_turn_as_interrupted_and_a_new_turn
         send(&b, "again [[tokens=5]] [[ttft=0]]").await;
         wait_reply(&b, "tok1 tok2 tok3 tok4 tok5").await;
         server.wait_idle(&sid, T).await;
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn approval_and_clarify_in_a_background_session_badge_the_row_and_continue_when_answered() {
-    with_stack(ServerOpts::default(), |server, b| async move {
-        open_app(&b, &server.url()).await;
-        let a = start(&b, "Clean up [[tool:rm -rf ./demo]] [[ttft=2500]]").await;
-        let c = start(&b, "Deploy it [[clarify:Which target?|staging|prod]] [[ttft=2500]]").await;
-        let other = start(&b, "meanwhile [[tokens=400]] [[delay=20]]").await;
-        // `other` is shown; both background rows wait on the user.
-        b.wait("the approval badge", T, &format!("const r = document.querySelector('{}'); return r && r.dataset.state === 'attention' && r.querySelector('[data-testid=row-badge]')?.textContent === 'Needs approval'", row(&a))).await;
-        b.wait("the clarify badge", T, &format!("const r = document.querySelector('{}'); return r && r.dataset.state === 'attention' && r.querySelector('[data-testid=row-badge]')?.textContent === 'Needs answer'", row(&c))).await;
-        b.wait("a non-blocking notice", T, "return [...document.querySelectorAll('[data-testid=toast]')].some(t => t.innerText.includes('needs your approval'))").await;
-        assert_eq!(b.js(&format!("return document.querySelector('{SHOWN}').dataset.sessionId")).await, other.as_str(), "the notice did not steal the view");
-        assert_eq!(b.js(&format!("return document.querySelector('{SHOWN} [data-testid=approval-card]')")).await, Value::Null, "the card belongs to its own session");
-        // Open A: its card is there; approving continues the turn.
-        show(&b, &a).await;
-        b.wait("the approval card", T, &format!("return document.querySelector('{SHOWN} [data-testid=approval-card]') !== null")).await;
-        b.click(&format!("{SHOWN} [data-testid=approve-once]")).await;
-        b.wait("the card to go", T, &format!("return document.querySelector('{SHOWN} [data-testid=approval-card]') === null")).await;
-        server.wait_idle(&a, T).await;
-        let text = settled_reply(&b).await;
-        assert!(text.contains("approved by the user"), "{text}");
-        assert_eq!(b.js(&format!("return document.querySelector('{SHOWN} [data-testid=tool-card]').dataset.status")).await, "done");
-        // Same for clarify.
-        show(&b, &c).await;
-        b.wait("the clarify card", T, &format!("return document.querySelector('{SHOWN} [data-testid=clarify-card]') !== null")).await;
-        b.click(&format!("{SHOWN} [data-testid=clarify-choice]")).await;
-        server.wait_idle(&c, T).await;
-        let text = settled_reply(&b).await;
-        assert!(text.contains("You chose: staging"), "{text}");
-        b.wait("the badges to clear", T, &format!("return document.querySelector('{}').dataset.state === 'idle' && document.querySelector('{}').dataset.state === 'idle'", row(&a), row(&c))).await;
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn stop_from_the_sidebar_cancels_only_that_rows_stream() {
-    with_stack(ServerOpts::default(), |server, b| async move {
-        open_app(&b, &server.url()).await;
-        let a = start(&b, "stop me [[tokens=800]] [[delay=20]] [[ttft=0]]").await;
-        let bb = start(&b, "keep me [[tokens=400]] [[delay=20]] [[ttft=0]]").await;
-        // Both rows listed and running: the list has taken B in (its row came in above A's) —
-        // then a person finds A's stop button and clicks it. (A click within 600 ms of rows
-        // moving is ignored by design: it may have been aimed at the row that was there.)
-        b.wait(
-            "both rows running",
-            T,
-            &format!(
-                "return document.querySelector('{}')?.dataset.state === 'running' && document.querySelector('{}')?.dataset.state === 'running'",
-                row(&a),
-                row(&bb)
-            ),
-        )
-        .await;
-        tokio::time::sleep(Duration::from_millis(700)).await;
-        b.click(&format!("{} [data-testid=row-stop]", row(&a))).await;
-        b.wait("A idle", T, &format!("return document.querySelector('{}')?.dataset.state === 'idle'", row(&a))).await;
-        assert_eq!(b.js(&format!("return document.querySelector('{}').dataset.state", row(&bb))).await, "running", "B keeps running");
-        assert_eq!(b.js(&format!("return document.querySelector('{SHOWN}').dataset.sessionId")).await, bb.as_str());
-        let saved_a = server.messages(&a).await;
-        assert_eq!(saved_a.last().unwrap()["_error"], true, "A was cancelled: {saved_a:?}");
-        assert!(saved_a.last().unwrap()["content"].as_str().unwrap().contains("cancelled"));
-        server.wait_idle(&bb, T).await;
-        assert_eq!(settled_reply(&b).await, expected_tokens(400), "B finished untouched");
-        show(&b, &a).await;
-        b.wait(
-            "A's cancel marker",
-            T,
-            &format!("return [...document.querySelectorAll('{SHOWN} [data-testid=error-message]')].some(e => e.innerText.includes('cancelled'))"),
-        )
-        .await;
     })
     .await;
 }
@@ -405,109 +156,6 @@ async fn faults_on_start_and_in_the_stream_give_clear_messages_and_lose_nothing(
     .await;
 }
 
-/// Payloads that would set `window.__pwned` if any markup ran.
-fn xss_payloads() -> Vec<String> {
-    let actions = ["window.__pwned=1", "window.__pwned=2", "top.__pwned=3", "self['__pwned']=4", "(window.__pwned=5)"];
-    let templates = [
-        "<script>{}</script>",
-        "<img src=x onerror=\"{}\">",
-        "<svg onload=\"{}\"></svg>",
-        "<body onload=\"{}\">",
-        "<iframe srcdoc=\"<script>parent.{}</script>\"></iframe>",
-        "<details open ontoggle=\"{}\">x</details>",
-        "<input autofocus onfocus=\"{}\">",
-        "<a href=\"javascript:{}\">click</a>",
-        "[click](javascript:{})",
-        "<div style=\"background:url(javascript:{})\">x</div>",
-        "<video><source onerror=\"{}\"></video>",
-        "<math><mtext><img src=x onerror=\"{}\"></mtext></math>",
-        "\"><img src=x onerror=\"{}\">",
-        "<object data=\"javascript:{}\"></object>",
-        "<embed src=\"javascript:{}\">",
-        "<marquee onstart=\"{}\">m</marquee>",
-        "<form><button formaction=\"javascript:{}\">b</button></form>",
-        "<scr<script>ipt>{}</scr</script>ipt>",
-        "<noscript><p title=\"</noscript><img src=x onerror={}>\">",
-        "![x](javascript:{})",
-        "<style onload=\"{}\"></style>",
-    ];
-    let mut out = Vec::new();
-    for t in templates {
-        for a in actions {
-            out.push(t.replace("{}", a));
-        }
-    }
-    out
-}
-
-#[tokio::test]
-async fn hostile_content_never_runs_and_is_shown_as_text() {
-    with_stack(ServerOpts::default(), |server, b| async move {
-        open_app(&b, &server.url()).await;
-        let payloads = xss_payloads();
-        assert!(payloads.len() >= 100, "{} payloads", payloads.len());
-        // User messages + assistant replies (the agent echoes them), 15 payloads per turn.
-        let sid = new_session(&b).await;
-        for chunk in payloads.chunks(15) {
-            let text = format!("[[echo]] [[ttft=0]] [[delay=1]]\n{}", chunk.join("\n"));
-            let (status, _) = server.request("POST", "api/chat/start", Some(json!({"session_id": sid, "message": text}))).await;
-            assert_eq!(status, 200);
-            server.wait_idle(&sid, T).await;
-        }
-        // Tool previews and titles.
-        let tools = new_session(&b).await;
-        for p in payloads.iter().step_by(10) {
-            let (status, _) =
-                server.request("POST", "api/chat/start", Some(json!({"session_id": tools, "message": format!("[[tool:echo {p}]] [[ttft=0]]")}))).await;
-            assert_eq!(status, 200);
-            server.wait_idle(&tools, T).await;
-        }
-        for p in payloads.iter().step_by(20) {
-            let s = server.post("api/session/new", json!({})).await["session"]["session_id"].as_str().unwrap().to_string();
-            server.request("POST", "api/chat/start", Some(json!({"session_id": s, "message": format!("[[title:{p}]] [[tokens=1]] [[ttft=0]]")}))).await;
-            server.wait_idle(&s, T).await;
-        }
-        b.js("location.reload(); return true").await;
-        open_app(&b, &format!("{}session/{sid}", server.url())).await;
-        b.wait(
-            "the echoed transcript",
-            T,
-            &format!("return document.querySelectorAll('{SHOWN} [data-role=assistant]').length >= {}", payloads.chunks(15).count()),
-        )
-        .await;
-        let shown_user = b.js(&format!("return [...document.querySelectorAll('{SHOWN} [data-testid=user-text]')].map(e => e.textContent).join('\\n')")).await;
-        for p in &payloads {
-            assert!(shown_user.as_str().unwrap().contains(p.as_str()), "payload not shown verbatim as text: {p}");
-        }
-        show(&b, &tools).await;
-        b.wait("tool previews", T, &format!("return document.querySelectorAll('{SHOWN} [data-testid=tool-preview]').length > 5")).await;
-        b.js(&format!("document.querySelectorAll('{SHOWN} details').forEach(d => d.open = true); return true")).await;
-        tokio::task::yield_now().await;
-        let checks = b
-            .js("return { pwned: window.__pwned === undefined ? null : window.__pwned, scripts: document.querySelectorAll('main script, nav script').length, \
-                 handlers: [...document.querySelectorAll('main *, nav *')].filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length, \
-                 jslinks: [...document.querySelectorAll('main a')].filter(a => a.href.toLowerCase().startsWith('javascript')).length, \
-                 frames: document.querySelectorAll('main iframe, main object, main embed, main svg:not(.icon), main img').length, \
-                 titles: [...document.querySelectorAll('[data-testid=row-title]')].map(t => t.textContent) }")
-            .await;
-        assert_eq!(checks["pwned"], Value::Null, "a payload ran: {checks}");
-        assert_eq!(checks["scripts"], 0, "{checks}");
-        assert_eq!(checks["handlers"], 0, "{checks}");
-        assert_eq!(checks["jslinks"], 0, "{checks}");
-        assert_eq!(checks["frames"], 0, "{checks}");
-        let titles = checks["titles"].to_string();
-        assert!(titles.contains("<img src=x onerror"), "hostile titles are shown as text: {titles}");
-        // Clicking a neutralised javascript: link does nothing either.
-        let blocked = b
-            .js(&format!(
-                "const s = document.querySelector('{SHOWN} .blocked-link, .pane .blocked-link'); if (s) s.click(); return window.__pwned === undefined"
-            ))
-            .await;
-        assert_eq!(blocked, true);
-    })
-    .await;
-}
-
 #[tokio::test]
 async fn a_one_megabyte_reply_streams_without_freezing_the_page() {
     with_stack(ServerOpts::default(), |server, b| async move {
@@ -525,35 +173,6 @@ async fn a_one_megabyte_reply_streams_without_freezing_the_page() {
         send(&b, "after [[tokens=2]] [[ttft=0]]").await;
         server.wait_idle(&sid, T).await;
         wait_reply(&b, "tok1 tok2").await;
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn auth_mode_goes_through_the_login_and_posts_carry_the_csrf_token() {
-    let opts = ServerOpts { password: Some("s3cret".into()), ..ServerOpts::default() };
-    with_stack(opts, |server, b| async move {
-        b.goto(&format!("{}session/nowhere", server.url())).await;
-        b.wait("the login page", T, "return location.pathname.endsWith('/login') && document.querySelector('[data-testid=login-form]') !== null").await;
-        assert!(b.js("return location.search").await.as_str().unwrap().contains("next=%2Fsession%2Fnowhere"));
-        b.type_into("[data-testid=login-password]", "s3cret").await;
-        b.click("[data-testid=login-submit]").await;
-        b.wait("back at the pane", T, "return location.pathname === '/session/nowhere' && document.querySelector('[data-testid=sidebar]') !== null").await;
-        // A POST with the CSRF token: creating a session and sending succeed.
-        open_app(&b, &server.url()).await;
-        let sid = start(&b, "authenticated [[tokens=3]] [[ttft=0]]").await;
-        server.wait_idle(&sid, T).await;
-        assert_eq!(settled_reply(&b).await, "tok1 tok2 tok3");
-        // The token goes stale: the pane re-reads it once and the POST goes through.
-        server.faults(json!({"rotate_csrf": true})).await;
-        send(&b, "after rotation [[tokens=2]] [[ttft=0]]").await;
-        wait_reply(&b, "tok1 tok2").await;
-        // A token that can never be right: a clear message, the draft kept.
-        server.faults(json!({"break_csrf": true})).await;
-        send(&b, "bad token").await;
-        let err = b.wait("the CSRF error", T, &format!("return document.querySelector('{SHOWN} [data-testid=composer-error]')?.innerText")).await;
-        assert!(err.as_str().unwrap().to_lowercase().contains("session expired"), "{err}");
-        assert_eq!(b.js(&format!("return document.querySelector('{SHOWN} [data-testid=composer-input]').value")).await, "bad token");
     })
     .await;
 }
@@ -598,23 +217,6 @@ async fn the_same_bundle_works_under_a_sub_path_and_in_proxy_mode() {
     })
     .await;
     drop(backend);
-}
-
-#[tokio::test]
-async fn a_turn_started_elsewhere_shows_up_running_in_the_sidebar_and_is_followed() {
-    with_stack(ServerOpts::default(), |server, b| async move {
-        open_app(&b, &server.url()).await;
-        let sid = server.post("api/session/new", json!({})).await["session"]["session_id"].as_str().unwrap().to_string();
-        let (status, _) = server.request("POST", "api/chat/start", Some(json!({"session_id": sid, "message": "elsewhere [[tokens=300]] [[delay=20]] [[ttft=0]]"}))).await;
-        assert_eq!(status, 200);
-        // The list learns it from `sessions_changed`; the pane follows the stream in the background.
-        b.wait("the row running with a live preview", T, &format!("const r = document.querySelector('{}'); return r && r.dataset.state === 'running' && (r.querySelector('[data-testid=row-preview]')?.textContent || '').includes('tok')", row(&sid))).await;
-        show(&b, &sid).await;
-        b.wait("the live turn", T, &format!("return document.querySelector('{SHOWN} [data-streaming]') !== null")).await;
-        server.wait_idle(&sid, T).await;
-        assert_eq!(settled_reply(&b).await, expected_tokens(300));
-    })
-    .await;
 }
 
 #[tokio::test]

@@ -78,10 +78,55 @@ pub fn strip_markers(message: &str) -> String {
     out.trim().to_string()
 }
 
-fn is_dangerous(command: &str) -> bool {
+/// The kind of dangerous command this is (upstream's `pattern_key`), if it is one: a few of
+/// the agent's `DANGEROUS_PATTERNS`, named as it names them.
+fn danger(command: &str) -> Option<&'static str> {
     let c = command.to_ascii_lowercase();
-    ["rm -rf", "rm -fr", "sudo ", "mkfs", "dd if=", "chmod -r 777", "> /dev/sd", "drop table"].iter().any(|p| c.contains(p))
+    let words: Vec<&str> = c.split_whitespace().collect();
+    let recursive_rm = words.windows(2).any(|w| w[0] == "rm" && w[1].starts_with('-') && w[1].contains('r'));
+    if recursive_rm {
+        Some("recursive delete")
+    } else if words.first() == Some(&"find") && words.contains(&"-delete") {
+        Some("find -delete")
+    } else if words.first() == Some(&"chmod") && words.iter().any(|w| *w == "777" || *w == "666") {
+        Some("world/other-writable permissions")
+    } else if c.contains("mkfs") {
+        Some("format filesystem")
+    } else if c.contains("dd if=") {
+        Some("disk copy")
+    } else if c.contains("> /dev/sd") {
+        Some("write to block device")
+    } else if c.contains("drop table") || c.contains("drop database") {
+        Some("SQL DROP")
+    } else {
+        None
+    }
 }
+
+/// What `echo ARGS` prints, with the shell's quoting undone (quotes and backslashes).
+fn echo_output(args: &str) -> String {
+    let mut out = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = args.trim().chars();
+    while let Some(ch) = chars.next() {
+        match (quote, ch) {
+            (None, '\\') => out.extend(chars.next()),
+            (None, '\'' | '"') => quote = Some(ch),
+            (Some(q), c) if c == q => quote = None,
+            (None, c) if c.is_whitespace() => {
+                if !out.ends_with(' ') {
+                    out.push(' ');
+                }
+            }
+            (_, c) => out.push(c),
+        }
+    }
+    out
+}
+
+/// The terminal tool's answer to a denied command (upstream's, word for word).
+const DENIED: &str = "BLOCKED: Command denied by user. The user has NOT consented to this action. Do NOT retry this command, do NOT rephrase it, \
+and do NOT attempt the same outcome via a different command. Stop the current workflow and wait for the user to respond before taking any further destructive or irreversible action.";
 
 const SHOWCASE: &str = "## Here is what I can render\n\nA **bold** claim, an *aside*, `inline code` and a [link to the Hermes docs](https://example.org/hermes).\n\n### A list\n\n- streaming markdown, one block at a time\n- code with **syntax highlighting** and a copy button\n- tables:\n\n| Session | State | Tokens |\n| --- | --- | ---: |\n| alpha | running | 1,204 |\n| beta | idle | 88 |\n\n### Code in several languages\n\n```rust\nfn main() {\n    let greeting = \"hello\"; // a comment\n    println!(\"{greeting}, {}!\", 42);\n}\n```\n\n```python\ndef fib(n: int) -> int:\n    return n if n < 2 else fib(n - 1) + fib(n - 2)  # recursion\n```\n\n```bash\nfor f in *.log; do echo \"$f\"; done\n```\n\n```json\n{\"ok\": true, \"count\": 3}\n```\n\n> Tip: try the scripts below in a message.\n\n";
 
@@ -155,7 +200,7 @@ impl Plan {
         let reply = match text {
             Some(t) => t,
             None if has_tools => String::new(),
-            None if plan.error.is_some() => "Let me think about".into(),
+            None if plan.error.is_some() => String::new(),
             None => format!("{SHOWCASE}{SCRIPTS_HELP}"),
         };
         if has_tools {
@@ -285,10 +330,12 @@ pub async fn run(app: Arc<App>, sid: String, stream_id: String, message: String,
                 Step::Text(text) => {
                     let pieces = tokenize(text);
                     for (i, piece) in pieces.iter().enumerate() {
-                        // A provider error cuts the reply short after a few tokens.
-                        if plan.error.is_some() && i >= 3 {
+                        // A provider error comes before any token (the provider answers the
+                        // agent's request with an HTTP error, as the scripted model does).
+                        if plan.error.is_some() {
                             break;
                         }
+                        let _ = i;
                         let piece = if si > 0 && i == 0 && out.text.is_empty() && !out.rows.is_empty() { format!("\n\n{}", piece.trim_start()) } else { piece.clone() };
                         out.text.push_str(&piece);
                         out.tokens += 1;
@@ -310,11 +357,12 @@ pub async fn run(app: Arc<App>, sid: String, stream_id: String, message: String,
                     let tool_started = Instant::now();
                     let mut approval_note = None;
                     let mut denied = false;
-                    if is_dangerous(command) {
+                    let pattern = danger(command).filter(|p| !app.allowed.lock().expect("allowed").allows(&sid_now, p));
+                    if let Some(pattern) = pattern {
                         let token = hex_id(32);
                         let approval = json!({
-                            "command": command, "pattern_key": "recursive delete", "pattern_keys": ["recursive delete"],
-                            "description": "recursive delete", "allow_permanent": true, "_webui_mirror_token": token,
+                            "command": command, "pattern_key": pattern, "pattern_keys": [pattern],
+                            "description": pattern, "allow_permanent": true, "_webui_mirror_token": token,
                             "approval_id": format!("gwlocal:{token}"), "_gateway_mirror": true, "_gateway_mirror_token": token,
                         });
                         let (tx, rx) = oneshot::channel();
@@ -327,26 +375,33 @@ pub async fn run(app: Arc<App>, sid: String, stream_id: String, message: String,
                             _ = cancel.wait_for(|c| *c) => { app.clear_prompts(&sid_now); return Err(Stop::Cancelled) }
                         };
                         denied = choice == "deny";
-                        approval_note = Some(if denied {
-                            "Command required approval (recursive delete) and was denied by the user.".to_string()
-                        } else {
-                            "Command required approval (recursive delete) and was approved by the user.".to_string()
-                        });
+                        app.allowed.lock().expect("allowed").answered(&sid_now, pattern, &choice);
+                        if !denied {
+                            approval_note = Some(format!("Command required approval ({pattern}) and was approved by the user."));
+                        }
                     }
                     pause(&mut cancel, 150).await?;
-                    let output = command.strip_prefix("echo ").map(|s| s.trim_matches(['"', '\'']).to_string()).unwrap_or_default();
-                    let failed = *fail || denied;
+                    let output = command.strip_prefix("echo ").map(echo_output).unwrap_or_default();
+                    let failed = *fail;
                     let mut result = if *fail {
                         json!({"output": "", "exit_code": 127, "error": format!("{}: command not found", command.split_whitespace().next().unwrap_or(""))})
                     } else if denied {
-                        json!({"output": "", "exit_code": null, "error": "BLOCKED: the user denied this command"})
+                        json!({"output": "", "exit_code": -1, "error": DENIED, "status": "blocked"})
                     } else {
                         json!({"output": output, "exit_code": 0, "error": null})
                     };
                     if let Some(n) = approval_note {
                         result["approval"] = json!(n);
                     }
-                    let preview = if output.is_empty() || failed || result.get("approval").is_some() { result.to_string() } else { output.clone() };
+                    // Upstream's card shows the output alone when there is one, the blocked
+                    // message for a denial, and the whole result otherwise.
+                    let preview = if denied {
+                        DENIED.to_string()
+                    } else if output.is_empty() || failed || result.get("approval").is_some() {
+                        result.to_string()
+                    } else {
+                        output.clone()
+                    };
                     let duration = (tool_started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
                     app.put(&stream_id, "tool_complete", json!({"event_type": "tool.completed", "name": "terminal", "preview": preview, "args": args, "tid": tid, "duration": duration, "is_error": failed}));
                     out.rows.push(json!({"role": "assistant", "content": out.text.trim(), "reasoning": null, "finish_reason": "tool_calls",
@@ -355,7 +410,7 @@ pub async fn run(app: Arc<App>, sid: String, stream_id: String, message: String,
                     out.rows.push(json!({"role": "tool", "name": "terminal", "tool_name": "terminal", "content": result.to_string(), "tool_call_id": tid}));
                     out.tool_summaries.push(json!({"name": "terminal", "snippet": preview, "tid": tid, "assistant_msg_idx": call_n, "args": args, "is_error": failed, "duration": duration}));
                     out.text.clear();
-                    let said = if failed && !denied { format!("\n\nThe command `{command}` failed.") } else { format!("\n\nTool said: {result}") };
+                    let said = if failed { format!("\n\nThe command `{command}` failed.") } else { format!("\n\nTool said: {result}") };
                     for piece in tokenize(&said) {
                         out.text.push_str(&piece);
                         out.tokens += 1;
@@ -402,13 +457,17 @@ pub async fn run(app: Arc<App>, sid: String, stream_id: String, message: String,
         return;
     }
     if let Some(kind) = plan.error.clone() {
-        let session = app.settle_turn(&sid_now, &stream_id, &out_rows(&out, true), &out.tool_summaries, Some(&kind), plan.title.clone(), duration);
+        let e = ProviderError::of(&kind);
+        if e.kind == "rate_limit" {
+            app.put(&stream_id, "warning", json!({"type": "fallback", "message": format!("\u{274c} Rate limited after 1 retries \u{2014} {}", e.message)}));
+        }
+        let rows = if out.rows.is_empty() && out.text.trim().is_empty() { Vec::new() } else { out_rows(&out, true) };
+        let session = app.settle_turn(&sid_now, &stream_id, &rows, &out.tool_summaries, Some(&e), plan.title.clone(), duration);
         app.put(
             &stream_id,
             "apperror",
             json!({
-                "message": "The provider rejected the request (HTTP 429: rate limited).", "type": kind,
-                "hint": "Wait a minute and retry, or switch to another model.",
+                "message": e.message, "type": e.kind, "hint": e.hint, "details": e.message,
                 "session_id": sid_now, "old_session_id": sid, "session": session, "stream_id": stream_id,
             }),
         );
@@ -438,6 +497,40 @@ pub async fn run(app: Arc<App>, sid: String, stream_id: String, message: String,
     tokio::time::sleep(Duration::from_millis(40)).await;
     app.put(&stream_id, "stream_end", json!({"session_id": sid}));
     app.finish_stream(&stream_id);
+}
+
+/// A provider error as upstream words it (`_classify_provider_error`) for the HTTP error the
+/// scripted model answers `[[error:KIND]]` with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderError {
+    pub kind: String,
+    pub label: &'static str,
+    pub message: String,
+    pub hint: &'static str,
+}
+
+impl ProviderError {
+    pub fn of(kind: &str) -> ProviderError {
+        let status = crate::openai::error_status(kind);
+        let message = format!("HTTP {status}: {}", crate::openai::error_message(kind));
+        let (kind, label, hint) = match kind {
+            "rate_limit" => ("rate_limit", "Rate limit reached", "Rate limit reached. The fallback model (if configured) was also exhausted. Try again in a moment."),
+            "quota_exhausted" => ("quota_exhausted", "Out of credits", "Your provider account is out of credits or usage. Top up, wait for the plan window to reset, or switch providers via `hermes model`."),
+            "auth" => ("auth_mismatch", "Authentication failed", "The selected model may not be supported by your configured provider or your API key is invalid. Run `hermes model` in your terminal to update credentials, then restart the WebUI."),
+            "model_not_found" => ("model_not_found", "Model not found", "The selected model was not found by the provider. Check the model ID in Settings or run `hermes model` to verify it exists for your provider."),
+            _ => ("error", "Error", ""),
+        };
+        ProviderError { kind: kind.to_string(), label, message, hint }
+    }
+
+    /// The saved error bubble's text.
+    pub fn bubble(&self) -> String {
+        if self.hint.is_empty() {
+            format!("**{}:** {}", self.label, self.message)
+        } else {
+            format!("**{}:** {}\n\n*{}*", self.label, self.message, self.hint)
+        }
+    }
 }
 
 fn out_rows(out: &Produced, partial: bool) -> Vec<Value> {
@@ -508,8 +601,18 @@ mod tests {
     }
 
     #[test]
-    fn dangerous_commands_need_approval() {
-        assert!(is_dangerous("rm -rf ./x"));
-        assert!(!is_dangerous("echo hi"));
+    fn dangerous_commands_need_approval_by_kind() {
+        assert_eq!(danger("rm -rf ./x"), Some("recursive delete"));
+        assert_eq!(danger("find ./x -delete"), Some("find -delete"));
+        assert_eq!(danger("chmod -R 777 ./x"), Some("world/other-writable permissions"));
+        assert_eq!(danger("echo hi"), None);
+        assert_eq!(danger("rm ./file"), None);
+    }
+
+    #[test]
+    fn echo_undoes_the_shells_quoting() {
+        assert_eq!(echo_output("hi"), "hi");
+        assert_eq!(echo_output("'a b'  \"c\""), "a b c");
+        assert_eq!(echo_output("'self['\\''__pwned'\\'']=4'"), "self['__pwned']=4");
     }
 }

@@ -233,6 +233,19 @@ fn snapshot(c: &Channel) -> Value {
     })
 }
 
+/// The saved rows of a running turn's finished tool calls, from its journal: the assistant's
+/// call and the tool's result (its preview standing in for the whole result).
+fn in_flight_rows(c: &Channel) -> Vec<Value> {
+    let mut rows = Vec::new();
+    for f in c.frames.iter().filter(|f| f.journaled && f.event == "tool_complete") {
+        let d: Value = serde_json::from_str(&f.data).unwrap_or(Value::Null);
+        let call = json!({"id": d["tid"], "call_id": d["tid"], "type": "function", "function": {"name": d["name"], "arguments": d["args"].to_string()}});
+        rows.push(json!({"role": "assistant", "content": "", "tool_calls": [call], "timestamp": now()}));
+        rows.push(json!({"role": "tool", "name": d["name"], "tool_name": d["name"], "content": d["preview"], "tool_call_id": d["tid"], "timestamp": now()}));
+    }
+    rows
+}
+
 async fn load_session(State(app): AppState, Query(q): Q) -> Response {
     let Some(sid) = q.get("session_id").filter(|s| !s.is_empty()) else { return err(StatusCode::BAD_REQUEST, "session_id is required") };
     let Some(mut s) = app.sessions.lock().expect("sessions").get(sid).cloned() else { return err(StatusCode::NOT_FOUND, "Session not found") };
@@ -262,6 +275,19 @@ async fn load_session(State(app): AppState, Query(q): Q) -> Response {
         (s.messages[start..end].to_vec(), start)
     };
     let live = is_streaming(&app, &s);
+    let mut window = window;
+    if live && with_messages && before == s.messages.len() {
+        // As upstream: the turn in flight is already in `messages` — its prompt, and the
+        // assistant and tool rows of each tool call it finished.
+        if let Some(c) = s.active_stream_id.as_deref().and_then(|id| app.channels.lock().expect("channels").get(id).map(in_flight_rows)) {
+            let mut user = json!({"role": "user", "content": s.pending_user_message.clone().unwrap_or_default(), "timestamp": s.pending_started_at});
+            if !s.pending_attachments.is_empty() {
+                user["attachments"] = json!(s.pending_attachments.iter().filter_map(|a| a["name"].as_str()).collect::<Vec<_>>());
+            }
+            window.push(user);
+            window.extend(c);
+        }
+    }
     let mut obj = compact_json(&s, &window, live);
     obj.insert("pending_attachments".into(), json!(s.pending_attachments));
     obj.insert("pending_started_at".into(), json!(s.pending_started_at));
@@ -637,6 +663,13 @@ async fn approval_respond(State(app): AppState, bytes: Bytes) -> Response {
         return err(StatusCode::BAD_REQUEST, "choice must be once, session, always or deny");
     }
     let wanted = str_field(&v, "approval_id").map(str::to_string);
+    // As upstream (`_handle_approval_respond`): a `run_id` or `mirror_token` asks for the
+    // gateway relay, and the stand-in's runs are all local, so there is no run to relay to.
+    if str_field(&v, "run_id").is_some_and(|r| !r.trim().is_empty()) || str_field(&v, "mirror_token").is_some_and(|t| !t.trim().is_empty()) {
+        let error = "Gateway approval could not be relayed because the active run is unavailable. Reopen the session or retry after it reconnects.";
+        let body = json!({"ok": false, "choice": choice, "relayed": false, "code": "gateway_run_unavailable", "error": error});
+        return (StatusCode::CONFLICT, Json(body)).into_response();
+    }
     let mut prompts = app.prompts.lock().expect("prompts");
     let Some(queue) = prompts.get_mut(&sid) else { return Json(json!({"ok": true, "stale_cleared": true})).into_response() };
     let pos = queue.iter().position(|p| p.is_approval());

@@ -17,11 +17,22 @@ pub const COOKIE: &str = "hermes_session";
 pub struct AuthState {
     pub password: Option<String>,
     sessions: Mutex<HashMap<String, String>>,
+    /// Origins the same-origin gate accepts besides the request's own host (upstream's
+    /// `HERMES_WEBUI_ALLOWED_ORIGINS`: e.g. `trunk serve` on another port, whose proxy sends
+    /// the backend's host).
+    pub allowed_origins: Vec<String>,
 }
 
 impl AuthState {
     pub fn new(password: Option<String>) -> AuthState {
-        AuthState { password, sessions: Mutex::new(HashMap::new()) }
+        AuthState { password, sessions: Mutex::new(HashMap::new()), allowed_origins: Vec::new() }
+    }
+
+    /// Also accepts these origins (`scheme://host:port`, compared without a trailing slash,
+    /// case-insensitively, as upstream does).
+    pub fn allowing(mut self, origins: &[String]) -> AuthState {
+        self.allowed_origins = origins.iter().map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase()).filter(|o| !o.is_empty()).collect();
+        self
     }
 
     pub fn enabled(&self) -> bool {
@@ -91,7 +102,11 @@ pub fn check_post(auth: &AuthState, method: &Method, headers: &HeaderMap, broken
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
     let origin = headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)).and_then(|v| v.to_str().ok());
     if let Some(o) = origin {
-        if o != "null" && host_of(o) != Some(host) {
+        let listed = || {
+            let scheme_host = o.split_once("://").map(|(s, r)| format!("{s}://{}", r.split('/').next().unwrap_or(""))).unwrap_or_default();
+            auth.allowed_origins.contains(&scheme_host.to_ascii_lowercase())
+        };
+        if o != "null" && host_of(o) != Some(host) && !listed() {
             return Err(deny("Cross-origin mismatch"));
         }
     }

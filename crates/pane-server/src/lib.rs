@@ -10,6 +10,7 @@ pub mod auth;
 pub mod bundle;
 pub mod faults;
 pub mod model;
+pub mod openai;
 pub mod proxy;
 pub mod store;
 pub mod streams;
@@ -41,6 +42,8 @@ pub struct Config {
     pub faults: bool,
     /// Password mode: cookie login, CSRF token, 401/403 as upstream.
     pub password: Option<String>,
+    /// Origins the same-origin gate also accepts (upstream's `HERMES_WEBUI_ALLOWED_ORIGINS`).
+    pub allowed_origins: Vec<String>,
     pub max_upload_bytes: usize,
     /// Test only: answer CORS preflights and skip the same-origin gate, so the pane's
     /// in-browser unit tests (served from the test runner's own origin) can reach it.
@@ -61,6 +64,7 @@ impl Config {
             backend: None,
             faults: true,
             password: None,
+            allowed_origins: Vec::new(),
             max_upload_bytes: 20 * 1024 * 1024,
             test_cors: false,
             wasm_as_text: false,
@@ -100,6 +104,35 @@ pub struct App {
     pub changes: watch::Sender<Change>,
     pub faults: faults::FaultState,
     pub auth: auth::AuthState,
+    /// Kinds of dangerous command the user allowed: for a session ("session"), or for good
+    /// ("always", upstream's permanent allowlist).
+    pub allowed: Mutex<Allowed>,
+}
+
+/// What approvals answered "session" or "always" allow without asking again.
+#[derive(Debug, Default)]
+pub struct Allowed {
+    pub by_session: HashMap<String, std::collections::HashSet<String>>,
+    pub always: std::collections::HashSet<String>,
+}
+
+impl Allowed {
+    pub fn allows(&self, sid: &str, pattern: &str) -> bool {
+        self.always.contains(pattern) || self.by_session.get(sid).is_some_and(|s| s.contains(pattern))
+    }
+
+    /// Records an approval's answer.
+    pub fn answered(&mut self, sid: &str, pattern: &str, choice: &str) {
+        match choice {
+            "session" => {
+                self.by_session.entry(sid.to_string()).or_default().insert(pattern.to_string());
+            }
+            "always" => {
+                self.always.insert(pattern.to_string());
+            }
+            _ => {}
+        }
+    }
 }
 
 impl App {
@@ -120,7 +153,7 @@ impl App {
                 store.save_session(s);
             }
         }
-        let auth = auth::AuthState::new(config.password.clone());
+        let auth = auth::AuthState::new(config.password.clone()).allowing(&config.allowed_origins);
         Ok(Arc::new(App {
             store,
             sessions: Mutex::new(sessions),
@@ -130,6 +163,7 @@ impl App {
             changes: watch::channel(Change::default()).0,
             faults: faults::FaultState::default(),
             auth,
+            allowed: Mutex::new(Allowed::default()),
             config,
         }))
     }
@@ -237,7 +271,7 @@ impl App {
         stream_id: &str,
         rows: &[Value],
         tools: &[Value],
-        error: Option<&str>,
+        error: Option<&agent::ProviderError>,
         _title: Option<String>,
         duration: f64,
     ) -> Value {
@@ -261,11 +295,8 @@ impl App {
             }
             s.messages.push(r);
         }
-        if let Some(kind) = error {
-            s.messages.push(
-                json!({"role": "assistant", "content": format!("**Provider error ({kind}):** The provider rejected the request (HTTP 429: rate limited)."),
-                "_error": true, "provider_details": "HTTP 429 Too Many Requests", "provider_details_label": "Provider details", "timestamp": t}),
-            );
+        if let Some(e) = error {
+            s.messages.push(json!({"role": "assistant", "content": e.bubble(), "_error": true, "provider_details": e.message, "timestamp": t}));
         }
         s.tool_calls.extend(tools.iter().cloned());
         s.finish_turn(t);

@@ -31,6 +31,11 @@ struct Args {
     /// Password mode (as HERMES_WEBUI_PASSWORD upstream): login page, cookie, CSRF token.
     #[arg(long, env = "PANE_PASSWORD")]
     password: Option<String>,
+    /// Origins (`http://host:port`, comma-separated) whose POSTs the stand-in's same-origin gate
+    /// also accepts, as upstream's variable of the same name: e.g. `http://127.0.0.1:8080` for
+    /// `trunk serve`, whose proxy sends this server's host, not the page's.
+    #[arg(long, env = "HERMES_WEBUI_ALLOWED_ORIGINS", value_delimiter = ',')]
+    allowed_origins: Vec<String>,
     /// Upload size limit in MB (larger uploads get 413).
     #[arg(long, default_value_t = 20)]
     max_upload_mb: usize,
@@ -77,6 +82,7 @@ async fn main() -> std::process::ExitCode {
         backend: args.backend.clone(),
         faults: args.faults,
         password: args.password,
+        allowed_origins: args.allowed_origins,
         max_upload_bytes: args.max_upload_mb * 1024 * 1024,
         test_cors: args.test_cors,
         wasm_as_text: args.wasm_as_text,

@@ -148,6 +148,13 @@ async fn approval_turn_waits_for_the_answer_and_has_the_real_shape() {
     let wrong = post(&format!("{base}/api/approval/respond"), json!({"session_id": sid, "choice": "once", "approval_id": "nope"})).await;
     assert_eq!(wrong.body, json!({"ok": false, "error": "A different approval is pending"}));
     let id = pending["pending"]["approval_id"].as_str().unwrap();
+    // The gateway-relay fields of a local run's approval are refused as upstream refuses them
+    // (409 `gateway_run_unavailable`, the card stays): the token goes with a `run_id` or not at all.
+    let token = pending["pending"]["_gateway_mirror_token"].as_str().unwrap();
+    let relay = post(&format!("{base}/api/approval/respond"), json!({"session_id": sid, "choice": "once", "approval_id": id, "mirror_token": token})).await;
+    assert_eq!(relay.status, 409);
+    assert_eq!(relay.body["code"], "gateway_run_unavailable");
+    assert_eq!(get(&format!("{base}/api/approval/pending?session_id={sid}")).await.body["pending"]["approval_id"], id, "still pending");
     let ok = post(&format!("{base}/api/approval/respond"), json!({"session_id": sid, "choice": "once", "approval_id": id})).await;
     assert_eq!(ok.body, json!({"ok": true, "choice": "once"}));
     s.read_all().await;
@@ -631,4 +638,39 @@ async fn every_script_decodes_in_pane_core_with_no_unknown_event() {
             other => panic!("unknown sessions event {other:?}"),
         }
     }
+}
+
+#[tokio::test]
+async fn a_running_turn_is_already_in_the_window_as_upstream_returns_it() {
+    // Seen on the real backend: while a turn runs, `GET /api/session` windows hold its prompt
+    // (stamped with `pending_started_at`), and after a tool call its assistant and tool rows.
+    let (base, _srv) = start("inflight").await;
+    let sid = new_session(&base).await;
+    let stream = start_turn(&base, &sid, "run it [[tool:echo hi]] [[tokens=200]] [[delay=10]] [[ttft=0]]").await;
+    let mut s = sse(&format!("{base}/api/chat/stream?stream_id={stream}"), &[]).await;
+    s.read_until(Duration::from_secs(10), |f| f.iter().filter(|f| f.event == "token").count() > 20).await;
+    let w = get(&format!("{base}/api/session?session_id={sid}&msg_limit=60")).await.body["session"].clone();
+    let roles: Vec<&str> = w["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["user", "assistant", "tool"], "{w}");
+    assert_eq!(w["messages"][0]["timestamp"], w["pending_started_at"]);
+    assert_eq!(w["messages"][0]["content"], w["pending_user_message"]);
+    assert_eq!(w["messages"][1]["tool_calls"][0]["function"]["name"], "terminal");
+    s.read_all().await;
+    let done = get(&format!("{base}/api/session?session_id={sid}")).await.body["session"]["messages"].as_array().unwrap().len();
+    assert_eq!(done, 4, "after the turn: the saved rows, once");
+}
+
+#[tokio::test]
+async fn an_allowed_origin_passes_the_same_origin_gate_as_upstreams_allowed_origins() {
+    // `trunk serve`'s proxy sends the backend's own host, not the page's: upstream accepts the
+    // page's origin only when it is listed in HERMES_WEBUI_ALLOWED_ORIGINS; so does the stand-in.
+    let mut cfg = pane_server::Config::for_tests(temp_dir("origins"));
+    cfg.allowed_origins = vec!["http://127.0.0.1:8080/".into()];
+    let (base, _srv) = start_with(cfg).await;
+    let url = format!("{base}/api/session/new");
+    let listed = request("POST", &url, Some(json!({})), &[("host", "127.0.0.1"), ("origin", "http://127.0.0.1:8080")]).await;
+    assert_eq!(listed.status, 200, "the listed origin");
+    let other = request("POST", &url, Some(json!({})), &[("host", "127.0.0.1"), ("origin", "http://127.0.0.1:9999")]).await;
+    assert_eq!(other.status, 403, "any other origin still fails");
+    assert_eq!(other.body["error"], "Cross-origin mismatch");
 }

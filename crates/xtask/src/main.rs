@@ -5,6 +5,8 @@
 //! Node and apt. Its dependencies serve the bundle step: wasm-split's library (cutting the
 //! release wasm into chunks) and sha2/base64 (subresource-integrity digests).
 
+mod hermes;
+
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -408,8 +410,8 @@ fn task_test(args: &[String]) -> Res {
     let started = Instant::now();
     setup_build_tools()?;
     setup_browser()?;
-    let only = args.first().map(String::as_str);
-    in_scratch("tests", || test_phases(only))?;
+    let only = args.first().map(String::as_str).filter(|a| !a.starts_with("--"));
+    in_scratch("tests", || test_phases(only, args))?;
     say(&format!("all tests passed in {:.0} s", started.elapsed().as_secs_f64()));
     Ok(())
 }
@@ -435,7 +437,10 @@ fn in_scratch(what: &str, f: impl FnOnce() -> Res) -> Res {
     result
 }
 
-fn test_phases(only: Option<&str>) -> Res {
+/// The password of the real backend's password-mode instance in the `real` phase.
+const REAL_PASSWORD: &str = "pane-test-secret";
+
+fn test_phases(only: Option<&str>, args: &[String]) -> Res {
     let mut phases: Vec<(&str, f64)> = Vec::new();
     let mut phase = |name: &'static str, f: &mut dyn FnMut() -> Res| -> Res {
         if only.is_some_and(|o| o != name) {
@@ -481,12 +486,66 @@ fn test_phases(only: Option<&str>) -> Res {
         drop(backend);
         r
     })?;
+    // The browser suites' bundle (with test hooks), built once for both phases.
+    let mut bundle_built = false;
+    let mut e2e_bundle = || -> Res {
+        if !std::mem::replace(&mut bundle_built, true) {
+            build_bundle("target/e2e-dist", Some("test-hooks"), "./")?;
+        }
+        Ok(())
+    };
     phase("e2e", &mut || {
-        build_bundle("target/e2e-dist", Some("test-hooks"), "./")?;
+        e2e_bundle()?;
         build_server()?;
         let mut c = cmd("cargo");
-        c.args(["test", "-p", "pane-e2e", "--", "--test-threads=1"]).env("PANE_DIST", root().join("target/e2e-dist")).env("PANE_SERVER_BIN", server_bin());
+        c.args(["test", "-p", "pane-e2e", "--lib", "--test", "e2e", "--", "--test-threads=1"])
+            .env("PANE_DIST", root().join("target/e2e-dist"))
+            .env("PANE_SERVER_BIN", server_bin());
         run(c)
+    })?;
+    phase("real", &mut || {
+        // The shared browser scenarios against the unmodified Hermes WebUI, once per embedding,
+        // each against fresh instances (an "always" approval outlives its session).
+        hermes::stop_leftovers();
+        let install = hermes::install(args)?;
+        e2e_bundle()?;
+        build_server()?;
+        let (_model, model) = hermes::start_model(&root().join("target/native-release/pane-model"))?;
+        let mount = "/static/pane/";
+        // `test real --only NAME`: just the tests whose name contains NAME, on one set of
+        // instances (for working on one scenario).
+        let only: Option<&str> = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).map(String::as_str);
+        let groups: Vec<(&str, Vec<&str>)> = match only {
+            Some(f) => vec![("only", vec![f])],
+            None => vec![("proxy", vec!["::proxy", "trunk_serve"]), ("embedded", vec!["::embedded"])],
+        };
+        for (embedding, filters) in groups {
+            let scratch = env::temp_dir().join(format!("hermes-{embedding}"));
+            let webui = hermes::copy_webui(&install, &scratch, &root().join("target/e2e-dist"), mount)?;
+            // `trunk serve` (README mode c, on Trunk.toml's port 8080) proxies with the backend's
+            // host: its page's origin is allowed as the README says to allow it.
+            let open = hermes::start(&install, &webui, &scratch.join("open"), &model, None, "http://127.0.0.1:8080")?;
+            let locked = hermes::start(&install, &webui, &scratch.join("password"), &model, Some(REAL_PASSWORD), "")?;
+            say(&format!("real backend, {embedding}: the scenarios"));
+            let mut c = cmd("cargo");
+            c.args(["test", "-p", "pane-e2e", "--test", "real", "--", "--test-threads=1"])
+                .args(&filters)
+                .env("PANE_DIST", root().join("target/e2e-dist"))
+                .env("PANE_SERVER_BIN", server_bin())
+                .env("PANE_REAL_URL", &open.url)
+                .env("PANE_REAL_WORKSPACE", &open.workspace)
+                .env("PANE_REAL_PW_URL", &locked.url)
+                .env("PANE_REAL_PW_WORKSPACE", &locked.workspace)
+                .env("PANE_REAL_PASSWORD", REAL_PASSWORD)
+                .env("PANE_REAL_STATIC_MOUNT", mount)
+                .env("PANE_REAL_MODEL", &model);
+            let r = run(c);
+            if r.is_err() {
+                say(&format!("Hermes WebUI logs: {} and {}", open.log.display(), locked.log.display()));
+            }
+            r?;
+        }
+        Ok(())
     })?;
     for (name, secs) in &phases {
         say(&format!("{name}: {secs:.0} s"));
@@ -523,7 +582,9 @@ fn main() -> ExitCode {
         "bench" => task_bench(rest),
         _ => {
             println!(
-                "usage: cargo xtask <task>\n\n  run [server args]   build the pane and serve it with the stand-in backend\n                      (e.g. `-- --backend http://127.0.0.1:8787` to use a real Hermes WebUI)\n  test [lint|native|browser|e2e]  run every check and test (or one phase)\n  bench               measure the pane in headless Chromium, write BENCHMARKS data\n  setup               install the tools only\n  build [--features F] [--base PATH]  build the release bundle into dist/"
+                "usage: cargo xtask <task>\n\n  run [server args]   build the pane and serve it with the stand-in backend\n                      (e.g. `-- --backend http://127.0.0.1:8787` to use a real Hermes WebUI)\n  test [lint|native|browser|e2e|real] [--hermes DIR] [--only NAME]
+                      run every check and test (or one phase; `real` runs the browser
+                      scenarios against the real Hermes WebUI, `--only` some of them)\n  bench               measure the pane in headless Chromium, write BENCHMARKS data\n  setup               install the tools only\n  build [--features F] [--base PATH]  build the release bundle into dist/"
             );
             return if task == "help" { ExitCode::SUCCESS } else { ExitCode::FAILURE };
         }

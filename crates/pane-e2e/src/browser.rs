@@ -1,0 +1,180 @@
+//! Headless Chromium through Debian's chromedriver (WebDriver, plus CDP commands).
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{json, Value};
+use tokio::process::{Child, Command};
+
+use crate::{free_port, temp_dir};
+
+#[derive(Debug)]
+struct GetLog;
+
+impl WebDriverCompatibleCommand for GetLog {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(json!({"type": "browser"}).to_string()))
+    }
+}
+
+/// A Chrome DevTools Protocol command through chromedriver (`goog/cdp/execute`).
+#[derive(Debug)]
+pub struct Cdp(pub &'static str, pub Value);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
+    }
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(json!({"cmd": self.0, "params": self.1}).to_string()))
+    }
+}
+
+/// Headless Chromium through Debian's chromedriver.
+#[derive(Clone)]
+pub struct Browser {
+    pub client: Client,
+}
+
+/// The chromedriver process (kept by the harness so the session is closed before it dies).
+pub struct Driver {
+    _child: Child,
+    _profile: PathBuf,
+}
+
+impl Browser {
+    pub async fn start() -> (Browser, Driver) {
+        Browser::start_with(&[]).await
+    }
+
+    /// Starts Chromium with extra command-line flags.
+    pub async fn start_with(extra: &[&str]) -> (Browser, Driver) {
+        let port = free_port();
+        let driver = Command::new("/usr/bin/chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromedriver (apt install chromium-driver)");
+        let profile = temp_dir("profile");
+        let mut args: Vec<String> = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,900",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.push(format!("--user-data-dir={}", profile.display()));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let caps = json!({
+            "browserName": "chrome",
+            "goog:loggingPrefs": {"browser": "ALL"},
+            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}
+        });
+        let caps: fantoccini::wd::Capabilities = caps.as_object().unwrap().clone().into_iter().collect();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let client = loop {
+            match ClientBuilder::new(HttpConnector::new()).capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{port}")).await {
+                Ok(c) => break c,
+                Err(e) => {
+                    assert!(Instant::now() < deadline, "chromedriver did not start: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
+        (Browser { client }, Driver { _child: driver, _profile: profile })
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.expect("goto");
+    }
+
+    /// Runs `script` (a function body; use `return`) and returns its value.
+    pub async fn js(&self, script: &str) -> Value {
+        self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// Runs an async script (`arguments[0]` is the callback).
+    pub async fn js_async(&self, script: &str) -> Value {
+        self.client.execute_async(script, vec![]).await.unwrap_or_else(|e| panic!("async script failed: {e}\n{script}"))
+    }
+
+    /// Polls `script` until it returns something truthy; returns it. Hang guard: `timeout`.
+    pub async fn wait(&self, what: &str, timeout: Duration, script: &str) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let v = self.client.execute(script, vec![]).await.unwrap_or(Value::Null);
+            let truthy = match &v {
+                Value::Null => false,
+                Value::Bool(b) => *b,
+                Value::Number(n) => n.as_f64() != Some(0.0),
+                Value::String(s) => !s.is_empty(),
+                Value::Array(a) => !a.is_empty(),
+                Value::Object(_) => true,
+            };
+            if truthy {
+                return v;
+            }
+            if Instant::now() > deadline {
+                let logs = self.console().await;
+                let shot = self.client.screenshot().await.ok();
+                if let Some(png) = shot {
+                    let p = std::env::temp_dir().join(format!("pane-e2e-timeout-{}.png", std::process::id()));
+                    let _ = std::fs::write(&p, png);
+                    eprintln!("screenshot: {}", p.display());
+                }
+                let logs: Vec<String> = logs.iter().rev().take(6).map(|l| l.chars().take(400).collect()).collect();
+                panic!("timed out after {timeout:?} waiting for {what}\nlast value: {v}\nlast console lines: {logs:#?}");
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+    }
+
+    pub async fn click(&self, css: &str) {
+        let el = self.client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no element {css}: {e}"));
+        el.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Types into the element (appends).
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let el = self.client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no element {css}: {e}"));
+        el.send_keys(text).await.unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
+    /// The browser console so far (chromedriver's log).
+    pub async fn console(&self) -> Vec<String> {
+        match self.client.issue_cmd(GetLog).await {
+            Ok(Value::Array(entries)) => {
+                entries.iter().map(|e| format!("{} {}", e["level"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or(""))).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Runs a CDP command and returns its result.
+    pub async fn cdp(&self, cmd: &'static str, params: Value) -> Value {
+        self.client.issue_cmd(Cdp(cmd, params)).await.unwrap_or_else(|e| panic!("CDP {cmd}: {e}"))
+    }
+
+    pub async fn screenshot(&self, path: &std::path::Path) {
+        if let Ok(png) = self.client.screenshot().await {
+            let _ = std::fs::write(path, png);
+        }
+    }
+}

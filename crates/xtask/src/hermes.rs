@@ -129,7 +129,9 @@ fn stop_group(pid: u32) {
     let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
 }
 
-/// A child in its own process group, stopped (with everything it started) on drop.
+/// A child in its own process group, stopped (with everything it started) on drop. Where a
+/// person runs it in a terminal (`INTERACTIVE`), it stays in the terminal's group instead, so
+/// Ctrl-C stops it with the task.
 pub struct Guard {
     child: Child,
     what: String,
@@ -138,14 +140,20 @@ pub struct Guard {
 impl Drop for Guard {
     fn drop(&mut self) {
         stop_group(self.child.id());
+        let _ = self.child.kill();
         let _ = self.child.wait();
         say(&format!("{} stopped", self.what));
     }
 }
 
+/// Set by `cargo xtask run --real`: the servers belong to the terminal's process group.
+pub static INTERACTIVE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn spawn_guarded(mut c: Command, what: &str) -> Result<Guard, String> {
     use std::os::unix::process::CommandExt;
-    c.process_group(0);
+    if !INTERACTIVE.load(std::sync::atomic::Ordering::Relaxed) {
+        c.process_group(0);
+    }
     let child = c.spawn().map_err(|e| format!("{what}: {e}"))?;
     remember(child.id());
     Ok(Guard { child, what: what.to_string() })

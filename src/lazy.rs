@@ -10,14 +10,18 @@
 //! Builds without `split` (development, the in-browser tests) link everything in and are ready
 //! from the start.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use leptos::prelude::*;
+
+/// Loads a chunk and primes the loaders of its functions (given by the app: this module names
+/// none of the modules that use it).
+pub type Preload = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), NotLoaded>>>>;
 
 /// A lazily loaded part of the pane.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Chunk {
-    /// The markdown renderer and highlighter ([`crate::markdown`]).
+    /// The markdown renderer and highlighter (the `markdown` module).
     Markdown,
     /// The rest the first paint does not need: views that are not on screen at start (tool
     /// cards, reasoning, approval and clarify cards, the shortcut help) and the code of the
@@ -35,11 +39,13 @@ enum State {
 struct Slot {
     state: Cell<State>,
     arrived: ArcTrigger,
+    preload: RefCell<Option<Preload>>,
 }
 
 impl Slot {
     fn new() -> Slot {
-        Slot { state: Cell::new(if cfg!(feature = "split") { State::Idle } else { State::Ready }), arrived: ArcTrigger::new() }
+        let state = Cell::new(if cfg!(feature = "split") { State::Idle } else { State::Ready });
+        Slot { state, arrived: ArcTrigger::new(), preload: RefCell::new(None) }
     }
 }
 
@@ -62,6 +68,13 @@ pub fn track(chunk: Chunk) {
     with_slot(chunk, |s| s.arrived.track());
 }
 
+/// Says how to load `chunk` and asks for it now; `then` runs when it is in (at once in builds
+/// without `split`, where everything is linked in).
+pub fn start(chunk: Chunk, preload: Preload, then: impl FnOnce() + 'static) {
+    with_slot(chunk, |s| *s.preload.borrow_mut() = Some(preload));
+    load(chunk, then);
+}
+
 /// Asks for the chunk (once at a time); `then` runs when it is in (at once if it is).
 pub fn load(chunk: Chunk, then: impl FnOnce() + 'static) {
     match with_slot(chunk, |s| s.state.get()) {
@@ -71,9 +84,10 @@ pub fn load(chunk: Chunk, then: impl FnOnce() + 'static) {
             with_slot(chunk, |s| s.state.set(State::Loading));
             #[cfg(feature = "split")]
             leptos::task::spawn_local(async move {
-                let loaded = match chunk {
-                    Chunk::Markdown => crate::markdown::preload().await,
-                    Chunk::Later => crate::components::preload_later().await,
+                let preload = with_slot(chunk, |s| *s.preload.borrow());
+                let loaded = match preload {
+                    Some(p) => p().await,
+                    None => Err(NotLoaded),
                 };
                 if loaded.is_ok() {
                     with_slot(chunk, |s| {
@@ -164,15 +178,52 @@ pub async fn run<T>(task: Result<Task<T>, NotLoaded>) -> Result<T, NotLoaded> {
 pub const NOT_LOADED: &str = "This part of the pane could not be loaded — is the connection down? Try again in a moment.";
 
 /// A split function called through [`now`] did not complete although its chunk is in: its
-/// loader was not primed when the chunk loaded (missing from `components::preload_later` or
-/// `markdown::preload`). A programming error: said on the console and marked on
-/// `<body data-pane-bug>`, which fails the e2e suite.
+/// loader was not primed when the chunk loaded (it was declared outside [`later_fns!`]). A
+/// programming error: said on the console and marked on `<body data-pane-bug>`, which fails
+/// the e2e suite.
 #[cfg(feature = "split")]
 fn unprimed() {
-    leptos::logging::error!("hermes-pane bug: a split function's loader was not primed (components::preload_later)");
+    leptos::logging::error!("hermes-pane bug: a split function's loader was not primed (declare it in later_fns!)");
     if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
         let _ = body.set_attribute("data-pane-bug", "split view not primed");
     }
+}
+
+/// A task of the later chunk (a person's action, a notice): `name(args) -> output => body`
+/// is a split function that only builds the boxed future, so everything the future runs is
+/// cut out with it. Run it with [`run`] (which loads the chunk first if it is not in yet).
+#[macro_export]
+macro_rules! later {
+    ($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) -> $out:ty => $body:expr) => {
+        $(#[$doc])*
+        #[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible))]
+        fn $name($($arg: $ty),*) -> Result<$crate::lazy::Task<$out>, $crate::lazy::NotLoaded> {
+            Ok(Box::pin(async move { $body }))
+        }
+    };
+}
+
+/// Functions of the later chunk called synchronously (through [`now`]: views, a key
+/// handler), declared once each: `fn name(args) -> Result<T, NotLoaded> as preload_name { … }`.
+/// Generates each split function and the module's `preload`, which primes every one of them
+/// when the chunk arrives (`components::preload_later` calls each module's; a module left out
+/// of it leaves its `preload` unused, which the lint phase refuses).
+#[macro_export]
+macro_rules! later_fns {
+    ($($(#[doc = $doc:literal])* fn $name:ident($($args:tt)*) -> $ret:ty as $pre:ident $body:block)*) => {
+        $(
+            $(#[doc = $doc])*
+            #[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible, preload($pre)))]
+            fn $name($($args)*) -> $ret $body
+        )*
+
+        /// Primes every later-chunk function of this module (the chunk is fetched once).
+        #[cfg(feature = "split")]
+        pub(crate) async fn preload() -> Result<(), $crate::lazy::NotLoaded> {
+            $($pre().await?;)*
+            Ok(())
+        }
+    };
 }
 
 /// The stand-in of a view whose code is still on its way.

@@ -26,8 +26,8 @@ pub fn App() -> impl IntoView {
     provide_context(hub);
     hub.boot();
     // The lazily loaded chunks are fetched alongside the first data (release bundle only).
-    lazy::load(lazy::Chunk::Markdown, move || hub.markdown_arrived());
-    lazy::load(lazy::Chunk::Later, || {});
+    lazy::start(lazy::Chunk::Markdown, preload_markdown, move || hub.markdown_arrived());
+    lazy::start(lazy::Chunk::Later, preload_later, || {});
     #[cfg(feature = "test-hooks")]
     test_hooks::install(hub);
     components::theme::init();
@@ -36,6 +36,21 @@ pub fn App() -> impl IntoView {
             <routes::Routes/>
         </components::layout::Layout>
     }
+}
+
+/// How each chunk is loaded (what `lazy` asks for; it names no module itself).
+fn preload_markdown() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), lazy::NotLoaded>>>> {
+    #[cfg(feature = "split")]
+    return Box::pin(markdown::preload());
+    #[cfg(not(feature = "split"))]
+    Box::pin(async { Ok(()) })
+}
+
+fn preload_later() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), lazy::NotLoaded>>>> {
+    #[cfg(feature = "split")]
+    return Box::pin(components::preload_later());
+    #[cfg(not(feature = "split"))]
+    Box::pin(async { Ok(()) })
 }
 
 /// Shows that the pane stopped after an internal error (a panic aborts the wasm module), and

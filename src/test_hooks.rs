@@ -30,8 +30,8 @@ pub fn install(hub: Hub) {
         hub.runtime(&id)
             .map(|rt| {
                 serde_json::json!({
-                    "busy": rt.is_busy(), "text": rt.reply_text(), "messages": rt.messages.len(),
-                    "stream": rt.stream.as_ref().map(|s| s.stream_id.clone()), "cursor": rt.stream.as_ref().map(|s| s.cursor.seq),
+                    "busy": rt.is_busy(), "text": rt.reply_text(), "messages": rt.messages().len(),
+                    "stream": rt.stream().map(|s| s.stream_id.clone()), "cursor": rt.stream().map(|s| s.cursor.seq),
                 })
                 .to_string()
             })

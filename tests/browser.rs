@@ -11,12 +11,13 @@ use hermes_pane::components::cards::ApprovalCard;
 use hermes_pane::components::composer::Composer;
 use hermes_pane::components::pane::SessionPane;
 use hermes_pane::components::sidebar::Sidebar;
-use hermes_pane::components::transcript::ToolCardView;
+use hermes_pane::components::transcript::ToolCardPanel;
 use hermes_pane::hub::{Hub, SessionViewStoreFields};
 use leptos::prelude::*;
 use pane_core::transport::Budget;
 use pane_core::turn::{ToolCard, ToolStatus};
 use pane_core::wire::{Approval, ChatStartReply, Content, Message, SessionDetail, SessionEnvelope};
+use pane_core::Input;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
@@ -184,7 +185,7 @@ async fn a_new_stream_id_closes_the_open_event_source_and_opens_one_for_the_new_
     let other = hub.api().post::<SessionEnvelope>("new", "api/session/new", &serde_json::json!({})).await.unwrap().session.session_id;
     let body = serde_json::json!({"session_id": other, "message": "second [[tokens=200]] [[delay=20]] [[ttft=0]]"});
     let second = hub.api().post::<ChatStartReply>("start", "api/chat/start", &body).await.unwrap().stream_id.unwrap();
-    hub.drive(Some(&sid), |c| c.attach(&sid, &second, &[]).1);
+    hub.update(Some(&sid), Input::Started { session: sid.clone(), stream: second.clone(), uploads: Vec::new() });
     until("the new transport", LONG, || hub.event_source(&second).is_some_and(|es| es.ready_state() == 1)).await;
     assert_eq!(old.ready_state(), 2, "the old one was closed by the pane");
     assert!(hub.event_source(&first).is_none());
@@ -206,9 +207,9 @@ async fn unmounting_a_sessions_pane_leaves_its_event_source_open() {
     let now = hub.event_source(&stream).expect("still registered");
     assert!(js_sys::Object::is(&es, &now), "the very same EventSource");
     assert_eq!(now.ready_state(), 1, "still OPEN");
-    let seq = hub.runtime(&sid).unwrap().stream.unwrap().cursor.seq;
+    let seq = hub.runtime(&sid).unwrap().stream().unwrap().cursor.seq;
     sleep(300).await;
-    assert!(hub.runtime(&sid).unwrap().stream.unwrap().cursor.seq > seq, "and still taking tokens in");
+    assert!(hub.runtime(&sid).unwrap().stream().unwrap().cursor.seq > seq, "and still taking tokens in");
     done(hub).await;
 }
 
@@ -216,13 +217,13 @@ async fn unmounting_a_sessions_pane_leaves_its_event_source_open() {
 async fn a_closed_event_source_is_reopened_from_its_cursor() {
     let hub = hub();
     let (sid, stream) = running_session(&hub, "reopen [[tokens=120]] [[delay=15]] [[ttft=0]]").await;
-    until("some tokens", LONG, || hub.runtime(&sid).is_some_and(|r| r.stream.as_ref().is_some_and(|s| s.cursor.seq > 10))).await;
+    until("some tokens", LONG, || hub.runtime(&sid).is_some_and(|r| r.stream().is_some_and(|s| s.cursor.seq > 10))).await;
     let es = hub.event_source(&stream).unwrap();
     // The browser gives up on a connection: CLOSED, then an `error` event.
     es.close();
     es.dispatch_event(&web_sys::Event::new("error").unwrap()).unwrap();
     until("a new EventSource for the same stream", LONG, || hub.event_source(&stream).is_some_and(|n| !js_sys::Object::is(&n, &es))).await;
-    until("the turn to finish", LONG, || hub.runtime(&sid).is_some_and(|r| !r.is_busy() && !r.messages.is_empty())).await;
+    until("the turn to finish", LONG, || hub.runtime(&sid).is_some_and(|r| !r.is_busy() && !r.messages().is_empty())).await;
     let expected: String = (1..=120).map(|i| format!("tok{i}")).collect::<Vec<_>>().join(" ");
     assert_eq!(hub.runtime(&sid).unwrap().reply_text(), expected, "resumed from the cursor: nothing lost or doubled");
     done(hub).await;
@@ -233,7 +234,7 @@ async fn stream_end_closes_the_event_source() {
     let hub = hub();
     let (sid, stream) = running_session(&hub, "short [[tokens=5]] [[ttft=0]]").await;
     let es = hub.event_source(&stream).unwrap();
-    until("stream_end", LONG, || hub.runtime(&sid).is_some_and(|r| r.stream.as_ref().is_some_and(|s| s.ended))).await;
+    until("stream_end", LONG, || hub.runtime(&sid).is_some_and(|r| r.stream().is_some_and(|s| s.ended))).await;
     sleep(50).await;
     assert_eq!(es.ready_state(), 2, "closed by the pane, not left to reconnect");
     assert!(hub.event_source(&stream).is_none(), "gone from the registry");
@@ -249,7 +250,7 @@ async fn a_background_event_does_not_repaint_the_shown_transcript() {
     let hub = hub();
     let shown = hub.new_session().await.unwrap();
     hub.send(&shown, "shown [[tokens=2]] [[ttft=0]]", Vec::new()).await.unwrap();
-    until("the shown turn to end", LONG, || hub.runtime(&shown).is_some_and(|r| !r.is_busy() && r.messages.len() == 2)).await;
+    until("the shown turn to end", LONG, || hub.runtime(&shown).is_some_and(|r| !r.is_busy() && r.messages().len() == 2)).await;
     let (bg, _) = running_session(&hub, "background [[tokens=200]] [[delay=10]] [[ttft=0]]").await;
     hub.show(Some(shown.clone()));
     let (el, _mounted) = mount_pane(hub, &shown);
@@ -266,9 +267,9 @@ async fn a_background_event_does_not_repaint_the_shown_transcript() {
     opts.set_attributes(true);
     observer.observe_with_options(&el, &opts).unwrap();
     let paints = hub.paint_count(&shown);
-    let before = hub.runtime(&bg).unwrap().stream.unwrap().cursor.seq;
+    let before = hub.runtime(&bg).unwrap().stream().unwrap().cursor.seq;
     sleep(1200).await;
-    let after = hub.runtime(&bg).unwrap().stream.map(|s| s.cursor.seq).unwrap_or(u64::MAX);
+    let after = hub.runtime(&bg).unwrap().stream().map(|s| s.cursor.seq).unwrap_or(u64::MAX);
     assert!(after > before + 20, "the background session kept streaming ({before} → {after})");
     assert_eq!(hub.paint_count(&shown), paints, "no repaint of the shown session");
     assert_eq!(mutations.get(), 0, "no DOM change in the shown transcript");
@@ -292,7 +293,8 @@ async fn messages_render_markdown_code_and_hostile_content_inert() {
         ],
         ..Default::default()
     };
-    hub.drive(Some("render"), |c| c.with_session("render", |rt| rt.load(&detail, true)));
+    let at = hub.ticket();
+    hub.update(Some("render"), Input::Loaded { session: "render".into(), detail: detail.clone(), messages: true, at });
     hub.show(Some("render".into()));
     let (el, _m) = mount_pane(hub, "render");
     until("the transcript", LONG, || el.query_selector("[data-role=assistant] h1").unwrap().is_some()).await;
@@ -326,7 +328,7 @@ async fn tool_cards_show_running_done_and_error() {
     };
     let el = container();
     let cards = vec![card(ToolStatus::Running, None), card(ToolStatus::Done, Some("total 0")), card(ToolStatus::Error, Some("boom"))];
-    let _m = leptos::mount::mount_to(el.clone(), move || cards.clone().into_iter().map(|c| view! { <ToolCardView card=Signal::stored(c)/> }).collect_view());
+    let _m = leptos::mount::mount_to(el.clone(), move || cards.clone().into_iter().map(|c| view! { <ToolCardPanel card=Signal::stored(c)/> }).collect_view());
     sleep(20).await;
     let all = el.query_selector_all("[data-testid=tool-card]").unwrap();
     assert_eq!(all.length(), 3);
@@ -351,12 +353,7 @@ async fn approval_card_offers_every_choice_and_clears_when_nothing_is_pending() 
         allow_permanent: true,
         ..Default::default()
     };
-    hub.drive(Some(&sid), |c| {
-        c.with_session(&sid, |rt| {
-            rt.set_approval(Some(approval));
-            Vec::new()
-        })
-    });
+    hub.update(Some(&sid), Input::PromptsPolled { session: sid.clone(), approval: Some(Some(approval)), clarify: None });
     hub.show(Some(sid.clone()));
     let store = hub.store(&sid);
     let s2 = sid.clone();
@@ -369,7 +366,7 @@ async fn approval_card_offers_every_choice_and_clears_when_nothing_is_pending() 
     el.query_selector("[data-testid=approve-once]").unwrap().unwrap().unchecked_into::<web_sys::HtmlElement>().click();
     // Nothing is pending on the backend: it answers stale_cleared and the card goes.
     until("the card to clear", LONG, || el.query_selector("[data-testid=approval-card]").unwrap().is_none()).await;
-    assert!(hub.runtime(&sid).unwrap().approval.is_none());
+    assert!(hub.runtime(&sid).unwrap().approval().is_none());
     done(hub).await;
 }
 
@@ -377,7 +374,7 @@ async fn approval_card_offers_every_choice_and_clears_when_nothing_is_pending() 
 async fn denying_a_real_approval_sends_deny_and_the_turn_goes_on_without_the_command() {
     let hub = hub();
     let (sid, _) = running_session(&hub, "clean up [[tool:rm -rf ./demo]] [[ttft=0]] [[delay=5]]").await;
-    until("the approval to arrive", LONG, || hub.runtime(&sid).is_some_and(|r| r.approval.is_some())).await;
+    until("the approval to arrive", LONG, || hub.runtime(&sid).is_some_and(|r| r.approval().is_some())).await;
     hub.show(Some(sid.clone()));
     let store = hub.store(&sid);
     let (el, _m) = mount_pane(hub, &sid);
@@ -385,11 +382,11 @@ async fn denying_a_real_approval_sends_deny_and_the_turn_goes_on_without_the_com
     let deny: web_sys::HtmlElement = el.query_selector("[data-testid=approve-deny]").unwrap().unwrap().unchecked_into();
     deny.click();
     deny.click(); // a double click answers once (the second is ignored while the first is on its way)
-    until("the turn to finish", LONG, || hub.runtime(&sid).is_some_and(|r| !r.is_busy() && r.messages.len() >= 3)).await;
+    until("the turn to finish", LONG, || hub.runtime(&sid).is_some_and(|r| !r.is_busy() && r.messages().len() >= 3)).await;
     // The agent saw "deny": the command was blocked, not run.
     let rt = hub.runtime(&sid).unwrap();
-    let blocked = rt.messages.iter().any(|m| m.is_tool() && m.text().contains("BLOCKED"));
-    assert!(blocked, "the tool result says the user denied it: {:?}", rt.messages.iter().map(|m| m.text()).collect::<Vec<_>>());
+    let blocked = rt.messages().iter().any(|m| m.is_tool() && m.text().contains("BLOCKED"));
+    assert!(blocked, "the tool result says the user denied it: {:?}", rt.messages().iter().map(|m| m.text()).collect::<Vec<_>>());
     assert!(store.approval().get_untracked().is_none());
     done(hub).await;
 }
@@ -399,7 +396,7 @@ async fn a_live_tool_card_that_completes_updates_in_place_and_stays_expanded() {
     let card =
         RwSignal::new(ToolCard { tid: Some("t".into()), name: "terminal".into(), args: vec![], preview: None, status: ToolStatus::Running, duration: None });
     let el = container();
-    let _m = leptos::mount::mount_to(el.clone(), move || view! { <ToolCardView card=card/> });
+    let _m = leptos::mount::mount_to(el.clone(), move || view! { <ToolCardPanel card=card/> });
     sleep(20).await;
     let before: web_sys::HtmlDetailsElement = el.query_selector("[data-testid=tool-card]").unwrap().unwrap().unchecked_into();
     before.set_open(true); // the reader expands it while it runs
@@ -449,13 +446,13 @@ async fn composer_enter_sends_but_shift_enter_and_ime_do_not_and_drafts_persist(
     ime.set_is_composing(true);
     key(&input, &ime);
     sleep(100).await;
-    assert!(hub.runtime(&sid).is_none_or(|r| r.live.is_none() && r.messages.is_empty()), "Shift+Enter and IME Enter do not send");
+    assert!(hub.runtime(&sid).is_none_or(|r| r.live().is_none() && r.messages().is_empty()), "Shift+Enter and IME Enter do not send");
     let enter = web_sys::KeyboardEventInit::new();
     enter.set_key("Enter");
     key(&input, &enter);
-    until("the message to be sent", LONG, || hub.runtime(&sid).is_some_and(|r| r.live.is_some() || !r.messages.is_empty())).await;
+    until("the message to be sent", LONG, || hub.runtime(&sid).is_some_and(|r| r.live().is_some() || !r.messages().is_empty())).await;
     assert_eq!(input.value(), "", "cleared after sending");
-    until("the reply", LONG, || hub.runtime(&sid).is_some_and(|r| r.messages.len() == 2)).await;
+    until("the reply", LONG, || hub.runtime(&sid).is_some_and(|r| r.messages().len() == 2)).await;
     assert_eq!(hub.runtime(&sid).unwrap().reply_text(), "tok1 tok2");
     done(hub).await;
 }
@@ -520,12 +517,12 @@ async fn inline_rename_escape_cancels_and_enter_renames_once() {
     let sid = hub.new_session().await.unwrap();
     hub.send(&sid, "to rename [[tokens=1]] [[ttft=0]]", Vec::new()).await.unwrap();
     // `stream_end` comes after the generated title: the title is settled then.
-    until("the turn to end", LONG, || hub.runtime(&sid).is_some_and(|r| r.messages.len() == 2 && r.stream.as_ref().is_some_and(|s| s.ended))).await;
+    until("the turn to end", LONG, || hub.runtime(&sid).is_some_and(|r| r.messages().len() == 2 && r.stream().is_some_and(|s| s.ended))).await;
     hub.refresh_list().await;
     let (el, _m) = mount(hub, || view! { <Sidebar/> });
     let row = format!("[data-testid=session-row][data-session-id=\"{sid}\"]");
     // The sidebar is painted at its own pace: wait until the row shows the settled title.
-    let settled_title = hub.runtime(&sid).and_then(|r| r.title).unwrap_or_default();
+    let settled_title = hub.runtime(&sid).and_then(|r| r.title().map(str::to_string)).unwrap_or_default();
     until("the row with its title", LONG, || text_of(&el, &format!("{row} [data-testid=row-title]")) == settled_title).await;
     let title_before = settled_title.clone();
     let click = |css: &str| el.query_selector(css).unwrap().unwrap().unchecked_into::<web_sys::HtmlElement>().click();
@@ -567,7 +564,7 @@ async fn load_all_pages_a_long_session_in_so_find_in_page_sees_every_message() {
     until("every message", LONG, || el.query_selector_all("[data-testid=message]").unwrap().length() == 1200).await;
     assert!(el.query_selector("[data-testid=load-all]").unwrap().is_none(), "nothing older is left to load");
     let rt = hub.runtime(&sid).unwrap();
-    assert_eq!((rt.messages_offset, rt.messages.len()), (0, 1200));
+    assert_eq!((rt.messages_offset(), rt.messages().len()), (0, 1200));
     done(hub).await;
 }
 
@@ -576,10 +573,10 @@ async fn sidebar_rows_keep_their_places_under_the_pointer_and_re_sort_after() {
     let hub = hub();
     let a = hub.new_session().await.unwrap();
     hub.send(&a, "older [[tokens=1]] [[ttft=0]]", Vec::new()).await.unwrap();
-    until("A to end", LONG, || hub.runtime(&a).is_some_and(|r| r.stream.as_ref().is_some_and(|s| s.ended))).await;
+    until("A to end", LONG, || hub.runtime(&a).is_some_and(|r| r.stream().is_some_and(|s| s.ended))).await;
     let b = hub.new_session().await.unwrap();
     hub.send(&b, "newer [[tokens=1]] [[ttft=0]]", Vec::new()).await.unwrap();
-    until("B to end", LONG, || hub.runtime(&b).is_some_and(|r| r.stream.as_ref().is_some_and(|s| s.ended))).await;
+    until("B to end", LONG, || hub.runtime(&b).is_some_and(|r| r.stream().is_some_and(|s| s.ended))).await;
     hub.refresh_list().await;
     let (el, _m) = mount(hub, || view! { <Sidebar/> });
     let order = || row_ids(&el).into_iter().filter(|id| *id == a || *id == b).collect::<Vec<_>>();

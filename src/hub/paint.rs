@@ -1,46 +1,33 @@
-//! Painting: runtime state → view stores, at most once per animation frame. Tokens are taken
-//! in as they arrive (the runtime is updated by the transport handler); only this projection
-//! is batched. Only the shown session's view is painted; others get their sidebar row, and
-//! are painted in full when shown.
+//! Painting: runtime state → view stores, when `pane_core::paint::PaintClock` says so. What a
+//! view shows is decided in the core (`pane_core::view`); here it is rendered (markdown → HTML,
+//! cached per item and sealed segment) and written into the stores, each field only when it
+//! changed. Only the shown session's view is painted; others get their sidebar row, and are
+//! painted in full when shown.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use leptos::prelude::*;
+use pane_core::paint::PaintClock;
 use pane_core::turn::Segment;
-use pane_core::view::{group_rows, sidebar_row, transcript, usage_line, TranscriptItem};
+use pane_core::view::{group_rows, keep_places, pane_state, places_changed, sidebar_row, transcript, turn_usage, usage_line, TranscriptItem};
 use pane_core::wire::SessionRow;
 
 use super::store::*;
 use super::{Hub, Inner};
-
-/// The shown session's view is repainted at most this often while it streams (ms): one paint
-/// every other frame at 60 Hz (30 ms, so frame jitter never stretches it to three). Token →
-/// paint latency stays under a frame plus one batching period (2 frames, 33 ms).
-pub const PAINT_INTERVAL_MS: f64 = 30.0;
-/// The sidebar (previews of background sessions) is repainted at most this often (ms): four
-/// times a second is lively enough for a one-line preview and costs a fraction of every frame.
-pub const SIDEBAR_INTERVAL_MS: f64 = 250.0;
+use crate::lazy::{self, Chunk};
 
 #[derive(Default)]
 pub(crate) struct Painter {
-    dirty: HashSet<String>,
-    /// When the earliest scheduled paint runs (`performance.now()` ms), if one is scheduled.
-    scheduled: Option<f64>,
-    pub(crate) sidebar_dirty: bool,
-    /// The sidebar changes in kind (a list arrived, a turn finished): paint it at the next
-    /// frame, not at the preview pace.
-    pub(crate) sidebar_urgent: bool,
+    clock: PaintClock,
     /// The pointer is over the session list: rows keep their places (fields still update), so
     /// a row never moves under a click; the backend's order comes back when it leaves.
-    pub(crate) sidebar_hold: bool,
+    sidebar_hold: bool,
     /// When a listed row last changed its place (`performance.now()` ms): see
     /// [`Hub::rows_just_moved`].
     sidebar_moved_at: Option<f64>,
     cache: HashMap<String, Cache>,
-    last_paint: f64,
-    last_sidebar: f64,
 }
 
 impl Painter {
@@ -87,39 +74,34 @@ impl LatencyProbe {
     }
 }
 
-/// What changed in a session's view (computed under the hub borrow, applied after it).
+/// What a session's view shows (computed under the hub borrow, written after it).
 struct Projection {
     #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
     revision: u64,
-    title: String,
-    status: Status,
-    loaded: bool,
+    state: pane_core::view::PaneState,
     items: Option<Vec<Arc<Item>>>,
     live: Option<Arc<LiveView>>,
     tail: Arc<str>,
-    approval: Option<pane_core::wire::Approval>,
-    clarify: Option<pane_core::wire::Clarify>,
-    error: Option<ErrorView>,
-    cancelled: bool,
-    queued: Vec<String>,
-    read_only: bool,
-    has_older: bool,
-    tps: Option<f64>,
-    usage: Option<String>,
-    stream_id: Option<String>,
 }
 
 fn render_markdown(text: &str) -> Arc<str> {
     Arc::from(crate::markdown::message_html(text))
 }
 
+/// The transcript's items, rendered (an unchanged item is reused as it was).
 fn project_items(rt: &pane_core::SessionRuntime, cache: &mut Cache) -> Vec<Arc<Item>> {
     let mut fresh = HashMap::new();
-    let items: Vec<Arc<Item>> = transcript(rt)
+    let settled = transcript(rt);
+    let usage = turn_usage(rt, &settled);
+    let markdown = lazy::ready(Chunk::Markdown);
+    let items = settled
         .into_iter()
-        .map(|t| {
+        .enumerate()
+        .map(|(at, t)| {
             let key = t.key();
-            let content = t.content_hash();
+            // The latest turn's usage line is part of what its item shows.
+            let line = usage.as_ref().filter(|(u, _)| *u == at).map(|(_, l)| l.clone());
+            let content = hash_of((t.content_hash(), &line));
             if let Some((h, item)) = cache.items.get(&key) {
                 if *h == content {
                     fresh.insert(key, (content, item.clone()));
@@ -136,41 +118,26 @@ fn project_items(rt: &pane_core::SessionRuntime, cache: &mut Cache) -> Vec<Arc<I
                     error,
                     partial,
                     details,
-                    usage: usage_line(None, None, tps, duration),
+                    usage: line.unwrap_or_else(|| usage_line(None, None, tps, duration)),
                 },
                 TranscriptItem::Divider { text, .. } => ItemKind::Divider { text },
             };
             // Only an assistant message renders markdown: a user message (maybe with its edit
             // box open) is not rebuilt when the renderer arrives.
-            let markdown = matches!(kind, ItemKind::Assistant { .. }) && crate::lazy::ready(crate::lazy::Chunk::Markdown);
-            let item = Arc::new(Item { key, version: hash_of((content, markdown)), kind });
+            let rendered = matches!(kind, ItemKind::Assistant { .. }) && markdown;
+            let item = Arc::new(Item { key, version: hash_of((content, rendered)), kind });
             fresh.insert(key, (content, item.clone()));
             item
         })
         .collect();
     cache.items = fresh;
-    with_turn_usage(items, rt)
-}
-
-/// The latest turn's own usage (tokens, rate, duration) goes on its last assistant message.
-fn with_turn_usage(mut items: Vec<Arc<Item>>, rt: &pane_core::SessionRuntime) -> Vec<Arc<Item>> {
-    let Some(u) = rt.turn_usage.as_ref() else { return items };
-    let Some(last) = items.iter().rposition(|i| matches!(i.kind, ItemKind::Assistant { error: false, .. })) else { return items };
-    if items[last + 1..].iter().any(|i| matches!(i.kind, ItemKind::User { .. })) {
-        return items;
-    }
-    let mut item = (*items[last]).clone();
-    if let ItemKind::Assistant { usage, .. } = &mut item.kind {
-        *usage = usage_line(u.input_tokens, u.output_tokens, u.tps, u.duration_seconds).or(usage.take());
-        item.version = hash_of((item.version, &*usage));
-    }
-    items[last] = Arc::new(item);
     items
 }
 
 fn project_live(l: &pane_core::turn::LiveTurn, cache: &mut Cache) -> (LiveView, Arc<str>) {
     let last = l.segments.len().saturating_sub(1);
     let mut tail: Arc<str> = Arc::from("");
+    let markdown = lazy::ready(Chunk::Markdown);
     let segs = l
         .segments
         .iter()
@@ -183,7 +150,7 @@ fn project_live(l: &pane_core::turn::LiveTurn, cache: &mut Cache) -> (LiveView, 
             Segment::Text { text, .. } => {
                 let html = cache.sealed.entry((idx, text.len())).or_insert_with(|| render_markdown(text)).clone();
                 // Rebuilt once when the renderer arrives (it was plain text before).
-                LiveSeg { key: hash_of((idx, 1u8, text.len(), crate::lazy::ready(crate::lazy::Chunk::Markdown))), kind: LiveSegKind::Text { html } }
+                LiveSeg { key: hash_of((idx, 1u8, text.len(), markdown)), kind: LiveSegKind::Text { html } }
             }
             Segment::Reasoning { text, sealed } if !sealed && idx == last => {
                 tail = Arc::from(text.as_str());
@@ -200,6 +167,7 @@ fn project_live(l: &pane_core::turn::LiveTurn, cache: &mut Cache) -> (LiveView, 
     (LiveView { user: l.user_text.clone(), attachments: l.attachments.clone(), segs, compressing: l.compressing.clone() }, tail)
 }
 
+/// Whether two live views have the same shape (segments, cards): only the tail text differs.
 fn same_shape(a: &Option<Arc<LiveView>>, b: &Option<Arc<LiveView>>) -> bool {
     match (a, b) {
         (None, None) => true,
@@ -222,65 +190,23 @@ fn same_shape(a: &Option<Arc<LiveView>>, b: &Option<Arc<LiveView>>) -> bool {
 
 fn project(i: &mut Inner, id: &str) -> Option<Projection> {
     let rt = i.core.session(id)?;
-    let cache = i.painter.cache.entry(rt.id.clone()).or_default();
-    let items = if cache.transcript_rev != Some(rt.transcript_revision) {
-        cache.transcript_rev = Some(rt.transcript_revision);
-        Some(project_items(rt, cache))
-    } else {
-        None
-    };
-    let (live, tail) = match &rt.live {
+    let cache = i.painter.cache.entry(rt.id().to_string()).or_default();
+    let items = (cache.transcript_rev != Some(rt.transcript_revision())).then(|| {
+        cache.transcript_rev = Some(rt.transcript_revision());
+        project_items(rt, cache)
+    });
+    let (live, tail) = match rt.live() {
         Some(l) if !(l.segments.is_empty() && l.user_text.is_none()) => {
             let (v, t) = project_live(l, cache);
             (Some(Arc::new(v)), t)
         }
         _ => (None, Arc::from("")),
     };
-    if rt.live.is_none() {
+    if rt.live().is_none() {
         cache.sealed.clear();
     }
-    let status = match &rt.live {
-        Some(l) if l.stream_id.is_none() && l.user_text.is_some() => Status::Sending,
-        _ if rt.is_busy() => Status::Busy,
-        _ if rt.is_unconfirmed() => Status::Checking,
-        _ => Status::Idle,
-    };
-    let row_title = i.rows.iter().find(|r| r.session_id == rt.id).map(SessionRow::shown_title);
-    Some(Projection {
-        revision: rt.revision,
-        title: rt.title.clone().filter(|t| !t.trim().is_empty()).or(row_title).unwrap_or_else(|| "New conversation".into()),
-        status,
-        loaded: rt.loaded,
-        items,
-        live,
-        tail,
-        approval: rt.approval.clone(),
-        clarify: rt.clarify.clone(),
-        error: rt.error.as_ref().map(|e| ErrorView { message: e.message.clone(), hint: e.hint.clone() }),
-        cancelled: rt.cancelled,
-        queued: rt
-            .queued
-            .iter()
-            .map(|q| match q.uploads.len() {
-                0 => q.text.clone(),
-                n => format!("{} (+{n} file{})", q.text, if n == 1 { "" } else { "s" }),
-            })
-            .collect(),
-        read_only: rt.read_only,
-        has_older: rt.messages_offset > 0,
-        tps: rt.live_tps,
-        // The header shows the session's totals (live from `metering` while a turn runs); each
-        // turn's own figures sit under its reply.
-        usage: rt
-            .live_usage
-            .as_ref()
-            .filter(|_| rt.is_busy())
-            .and_then(|u| u.input_tokens.zip(u.output_tokens))
-            .or(rt.session_tokens)
-            .filter(|(i, o)| *i + *o > 0.0)
-            .map(|(i, o)| format!("Session: {} in · {} out", i as u64, o as u64)),
-        stream_id: rt.live_stream_id().map(str::to_string),
-    })
+    let row = i.rows.iter().find(|r| r.session_id == rt.id());
+    Some(Projection { revision: rt.revision(), state: pane_state(rt, row), items, live, tail })
 }
 
 /// Sets a store field only when the value differs (no needless notifications).
@@ -297,19 +223,14 @@ macro_rules! set_if {
 impl Hub {
     /// The sidebar must show a change of state soon (not at the preview pace).
     pub(crate) fn sidebar_now(&self) {
-        self.with(|i| {
-            i.painter.sidebar_dirty = true;
-            i.painter.sidebar_urgent = true;
-        });
-        self.schedule_paint();
+        self.with(|i| i.painter.clock.mark_sidebar(true));
+        self.schedule_paint_in(0.0);
     }
 
-    /// Notes that a session's runtime changed; it is painted at the next frame.
+    /// Notes that a session's runtime changed; it is painted when the clock says so.
     pub(crate) fn mark_dirty(&self, id: &str) {
-        self.with(|i| {
-            i.painter.dirty.insert(id.to_string());
-        });
-        self.schedule_paint();
+        self.with(|i| i.painter.clock.mark(id));
+        self.schedule_paint_in(0.0);
     }
 
     /// The markdown renderer arrived: every projection renders its messages again (they were
@@ -318,82 +239,34 @@ impl Hub {
         let active = self.active.get_untracked();
         self.with(|i| {
             i.painter.cache.clear();
-            i.painter.dirty.extend(active);
+            if let Some(a) = &active {
+                i.painter.clock.mark(a);
+            }
         });
-        self.schedule_paint();
-    }
-
-    /// Schedules a paint at the next animation frame (unless one comes sooner anyway).
-    pub(crate) fn schedule_paint(&self) {
         self.schedule_paint_in(0.0);
     }
 
     fn paint_frame(&self) {
-        let t = now();
         let active = self.active.get_untracked();
-        // Batching: the shown view at most every PAINT_INTERVAL_MS, the sidebar every
-        // SIDEBAR_INTERVAL_MS; what is not painted yet stays dirty for a later frame.
-        let (paint_active, paint_sidebar, dirty, again) = self.with(|i| {
-            let p = &mut i.painter;
-            p.scheduled = None;
-            let active_dirty = active.as_ref().is_some_and(|a| p.dirty.contains(a));
-            let paint_active = active_dirty && t - p.last_paint >= PAINT_INTERVAL_MS;
-            let paint_sidebar = (p.sidebar_dirty || !p.dirty.is_empty()) && (p.sidebar_urgent || t - p.last_sidebar >= SIDEBAR_INTERVAL_MS);
-            let dirty: HashSet<String> = if paint_sidebar { std::mem::take(&mut p.dirty) } else { p.dirty.clone() };
-            if paint_active {
-                p.last_paint = t;
-                // Its sidebar row (state, preview) follows at the sidebar's pace.
-                p.sidebar_dirty = true;
-                if let Some(a) = &active {
-                    p.dirty.remove(a);
-                }
-            } else if active_dirty {
-                if let Some(a) = &active {
-                    p.dirty.insert(a.clone());
-                }
-            }
-            if paint_sidebar {
-                p.last_sidebar = t;
-                p.sidebar_dirty = false;
-                p.sidebar_urgent = false;
-            }
-            // When the next paint is due: what is left waits for its interval (a timer, then a
-            // frame) rather than spinning on animation frames that would paint nothing.
-            let active_left = active.as_ref().is_some_and(|a| p.dirty.contains(a));
-            let sidebar_left = p.sidebar_dirty || !p.dirty.is_empty();
-            let due = |last: f64, every: f64| (last + every - t).max(0.0);
-            let again = match (active_left, sidebar_left) {
-                (false, false) => None,
-                (true, false) => Some(due(p.last_paint, PAINT_INTERVAL_MS)),
-                (false, true) => Some(due(p.last_sidebar, SIDEBAR_INTERVAL_MS)),
-                (true, true) => Some(due(p.last_paint, PAINT_INTERVAL_MS).min(due(p.last_sidebar, SIDEBAR_INTERVAL_MS))),
-            };
-            (paint_active, paint_sidebar, dirty, again)
-        });
-        if let (true, Some(a)) = (paint_active, &active) {
+        let plan = self.with(|i| i.painter.clock.frame(now(), active.as_deref()));
+        if let (true, Some(a)) = (plan.paint_active, &active) {
             self.paint_now(a);
         }
-        if paint_sidebar {
-            self.attention_notices(&dirty, active.as_deref());
+        if plan.paint_sidebar {
+            if !plan.changed.is_empty() {
+                self.attention_notices(plan.changed, active.clone());
+            }
             self.paint_sidebar();
         }
-        if let Some(wait) = again {
+        if let Some(wait) = plan.again {
             self.schedule_paint_in(wait);
         }
     }
 
-    /// Schedules a paint for the first frame after `ms` (the next frame when that is less than a
-    /// frame away), unless one is already scheduled sooner.
+    /// Schedules a paint for the first frame after `ms` (the next frame when that is less than
+    /// a frame away), unless one is already scheduled sooner.
     fn schedule_paint_in(&self, ms: f64) {
-        let at = now() + ms;
-        let sooner = self.with(|i| {
-            let sooner = i.painter.scheduled.is_none_or(|s| s > at + 17.0);
-            if sooner {
-                i.painter.scheduled = Some(at);
-            }
-            sooner
-        });
-        if !sooner {
+        if !self.with(|i| i.painter.clock.schedule(now(), ms)) {
             return;
         }
         let hub = *self;
@@ -401,7 +274,8 @@ impl Hub {
             request_animation_frame(move || hub.paint_frame());
         } else {
             // Wake a little early: the frame after the timer is the one that paints.
-            set_timeout(move || request_animation_frame(move || hub.paint_frame()), std::time::Duration::from_millis((ms - 8.0) as u64));
+            let wait = std::time::Duration::from_millis((ms - 8.0) as u64);
+            set_timeout(move || request_animation_frame(move || hub.paint_frame()), wait);
         }
     }
 
@@ -412,9 +286,10 @@ impl Hub {
         let mut changed = false;
         #[cfg(feature = "test-hooks")]
         let revision = p.revision;
-        set_if!(store, title, p.title, changed);
-        set_if!(store, status, p.status, changed);
-        set_if!(store, loaded, p.loaded, changed);
+        let s = p.state;
+        set_if!(store, title, s.title, changed);
+        set_if!(store, status, s.status, changed);
+        set_if!(store, loaded, s.loaded, changed);
         if let Some(items) = p.items {
             let same = store.items().with_untracked(|cur| cur.len() == items.len() && cur.iter().zip(&items).all(|(a, b)| Arc::ptr_eq(a, b)));
             if !same {
@@ -430,34 +305,40 @@ impl Hub {
             store.tail().set(p.tail);
             changed = true;
         }
-        set_if!(store, approval, p.approval, changed);
-        set_if!(store, clarify, p.clarify, changed);
-        set_if!(store, error, p.error, changed);
-        set_if!(store, cancelled, p.cancelled, changed);
-        set_if!(store, queued, p.queued, changed);
-        set_if!(store, read_only, p.read_only, changed);
-        set_if!(store, has_older, p.has_older, changed);
-        set_if!(store, tps, p.tps, changed);
-        set_if!(store, usage, p.usage, changed);
-        set_if!(store, stream_id, p.stream_id, changed);
+        set_if!(store, approval, s.approval, changed);
+        set_if!(store, clarify, s.clarify, changed);
+        set_if!(store, error, s.error, changed);
+        set_if!(store, cancelled, s.cancelled, changed);
+        set_if!(store, queued, s.queued, changed);
+        set_if!(store, read_only, s.read_only, changed);
+        set_if!(store, has_older, s.has_older, changed);
+        set_if!(store, tps, s.tps, changed);
+        set_if!(store, usage, s.usage, changed);
+        set_if!(store, stream_id, s.stream_id, changed);
         if changed {
             self.with(|i| *i.paints.entry(id.to_string()).or_default() += 1);
         }
-        // Painted = the next animation frame after the DOM reflects the tokens.
         #[cfg(feature = "test-hooks")]
-        if self.active.get_untracked().as_deref() == Some(id) {
-            let done: Vec<f64> = self.with(|i| {
-                let (painted, rest): (Vec<_>, Vec<_>) = i.latency.pending.drain(..).partition(|(r, _)| *r <= revision);
-                i.latency.pending = rest;
-                painted.into_iter().map(|(_, t)| t).collect()
+        self.painted_tokens(id, revision);
+    }
+
+    /// Painted = the next animation frame after the DOM reflects the tokens (benchmarks).
+    #[cfg(feature = "test-hooks")]
+    fn painted_tokens(&self, id: &str, revision: u64) {
+        if self.active.get_untracked().as_deref() != Some(id) {
+            return;
+        }
+        let done: Vec<f64> = self.with(|i| {
+            let (painted, rest): (Vec<_>, Vec<_>) = i.latency.pending.drain(..).partition(|(r, _)| *r <= revision);
+            i.latency.pending = rest;
+            painted.into_iter().map(|(_, t)| t).collect()
+        });
+        if !done.is_empty() {
+            let hub = *self;
+            request_animation_frame(move || {
+                let t = now();
+                hub.with(|i| i.latency.samples.extend(done.iter().map(|a| t - a)));
             });
-            if !done.is_empty() {
-                let hub = *self;
-                request_animation_frame(move || {
-                    let t = now();
-                    hub.with(|i| i.latency.samples.extend(done.iter().map(|a| t - a)));
-                });
-            }
         }
     }
 
@@ -467,11 +348,9 @@ impl Hub {
             // Sessions started here that the list has not caught up with yet.
             for s in i.core.sessions() {
                 let known = rows.iter().any(|r| s.answers_to(&r.session_id));
-                if !known && (s.is_busy() || s.has_live_content() || !s.messages.is_empty()) {
-                    rows.insert(
-                        0,
-                        SessionRow { session_id: s.id.clone(), title: s.title.clone(), updated_at: Some(js_sys::Date::now() / 1000.0), ..Default::default() },
-                    );
+                if !known && (s.is_busy() || s.has_live_content() || !s.messages().is_empty()) {
+                    let updated_at = Some(js_sys::Date::now() / 1000.0);
+                    rows.insert(0, SessionRow { session_id: s.id().to_string(), title: s.title().map(str::to_string), updated_at, ..Default::default() });
                 }
             }
             rows.iter().map(|r| sidebar_row(r, &i.core)).collect::<Vec<_>>()
@@ -479,18 +358,23 @@ impl Hub {
         let (pinned, recent) = group_rows(rows);
         let mut pinned: Vec<RowView> = pinned.iter().map(RowView::from).collect();
         let mut recent: Vec<RowView> = recent.iter().map(RowView::from).collect();
+        let ids = |rows: &[RowView]| rows.iter().map(|r| r.id.clone()).collect::<Vec<String>>();
+        let (shown_pinned, shown_recent) = (self.sidebar.pinned().with_untracked(|c| ids(c)), self.sidebar.recent().with_untracked(|c| ids(c)));
+        fn refs(v: &[String]) -> Vec<&str> {
+            v.iter().map(String::as_str).collect()
+        }
         if self.with(|i| i.painter.sidebar_hold) {
-            self.sidebar.pinned().with_untracked(|cur| keep_places(cur, &mut pinned));
-            self.sidebar.recent().with_untracked(|cur| keep_places(cur, &mut recent));
+            keep_places(&refs(&shown_pinned), &mut pinned, |r| r.id.as_str());
+            keep_places(&refs(&shown_recent), &mut recent, |r| r.id.as_str());
         }
         // Keyed patches: only the rows (and fields) that changed notify their views.
         let mut moved = false;
         if self.sidebar.pinned().with_untracked(|c| *c != pinned) {
-            moved |= self.sidebar.pinned().with_untracked(|c| places_changed(c, &pinned));
+            moved |= places_changed(&refs(&shown_pinned), &refs(&ids(&pinned)));
             self.sidebar.pinned().patch(pinned);
         }
         if self.sidebar.recent().with_untracked(|c| *c != recent) {
-            moved |= self.sidebar.recent().with_untracked(|c| places_changed(c, &recent));
+            moved |= places_changed(&refs(&shown_recent), &refs(&ids(&recent)));
             self.sidebar.recent().patch(recent);
         }
         if moved {
@@ -513,50 +397,4 @@ impl Hub {
             self.sidebar_now();
         }
     }
-
-    /// A background session that starts waiting on the user gets a non-blocking notice.
-    fn attention_notices(&self, dirty: &HashSet<String>, active: Option<&str>) {
-        for id in dirty {
-            let (needs, title, fresh) = self.with(|i| {
-                let s = i.core.session(id);
-                let needs = s
-                    .map(|s| {
-                        if s.approval.is_some() {
-                            1
-                        } else if s.clarify.is_some() {
-                            2
-                        } else {
-                            0
-                        }
-                    })
-                    .unwrap_or(0);
-                let title = s.and_then(|s| s.title.clone()).unwrap_or_else(|| "A session".into());
-                let fresh = if needs > 0 {
-                    i.attention_seen.insert(id.clone())
-                } else {
-                    // Answered: a later request is news again.
-                    i.attention_seen.remove(id);
-                    false
-                };
-                (needs, title, fresh)
-            });
-            if needs > 0 && fresh && active != Some(id.as_str()) {
-                let what = if needs == 1 { "needs your approval" } else { "has a question for you" };
-                self.toast(ToastKind::Attention, format!("“{title}” {what}."), Some(id.clone()));
-            }
-        }
-    }
-}
-
-/// Whether a row shown in `current` sits at another index in `next` (one that left, or a new
-/// one, moves the rows after it).
-fn places_changed(current: &[RowView], next: &[RowView]) -> bool {
-    let place: HashMap<&str, usize> = next.iter().enumerate().map(|(i, r)| (r.id.as_str(), i)).collect();
-    current.iter().enumerate().any(|(i, r)| place.get(r.id.as_str()).is_some_and(|&j| j != i))
-}
-
-/// Orders `rows` like `current` (rows already shown keep their places; new ones go last).
-fn keep_places(current: &[RowView], rows: &mut Vec<RowView>) {
-    let place = |id: &str| current.iter().position(|r| r.id == id).unwrap_or(usize::MAX);
-    pane_core::sort_stable_by(rows, |a, b| place(&a.id).cmp(&place(&b.id)));
 }

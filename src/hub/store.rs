@@ -9,18 +9,8 @@ use pane_core::view::{AttentionKind, SidebarRow};
 use pane_core::wire::{Approval, Clarify};
 use reactive_stores::{Patch, Store};
 
-/// What the session is doing, for the composer and the header.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Status {
-    #[default]
-    Idle,
-    /// `chat/start` is in flight.
-    Sending,
-    /// Claims a live turn the server has not confirmed yet (no spinner).
-    Checking,
-    /// A confirmed live turn.
-    Busy,
-}
+/// What the session is doing (decided in the core).
+pub use pane_core::view::{ErrorLine, Status};
 
 /// One settled transcript item, rendered once per version.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,13 +80,6 @@ pub struct LiveView {
     pub compressing: Option<String>,
 }
 
-/// The error bubble of a failed turn.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ErrorView {
-    pub message: String,
-    pub hint: Option<String>,
-}
-
 /// A message given back to the composer, with why it was not sent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Returned {
@@ -122,7 +105,7 @@ pub struct SessionView {
     pub tail: Arc<str>,
     pub approval: Option<Approval>,
     pub clarify: Option<Clarify>,
-    pub error: Option<ErrorView>,
+    pub error: Option<ErrorLine>,
     pub cancelled: bool,
     pub queued: Vec<String>,
     /// A message the hub could not send on the user's behalf, handed back to the composer.

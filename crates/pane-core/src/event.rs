@@ -9,26 +9,23 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::json::FromJson;
 use crate::wire::{Approval, Clarify, SessionDetail, TodoState};
 
 /// `{text}` of `token` and `reasoning`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct TextDelta {
     pub text: String,
 }
 
-crate::from_json_fields!(TextDelta { text });
-
 /// `interim_assistant`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct InterimAssistant {
     pub text: String,
     pub already_streamed: bool,
     /// Text that was echoed into the thinking buffer and must be stripped from it.
     pub reasoning_echo: Value,
 }
-
-crate::from_json_fields!(InterimAssistant { text, already_streamed, reasoning_echo });
 
 impl InterimAssistant {
     /// `reasoning_echo` is documented as optional; it may be a string or a boolean flag
@@ -43,7 +40,7 @@ impl InterimAssistant {
 }
 
 /// `tool` and `tool_complete`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct ToolEvent {
     pub event_type: Option<String>,
     pub name: String,
@@ -53,8 +50,6 @@ pub struct ToolEvent {
     pub duration: Option<f64>,
     pub is_error: bool,
 }
-
-crate::from_json_fields!(ToolEvent { event_type, name, preview, args, tid, duration, is_error });
 
 impl ToolEvent {
     /// `args` as ordered `(key, value-as-text)` pairs (values are truncated strings upstream).
@@ -84,25 +79,21 @@ pub fn args_pairs(args: &Value) -> Vec<(String, String)> {
 }
 
 /// `context_status`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct ContextStatus {
     pub session_id: Option<String>,
     pub prefill: Value,
 }
 
-crate::from_json_fields!(ContextStatus { session_id, prefill });
-
 /// `compressing`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct Compressing {
     pub session_id: Option<String>,
     pub message: Option<String>,
 }
 
-crate::from_json_fields!(Compressing { session_id, message });
-
 /// `compressed`: the session id may rotate.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct Compressed {
     pub session_id: Option<String>,
     pub old_session_id: Option<String>,
@@ -112,20 +103,16 @@ pub struct Compressed {
     pub usage: Value,
 }
 
-crate::from_json_fields!(Compressed { session_id, old_session_id, new_session_id, continuation_session_id, message, usage });
-
 /// `warning`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct Warning {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub message: Option<String>,
 }
 
-crate::from_json_fields!(Warning { kind = "type", message });
-
 /// Token and cost counters (in `metering.usage` and `done.usage`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct Usage {
     pub input_tokens: Option<f64>,
     pub output_tokens: Option<f64>,
@@ -144,26 +131,8 @@ pub struct Usage {
     pub post_compression_context_tokens_estimate: Option<f64>,
 }
 
-crate::from_json_fields!(Usage {
-    input_tokens,
-    output_tokens,
-    estimated_cost,
-    cache_read_tokens,
-    cache_write_tokens,
-    cache_hit_percent,
-    turn_cache_hit_percent,
-    duration_seconds,
-    tps,
-    ttft_ms,
-    used_model,
-    context_length,
-    threshold_tokens,
-    last_prompt_tokens,
-    post_compression_context_tokens_estimate
-});
-
 /// `metering`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct Metering {
     pub tps: Option<f64>,
     pub tps_available: bool,
@@ -177,8 +146,6 @@ pub struct Metering {
     pub usage: Option<Usage>,
 }
 
-crate::from_json_fields!(Metering { tps, tps_available, estimated, high, low, ttft_ms, active, session_id, usage });
-
 impl Metering {
     /// The contract's rule for showing a live TPS figure.
     pub fn shown_tps(&self) -> Option<f64> {
@@ -190,7 +157,7 @@ impl Metering {
 }
 
 /// `state_saved`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct StateSaved {
     pub session_id: Option<String>,
     pub kind: Option<String>,
@@ -198,19 +165,15 @@ pub struct StateSaved {
     pub name: Option<String>,
 }
 
-crate::from_json_fields!(StateSaved { session_id, kind, action, name });
-
 /// `pending_steer_leftover`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct SteerLeftover {
     pub session_id: Option<String>,
     pub text: String,
 }
 
-crate::from_json_fields!(SteerLeftover { session_id, text });
-
 /// `goal`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct Goal {
     pub session_id: Option<String>,
     pub state: Option<String>,
@@ -220,10 +183,8 @@ pub struct Goal {
     pub decision: Value,
 }
 
-crate::from_json_fields!(Goal { session_id, state, message, message_key, message_args, decision });
-
 /// `goal_continue`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct GoalContinue {
     pub session_id: Option<String>,
     pub continuation_prompt: Option<String>,
@@ -234,10 +195,8 @@ pub struct GoalContinue {
     pub decision: Value,
 }
 
-crate::from_json_fields!(GoalContinue { session_id, continuation_prompt, text, message, message_key, message_args, decision });
-
 /// `done`: the turn is settled and saved; not the end of the transport.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct Done {
     pub session: Option<SessionDetail>,
     pub usage: Option<Usage>,
@@ -247,19 +206,15 @@ pub struct Done {
     pub answer: Option<String>,
 }
 
-crate::from_json_fields!(Done { session, usage, terminal_state, terminal_reason, ephemeral, answer });
-
 /// `title`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct Title {
     pub session_id: Option<String>,
     pub title: String,
 }
 
-crate::from_json_fields!(Title { session_id, title });
-
 /// `title_status` (diagnostics only).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct TitleStatus {
     pub session_id: Option<String>,
     pub status: Option<String>,
@@ -267,18 +222,14 @@ pub struct TitleStatus {
     pub title: Option<String>,
 }
 
-crate::from_json_fields!(TitleStatus { session_id, status, reason, title });
-
 /// `stream_end`: the transport fence. `session_id` is the *original* id.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct StreamEnd {
     pub session_id: Option<String>,
 }
 
-crate::from_json_fields!(StreamEnd { session_id });
-
 /// `apperror`: terminal; no `stream_end` follows.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct AppError {
     pub message: Option<String>,
     #[serde(rename = "type")]
@@ -298,10 +249,8 @@ pub struct AppError {
     pub offline_dropped_events: Option<u64>,
 }
 
-crate::from_json_fields!(AppError { message, kind = "type", hint, details, session_id, old_session_id, new_session_id, continuation_session_id, session, terminal_state, recovery_control, compression_recovery, recommended_recovery_action, stream_id, offline_dropped_events });
-
 /// `cancel`: terminal; the embedded `session` is the authoritative post-cancel transcript.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct Cancel {
     pub message: Option<String>,
     #[serde(rename = "type")]
@@ -311,18 +260,14 @@ pub struct Cancel {
     pub session_id: Option<String>,
 }
 
-crate::from_json_fields!(Cancel { message, kind = "type", status, session, session_id });
-
 /// Named `error` (external-runner relay only).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct RelayError {
     pub error: Option<String>,
 }
 
-crate::from_json_fields!(RelayError { error });
-
 /// `bg_task_complete` / `process_complete`: not journaled; dedupe by `event_id`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct BackgroundTask {
     pub session_id: Option<String>,
     pub task_id: Option<String>,
@@ -331,73 +276,69 @@ pub struct BackgroundTask {
     pub event_id: Option<String>,
 }
 
-crate::from_json_fields!(BackgroundTask { session_id, task_id, completed_at, summary, event_id });
+/// The chat stream's events, listed once: each variant with its payload and its wire name.
+/// Generates [`StreamEvent`] (plus `Unknown`), [`KNOWN_EVENTS`], `decode` and `name`.
+macro_rules! stream_events {
+    ($($variant:ident($payload:ty) = $name:literal,)*) => {
+        /// Every event of the chat stream, with its payload.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum StreamEvent {
+            $($variant($payload),)*
+            /// A name this build does not know; kept verbatim.
+            Unknown { name: String, data: String },
+        }
 
-/// Every event of the chat stream, with its payload.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StreamEvent {
-    Token(TextDelta),
-    Reasoning(TextDelta),
-    InterimAssistant(InterimAssistant),
-    Tool(ToolEvent),
-    ToolComplete(ToolEvent),
-    TodoState(TodoState),
-    Approval(Approval),
-    Clarify(Clarify),
-    ContextStatus(ContextStatus),
-    Compressing(Compressing),
-    Compressed(Compressed),
-    Warning(Warning),
-    Metering(Box<Metering>),
-    StateSaved(StateSaved),
-    PendingSteerLeftover(SteerLeftover),
-    Goal(Goal),
-    GoalContinue(GoalContinue),
-    Done(Box<Done>),
-    Title(Title),
-    TitleStatus(TitleStatus),
-    StreamEnd(StreamEnd),
-    AppError(Box<AppError>),
-    Cancel(Box<Cancel>),
-    Error(RelayError),
-    BgTaskComplete(BackgroundTask),
-    ProcessComplete(BackgroundTask),
-    /// A name this build does not know; kept verbatim.
-    Unknown {
-        name: String,
-        data: String,
-    },
+        /// The names of every event in the contract's catalogue.
+        pub const KNOWN_EVENTS: &[&str] = &[$($name),*];
+
+        impl StreamEvent {
+            /// Decodes one SSE frame's `event:` name and `data:` payload.
+            pub fn decode(name: &str, data: &str) -> Result<StreamEvent, DecodeError> {
+                Ok(match name {
+                    $($name => StreamEvent::$variant(parse(name, data)?),)*
+                    _ => StreamEvent::Unknown { name: name.to_string(), data: data.to_string() },
+                })
+            }
+
+            /// The event's wire name.
+            pub fn name(&self) -> &str {
+                match self {
+                    $(StreamEvent::$variant(_) => $name,)*
+                    StreamEvent::Unknown { name, .. } => name,
+                }
+            }
+        }
+    };
 }
 
-/// The names of every event in the contract's catalogue.
-pub const KNOWN_EVENTS: &[&str] = &[
-    "token",
-    "reasoning",
-    "interim_assistant",
-    "tool",
-    "tool_complete",
-    "todo_state",
-    "approval",
-    "clarify",
-    "context_status",
-    "compressing",
-    "compressed",
-    "warning",
-    "metering",
-    "state_saved",
-    "pending_steer_leftover",
-    "goal",
-    "goal_continue",
-    "done",
-    "title",
-    "title_status",
-    "stream_end",
-    "apperror",
-    "cancel",
-    "error",
-    "bg_task_complete",
-    "process_complete",
-];
+stream_events! {
+    Token(TextDelta) = "token",
+    Reasoning(TextDelta) = "reasoning",
+    InterimAssistant(InterimAssistant) = "interim_assistant",
+    Tool(ToolEvent) = "tool",
+    ToolComplete(ToolEvent) = "tool_complete",
+    TodoState(TodoState) = "todo_state",
+    Approval(Approval) = "approval",
+    Clarify(Clarify) = "clarify",
+    ContextStatus(ContextStatus) = "context_status",
+    Compressing(Compressing) = "compressing",
+    Compressed(Compressed) = "compressed",
+    Warning(Warning) = "warning",
+    Metering(Box<Metering>) = "metering",
+    StateSaved(StateSaved) = "state_saved",
+    PendingSteerLeftover(SteerLeftover) = "pending_steer_leftover",
+    Goal(Goal) = "goal",
+    GoalContinue(GoalContinue) = "goal_continue",
+    Done(Box<Done>) = "done",
+    Title(Title) = "title",
+    TitleStatus(TitleStatus) = "title_status",
+    StreamEnd(StreamEnd) = "stream_end",
+    AppError(Box<AppError>) = "apperror",
+    Cancel(Box<Cancel>) = "cancel",
+    Error(RelayError) = "error",
+    BgTaskComplete(BackgroundTask) = "bg_task_complete",
+    ProcessComplete(BackgroundTask) = "process_complete",
+}
 
 /// A frame whose payload could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -424,74 +365,6 @@ fn parse<T: crate::json::FromJson>(name: &str, data: &str) -> Result<T, DecodeEr
 }
 
 impl StreamEvent {
-    /// Decodes one SSE frame's `event:` name and `data:` payload.
-    pub fn decode(name: &str, data: &str) -> Result<StreamEvent, DecodeError> {
-        use StreamEvent as E;
-        Ok(match name {
-            "token" => E::Token(parse(name, data)?),
-            "reasoning" => E::Reasoning(parse(name, data)?),
-            "interim_assistant" => E::InterimAssistant(parse(name, data)?),
-            "tool" => E::Tool(parse(name, data)?),
-            "tool_complete" => E::ToolComplete(parse(name, data)?),
-            "todo_state" => E::TodoState(parse(name, data)?),
-            "approval" => E::Approval(parse(name, data)?),
-            "clarify" => E::Clarify(parse(name, data)?),
-            "context_status" => E::ContextStatus(parse(name, data)?),
-            "compressing" => E::Compressing(parse(name, data)?),
-            "compressed" => E::Compressed(parse(name, data)?),
-            "warning" => E::Warning(parse(name, data)?),
-            "metering" => E::Metering(Box::new(parse(name, data)?)),
-            "state_saved" => E::StateSaved(parse(name, data)?),
-            "pending_steer_leftover" => E::PendingSteerLeftover(parse(name, data)?),
-            "goal" => E::Goal(parse(name, data)?),
-            "goal_continue" => E::GoalContinue(parse(name, data)?),
-            "done" => E::Done(Box::new(parse(name, data)?)),
-            "title" => E::Title(parse(name, data)?),
-            "title_status" => E::TitleStatus(parse(name, data)?),
-            "stream_end" => E::StreamEnd(parse(name, data)?),
-            "apperror" => E::AppError(Box::new(parse(name, data)?)),
-            "cancel" => E::Cancel(Box::new(parse(name, data)?)),
-            "error" => E::Error(parse(name, data)?),
-            "bg_task_complete" => E::BgTaskComplete(parse(name, data)?),
-            "process_complete" => E::ProcessComplete(parse(name, data)?),
-            _ => E::Unknown { name: name.to_string(), data: data.to_string() },
-        })
-    }
-
-    /// The event's wire name.
-    pub fn name(&self) -> &str {
-        use StreamEvent as E;
-        match self {
-            E::Token(_) => "token",
-            E::Reasoning(_) => "reasoning",
-            E::InterimAssistant(_) => "interim_assistant",
-            E::Tool(_) => "tool",
-            E::ToolComplete(_) => "tool_complete",
-            E::TodoState(_) => "todo_state",
-            E::Approval(_) => "approval",
-            E::Clarify(_) => "clarify",
-            E::ContextStatus(_) => "context_status",
-            E::Compressing(_) => "compressing",
-            E::Compressed(_) => "compressed",
-            E::Warning(_) => "warning",
-            E::Metering(_) => "metering",
-            E::StateSaved(_) => "state_saved",
-            E::PendingSteerLeftover(_) => "pending_steer_leftover",
-            E::Goal(_) => "goal",
-            E::GoalContinue(_) => "goal_continue",
-            E::Done(_) => "done",
-            E::Title(_) => "title",
-            E::TitleStatus(_) => "title_status",
-            E::StreamEnd(_) => "stream_end",
-            E::AppError(_) => "apperror",
-            E::Cancel(_) => "cancel",
-            E::Error(_) => "error",
-            E::BgTaskComplete(_) => "bg_task_complete",
-            E::ProcessComplete(_) => "process_complete",
-            E::Unknown { name, .. } => name,
-        }
-    }
-
     /// Ends the transport: the server closes the socket after it (§3.2, §10.1).
     pub fn is_terminal(&self) -> bool {
         matches!(self, StreamEvent::StreamEnd(_) | StreamEvent::AppError(_) | StreamEvent::Cancel(_) | StreamEvent::Error(_))
@@ -521,16 +394,14 @@ impl SessionsEvent {
 }
 
 /// `initial` of `GET /api/session/stream` (the per-session channel, §3.8).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct ChannelInitial {
     pub session_id: Option<String>,
 }
 
-crate::from_json_fields!(ChannelInitial { session_id });
-
 /// `server_turn_started`: the server itself started a turn (cron, self-wake, background
 /// process), or a run was live when the channel subscribed (`recovered`: attach in replay mode).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct ServerTurnStarted {
     pub session_id: Option<String>,
     pub stream_id: Option<String>,
@@ -539,18 +410,14 @@ pub struct ServerTurnStarted {
     pub recovered: bool,
 }
 
-crate::from_json_fields!(ServerTurnStarted { session_id, stream_id, pending_started_at, source, recovered });
-
 /// `session-updated`: the saved transcript is ahead of what the client knows.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct SessionUpdated {
     pub session_id: Option<String>,
     pub message_count: Option<u64>,
     pub known_count: Option<u64>,
     pub source: Option<String>,
 }
-
-crate::from_json_fields!(SessionUpdated { session_id, message_count, known_count, source });
 
 /// Events of the per-session channel `GET /api/session/stream?session_id=&known_count=`.
 /// The pane learns the same facts from the session list (`is_streaming`, `sessions_changed`)

@@ -1,77 +1,16 @@
 //! The hub: every session's runtime by id, the active-pane id, and the transports the sessions
 //! hold. The active pane is only a projection: changing it re-ranks who gets a connection but
-//! never touches a runtime. Every decision comes out as [`Action`]s for the shell.
+//! never touches a runtime. Everything it learns is an [`Input`] to [`Hub::update`]; every
+//! decision comes out as [`Command`]s for the shell.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cursor::EventId;
 use crate::event::StreamEvent;
-use crate::session::{Applied, Effect, Notice, Queued, SessionRuntime};
+pub use crate::input::{CloseReason, Command, Input, Prompt};
+use crate::session::{Applied, Intent, SessionRuntime};
 use crate::transport::{attach_decision, plan, retry_delay_ms, AttachDecision, Budget, Candidate, Priority, ReadyState, TransportSlot};
-use crate::wire::{SessionRow, StreamStatus, UploadedFile};
-
-/// Why a transport is closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseReason {
-    /// The stream ended (`stream_end`, `apperror`, `cancel`) or the server says it is over.
-    Ended,
-    /// Over budget: the session keeps its cursor and resumes later.
-    Parked,
-    /// The session now follows another stream.
-    Replaced,
-    /// Nobody owns this stream.
-    Stale,
-}
-
-/// What the shell must do.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Action {
-    /// Open an EventSource on `/api/chat/stream?{query}` for `stream_id`.
-    Open {
-        session_id: String,
-        stream_id: String,
-        query: String,
-    },
-    /// Close the EventSource of `stream_id` (and drop its handlers).
-    Close {
-        stream_id: String,
-        reason: CloseReason,
-    },
-    /// Re-fetch the session (`GET /api/session`) after `delay_ms`.
-    Reload {
-        session_id: String,
-        delay_ms: u32,
-    },
-    /// Ask `/api/chat/stream/status` after `delay_ms`.
-    Probe {
-        session_id: String,
-        stream_id: String,
-        delay_ms: u32,
-    },
-    /// A session's id rotated: follow it in the URL and the view stores.
-    Renamed {
-        old: String,
-        new: String,
-    },
-    Notice {
-        session_id: String,
-        notice: Notice,
-    },
-    /// Start a turn with this message (a queued message whose turn came).
-    Send {
-        session_id: String,
-        message: Queued,
-    },
-    /// Give these queued messages back to the user (the turn was stopped or failed).
-    GiveBack {
-        session_id: String,
-        messages: Vec<Queued>,
-    },
-    /// A turn finished in this session.
-    Finished {
-        session_id: String,
-    },
-}
+use crate::wire::{SessionDetail, SessionRow, UploadedFile};
 
 /// Sessions, the active pane, transports and the connection budget.
 #[derive(Debug, Clone, Default)]
@@ -85,6 +24,11 @@ pub struct Hub {
     attention: BTreeSet<String>,
     unread: BTreeSet<String>,
     budget: Budget,
+    /// The budget of the page's protocol; a hidden tab holds less ([`Budget::hidden_tab`]).
+    full_budget: Budget,
+    hidden: bool,
+    /// How the last frame was taken (for tests and diagnostics).
+    last_applied: Option<Applied>,
     /// Orders what the hub learns: requests take a [`Ticket`] when sent, events a tick when
     /// they arrive.
     clock: u64,
@@ -100,17 +44,129 @@ const RECENT_VIEWS: usize = 4;
 
 impl Hub {
     pub fn new(budget: Budget) -> Hub {
-        Hub { budget, ..Default::default() }
+        Hub { budget, full_budget: budget, ..Default::default() }
     }
 
+    /// The budget in force (the page's, or a hidden tab's).
     pub fn budget(&self) -> Budget {
         self.budget
     }
 
-    /// Changes the budget (e.g. once the page's protocol is known) and reschedules.
-    pub fn set_budget(&mut self, budget: Budget) -> Vec<Action> {
+    /// How the last [`Input::Frame`] was taken.
+    pub fn last_applied(&self) -> Option<Applied> {
+        self.last_applied
+    }
+
+    /// Takes what the hub learns; returns what the shell must do about it.
+    ///
+    /// Inlined at every call site on purpose: the shell builds one kind of input per site, so
+    /// only that arm remains there — the handling of a person's actions (called from the
+    /// pane's lazily loaded chunk) then costs the first paint nothing.
+    #[inline(always)]
+    pub fn update(&mut self, input: Input) -> Vec<Command> {
+        match input {
+            Input::Listed { rows, at } => self.note_rows(&rows, at),
+            Input::Loaded { session, detail, messages, at } => self.load(&session, at, &detail, messages),
+            Input::PagedIn { session, detail } => self.with_runtime(&session, |rt| {
+                rt.load_older(&detail);
+                Vec::new()
+            }),
+            Input::Probed { session, stream, status } => self.with_runtime(&session, |rt| rt.status_probed(&stream, status.as_ref())),
+            Input::ProbeFailed { session, stream } => self.with_runtime(&session, |rt| rt.probe_failed(&stream)),
+            Input::PromptsPolled { session, approval, clarify } => self.with_runtime(&session, |rt| {
+                rt.prompts_polled(approval, clarify);
+                Vec::new()
+            }),
+            Input::Started { session, stream, uploads } => self.attach(&session, &stream, &uploads),
+            Input::StartConflict { session, text, uploads } => self.with_runtime(&session, |rt| rt.start_conflict(&text, &uploads)),
+            Input::StartFailed { session, message } => self.with_runtime(&session, |rt| rt.start_failed(&message)),
+            Input::Answered { session, prompt } => self.with_runtime(&session, |rt| {
+                rt.answered(prompt);
+                Vec::new()
+            }),
+            Input::Renamed { session, title } => self.renamed(&session, &title),
+            Input::Removed { session } => self.remove(&session),
+            Input::Frame { stream, id, event } => {
+                let (applied, commands) = self.deliver(&stream, id.as_ref(), &event);
+                self.last_applied = Some(applied);
+                commands
+            }
+            Input::ReadyState { stream, state } => {
+                self.transport_state(&stream, state);
+                Vec::new()
+            }
+            Input::Failed { stream } => self.transport_failed(&stream),
+            Input::Show(id) => self.set_active(id.as_deref()),
+            Input::Budget(b) => {
+                self.full_budget = b;
+                self.apply_budget()
+            }
+            Input::Visibility { hidden } => {
+                self.hidden = hidden;
+                self.apply_budget()
+            }
+            Input::Send { session, text, uploads } => self.send(&session, &text, uploads),
+            Input::Unqueue { session, index } => self.with_runtime(&session, |rt| {
+                rt.unqueue(index);
+                Vec::new()
+            }),
+        }
+    }
+
+    /// Browsers share ~6 connections per origin across *all* tabs: a hidden tab keeps only the
+    /// stream of the session it shows (the rest park with their cursors) and takes its full
+    /// budget back when it is visible again.
+    fn apply_budget(&mut self) -> Vec<Command> {
+        let budget = if self.hidden { self.full_budget.hidden_tab() } else { self.full_budget };
+        if budget == self.budget {
+            return Vec::new();
+        }
         self.budget = budget;
         self.schedule()
+    }
+
+    /// The person sends `text`: behind a running (or starting) reply it is queued; else its
+    /// optimistic turn shows at once and the shell starts it.
+    fn send(&mut self, session: &str, text: &str, uploads: Vec<UploadedFile>) -> Vec<Command> {
+        let text = text.trim();
+        if text.is_empty() && uploads.is_empty() {
+            return Vec::new();
+        }
+        let id = self.resolve(session);
+        let busy = self.session(&id).is_some_and(|s| s.is_busy() || s.live.as_ref().is_some_and(|l| l.stream_id.is_none()));
+        if busy {
+            return self.with_runtime(&id, |rt| {
+                rt.enqueue(text, &uploads);
+                Vec::new()
+            });
+        }
+        let queued = crate::session::Queued { text: text.to_string(), uploads };
+        let mut commands = vec![self.start_turn(&id, queued, false)];
+        commands.extend(self.schedule());
+        commands
+    }
+
+    /// Shows the optimistic turn of `message` and asks the shell to start it.
+    fn start_turn(&mut self, id: &str, message: crate::session::Queued, queued: bool) -> Command {
+        let rt = self.sessions.entry(id.to_string()).or_insert_with(|| SessionRuntime::new(id));
+        rt.begin_send(&message.text, &message.uploads);
+        let mut wire = message.text.clone();
+        if !message.uploads.is_empty() {
+            let paths: Vec<&str> = message.uploads.iter().map(|u| u.path.as_str()).collect();
+            wire.push_str(&format!("\n\n[Attached files: {}]", paths.join(", ")));
+        }
+        Command::StartTurn { session_id: id.to_string(), message: wire, text: message.text, uploads: message.uploads, queued }
+    }
+
+    /// A rename went through: the title, learnt now.
+    fn renamed(&mut self, session: &str, title: &str) -> Vec<Command> {
+        self.clock += 1;
+        let now = self.clock;
+        self.with_runtime(session, |rt| {
+            rt.set_title(title);
+            rt.title_known_at = now;
+            Vec::new()
+        })
     }
 
     // -----------------------------------------------------------------------------------------
@@ -122,7 +178,7 @@ impl Hub {
     }
 
     /// Shows `id` (or nothing). Touches no runtime: only the view and who ranks first for a slot.
-    pub fn set_active(&mut self, id: Option<&str>) -> Vec<Action> {
+    fn set_active(&mut self, id: Option<&str>) -> Vec<Command> {
         let id = id.map(|i| self.resolve(i));
         if let Some(i) = &id {
             self.tick += 1;
@@ -159,32 +215,18 @@ impl Hub {
         self.attention.contains(id) || self.session(id).is_some_and(SessionRuntime::needs_attention)
     }
 
-    /// Runs `f` on the session's runtime (created if new) and turns its effects into actions.
-    /// A title it sets (a rename) counts as learnt now.
-    pub fn with_session(&mut self, id: &str, f: impl FnOnce(&mut SessionRuntime) -> Vec<Effect>) -> Vec<Action> {
-        self.clock += 1;
-        let now = self.clock;
-        self.with_runtime(id, |rt| {
-            let title = rt.title.clone();
-            let effects = f(rt);
-            if rt.title != title {
-                rt.title_known_at = now;
-            }
-            effects
-        })
-    }
-
-    fn with_runtime(&mut self, id: &str, f: impl FnOnce(&mut SessionRuntime) -> Vec<Effect>) -> Vec<Action> {
+    /// Runs `f` on the session's runtime (created if new) and turns its intents into commands.
+    fn with_runtime(&mut self, id: &str, f: impl FnOnce(&mut SessionRuntime) -> Vec<Intent>) -> Vec<Command> {
         let id = self.resolve(id);
         let rt = self.sessions.entry(id.clone()).or_insert_with(|| SessionRuntime::new(&id));
-        let effects = f(rt);
-        let mut actions = self.effects_to_actions(&id, effects);
+        let intents = f(rt);
+        let mut actions = self.intents_to_commands(&id, intents);
         actions.extend(self.schedule());
         actions
     }
 
     /// Forgets a session (deleted): closes its transport.
-    pub fn remove(&mut self, id: &str) -> Vec<Action> {
+    fn remove(&mut self, id: &str) -> Vec<Command> {
         let id = self.resolve(id);
         self.sessions.remove(&id);
         self.viewed.remove(&id);
@@ -196,7 +238,7 @@ impl Hub {
         }
         let mut actions = Vec::new();
         if let Some(slot) = self.transports.remove(&id) {
-            actions.push(Action::Close { stream_id: slot.stream_id, reason: CloseReason::Stale });
+            actions.push(Command::Close { stream_id: slot.stream_id, reason: CloseReason::Stale });
         }
         actions.extend(self.schedule());
         actions
@@ -223,21 +265,21 @@ impl Hub {
 
     /// Takes a `GET /api/session` answer to a request sent at `at` (see
     /// [`SessionRuntime::load`]); a title learnt after `at` stays.
-    pub fn load(&mut self, id: &str, at: Ticket, detail: &crate::wire::SessionDetail, with_messages: bool) -> Vec<Action> {
+    fn load(&mut self, id: &str, at: Ticket, detail: &SessionDetail, with_messages: bool) -> Vec<Command> {
         self.with_runtime(id, |rt| {
             let (title, known_at) = (rt.title.clone(), rt.title_known_at);
-            let effects = rt.load(detail, with_messages);
+            let intents = rt.load(detail, with_messages);
             rt.title = title;
             Hub::answered_title(rt, detail.title.clone(), at);
             rt.title_known_at = rt.title_known_at.max(known_at);
-            effects
+            intents
         })
     }
 
     /// Takes the sidebar rows of a list requested at `at`: server-side attention, titles (unless
     /// a newer one arrived since), and running sessions we do not follow yet (they get a
     /// transport when the budget allows, replaying from the start).
-    pub fn note_rows(&mut self, rows: &[SessionRow], at: Ticket) -> Vec<Action> {
+    fn note_rows(&mut self, rows: &[SessionRow], at: Ticket) -> Vec<Command> {
         self.attention =
             rows.iter().filter(|r| r.attention.as_ref().is_some_and(|a| a.count > 0 || !a.kind.is_empty())).map(|r| self.resolve(&r.session_id)).collect();
         for row in rows {
@@ -264,56 +306,50 @@ impl Hub {
     // -----------------------------------------------------------------------------------------
     // Transports
 
-    /// The transport decision for `session` following `stream_id`. The session's pending
-    /// attachments are updated first — even when the answer is "reuse".
-    pub fn attach(&mut self, session: &str, stream_id: &str, uploads: &[UploadedFile]) -> (AttachDecision, Vec<Action>) {
+    /// `session` follows `stream_id` now (`chat/start` answered, or a 409 named it): its
+    /// transport is reused, opened, or replaced by the scheduler. The session's pending
+    /// attachments are updated first — even when the transport is reused.
+    fn attach(&mut self, session: &str, stream_id: &str, uploads: &[UploadedFile]) -> Vec<Command> {
         let id = self.resolve(session);
         let rt = self.sessions.entry(id.clone()).or_insert_with(|| SessionRuntime::new(&id));
         rt.pending_attachments = uploads.to_vec();
-        let mut effects = Vec::new();
         let already_ended = rt.stream.as_ref().is_some_and(|s| s.stream_id == stream_id && s.ended);
         if already_ended {
             // That stream is over here: never replay it on top of the settled transcript.
-            let actions = self.schedule();
-            return (AttachDecision::Park, actions);
+            return self.schedule();
         }
+        let mut intents = Vec::new();
         if rt.live_stream_id() != Some(stream_id) {
-            effects = rt.started(stream_id);
+            intents = rt.started(stream_id);
         } else if let Some(s) = rt.stream.as_mut() {
             s.confirmed = true;
         }
-        let decision = attach_decision(self.transports.get(&id), stream_id);
-        let mut actions = self.effects_to_actions(&id, effects);
-        actions.extend(self.schedule());
-        let decision = if decision != AttachDecision::Reuse && !self.transports.contains_key(&id) { AttachDecision::Park } else { decision };
-        (decision, actions)
+        let mut commands = self.intents_to_commands(&id, intents);
+        commands.extend(self.schedule());
+        commands
     }
 
     /// The browser reported a ready-state change of `stream_id`'s transport.
-    pub fn transport_state(&mut self, stream_id: &str, state: ReadyState) {
+    fn transport_state(&mut self, stream_id: &str, state: ReadyState) {
         if let Some(slot) = self.transports.values_mut().find(|s| s.stream_id == stream_id) {
             slot.state = state;
         }
     }
 
     /// The transport of `stream_id` failed; the shell has closed it. Probe, then resume.
-    pub fn transport_failed(&mut self, stream_id: &str) -> Vec<Action> {
+    fn transport_failed(&mut self, stream_id: &str) -> Vec<Command> {
         let owner = self.transports.iter().find(|(_, s)| s.stream_id == stream_id).map(|(k, _)| k.clone());
         if let Some(o) = &owner {
             self.transports.remove(o);
         }
         let Some(id) = self.owner_of(stream_id) else { return self.schedule() };
-        self.with_session(&id, |rt| rt.transport_failed(stream_id))
+        self.with_runtime(&id, |rt| rt.transport_failed(stream_id))
     }
 
-    /// The status probe of `stream_id` answered (`None`: 404).
-    pub fn status_probed(&mut self, session: &str, stream_id: &str, status: Option<&StreamStatus>) -> Vec<Action> {
-        self.with_session(session, |rt| rt.status_probed(stream_id, status))
-    }
-
-    /// The status probe could not reach the server.
-    pub fn probe_failed(&mut self, session: &str, stream_id: &str) -> Vec<Action> {
-        self.with_session(session, |rt| rt.probe_failed(stream_id))
+    /// What attaching `session` to `stream_id` would do with its transport now (reuse it, open
+    /// one, or close its other stream's and open one).
+    pub fn attach_decision(&self, session: &str, stream_id: &str) -> AttachDecision {
+        attach_decision(self.transports.get(&self.resolve(session)), stream_id)
     }
 
     /// Open transports: `(session, stream)`.
@@ -335,13 +371,13 @@ impl Hub {
 
     /// Applies a frame from the transport of `stream_id` to the session that owns that stream,
     /// whichever session is on screen.
-    pub fn deliver(&mut self, stream_id: &str, id: Option<&EventId>, event: &StreamEvent) -> (Applied, Vec<Action>) {
+    fn deliver(&mut self, stream_id: &str, id: Option<&EventId>, event: &StreamEvent) -> (Applied, Vec<Command>) {
         let Some(owner) = self.owner_of(stream_id) else {
             let mut actions = Vec::new();
             if let Some(k) = self.transports.iter().find(|(_, s)| s.stream_id == stream_id).map(|(k, _)| k.clone()) {
                 self.transports.remove(&k);
             }
-            actions.push(Action::Close { stream_id: stream_id.to_string(), reason: CloseReason::Stale });
+            actions.push(Command::Close { stream_id: stream_id.to_string(), reason: CloseReason::Stale });
             return (Applied::Stale, actions);
         };
         if let Some(slot) = self.transports.get_mut(&owner) {
@@ -357,44 +393,47 @@ impl Hub {
             let rt = self.sessions.get_mut(&owner).expect("owner exists");
             rt.title_known_at = self.clock;
         }
-        let mut actions = self.effects_to_actions(&owner, step.effects);
+        let mut actions = self.intents_to_commands(&owner, step.intents);
         if step.applied == Applied::Applied || event.is_terminal() {
             actions.extend(self.schedule());
         }
         (step.applied, actions)
     }
 
-    fn effects_to_actions(&mut self, id: &str, effects: Vec<Effect>) -> Vec<Action> {
+    fn intents_to_commands(&mut self, id: &str, intents: Vec<Intent>) -> Vec<Command> {
         let mut id = id.to_string();
         let mut actions = Vec::new();
-        for e in effects {
+        for e in intents {
             match e {
-                Effect::CloseTransport { stream_id } => {
+                Intent::CloseTransport { stream_id } => {
                     if let Some(k) = self.transports.iter().find(|(_, s)| s.stream_id == stream_id).map(|(k, _)| k.clone()) {
                         self.transports.remove(&k);
                     }
-                    actions.push(Action::Close { stream_id, reason: CloseReason::Ended });
+                    actions.push(Command::Close { stream_id, reason: CloseReason::Ended });
                 }
-                Effect::Reload => actions.push(Action::Reload { session_id: id.clone(), delay_ms: 0 }),
-                Effect::ReloadLater { delay_ms } => actions.push(Action::Reload { session_id: id.clone(), delay_ms }),
-                Effect::ProbeStatus { stream_id } => {
+                Intent::Reload => actions.push(Command::Reload { session_id: id.clone(), delay_ms: 0 }),
+                Intent::ReloadLater { delay_ms } => actions.push(Command::Reload { session_id: id.clone(), delay_ms }),
+                Intent::ProbeStatus { stream_id } => {
                     let failures = self.sessions.get(&id).map_or(0, SessionRuntime::failures);
                     let delay_ms = if failures == 0 { 0 } else { retry_delay_ms(failures) };
-                    actions.push(Action::Probe { session_id: id.clone(), stream_id, delay_ms });
+                    actions.push(Command::Probe { session_id: id.clone(), stream_id, delay_ms });
                 }
-                Effect::Renamed { old, new } => {
+                Intent::Renamed { old, new } => {
                     actions.extend(self.rekey(&old, &new));
                     id = new.clone();
-                    actions.push(Action::Renamed { old, new });
+                    actions.push(Command::Renamed { old, new });
                 }
-                Effect::Notice(n) => actions.push(Action::Notice { session_id: id.clone(), notice: n }),
-                Effect::Send(message) => actions.push(Action::Send { session_id: id.clone(), message }),
-                Effect::ReturnQueued(messages) => actions.push(Action::GiveBack { session_id: id.clone(), messages }),
-                Effect::TurnFinished => {
+                Intent::Notice(n) => actions.push(Command::Notice { session_id: id.clone(), notice: n }),
+                Intent::Send(message) => {
+                    let start = self.start_turn(&id, message, true);
+                    actions.push(start);
+                }
+                Intent::ReturnQueued(messages) => actions.push(Command::GiveBack { session_id: id.clone(), messages }),
+                Intent::TurnFinished => {
                     if self.active.as_deref() != Some(id.as_str()) {
                         self.unread.insert(id.clone());
                     }
-                    actions.push(Action::Finished { session_id: id.clone() });
+                    actions.push(Command::Finished { session_id: id.clone() });
                 }
             }
         }
@@ -404,7 +443,7 @@ impl Hub {
     /// Moves everything known under `old` to `new` (a compression rotated the id). A runtime
     /// already known under `new` (from the session list) is superseded by the one that lived
     /// through the rotation, and a transport it held is closed.
-    fn rekey(&mut self, old: &str, new: &str) -> Vec<Action> {
+    fn rekey(&mut self, old: &str, new: &str) -> Vec<Command> {
         let mut actions = Vec::new();
         if let Some(rt) = self.sessions.remove(old) {
             if let Some(prev) = self.sessions.insert(new.to_string(), rt) {
@@ -420,7 +459,7 @@ impl Hub {
             None => self.transports.remove(new),
         };
         if let Some(slot) = superseded {
-            actions.push(Action::Close { stream_id: slot.stream_id, reason: CloseReason::Replaced });
+            actions.push(Command::Close { stream_id: slot.stream_id, reason: CloseReason::Replaced });
         }
         for map in [&mut self.viewed, &mut self.wanting_since] {
             if let Some(v) = map.remove(old) {
@@ -455,7 +494,7 @@ impl Hub {
 
     /// Decides which sessions hold a transport under the budget and returns the opens and
     /// closes that get there. Closes come first so their connections are free for the opens.
-    pub fn schedule(&mut self) -> Vec<Action> {
+    fn schedule(&mut self) -> Vec<Command> {
         let mut by_recency: Vec<(&String, &u64)> = self.viewed.iter().collect();
         crate::sort_stable_by(&mut by_recency, |a, b| b.1.cmp(a.1));
         let recent: Vec<&String> = by_recency.into_iter().take(RECENT_VIEWS).map(|(k, _)| k).collect();
@@ -495,7 +534,7 @@ impl Hub {
             };
             if let Some(reason) = reason {
                 self.transports.remove(&id);
-                closes.push(Action::Close { stream_id: slot.stream_id, reason });
+                closes.push(Command::Close { stream_id: slot.stream_id, reason });
             }
         }
         for (id, stream) in &wanting {
@@ -507,7 +546,7 @@ impl Hub {
                 _ => {
                     let cursor = self.sessions[id].stream.as_ref().expect("wants").cursor.clone();
                     self.transports.insert(id.clone(), TransportSlot { stream_id: stream.clone(), state: ReadyState::Connecting });
-                    opens.push(Action::Open { session_id: id.clone(), stream_id: stream.clone(), query: cursor.resume_query(stream) });
+                    opens.push(Command::Open { session_id: id.clone(), stream_id: stream.clone(), query: cursor.resume_query(stream) });
                 }
             }
         }

@@ -1,5 +1,5 @@
 //! Decoding the backend's JSON into the wire types: `serde_json` parses the text into a
-//! [`Value`], and each type reads its fields from that with [`FromJson`].
+//! [`Value`], and each type reads its fields from that with [`FromJson`] (derived).
 //!
 //! Why not `#[derive(Deserialize)]`: the derived visitors (field identifiers, map and sequence
 //! visitors, the `Value` deserializer behind them) were about 90 KB of the wasm for ~55 types;
@@ -59,6 +59,11 @@ impl From<serde_json::Error> for JsonError {
         JsonError { path: String::new(), what: e.to_string() }
     }
 }
+
+/// `#[derive(FromJson)]` (crate `pane-json-derive`): reads every field with [`field`] under its
+/// wire name — the `rename` of its `#[serde(rename = "…")]`, else its own name — so a wire
+/// struct lists its fields once (a field the derive could not read is a compile error).
+pub use pane_json_derive::FromJson;
 
 /// A type read from a JSON value.
 pub trait FromJson: Sized {
@@ -141,6 +146,13 @@ impl<T: FromJson> FromJson for Option<T> {
     }
 }
 
+/// A large payload kept behind a pointer (a smaller event enum).
+impl<T: FromJson> FromJson for Box<T> {
+    fn from_json(v: &Value) -> Result<Self, JsonError> {
+        T::from_json(v).map(Box::new)
+    }
+}
+
 impl<T: FromJson> FromJson for Vec<T> {
     fn from_json(v: &Value) -> Result<Self, JsonError> {
         let items = v.as_array().ok_or_else(|| JsonError::expected("a list", v))?;
@@ -148,33 +160,17 @@ impl<T: FromJson> FromJson for Vec<T> {
     }
 }
 
-/// Implements [`FromJson`] for a struct whose every field is read with [`field`]: list every
-/// field (a missing one is a compile error), with its wire name after `=` where it differs.
-#[macro_export]
-macro_rules! from_json_fields {
-    ($t:ident { $($f:ident $(= $k:literal)?),* $(,)? }) => {
-        impl $crate::json::FromJson for $t {
-            fn from_json(v: &::serde_json::Value) -> Result<Self, $crate::json::JsonError> {
-                let m = $crate::json::object(v, stringify!($t))?;
-                Ok($t { $($f: $crate::json::field(m, $crate::from_json_fields!(@key $f $($k)?))?,)* })
-            }
-        }
-    };
-    (@key $f:ident) => { stringify!($f) };
-    (@key $f:ident $k:literal) => { $k };
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[derive(Debug, Default, PartialEq)]
+    #[derive(Debug, Default, PartialEq, FromJson)]
     struct T {
         a: String,
         b: Option<u64>,
+        #[serde(rename = "type")]
         kind: Vec<bool>,
     }
-    from_json_fields!(T { a, b, kind = "type" });
 
     #[test]
     fn absent_and_null_members_take_defaults_and_unknown_ones_are_ignored() {

@@ -5,16 +5,20 @@
 //! - [`turn`] and [`session`]: a session's runtime — the live turn, exactly-once application
 //!   of stream events, terminal rules, approvals and clarifies owned by the session.
 //! - [`transport`] and [`hub`]: sessions by id, the active pane, transport reuse decisions and
-//!   the connection-budget scheduler.
+//!   the connection-budget scheduler; [`input`]: the hub's one input type ([`Input`], given to
+//!   [`Hub::update`]) and its output ([`Command`]).
 //! - [`markdown`] and [`highlight`]: safe, incrementally re-renderable markdown.
-//! - [`view`]: plain projections the UI renders (sidebar rows, transcript items).
+//! - [`view`]: plain projections the UI renders (sidebar rows and their order, the pane's
+//!   state, transcript items); [`paint`]: when to paint them.
 
 pub mod cursor;
 pub mod event;
 pub mod highlight;
 pub mod hub;
+pub mod input;
 pub mod json;
 pub mod markdown;
+pub mod paint;
 pub mod route;
 pub mod session;
 pub mod sse;
@@ -25,9 +29,10 @@ pub mod wire;
 
 pub use cursor::{Cursor, EventId};
 pub use event::{DecodeError, StreamEvent};
-pub use hub::{Action, CloseReason, Hub};
+pub use hub::{Hub, Ticket};
+pub use input::{CloseReason, Command, Input, Prompt};
 pub use route::Route;
-pub use session::{Applied, Effect, SessionRuntime};
+pub use session::{Applied, Intent, SessionRuntime};
 pub use transport::{AttachDecision, Budget, ReadyState};
 
 /// Percent-encodes a query-string component (RFC 3986 unreserved characters pass).

@@ -1,5 +1,5 @@
 //! One session's runtime: its transcript, the turn it is running, the stream it owns and the
-//! prompts waiting on the user. `apply` is a pure step: new state plus [`Effect`]s for the
+//! prompts waiting on the user. `apply` is a pure step: new state plus [`Intent`]s for the
 //! shell to perform. Nothing here knows which session is on screen.
 
 use std::collections::BTreeSet;
@@ -80,9 +80,9 @@ pub struct Compression {
     pub message: String,
 }
 
-/// What the shell must do after a step.
+/// What a step of the runtime wants done; the hub turns it into [`crate::Command`]s.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
+pub enum Intent {
     /// Close this stream's transport (terminal event, or a stream nobody owns).
     CloseTransport {
         stream_id: String,
@@ -128,12 +128,12 @@ pub enum Applied {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
     pub applied: Applied,
-    pub effects: Vec<Effect>,
+    pub intents: Vec<Intent>,
 }
 
 impl Step {
     fn new(applied: Applied) -> Step {
-        Step { applied, effects: Vec::new() }
+        Step { applied, intents: Vec::new() }
     }
 }
 
@@ -141,52 +141,203 @@ impl Step {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SessionRuntime {
     /// The current id (may rotate on compression).
-    pub id: String,
+    pub(crate) id: String,
     /// Ids this session had before a rotation.
-    pub former_ids: Vec<String>,
-    pub title: Option<String>,
+    pub(crate) former_ids: Vec<String>,
+    pub(crate) title: Option<String>,
     /// When the title was learnt, on the hub's clock ([`crate::hub::Ticket`]): an answer to a
     /// request sent before then must not put an older title back.
-    pub title_known_at: u64,
+    pub(crate) title_known_at: u64,
     /// The loaded window of the saved transcript.
-    pub messages: Vec<Message>,
+    pub(crate) messages: Vec<Message>,
     /// Index of `messages[0]` in the full transcript.
-    pub messages_offset: u64,
+    pub(crate) messages_offset: u64,
     /// Total rows in the full transcript.
-    pub message_count: u64,
-    pub tool_calls: Vec<SessionToolCall>,
-    pub read_only: bool,
-    pub pinned: bool,
-    pub archived: bool,
+    pub(crate) message_count: u64,
+    pub(crate) tool_calls: Vec<SessionToolCall>,
+    pub(crate) read_only: bool,
+    pub(crate) pinned: bool,
+    pub(crate) archived: bool,
     /// A full load from the server has happened.
-    pub loaded: bool,
-    pub live: Option<LiveTurn>,
-    pub stream: Option<OwnedStream>,
+    pub(crate) loaded: bool,
+    pub(crate) live: Option<LiveTurn>,
+    pub(crate) stream: Option<OwnedStream>,
     /// Uploads riding with the current turn.
-    pub pending_attachments: Vec<UploadedFile>,
-    pub approval: Option<Approval>,
-    pub clarify: Option<Clarify>,
-    pub todos: Option<TodoState>,
-    pub last_usage: Option<Usage>,
+    pub(crate) pending_attachments: Vec<UploadedFile>,
+    pub(crate) approval: Option<Approval>,
+    pub(crate) clarify: Option<Clarify>,
+    pub(crate) todos: Option<TodoState>,
+    pub(crate) last_usage: Option<Usage>,
     /// The running turn's counters from `metering` (tokens so far, context).
-    pub live_usage: Option<Usage>,
+    pub(crate) live_usage: Option<Usage>,
     /// The session's token counters as last saved (`input_tokens`, `output_tokens`).
-    pub session_tokens: Option<(f64, f64)>,
+    pub(crate) session_tokens: Option<(f64, f64)>,
     /// The last finished turn's own usage: `done.usage` is cumulative per session, so its
     /// tokens are the difference from the counters before the turn (as the stock UI computes).
-    pub turn_usage: Option<Usage>,
-    pub live_tps: Option<f64>,
-    pub error: Option<TurnError>,
-    pub cancelled: bool,
-    pub compressions: Vec<Compression>,
+    pub(crate) turn_usage: Option<Usage>,
+    pub(crate) live_tps: Option<f64>,
+    pub(crate) error: Option<TurnError>,
+    pub(crate) cancelled: bool,
+    pub(crate) compressions: Vec<Compression>,
     /// Messages to send once the running turn ends (user-queued, steer leftovers, goals).
-    pub queued: Vec<Queued>,
+    pub(crate) queued: Vec<Queued>,
     seen_tasks: BTreeSet<String>,
     /// Bumped on every change; the shell repaints a session when it moves.
-    pub revision: u64,
+    pub(crate) revision: u64,
     /// Bumped when the saved transcript (messages, tool summaries, dividers) changes, so the
     /// shell re-projects the transcript only then, not on every token.
-    pub transcript_revision: u64,
+    pub(crate) transcript_revision: u64,
+}
+
+/// Reading a runtime: its fields are the crate's; the shell and tests read them here.
+impl SessionRuntime {
+    /// The current id (may rotate on compression).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Ids this session had before a rotation.
+    pub fn former_ids(&self) -> &[String] {
+        &self.former_ids
+    }
+
+    /// `title`.
+    pub fn title(&self) -> Option<&str> {
+        self.title.as_deref()
+    }
+
+    /// When the title was learnt, on the hub's clock ([`crate::hub::Ticket`]): an answer to a
+    /// request sent before then must not put an older title back.
+    pub fn title_known_at(&self) -> u64 {
+        self.title_known_at
+    }
+
+    /// The loaded window of the saved transcript.
+    pub fn messages(&self) -> &[Message] {
+        &self.messages
+    }
+
+    /// Index of `messages[0]` in the full transcript.
+    pub fn messages_offset(&self) -> u64 {
+        self.messages_offset
+    }
+
+    /// Total rows in the full transcript.
+    pub fn message_count(&self) -> u64 {
+        self.message_count
+    }
+
+    /// `tool_calls`.
+    pub fn tool_calls(&self) -> &[SessionToolCall] {
+        &self.tool_calls
+    }
+
+    /// `read_only`.
+    pub fn read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// `pinned`.
+    pub fn pinned(&self) -> bool {
+        self.pinned
+    }
+
+    /// `archived`.
+    pub fn archived(&self) -> bool {
+        self.archived
+    }
+
+    /// A full load from the server has happened.
+    pub fn loaded(&self) -> bool {
+        self.loaded
+    }
+
+    /// `live`.
+    pub fn live(&self) -> Option<&LiveTurn> {
+        self.live.as_ref()
+    }
+
+    /// `stream`.
+    pub fn stream(&self) -> Option<&OwnedStream> {
+        self.stream.as_ref()
+    }
+
+    /// Uploads riding with the current turn.
+    pub fn pending_attachments(&self) -> &[UploadedFile] {
+        &self.pending_attachments
+    }
+
+    /// `approval`.
+    pub fn approval(&self) -> Option<&Approval> {
+        self.approval.as_ref()
+    }
+
+    /// `clarify`.
+    pub fn clarify(&self) -> Option<&Clarify> {
+        self.clarify.as_ref()
+    }
+
+    /// `todos`.
+    pub fn todos(&self) -> Option<&TodoState> {
+        self.todos.as_ref()
+    }
+
+    /// `last_usage`.
+    pub fn last_usage(&self) -> Option<&Usage> {
+        self.last_usage.as_ref()
+    }
+
+    /// The running turn's counters from `metering` (tokens so far, context).
+    pub fn live_usage(&self) -> Option<&Usage> {
+        self.live_usage.as_ref()
+    }
+
+    /// The session's token counters as last saved (`input_tokens`, `output_tokens`).
+    pub fn session_tokens(&self) -> Option<(f64, f64)> {
+        self.session_tokens
+    }
+
+    /// The last finished turn's own usage: `done.usage` is cumulative per session, so its
+    /// tokens are the difference from the counters before the turn (as the stock UI computes).
+    pub fn turn_usage(&self) -> Option<&Usage> {
+        self.turn_usage.as_ref()
+    }
+
+    /// `live_tps`.
+    pub fn live_tps(&self) -> Option<f64> {
+        self.live_tps
+    }
+
+    /// `error`.
+    pub fn error(&self) -> Option<&TurnError> {
+        self.error.as_ref()
+    }
+
+    /// `cancelled`.
+    pub fn cancelled(&self) -> bool {
+        self.cancelled
+    }
+
+    /// `compressions`.
+    pub fn compressions(&self) -> &[Compression] {
+        &self.compressions
+    }
+
+    /// Messages to send once the running turn ends (user-queued, steer leftovers, goals).
+    pub fn queued(&self) -> &[Queued] {
+        &self.queued
+    }
+
+    /// Bumped on every change; the shell repaints a session when it moves.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// Bumped when the saved transcript (messages, tool summaries, dividers) changes, so the
+    /// shell re-projects the transcript only then, not on every token.
+    pub fn transcript_revision(&self) -> u64 {
+        self.transcript_revision
+    }
 }
 
 impl SessionRuntime {
@@ -233,8 +384,8 @@ impl SessionRuntime {
     // Loading
 
     /// Takes a `GET /api/session` reply. `with_messages` is false for a metadata-only load.
-    pub fn load(&mut self, detail: &SessionDetail, with_messages: bool) -> Vec<Effect> {
-        let mut effects = Vec::new();
+    pub fn load(&mut self, detail: &SessionDetail, with_messages: bool) -> Vec<Intent> {
+        let mut intents = Vec::new();
         // A reply that still calls a stream live which we have already seen settle or end was
         // computed before those events: its transcript and stream claim are stale. Except after
         // a recovery-control `apperror`: then the server may really still run it (§3.4), and
@@ -251,11 +402,11 @@ impl SessionRuntime {
             // a few times, so the unsettled live turn does not stay on screen.
             if let Some(s) = self.stream.as_mut().filter(|s| s.ended && !s.settled && s.stale_reloads < MAX_STALE_RELOADS) {
                 s.stale_reloads += 1;
-                effects.push(Effect::ReloadLater { delay_ms: 1_000 * s.stale_reloads });
+                intents.push(Intent::ReloadLater { delay_ms: 1_000 * s.stale_reloads });
             }
-            return effects;
+            return intents;
         }
-        self.adopt_meta(detail, &mut effects);
+        self.adopt_meta(detail, &mut intents);
         if with_messages {
             self.messages = detail.messages.clone();
             self.messages_offset = detail.messages_offset.unwrap_or(0);
@@ -292,7 +443,7 @@ impl SessionRuntime {
                         None => (LiveTurn::new(Some(asid.to_string()), pending, names), Cursor::default()),
                     };
                     if let Some(old) = self.stream.as_ref().filter(|s| !s.ended) {
-                        effects.push(Effect::CloseTransport { stream_id: old.stream_id.clone() });
+                        intents.push(Intent::CloseTransport { stream_id: old.stream_id.clone() });
                     }
                     if recovering && snap.is_none() {
                         // No snapshot to seed from: the journal is replayed from the start.
@@ -303,7 +454,7 @@ impl SessionRuntime {
                     self.stream = Some(OwnedStream { stream_id: asid.to_string(), cursor, probing: true, ..Default::default() });
                     self.error = None;
                     self.cancelled = false;
-                    effects.push(Effect::ProbeStatus { stream_id: asid.to_string() });
+                    intents.push(Intent::ProbeStatus { stream_id: asid.to_string() });
                 }
                 // Else the stream is ours and live: keep what was applied; the cursor is exact.
             }
@@ -311,13 +462,13 @@ impl SessionRuntime {
                 // The server has no live turn: whatever we were following is over.
                 if let Some(s) = self.stream.as_mut().filter(|s| !s.ended) {
                     s.ended = true;
-                    effects.push(Effect::CloseTransport { stream_id: s.stream_id.clone() });
+                    intents.push(Intent::CloseTransport { stream_id: s.stream_id.clone() });
                 }
                 // Messages queued behind a turn that is over (e.g. after a 409 whose turn ended
                 // before we could follow it) go now — unless a send of ours is in flight.
                 let sending = self.live.as_ref().is_some_and(|l| l.stream_id.is_none() && l.user_text.is_some());
                 if !sending && !self.queued.is_empty() {
-                    effects.push(Effect::Send(self.queued.remove(0)));
+                    intents.push(Intent::Send(self.queued.remove(0)));
                 }
                 if with_messages {
                     self.live = None;
@@ -327,7 +478,7 @@ impl SessionRuntime {
             }
         }
         self.touch();
-        effects
+        intents
     }
 
     /// Prepends an older page (`msg_before`) to the loaded window.
@@ -349,9 +500,9 @@ impl SessionRuntime {
         self.touch();
     }
 
-    fn adopt_meta(&mut self, d: &SessionDetail, effects: &mut Vec<Effect>) {
+    fn adopt_meta(&mut self, d: &SessionDetail, intents: &mut Vec<Intent>) {
         if !d.session_id.is_empty() && d.session_id != self.id {
-            effects.extend(self.rename(&d.session_id.clone()));
+            intents.extend(self.rename(&d.session_id.clone()));
         }
         if let Some(t) = d.title.clone().filter(|t| !t.is_empty()) {
             self.title = Some(t);
@@ -368,8 +519,8 @@ impl SessionRuntime {
     }
 
     /// Adopts a full saved session (`done`, `cancel`, `apperror`): authoritative.
-    fn adopt(&mut self, d: &SessionDetail, effects: &mut Vec<Effect>) {
-        self.adopt_meta(d, effects);
+    fn adopt(&mut self, d: &SessionDetail, intents: &mut Vec<Intent>) {
+        self.adopt_meta(d, intents);
         self.messages = d.messages.clone();
         self.messages_offset = d.messages_offset.unwrap_or(0);
         self.message_count = d.message_count.unwrap_or(d.messages.len() as u64).max(self.messages_offset + self.messages.len() as u64);
@@ -382,7 +533,7 @@ impl SessionRuntime {
         self.transcript_revision += 1;
     }
 
-    fn rename(&mut self, new: &str) -> Option<Effect> {
+    fn rename(&mut self, new: &str) -> Option<Intent> {
         if new.is_empty() || new == self.id {
             return None;
         }
@@ -390,7 +541,7 @@ impl SessionRuntime {
         if !self.former_ids.contains(&old) {
             self.former_ids.push(old.clone());
         }
-        Some(Effect::Renamed { old, new: new.to_string() })
+        Some(Intent::Renamed { old, new: new.to_string() })
     }
 
     // -----------------------------------------------------------------------------------------
@@ -406,31 +557,31 @@ impl SessionRuntime {
     }
 
     /// `chat/start` answered with a stream: own it, confirmed (the server just created it).
-    pub fn started(&mut self, stream_id: &str) -> Vec<Effect> {
-        let mut effects = Vec::new();
+    pub fn started(&mut self, stream_id: &str) -> Vec<Intent> {
+        let mut intents = Vec::new();
         if let Some(old) = self.stream.as_ref().filter(|s| !s.ended && s.stream_id != stream_id) {
-            effects.push(Effect::CloseTransport { stream_id: old.stream_id.clone() });
+            intents.push(Intent::CloseTransport { stream_id: old.stream_id.clone() });
         }
         let live = self.live.get_or_insert_with(LiveTurn::default);
         live.stream_id = Some(stream_id.to_string());
         self.stream = Some(OwnedStream { stream_id: stream_id.to_string(), confirmed: true, ..Default::default() });
         self.touch();
-        effects
+        intents
     }
 
     /// `chat/start` failed: drop the optimistic row; the caller keeps the draft.
-    pub fn start_failed(&mut self, message: &str) -> Vec<Effect> {
+    pub fn start_failed(&mut self, message: &str) -> Vec<Intent> {
         if self.live.as_ref().is_some_and(|l| l.stream_id.is_none()) {
             self.live = None;
         }
         self.pending_attachments.clear();
         self.touch();
-        vec![Effect::Notice(Notice { kind: NoticeKind::Error, text: message.to_string() })]
+        vec![Intent::Notice(Notice { kind: NoticeKind::Error, text: message.to_string() })]
     }
 
     /// `chat/start` answered 409 (another turn runs): queue the message (with its uploads) and
     /// reattach to the running turn.
-    pub fn start_conflict(&mut self, text: &str, uploads: &[UploadedFile]) -> Vec<Effect> {
+    pub fn start_conflict(&mut self, text: &str, uploads: &[UploadedFile]) -> Vec<Intent> {
         if self.live.as_ref().is_some_and(|l| l.stream_id.is_none()) {
             self.live = None;
         }
@@ -438,11 +589,11 @@ impl SessionRuntime {
         self.queued.push(Queued { text: text.to_string(), uploads: uploads.to_vec() });
         self.touch();
         vec![
-            Effect::Notice(Notice {
+            Intent::Notice(Notice {
                 kind: NoticeKind::Info,
                 text: "A reply is still running here; your message is queued and will be sent when it ends.".into(),
             }),
-            Effect::Reload,
+            Intent::Reload,
         ]
     }
 
@@ -464,12 +615,12 @@ impl SessionRuntime {
     // Status probes and transport failures
 
     /// The answer of `/api/chat/stream/status` (`None`: 404, unknown stream).
-    pub fn status_probed(&mut self, stream_id: &str, status: Option<&StreamStatus>) -> Vec<Effect> {
+    pub fn status_probed(&mut self, stream_id: &str, status: Option<&StreamStatus>) -> Vec<Intent> {
         let Some(s) = self.stream.as_mut().filter(|s| s.stream_id == stream_id && !s.ended) else {
             return Vec::new();
         };
         s.probing = false;
-        let effects = match status {
+        let intents = match status {
             Some(st) if st.active || st.replay_available => {
                 s.confirmed = true;
                 Vec::new()
@@ -477,32 +628,32 @@ impl SessionRuntime {
             _ => {
                 // Neither live nor replayable: settle from the saved session.
                 s.ended = true;
-                vec![Effect::Reload]
+                vec![Intent::Reload]
             }
         };
         self.touch();
-        effects
+        intents
     }
 
     /// The status probe itself failed (backend unreachable): try again later.
-    pub fn probe_failed(&mut self, stream_id: &str) -> Vec<Effect> {
+    pub fn probe_failed(&mut self, stream_id: &str) -> Vec<Intent> {
         match self.stream.as_mut().filter(|s| s.stream_id == stream_id && !s.ended) {
             Some(s) => {
                 s.failures += 1;
                 s.probing = true;
-                vec![Effect::ProbeStatus { stream_id: stream_id.to_string() }]
+                vec![Intent::ProbeStatus { stream_id: stream_id.to_string() }]
             }
             None => Vec::new(),
         }
     }
 
     /// The transport of `stream_id` errored or was dropped: probe before reconnecting.
-    pub fn transport_failed(&mut self, stream_id: &str) -> Vec<Effect> {
+    pub fn transport_failed(&mut self, stream_id: &str) -> Vec<Intent> {
         match self.stream.as_mut().filter(|s| s.stream_id == stream_id && !s.ended) {
             Some(s) => {
                 s.failures += 1;
                 s.probing = true;
-                vec![Effect::ProbeStatus { stream_id: stream_id.to_string() }]
+                vec![Intent::ProbeStatus { stream_id: stream_id.to_string() }]
             }
             None => Vec::new(),
         }
@@ -523,7 +674,7 @@ impl SessionRuntime {
         if !owned || id_names_other {
             let mut step = Step::new(Applied::Stale);
             if !owned {
-                step.effects.push(Effect::CloseTransport { stream_id: stream_id.to_string() });
+                step.intents.push(Intent::CloseTransport { stream_id: stream_id.to_string() });
             }
             return step;
         }
@@ -532,7 +683,7 @@ impl SessionRuntime {
             // After a terminal event nothing applies; a repeated terminal just closes again.
             let mut step = Step::new(if event.is_terminal() { Applied::Duplicate } else { Applied::Ignored });
             if event.is_terminal() {
-                step.effects.push(Effect::CloseTransport { stream_id: stream_id.to_string() });
+                step.intents.push(Intent::CloseTransport { stream_id: stream_id.to_string() });
             }
             return step;
         }
@@ -561,7 +712,7 @@ impl SessionRuntime {
 
     fn dispatch(&mut self, stream_id: &str, event: &StreamEvent, step: &mut Step) {
         use StreamEvent as E;
-        let fx = &mut step.effects;
+        let fx = &mut step.intents;
         match event {
             E::Token(d) => {
                 if let Some(l) = self.live_mut(stream_id) {
@@ -621,7 +772,7 @@ impl SessionRuntime {
                     .push(Compression { before_message: self.messages.len(), message: c.message.clone().unwrap_or_else(|| "Context compressed".into()) });
                 self.transcript_revision += 1;
             }
-            E::Warning(w) => fx.push(Effect::Notice(Notice {
+            E::Warning(w) => fx.push(Intent::Notice(Notice {
                 kind: NoticeKind::Warning,
                 text: w.message.clone().unwrap_or_else(|| w.kind.clone().unwrap_or_else(|| "Warning".into())),
             })),
@@ -636,7 +787,7 @@ impl SessionRuntime {
                     step.applied = Applied::Ignored;
                 }
             }
-            E::StateSaved(s) => fx.push(Effect::Notice(Notice {
+            E::StateSaved(s) => fx.push(Intent::Notice(Notice {
                 kind: NoticeKind::Info,
                 text: format!("Saved {}{}", s.kind.as_deref().unwrap_or("state"), s.name.as_deref().map(|n| format!(": {n}")).unwrap_or_default()),
             })),
@@ -647,7 +798,7 @@ impl SessionRuntime {
             }
             E::Goal(g) => {
                 if let Some(m) = g.message.clone().filter(|m| !m.is_empty()) {
-                    fx.push(Effect::Notice(Notice { kind: NoticeKind::Info, text: m }));
+                    fx.push(Intent::Notice(Notice { kind: NoticeKind::Info, text: m }));
                 }
             }
             E::GoalContinue(g) => {
@@ -677,14 +828,14 @@ impl SessionRuntime {
                 match &d.session {
                     Some(session) => self.adopt(session, fx),
                     // Without the saved session the live text stays until a reload settles it.
-                    None => fx.push(Effect::Reload),
+                    None => fx.push(Intent::Reload),
                 }
                 if d.ephemeral {
                     if let Some(a) = &d.answer {
-                        fx.push(Effect::Notice(Notice { kind: NoticeKind::Info, text: a.clone() }));
+                        fx.push(Intent::Notice(Notice { kind: NoticeKind::Info, text: a.clone() }));
                     }
                 }
-                fx.push(Effect::TurnFinished);
+                fx.push(Intent::TurnFinished);
             }
             E::Title(t) => {
                 if !t.title.is_empty() {
@@ -695,8 +846,8 @@ impl SessionRuntime {
                 let settled = self.end(stream_id, fx, true);
                 if !settled {
                     // `stream_end` without `done`: re-fetch to settle (§3.3).
-                    fx.push(Effect::Reload);
-                    fx.push(Effect::TurnFinished);
+                    fx.push(Intent::Reload);
+                    fx.push(Intent::TurnFinished);
                 }
             }
             E::AppError(e) => {
@@ -713,7 +864,7 @@ impl SessionRuntime {
                     if let Some(s) = self.stream.as_mut() {
                         s.recovering = true;
                     }
-                    fx.push(Effect::Reload);
+                    fx.push(Intent::Reload);
                 } else if !self.messages.last().is_some_and(|m| m.error) || e.session.is_none() {
                     self.error = Some(TurnError {
                         kind: e.kind.clone().unwrap_or_else(|| "error".into()),
@@ -721,23 +872,23 @@ impl SessionRuntime {
                         hint: e.hint.clone(),
                     });
                 }
-                fx.push(Effect::TurnFinished);
+                fx.push(Intent::TurnFinished);
             }
             E::Cancel(c) => {
                 self.end(stream_id, fx, false);
                 self.cancelled = true;
                 match &c.session {
                     Some(session) => self.adopt(session, fx),
-                    None => fx.push(Effect::Reload),
+                    None => fx.push(Intent::Reload),
                 }
-                fx.push(Effect::TurnFinished);
+                fx.push(Intent::TurnFinished);
             }
             E::Error(e) => {
                 self.end(stream_id, fx, false);
                 self.error =
                     Some(TurnError { kind: "error".into(), message: e.error.clone().unwrap_or_else(|| "The stream reported an error.".into()), hint: None });
-                fx.push(Effect::Reload);
-                fx.push(Effect::TurnFinished);
+                fx.push(Intent::Reload);
+                fx.push(Intent::TurnFinished);
             }
             E::BgTaskComplete(t) | E::ProcessComplete(t) => {
                 let key = t.event_id.clone().or_else(|| t.task_id.clone()).unwrap_or_default();
@@ -745,7 +896,7 @@ impl SessionRuntime {
                     step.applied = Applied::Duplicate;
                     return;
                 }
-                fx.push(Effect::Notice(Notice { kind: NoticeKind::Info, text: t.summary.clone().unwrap_or_else(|| "A background task finished.".into()) }));
+                fx.push(Intent::Notice(Notice { kind: NoticeKind::Info, text: t.summary.clone().unwrap_or_else(|| "A background task finished.".into()) }));
             }
             E::Unknown { .. } => step.applied = Applied::Ignored,
         }
@@ -753,7 +904,7 @@ impl SessionRuntime {
 
     /// Marks the owned stream ended; returns whether `done` had settled it. The queue moves on
     /// after a turn that finished (`send_queue`), and is handed back after one that did not.
-    fn end(&mut self, stream_id: &str, fx: &mut Vec<Effect>, send_queue: bool) -> bool {
+    fn end(&mut self, stream_id: &str, fx: &mut Vec<Intent>, send_queue: bool) -> bool {
         let s = self.stream.as_mut().expect("owned");
         s.ended = true;
         self.approval = None;
@@ -761,40 +912,40 @@ impl SessionRuntime {
         self.live_tps = None;
         self.live_usage = None;
         self.pending_attachments.clear();
-        fx.push(Effect::CloseTransport { stream_id: stream_id.to_string() });
+        fx.push(Intent::CloseTransport { stream_id: stream_id.to_string() });
         if !self.queued.is_empty() {
             if send_queue || s.settled {
-                fx.push(Effect::Send(self.queued.remove(0)));
+                fx.push(Intent::Send(self.queued.remove(0)));
             } else {
-                fx.push(Effect::ReturnQueued(std::mem::take(&mut self.queued)));
+                fx.push(Intent::ReturnQueued(std::mem::take(&mut self.queued)));
             }
         }
         s.settled
     }
 
     /// Clears a card once it was answered (or found stale).
-    pub fn clear_approval(&mut self) {
-        self.approval = None;
-        self.touch();
-    }
-
-    pub fn clear_clarify(&mut self) {
-        self.clarify = None;
-        self.touch();
-    }
-
-    /// Sets the pending approval from a `/pending` poll (`None`: nothing pending).
-    pub fn set_approval(&mut self, a: Option<Approval>) {
-        if self.approval != a {
-            self.approval = a;
-            self.touch();
+    pub(crate) fn answered(&mut self, prompt: crate::input::Prompt) {
+        match prompt {
+            crate::input::Prompt::Approval => self.approval = None,
+            crate::input::Prompt::Clarify => self.clarify = None,
         }
+        self.touch();
     }
 
-    pub fn set_clarify(&mut self, c: Option<Clarify>) {
-        if self.clarify != c {
-            self.clarify = c;
-            self.touch();
+    /// The `/pending` polls answered (`None`: that poll failed; `Some(None)`: nothing
+    /// pending). A card the stream showed stays until a poll says nothing is pending.
+    pub(crate) fn prompts_polled(&mut self, approval: Option<Option<Approval>>, clarify: Option<Option<Clarify>>) {
+        if let Some(a) = approval.filter(|a| a.is_some() || self.approval.is_some()) {
+            if self.approval != a {
+                self.approval = a;
+                self.touch();
+            }
+        }
+        if let Some(c) = clarify.filter(|c| c.is_some() || self.clarify.is_some()) {
+            if self.clarify != c {
+                self.clarify = c;
+                self.touch();
+            }
         }
     }
 

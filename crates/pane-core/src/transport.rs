@@ -79,6 +79,12 @@ impl Budget {
         Budget { connections: connections.max(2), reserved: 1 }
     }
 
+    /// What a hidden tab holds: the shown session's stream and the session list, so other
+    /// tabs of the origin get the connections back.
+    pub fn hidden_tab(&self) -> Budget {
+        Budget::with_connections(2.min(self.connections))
+    }
+
     /// Chat stream slots.
     pub fn chat_slots(&self) -> usize {
         self.connections.saturating_sub(self.reserved).max(1)

@@ -1,4 +1,5 @@
-//! Plain projections of runtime state that the UI renders: sidebar rows and transcript items.
+//! Plain projections of runtime state that the UI renders: sidebar rows and their order, the
+//! pane's header and composer state, transcript items and the last turn's usage line.
 //! Computed here so they are tested natively; the Leptos layer only draws them.
 
 use std::collections::BTreeMap;
@@ -227,6 +228,144 @@ pub fn transcript(rt: &SessionRuntime) -> Vec<TranscriptItem> {
     items
 }
 
+/// What the session is doing, for the composer and the header (the `data-status` hook).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Status {
+    #[default]
+    Idle,
+    /// `chat/start` is in flight.
+    Sending,
+    /// Claims a live turn the server has not confirmed yet (no spinner).
+    Checking,
+    /// A confirmed live turn.
+    Busy,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Idle => "idle",
+            Status::Sending => "sending",
+            Status::Checking => "checking",
+            Status::Busy => "busy",
+        }
+    }
+
+    /// A reply is on its way (the composer queues instead of sending).
+    pub fn is_busy(self) -> bool {
+        matches!(self, Status::Sending | Status::Busy)
+    }
+}
+
+/// A turn's error as the pane shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorLine {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+/// The pane's header and composer state: everything it shows but the transcript and the live
+/// turn (those are projected by [`transcript`] and read from the live turn).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaneState {
+    pub title: String,
+    pub status: Status,
+    pub loaded: bool,
+    pub approval: Option<crate::wire::Approval>,
+    pub clarify: Option<crate::wire::Clarify>,
+    pub error: Option<ErrorLine>,
+    pub cancelled: bool,
+    /// Queued messages as the composer lists them (`text (+n files)`).
+    pub queued: Vec<String>,
+    pub read_only: bool,
+    pub has_older: bool,
+    pub tps: Option<f64>,
+    /// The session's totals (live from `metering` while a turn runs).
+    pub usage: Option<String>,
+    pub stream_id: Option<String>,
+}
+
+/// The pane's state for `rt`; `row` is its sidebar row, whose title stands in until the
+/// runtime knows one.
+pub fn pane_state(rt: &SessionRuntime, row: Option<&SessionRow>) -> PaneState {
+    let status = match &rt.live {
+        Some(l) if l.stream_id.is_none() && l.user_text.is_some() => Status::Sending,
+        _ if rt.is_busy() => Status::Busy,
+        _ if rt.is_unconfirmed() => Status::Checking,
+        _ => Status::Idle,
+    };
+    let title = rt.title.clone().filter(|t| !t.trim().is_empty()).or_else(|| row.map(SessionRow::shown_title));
+    PaneState {
+        title: title.unwrap_or_else(|| "New conversation".into()),
+        status,
+        loaded: rt.loaded,
+        approval: rt.approval.clone(),
+        clarify: rt.clarify.clone(),
+        error: rt.error.as_ref().map(|e| ErrorLine { message: e.message.clone(), hint: e.hint.clone() }),
+        cancelled: rt.cancelled,
+        queued: rt
+            .queued
+            .iter()
+            .map(|q| match q.uploads.len() {
+                0 => q.text.clone(),
+                n => format!("{} (+{n} file{})", q.text, if n == 1 { "" } else { "s" }),
+            })
+            .collect(),
+        read_only: rt.read_only,
+        has_older: rt.messages_offset > 0,
+        tps: rt.live_tps,
+        usage: rt
+            .live_usage
+            .as_ref()
+            .filter(|_| rt.is_busy())
+            .and_then(|u| u.input_tokens.zip(u.output_tokens))
+            .or(rt.session_tokens)
+            .filter(|(i, o)| *i + *o > 0.0)
+            .map(|(i, o)| format!("Session: {} in · {} out", i as u64, o as u64)),
+        stream_id: rt.live_stream_id().map(str::to_string),
+    }
+}
+
+/// What the session waits on the person for, if anything.
+pub fn waits_on(rt: &SessionRuntime) -> Option<AttentionKind> {
+    if rt.approval.is_some() {
+        Some(AttentionKind::Approval)
+    } else if rt.clarify.is_some() {
+        Some(AttentionKind::Clarify)
+    } else {
+        None
+    }
+}
+
+/// Where the latest turn's own usage (tokens, rate, duration) goes: the index in `items` of
+/// its last assistant message (not an error, and not followed by a newer prompt), and the line.
+pub fn turn_usage(rt: &SessionRuntime, items: &[TranscriptItem]) -> Option<(usize, Option<String>)> {
+    let u = rt.turn_usage.as_ref()?;
+    let last = items.iter().rposition(|i| matches!(i, TranscriptItem::Assistant { error: false, .. }))?;
+    if items[last + 1..].iter().any(|i| matches!(i, TranscriptItem::User { .. })) {
+        return None;
+    }
+    let TranscriptItem::Assistant { tps, duration, .. } = &items[last] else { return None };
+    Some((last, usage_line(u.input_tokens, u.output_tokens, u.tps, u.duration_seconds).or_else(|| usage_line(None, None, *tps, *duration))))
+}
+
+/// Whether a row shown at some index of `current` sits at another one in `next` (a row that
+/// left, or a new one, moves the rows after it).
+pub fn places_changed(current: &[&str], next: &[&str]) -> bool {
+    // A hash map, not a B-tree: collecting into one sorts its input (a whole stable sort more
+    // in the wasm for a handful of rows).
+    let place: std::collections::HashMap<&str, usize> = next.iter().enumerate().map(|(i, r)| (*r, i)).collect();
+    current.iter().enumerate().any(|(i, r)| place.get(r).is_some_and(|&j| j != i))
+}
+
+/// Orders `rows` like `current` (the ids shown now): rows already shown keep their places, new
+/// ones go last. The sidebar does this while the pointer is over it, so a row never moves
+/// under a click.
+pub fn keep_places<T>(current: &[&str], rows: &mut Vec<T>, id: impl Fn(&T) -> &str) {
+    let place = |r: &T| current.iter().position(|c| *c == id(r)).unwrap_or(usize::MAX);
+    crate::sort_stable_by(rows, |a, b| place(a).cmp(&place(b)));
+}
+
 /// Formats a token count / rate / duration line for a finished turn.
 pub fn usage_line(input: Option<f64>, output: Option<f64>, tps: Option<f64>, duration: Option<f64>) -> Option<String> {
     let mut parts = Vec::new();
@@ -261,7 +400,102 @@ pub fn fixed(x: f64, decimals: u32) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::fixed;
+    use super::*;
+    use crate::session::Queued;
+    use crate::turn::LiveTurn;
+    use crate::wire::UploadedFile;
+
+    #[test]
+    fn the_pane_title_falls_back_to_the_row_then_to_new_conversation() {
+        let mut rt = SessionRuntime::new("a");
+        assert_eq!(pane_state(&rt, None).title, "New conversation");
+        let row = SessionRow { session_id: "a".into(), title: Some("From the list".into()), ..Default::default() };
+        assert_eq!(pane_state(&rt, Some(&row)).title, "From the list");
+        rt.title = Some("  ".into());
+        assert_eq!(pane_state(&rt, Some(&row)).title, "From the list", "a blank title is no title");
+        rt.title = Some("Its own".into());
+        assert_eq!(pane_state(&rt, Some(&row)).title, "Its own");
+    }
+
+    #[test]
+    fn the_status_is_sending_then_busy_only_once_the_server_confirmed_the_stream() {
+        let mut rt = SessionRuntime::new("a");
+        assert_eq!(pane_state(&rt, None).status, Status::Idle);
+        rt.begin_send("hi", &[]);
+        assert_eq!(pane_state(&rt, None).status, Status::Sending);
+        rt.started("s");
+        assert_eq!(pane_state(&rt, None).status, Status::Busy);
+        rt.stream.as_mut().unwrap().confirmed = false;
+        rt.live = Some(LiveTurn::new(Some("s".into()), None, Vec::new()));
+        assert_eq!(pane_state(&rt, None).status, Status::Checking, "a claim the server has not confirmed shows no spinner");
+        assert_eq!(Status::Checking.as_str(), "checking");
+        assert!(Status::Sending.is_busy() && !Status::Checking.is_busy());
+    }
+
+    #[test]
+    fn queued_messages_say_how_many_files_ride_with_them() {
+        let mut rt = SessionRuntime::new("a");
+        let file = |n: &str| UploadedFile { name: n.into(), ..Default::default() };
+        rt.queued = vec![
+            Queued::text("plain"),
+            Queued { text: "one".into(), uploads: vec![file("a")] },
+            Queued { text: "two".into(), uploads: vec![file("a"), file("b")] },
+        ];
+        assert_eq!(pane_state(&rt, None).queued, vec!["plain", "one (+1 file)", "two (+2 files)"]);
+    }
+
+    #[test]
+    fn the_header_shows_live_counters_while_busy_and_the_saved_totals_otherwise() {
+        let mut rt = SessionRuntime::new("a");
+        assert_eq!(pane_state(&rt, None).usage, None);
+        rt.session_tokens = Some((100.0, 40.0));
+        assert_eq!(pane_state(&rt, None).usage.as_deref(), Some("Session: 100 in · 40 out"));
+        rt.live_usage = Some(crate::event::Usage { input_tokens: Some(150.0), output_tokens: Some(60.0), ..Default::default() });
+        assert_eq!(pane_state(&rt, None).usage.as_deref(), Some("Session: 100 in · 40 out"), "live counters only while a turn runs");
+        rt.begin_send("x", &[]);
+        rt.started("s");
+        assert_eq!(pane_state(&rt, None).usage.as_deref(), Some("Session: 150 in · 60 out"));
+        rt.session_tokens = Some((0.0, 0.0));
+        rt.live_usage = None;
+        assert_eq!(pane_state(&rt, None).usage, None, "nothing counted yet: no line");
+    }
+
+    #[test]
+    fn rows_keep_their_places_and_a_move_is_seen_only_when_a_shown_row_moves() {
+        let mut rows = vec!["c", "a", "new", "b"];
+        keep_places(&["a", "b", "c"], &mut rows, |r| r);
+        assert_eq!(rows, vec!["a", "b", "c", "new"]);
+        assert!(!places_changed(&["a", "b"], &["a", "b", "c"]), "a row added at the end moves nothing");
+        assert!(places_changed(&["a", "b"], &["c", "a", "b"]), "a row added on top moves the others");
+        assert!(places_changed(&["a", "b"], &["b", "a"]));
+        assert!(!places_changed(&["a", "b"], &["a"]), "a row that left moves nothing before it");
+    }
+
+    #[test]
+    fn the_latest_turns_usage_goes_on_its_last_assistant_message() {
+        let mut rt = SessionRuntime::new("a");
+        let user = |key| TranscriptItem::User { key, text: "q".into(), attachments: Vec::new() };
+        let reply = |key, error| TranscriptItem::Assistant {
+            key,
+            text: "r".into(),
+            reasoning: None,
+            tools: Vec::new(),
+            error,
+            partial: false,
+            details: None,
+            duration: None,
+            tps: None,
+        };
+        let items = vec![user(1), reply(3, false), reply(5, true)];
+        assert_eq!(turn_usage(&rt, &items), None, "no usage known");
+        rt.turn_usage = Some(crate::event::Usage { input_tokens: Some(12.0), output_tokens: Some(34.0), ..Default::default() });
+        assert_eq!(turn_usage(&rt, &items), Some((1, Some("12 in · 34 out".into()))), "not on the error bubble");
+        let newer = vec![user(1), reply(3, false), user(5)];
+        assert_eq!(turn_usage(&rt, &newer), None, "a newer prompt: that turn is not the latest");
+        assert_eq!(waits_on(&rt), None);
+        rt.clarify = Some(Default::default());
+        assert_eq!(waits_on(&rt), Some(AttentionKind::Clarify));
+    }
 
     #[test]
     fn fixed_agrees_with_the_float_formatter_on_labels() {

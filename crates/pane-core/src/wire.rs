@@ -2,8 +2,8 @@
 //!
 //! Unknown fields are ignored, missing fields take their default, and every field the backend
 //! may send as `null` is an `Option`. Shapes that vary (`content`: string or parts; an
-//! attachment: name or object; search: list or wrapper) are read by hand; every other type lists
-//! its fields for [`crate::from_json_fields`] (see [`crate::json`] for why not serde's derive).
+//! attachment: name or object; search: list or wrapper) are read by hand; every other type
+//! derives [`FromJson`] (see [`crate::json`] for why not serde's `Deserialize`).
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::json::{field, FromJson, JsonError};
 
 /// `{"error": "...", "code"?: ..., "type"?: ...}` — every JSON error of the backend.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct ApiError {
     pub error: Option<String>,
     pub code: Option<String>,
@@ -22,13 +22,11 @@ pub struct ApiError {
     pub stale: bool,
 }
 
-crate::from_json_fields!(ApiError { error, code, kind = "type", active_stream_id, stale });
-
 // ---------------------------------------------------------------------------------------------
 // Sessions (§2)
 
 /// `attention` of a sidebar row: the session waits for the user.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct Attention {
     /// `"approval"` or `"clarify"`.
     pub kind: String,
@@ -36,10 +34,8 @@ pub struct Attention {
     pub severity: Option<String>,
 }
 
-crate::from_json_fields!(Attention { kind, count, severity });
-
 /// One row of `GET /api/sessions` (the fields a chat pane uses; the rest are ignored).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct SessionRow {
     pub session_id: String,
     pub title: Option<String>,
@@ -67,33 +63,6 @@ pub struct SessionRow {
     pub estimated_cost: Option<f64>,
 }
 
-crate::from_json_fields!(SessionRow {
-    session_id,
-    title,
-    display_title,
-    created_at,
-    updated_at,
-    last_message_at,
-    message_count,
-    user_message_count,
-    model,
-    workspace,
-    profile,
-    pinned,
-    archived,
-    active_stream_id,
-    is_streaming,
-    has_pending_user_message,
-    pending_started_at,
-    cron_running,
-    attention,
-    read_only,
-    parent_session_id,
-    input_tokens,
-    output_tokens,
-    estimated_cost
-});
-
 impl SessionRow {
     /// The title a person should see.
     pub fn shown_title(&self) -> String {
@@ -111,7 +80,7 @@ impl SessionRow {
 }
 
 /// `GET /api/sessions` — a wrapper object, not a bare list.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct SessionList {
     pub sessions: Vec<SessionRow>,
     pub sidebar_reference_sessions: Vec<SessionRow>,
@@ -121,8 +90,6 @@ pub struct SessionList {
     pub active_profile: Option<String>,
     pub server_time: Option<f64>,
 }
-
-crate::from_json_fields!(SessionList { sessions, sidebar_reference_sessions, cli_count, archived_count, webui_session_count, active_profile, server_time });
 
 /// `GET /api/sessions/search` answers "a list of matching session rows"; the bare list and
 /// the `{sessions}` / `{results}` wrappers are all accepted.
@@ -149,7 +116,7 @@ impl FromJson for SearchReply {
 }
 
 /// A part of a parts-list message content.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct ContentPart {
     #[serde(rename = "type")]
     pub kind: String,
@@ -158,8 +125,6 @@ pub struct ContentPart {
     pub name: Option<String>,
     pub input: Value,
 }
-
-crate::from_json_fields!(ContentPart { kind = "type", text, id, name, input });
 
 /// `content` is a string or a list of parts.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -197,23 +162,19 @@ impl Content {
 }
 
 /// The `function` of an OpenAI-style tool call.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct FunctionCall {
     pub name: String,
     /// A JSON document as a string.
     pub arguments: Option<String>,
 }
 
-crate::from_json_fields!(FunctionCall { name, arguments });
-
 /// An entry of a message's `tool_calls`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct ToolCall {
     pub id: Option<String>,
     pub function: FunctionCall,
 }
-
-crate::from_json_fields!(ToolCall { id, function });
 
 /// A user message's attachment as displayed: its name (the backend sends display names, legacy
 /// plain strings, or upload result objects with `name`/`filename`).
@@ -241,7 +202,7 @@ impl FromJson for AttachmentRef {
 }
 
 /// One transcript row (§2.3).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct Message {
     pub role: String,
     pub content: Option<Content>,
@@ -268,8 +229,6 @@ pub struct Message {
     /// Server row id (numeric in the captures; opaque here).
     pub id: Option<Value>,
 }
-
-crate::from_json_fields!(Message { role, content, timestamp, reasoning, tool_calls, attachments, error = "_error", partial = "_partial", provider_details, provider_details_label, tool_call_id, name, turn_duration = "_turnDuration", turn_tps = "_turnTps", used_model = "_usedModel", compression_recovery = "_compressionRecovery", id });
 
 impl Message {
     /// The visible text of the message.
@@ -327,7 +286,7 @@ pub fn strip_workspace_prefix(text: &str) -> &str {
 }
 
 /// A session-level tool summary (`session.tool_calls[]`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct SessionToolCall {
     pub name: String,
     pub snippet: Option<String>,
@@ -338,10 +297,8 @@ pub struct SessionToolCall {
     pub duration: Option<f64>,
 }
 
-crate::from_json_fields!(SessionToolCall { name, snippet, tid, assistant_msg_idx, args, is_error, duration });
-
 /// `runtime_journal`: where a session's current/last run journal stands.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct RuntimeJournal {
     pub session_id: Option<String>,
     pub run_id: Option<String>,
@@ -352,10 +309,8 @@ pub struct RuntimeJournal {
     pub terminal_state: Option<String>,
 }
 
-crate::from_json_fields!(RuntimeJournal { session_id, run_id, last_seq, last_event_id, last_event, terminal, terminal_state });
-
 /// A tool call inside `runtime_journal_snapshot.tool_calls` (shape varies; all optional).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct SnapshotToolCall {
     pub name: String,
     pub tid: Option<String>,
@@ -367,10 +322,8 @@ pub struct SnapshotToolCall {
     pub duration: Option<f64>,
 }
 
-crate::from_json_fields!(SnapshotToolCall { name, tid, args, preview, snippet, done, is_error, duration });
-
 /// `runtime_journal_snapshot`: the run so far, to seed a live turn before resuming the stream.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct JournalSnapshot {
     pub session_id: Option<String>,
     pub stream_id: Option<String>,
@@ -383,20 +336,8 @@ pub struct JournalSnapshot {
     pub messages: Vec<Message>,
 }
 
-crate::from_json_fields!(JournalSnapshot {
-    session_id,
-    stream_id,
-    last_seq,
-    last_event_id,
-    event_count,
-    last_assistant_text,
-    last_reasoning_text,
-    tool_calls,
-    messages
-});
-
 /// `GET /api/session` → `{"session": {...}}` (§2.2).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct SessionDetail {
     pub session_id: String,
     pub title: Option<String>,
@@ -431,19 +372,15 @@ pub struct SessionDetail {
     pub last_message_at: Option<f64>,
 }
 
-crate::from_json_fields!(SessionDetail { session_id, title, messages, message_count, tool_calls, active_stream_id, pending_user_message, pending_attachments, pending_started_at, has_pending_user_message, is_streaming, runtime_journal, runtime_journal_snapshot, messages_truncated = "_messages_truncated", messages_offset = "_messages_offset", todo_state, continuation_session_id, pinned, archived, read_only, model, workspace, context_length, input_tokens, output_tokens, estimated_cost, created_at, updated_at, last_message_at });
-
 /// The envelope of every reply that carries a session.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct SessionEnvelope {
     pub session: SessionDetail,
     pub ok: bool,
 }
 
-crate::from_json_fields!(SessionEnvelope { session, ok });
-
 /// `POST /api/session/retry` reply (§11).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct RetryReply {
     pub ok: bool,
     pub last_user_text: Option<String>,
@@ -451,13 +388,11 @@ pub struct RetryReply {
     pub error: Option<String>,
 }
 
-crate::from_json_fields!(RetryReply { ok, last_user_text, removed_count, error });
-
 // ---------------------------------------------------------------------------------------------
 // Chat turn (§3)
 
 /// An upload result as sent back in `attachments` of `chat/start` (§5).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct UploadedFile {
     pub name: String,
     pub path: String,
@@ -468,10 +403,8 @@ pub struct UploadedFile {
     pub is_image: bool,
 }
 
-crate::from_json_fields!(UploadedFile { name, path, mime, size, is_image });
-
 /// `POST /api/upload` reply.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct UploadReply {
     pub filename: String,
     pub path: String,
@@ -479,8 +412,6 @@ pub struct UploadReply {
     pub mime: Option<String>,
     pub is_image: bool,
 }
-
-crate::from_json_fields!(UploadReply { filename, path, size, mime, is_image });
 
 impl From<UploadReply> for UploadedFile {
     fn from(r: UploadReply) -> Self {
@@ -514,7 +445,7 @@ pub struct ChatStartRequest {
 }
 
 /// `POST /api/chat/start` 200 reply. `stream_id` is absent for `[SILENT]` (`status: "suppressed"`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct ChatStartReply {
     pub stream_id: Option<String>,
     pub session_id: Option<String>,
@@ -527,20 +458,8 @@ pub struct ChatStartReply {
     pub reason: Option<String>,
 }
 
-crate::from_json_fields!(ChatStartReply {
-    stream_id,
-    session_id,
-    pending_started_at,
-    turn_id,
-    title,
-    effective_model,
-    effective_model_provider,
-    status,
-    reason
-});
-
 /// `GET /api/chat/stream/status`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct StreamStatus {
     pub active: bool,
     pub stream_id: Option<String>,
@@ -548,10 +467,8 @@ pub struct StreamStatus {
     pub journal: Option<RuntimeJournal>,
 }
 
-crate::from_json_fields!(StreamStatus { active, stream_id, replay_available, journal });
-
 /// `GET /api/chat/cancel` reply.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct CancelReply {
     pub ok: bool,
     pub cancelled: bool,
@@ -559,13 +476,11 @@ pub struct CancelReply {
     pub error: Option<String>,
 }
 
-crate::from_json_fields!(CancelReply { ok, cancelled, stream_id, error });
-
 // ---------------------------------------------------------------------------------------------
 // Approval and clarify (§4)
 
 /// An approval request (in-band `approval` event or `GET /api/approval/pending`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct Approval {
     pub approval_id: Option<String>,
     pub command: String,
@@ -579,16 +494,12 @@ pub struct Approval {
     pub gateway_mirror_token: Option<String>,
 }
 
-crate::from_json_fields!(Approval { approval_id, command, description, pattern_key, pattern_keys, pending_count, allow_permanent, run_id, gateway_mirror_token = "_gateway_mirror_token" });
-
 /// `GET /api/approval/pending`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct ApprovalPending {
     pub pending: Option<Approval>,
     pub pending_count: Option<u32>,
 }
-
-crate::from_json_fields!(ApprovalPending { pending, pending_count });
 
 /// The four answers to an approval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -640,7 +551,7 @@ impl ApprovalRespond {
 }
 
 /// `POST /api/approval/respond` and `/api/clarify/respond` replies.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct RespondReply {
     pub ok: bool,
     pub choice: Option<String>,
@@ -649,8 +560,6 @@ pub struct RespondReply {
     pub stale: bool,
     pub error: Option<String>,
 }
-
-crate::from_json_fields!(RespondReply { ok, choice, response, stale_cleared, stale, error });
 
 /// What answering a card means for the card, per §4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -677,7 +586,7 @@ impl RespondReply {
 }
 
 /// A clarify question.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct Clarify {
     pub clarify_id: Option<String>,
     pub question: String,
@@ -689,15 +598,11 @@ pub struct Clarify {
     pub expires_at: Option<f64>,
 }
 
-crate::from_json_fields!(Clarify { clarify_id, question, choices_offered, session_id, kind, requested_at, timeout_seconds, expires_at });
-
 /// `GET /api/clarify/pending`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct ClarifyPending {
     pub pending: Option<Clarify>,
 }
-
-crate::from_json_fields!(ClarifyPending { pending });
 
 /// `POST /api/clarify/respond` body.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -709,7 +614,7 @@ pub struct ClarifyRespond {
 }
 
 /// A todo list snapshot (`todo_state` event or session field).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct TodoState {
     pub session_id: Option<String>,
     pub stream_id: Option<String>,
@@ -720,20 +625,16 @@ pub struct TodoState {
     pub version: Option<f64>,
 }
 
-crate::from_json_fields!(TodoState { session_id, stream_id, source, ts, todos, summary, version });
-
 /// `GET /api/auth/status`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct AuthStatus {
     pub auth_enabled: bool,
     pub logged_in: bool,
     pub password_auth_enabled: bool,
 }
 
-crate::from_json_fields!(AuthStatus { auth_enabled, logged_in, password_auth_enabled });
-
 /// `sessions_changed` on `GET /api/sessions/events`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromJson)]
 pub struct SessionsChanged {
     #[serde(rename = "type")]
     pub kind: Option<String>,
@@ -742,8 +643,6 @@ pub struct SessionsChanged {
     pub profile: Option<String>,
     pub session_id: Option<String>,
 }
-
-crate::from_json_fields!(SessionsChanged { kind = "type", version, reason, profile, session_id });
 
 /// Extracts the CSRF token the backend embeds in its `/` shell
 /// (`window.__HERMES_CONFIG__ = {... csrfToken:"…" ...}`, §6.2). Accepts both quote styles

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use pane_core::event::KNOWN_EVENTS;
-use pane_core::session::{Applied, Effect, SessionRuntime};
+use pane_core::session::{Applied, Intent, SessionRuntime};
 use pane_core::turn::{saved_turn_text, LiveTurn};
 use pane_core::wire::*;
 use pane_core::StreamEvent;
@@ -113,7 +113,7 @@ struct Replay {
     rt: SessionRuntime,
     /// The live turn just before the settling event (`done` / `cancel`).
     live_before_settle: Option<LiveTurn>,
-    effects: Vec<Effect>,
+    effects: Vec<Intent>,
     saved: Option<SessionDetail>,
 }
 
@@ -136,18 +136,18 @@ fn replay(name: &str) -> Replay {
     for f in &fs {
         match &f.event {
             StreamEvent::Done(d) => {
-                live_before_settle = rt.live.clone();
+                live_before_settle = rt.live().cloned();
                 saved = d.session.clone();
             }
             StreamEvent::Cancel(c) => {
-                live_before_settle = rt.live.clone();
+                live_before_settle = rt.live().cloned();
                 saved = c.session.clone();
             }
             _ => {}
         }
         let step = rt.apply(&stream, f.id.as_ref(), &f.event);
         assert_ne!(step.applied, Applied::Stale, "{name}");
-        effects.extend(step.effects);
+        effects.extend(step.intents);
     }
     Replay { rt, live_before_settle, effects, saved }
 }
@@ -180,12 +180,12 @@ fn replaying_each_full_stream_gives_the_saved_text_and_tool_cards() {
         let live = r.live_before_settle.as_ref().unwrap_or_else(|| panic!("{name}: no live turn"));
         assert_eq!(live.text(), saved_turn_text(&saved.messages), "{name}: live text differs from the saved reply");
         assert_eq!(cards(live), saved_cards(saved), "{name}: tool cards differ");
-        assert_eq!(r.rt.messages, saved.messages, "{name}: settled transcript is the saved one");
-        assert!(r.rt.live.is_none(), "{name}");
-        let s = r.rt.stream.as_ref().unwrap();
+        assert_eq!(r.rt.messages(), saved.messages, "{name}: settled transcript is the saved one");
+        assert!(r.rt.live().is_none(), "{name}");
+        let s = r.rt.stream().unwrap();
         assert!(s.settled && s.ended, "{name}: done settles, stream_end ends");
-        assert!(r.effects.iter().any(|e| matches!(e, Effect::CloseTransport { .. })), "{name}: transport closed at the end");
-        assert!(!r.effects.contains(&Effect::Reload), "{name}: nothing to re-fetch after a clean end");
+        assert!(r.effects.iter().any(|e| matches!(e, Intent::CloseTransport { .. })), "{name}: transport closed at the end");
+        assert!(!r.effects.contains(&Intent::Reload), "{name}: nothing to re-fetch after a clean end");
         assert!(!s.gap, "{name}");
     }
 }
@@ -201,7 +201,7 @@ fn reasoning_is_kept_apart_from_the_answer() {
 #[test]
 fn title_after_done_updates_the_session_title() {
     let r = replay("basic");
-    assert_eq!(r.rt.title.as_deref(), Some("Fake title 2"));
+    assert_eq!(r.rt.title(), Some("Fake title 2"));
 }
 
 #[test]
@@ -211,11 +211,11 @@ fn cancel_adopts_the_embedded_session_and_ends_the_stream() {
     let after: SessionEnvelope = pane_core::from_json(&read_fixture("cancel.session_after.json")).unwrap();
     let partial = after.session.messages.iter().find(|m| m.partial).unwrap();
     assert_eq!(live.text(), partial.text());
-    assert_eq!(r.rt.messages.len(), after.session.messages.len());
-    assert!(r.rt.cancelled);
-    assert!(r.rt.stream.as_ref().unwrap().ended);
+    assert_eq!(r.rt.messages().len(), after.session.messages.len());
+    assert!(r.rt.cancelled());
+    assert!(r.rt.stream().unwrap().ended);
     assert!(!r.rt.is_busy());
-    assert!(r.effects.iter().any(|e| matches!(e, Effect::CloseTransport { .. })));
+    assert!(r.effects.iter().any(|e| matches!(e, Intent::CloseTransport { .. })));
 }
 
 #[test]
@@ -224,7 +224,7 @@ fn cancel_reusing_the_previous_id_is_not_dropped() {
     let n = fs.len();
     assert_eq!(fs[n - 1].id, fs[n - 2].id, "the capture really reuses the id");
     let r = replay("cancel");
-    assert!(r.rt.cancelled);
+    assert!(r.rt.cancelled());
 }
 
 #[test]
@@ -238,13 +238,13 @@ fn approval_and_clarify_are_owned_by_the_session_and_cleared_at_done() {
         for f in &fs {
             rt.apply(&stream, f.id.as_ref(), &f.event);
             if check {
-                saw_pending |= rt.approval.is_some();
+                saw_pending |= rt.approval().is_some();
             } else {
-                saw_pending |= rt.clarify.as_ref().is_some_and(|c| c.question == "Which target?");
+                saw_pending |= rt.clarify().is_some_and(|c| c.question == "Which target?");
             }
         }
         assert!(saw_pending, "{name}");
-        assert!(rt.approval.is_none() && rt.clarify.is_none(), "{name}: cleared once settled");
+        assert!(rt.approval().is_none() && rt.clarify().is_none(), "{name}: cleared once settled");
     }
 }
 
@@ -253,8 +253,8 @@ fn saved_sessions_match_the_done_session() {
     for (stream, after) in [("tool", "tool.session_after.json"), ("approval_once", "approval_once.session_after.json")] {
         let r = replay(stream);
         let after: SessionEnvelope = pane_core::from_json(&read_fixture(after)).unwrap();
-        assert_eq!(r.rt.messages, after.session.messages, "{stream}");
-        assert_eq!(r.rt.tool_calls, after.session.tool_calls, "{stream}");
+        assert_eq!(r.rt.messages(), after.session.messages, "{stream}");
+        assert_eq!(r.rt.tool_calls(), after.session.tool_calls, "{stream}");
     }
 }
 
@@ -262,17 +262,17 @@ fn saved_sessions_match_the_done_session() {
 fn two_clients_and_late_replay_end_identical_to_a_single_full_stream() {
     let a = replay("two_clients_A");
     let c = replay("two_clients_C_late");
-    assert_eq!(a.rt.messages, c.rt.messages);
-    assert!(c.rt.stream.as_ref().unwrap().gap, "C joined mid-stream without a cursor: a gap is noted");
+    assert_eq!(a.rt.messages(), c.rt.messages());
+    assert!(c.rt.stream().unwrap().gap, "C joined mid-stream without a cursor: a gap is noted");
     // Live, C shows exactly the tail it was sent — a suffix of A's text, nothing doubled —
     // and `done.session` then fills in the part it missed.
     let (a_live, c_live) = (a.live_before_settle.unwrap().text(), c.live_before_settle.unwrap().text());
     assert!(!c_live.is_empty() && c_live.len() < a_live.len(), "C saw part of the reply: {c_live:?}");
     assert!(a_live.ends_with(&c_live), "C's live text {c_live:?} is the tail of A's {a_live:?}");
-    assert_eq!(saved_turn_text(&c.rt.messages), a_live, "settled, C reads the whole reply");
+    assert_eq!(saved_turn_text(c.rt.messages()), a_live, "settled, C reads the whole reply");
     let la = replay("late_replay_A");
     let lb = replay("late_replay_B");
-    assert_eq!(la.rt.messages, lb.rt.messages);
+    assert_eq!(la.rt.messages(), lb.rt.messages());
     assert_eq!(la.live_before_settle.unwrap().text(), lb.live_before_settle.unwrap().text());
 }
 
@@ -280,8 +280,8 @@ fn two_clients_and_late_replay_end_identical_to_a_single_full_stream() {
 fn second_turn_builds_on_the_first() {
     let one = replay("second_turn_1");
     let two = replay("second_turn_2");
-    assert_eq!(two.rt.messages.len(), one.rt.messages.len() + 2);
-    assert_eq!(two.rt.messages[..one.rt.messages.len()], one.rt.messages[..]);
+    assert_eq!(two.rt.messages().len(), one.rt.messages().len() + 2);
+    assert_eq!(two.rt.messages()[..one.rt.messages().len()], one.rt.messages()[..]);
 }
 
 #[test]
@@ -298,8 +298,8 @@ fn replaying_a_fixture_twice_is_idempotent() {
         for f in fs.iter().chain(fs.iter()) {
             twice.apply(&stream, f.id.as_ref(), &f.event);
         }
-        assert_eq!(once.messages, twice.messages, "{name}");
-        assert_eq!(once.live, twice.live, "{name}");
+        assert_eq!(once.messages(), twice.messages(), "{name}");
+        assert_eq!(once.live(), twice.live(), "{name}");
     }
 }
 
@@ -315,10 +315,10 @@ fn a_turns_own_usage_is_the_difference_of_the_cumulative_counters() {
             rt.apply(&stream, f.id.as_ref(), &f.event);
         }
     }
-    let turn = rt.turn_usage.as_ref().unwrap();
+    let turn = rt.turn_usage().unwrap();
     assert_eq!((turn.input_tokens, turn.output_tokens), (Some(100.0), Some(40.0)));
-    assert_eq!(rt.last_usage.as_ref().unwrap().output_tokens, Some(80.0), "the cumulative figure is kept too");
-    assert_eq!(rt.session_tokens, Some((200.0, 80.0)));
+    assert_eq!(rt.last_usage().unwrap().output_tokens, Some(80.0), "the cumulative figure is kept too");
+    assert_eq!(rt.session_tokens(), Some((200.0, 80.0)));
 }
 
 #[test]

@@ -4,7 +4,7 @@ mod common;
 
 use common::frame;
 use pane_core::event::*;
-use pane_core::hub::{Action, CloseReason, Hub, Ticket};
+use pane_core::hub::{CloseReason, Command, Hub, Input, Ticket};
 use pane_core::session::{Applied, Queued};
 use pane_core::transport::{AttachDecision, Budget, ReadyState};
 use pane_core::wire::*;
@@ -14,15 +14,15 @@ fn tok(t: &str) -> StreamEvent {
     StreamEvent::Token(TextDelta { text: t.into() })
 }
 
-fn opens(actions: &[Action]) -> Vec<(String, String)> {
+fn opens(actions: &[Command]) -> Vec<(String, String)> {
     actions
         .iter()
-        .filter_map(|a| if let Action::Open { session_id, stream_id, .. } = a { Some((session_id.clone(), stream_id.clone())) } else { None })
+        .filter_map(|a| if let Command::Open { session_id, stream_id, .. } = a { Some((session_id.clone(), stream_id.clone())) } else { None })
         .collect()
 }
 
-fn closes(actions: &[Action]) -> Vec<(String, CloseReason)> {
-    actions.iter().filter_map(|a| if let Action::Close { stream_id, reason } = a { Some((stream_id.clone(), *reason)) } else { None }).collect()
+fn closes(actions: &[Command]) -> Vec<(String, CloseReason)> {
+    actions.iter().filter_map(|a| if let Command::Close { stream_id, reason } = a { Some((stream_id.clone(), *reason)) } else { None }).collect()
 }
 
 fn user_msg(t: &str) -> Message {
@@ -40,49 +40,93 @@ fn upload(name: &str) -> UploadedFile {
 /// A hub with sessions `a` and `b`, each running its own stream with an open transport.
 fn two_running() -> Hub {
     let mut hub = Hub::new(Budget::with_connections(4));
-    hub.set_active(Some("a"));
-    hub.attach("a", "sa", &[]);
-    hub.attach("b", "sb", &[]);
-    hub.transport_state("sa", ReadyState::Open);
-    hub.transport_state("sb", ReadyState::Open);
+    show(&mut hub, Some("a"));
+    attach(&mut hub, "a", "sa", &[]);
+    attach(&mut hub, "b", "sb", &[]);
+    ready(&mut hub, "sa", ReadyState::Open);
+    ready(&mut hub, "sb", ReadyState::Open);
     hub
 }
 
-fn deliver(hub: &mut Hub, stream: &str, seq: u64, ev: StreamEvent) -> (Applied, Vec<Action>) {
+fn deliver(hub: &mut Hub, stream: &str, seq: u64, ev: StreamEvent) -> (Applied, Vec<Command>) {
     let f = frame(stream, seq, ev);
-    hub.deliver(stream, f.id.as_ref(), &f.event)
+    deliver_frame(hub, stream, f.id, f.event)
+}
+
+/// A frame on the transport of `stream`, and how it was taken.
+fn deliver_frame(hub: &mut Hub, stream: &str, id: Option<EventId>, event: StreamEvent) -> (Applied, Vec<Command>) {
+    let commands = hub.update(Input::Frame { stream: stream.into(), id, event });
+    (hub.last_applied().expect("a frame was taken"), commands)
+}
+
+/// `chat/start` (or a 409) named `stream` for `session`: what became of its transport.
+fn attach(hub: &mut Hub, session: &str, stream: &str, uploads: &[UploadedFile]) -> (AttachDecision, Vec<Command>) {
+    let decision = hub.attach_decision(session, stream);
+    let commands = hub.update(Input::Started { session: session.into(), stream: stream.into(), uploads: uploads.to_vec() });
+    let held = hub.open_transports().iter().any(|(s, st)| s == session && st == stream);
+    (if decision != AttachDecision::Reuse && !held { AttachDecision::Park } else { decision }, commands)
+}
+
+fn show(hub: &mut Hub, id: Option<&str>) -> Vec<Command> {
+    hub.update(Input::Show(id.map(str::to_string)))
+}
+
+fn ready(hub: &mut Hub, stream: &str, state: ReadyState) {
+    hub.update(Input::ReadyState { stream: stream.into(), state });
+}
+
+fn load(hub: &mut Hub, id: &str, detail: &SessionDetail, messages: bool) -> Vec<Command> {
+    let at = hub.ticket();
+    hub.update(Input::Loaded { session: id.into(), detail: detail.clone(), messages, at })
+}
+
+fn probed(hub: &mut Hub, id: &str, stream: &str, status: Option<&StreamStatus>) -> Vec<Command> {
+    hub.update(Input::Probed { session: id.into(), stream: stream.into(), status: status.cloned() })
+}
+
+fn listed(hub: &mut Hub, rows: &[SessionRow], at: Ticket) -> Vec<Command> {
+    hub.update(Input::Listed { rows: rows.to_vec(), at })
+}
+
+fn send(hub: &mut Hub, id: &str, text: &str, uploads: &[UploadedFile]) -> Vec<Command> {
+    hub.update(Input::Send { session: id.into(), text: text.into(), uploads: uploads.to_vec() })
+}
+
+/// A turn started for `queued` (its text, with its uploads).
+fn starts(commands: &[Command], queued: &Queued) -> bool {
+    commands.iter().any(|c| matches!(c, Command::StartTurn { text, uploads, queued: true, .. } if *text == queued.text && *uploads == queued.uploads))
 }
 
 #[test]
 fn switch_back_reuses_open_transport() {
     let mut hub = two_running();
     deliver(&mut hub, "sa", 1, tok("x"));
-    let away = hub.set_active(Some("b"));
-    let back = hub.set_active(Some("a"));
+    let away = show(&mut hub, Some("b"));
+    let back = show(&mut hub, Some("a"));
     assert!(opens(&away).is_empty() && closes(&away).is_empty(), "switching away touches no transport: {away:?}");
     assert!(opens(&back).is_empty() && closes(&back).is_empty(), "switching back reuses: {back:?}");
-    assert_eq!(hub.attach("a", "sa", &[]).0, AttachDecision::Reuse);
+    assert_eq!(attach(&mut hub, "a", "sa", &[]).0, AttachDecision::Reuse);
     assert_eq!(hub.open_transports(), vec![("a".into(), "sa".into()), ("b".into(), "sb".into())]);
 }
 
 #[test]
 fn attach_updates_uploads_before_same_stream_reuse() {
     let mut hub = two_running();
-    let (decision, actions) = hub.attach("a", "sa", &[upload("report.pdf")]);
+    let (decision, actions) = attach(&mut hub, "a", "sa", &[upload("report.pdf")]);
     assert_eq!(decision, AttachDecision::Reuse);
     assert!(actions.is_empty());
-    assert_eq!(hub.session("a").unwrap().pending_attachments, vec![upload("report.pdf")], "uploads recorded even though the transport was reused");
+    assert_eq!(hub.session("a").unwrap().pending_attachments(), vec![upload("report.pdf")], "uploads recorded even though the transport was reused");
 }
 
 #[test]
 fn different_stream_id_reopens_transport() {
     let mut hub = two_running();
-    let (decision, actions) = hub.attach("a", "sa2", &[]);
+    let (decision, actions) = attach(&mut hub, "a", "sa2", &[]);
     assert_eq!(decision, AttachDecision::CloseAndOpen { close: "sa".into() });
     assert!(closes(&actions).iter().any(|(s, _)| s == "sa"), "{actions:?}");
     assert_eq!(opens(&actions), vec![("a".into(), "sa2".into())]);
-    let close_at = actions.iter().position(|a| matches!(a, Action::Close { .. })).unwrap();
-    let open_at = actions.iter().position(|a| matches!(a, Action::Open { .. })).unwrap();
+    let close_at = actions.iter().position(|a| matches!(a, Command::Close { .. })).unwrap();
+    let open_at = actions.iter().position(|a| matches!(a, Command::Open { .. })).unwrap();
     assert!(close_at < open_at, "close before open frees the connection");
     // Events of the old stream are no longer applied.
     assert_eq!(deliver(&mut hub, "sa", 5, tok("old")).0, Applied::Stale);
@@ -93,10 +137,10 @@ fn closed_transport_is_reopened() {
     let mut hub = two_running();
     deliver(&mut hub, "sa", 1, tok("he"));
     deliver(&mut hub, "sa", 2, tok("llo"));
-    hub.transport_state("sa", ReadyState::Closed);
-    let (decision, actions) = hub.attach("a", "sa", &[]);
+    ready(&mut hub, "sa", ReadyState::Closed);
+    let (decision, actions) = attach(&mut hub, "a", "sa", &[]);
     assert_eq!(decision, AttachDecision::Open);
-    let open = actions.iter().find_map(|a| if let Action::Open { query, .. } = a { Some(query.clone()) } else { None }).expect("reopened");
+    let open = actions.iter().find_map(|a| if let Command::Open { query, .. } = a { Some(query.clone()) } else { None }).expect("reopened");
     assert_eq!(open, "stream_id=sa&replay=1&after_seq=2&after_event_id=sa%3A2", "resumes from the cursor");
 }
 
@@ -117,7 +161,7 @@ fn background_terminal_event_does_not_touch_active_pane() {
 #[test]
 fn stale_stream_events_are_ignored() {
     let mut hub = two_running();
-    hub.attach("a", "sa2", &[]);
+    attach(&mut hub, "a", "sa2", &[]);
     let before = hub.session("a").unwrap().clone();
     let (applied, actions) = deliver(&mut hub, "sa", 3, tok("late"));
     assert_eq!(applied, Applied::Stale);
@@ -125,7 +169,7 @@ fn stale_stream_events_are_ignored() {
     assert!(closes(&actions).iter().any(|(s, r)| s == "sa" && *r == CloseReason::Stale));
     // A frame whose id names another stream than its transport is stale too.
     let f = frame("other", 1, tok("x"));
-    let (applied, _) = hub.deliver("sa2", f.id.as_ref(), &f.event);
+    let (applied, _) = deliver_frame(&mut hub, "sa2", f.id.clone(), f.event.clone());
     assert_eq!(applied, Applied::Stale);
 }
 
@@ -138,7 +182,7 @@ fn duplicates_are_dropped_but_reused_id_cancel_and_terminal_events_are_not() {
     let (applied, actions) = deliver(&mut hub, "sa", 1, cancel);
     assert_eq!(applied, Applied::Applied, "cancel reuses the previous id and still applies");
     assert!(closes(&actions).iter().any(|(s, r)| s == "sa" && *r == CloseReason::Ended));
-    assert!(actions.iter().any(|a| matches!(a, Action::Reload { .. })), "no embedded session: re-fetch");
+    assert!(actions.iter().any(|a| matches!(a, Command::Reload { .. })), "no embedded session: re-fetch");
     assert!(!hub.session("a").unwrap().is_busy());
 }
 
@@ -157,12 +201,12 @@ fn done_settles_but_stream_end_closes() {
     let (_, actions) = deliver(&mut hub, "sa", 2, StreamEvent::Done(Box::new(Done { session: Some(session), ..Default::default() })));
     assert!(closes(&actions).is_empty(), "done is not a close event");
     assert!(!hub.session("a").unwrap().is_busy());
-    assert_eq!(hub.session("a").unwrap().messages.len(), 2);
+    assert_eq!(hub.session("a").unwrap().messages().len(), 2);
     deliver(&mut hub, "sa", 3, StreamEvent::Title(Title { session_id: Some("a".into()), title: "Greeting".into() }));
-    assert_eq!(hub.session("a").unwrap().title.as_deref(), Some("Greeting"));
+    assert_eq!(hub.session("a").unwrap().title(), Some("Greeting"));
     let (_, actions) = deliver(&mut hub, "sa", 4, StreamEvent::StreamEnd(StreamEnd::default()));
     assert_eq!(closes(&actions), vec![("sa".into(), CloseReason::Ended)]);
-    assert!(!actions.iter().any(|a| matches!(a, Action::Reload { .. })));
+    assert!(!actions.iter().any(|a| matches!(a, Command::Reload { .. })));
 }
 
 #[test]
@@ -170,7 +214,7 @@ fn stream_end_without_done_reloads_to_settle() {
     let mut hub = two_running();
     deliver(&mut hub, "sa", 1, tok("partial"));
     let (_, actions) = deliver(&mut hub, "sa", 2, StreamEvent::StreamEnd(StreamEnd::default()));
-    assert!(actions.contains(&Action::Reload { session_id: "a".into(), delay_ms: 0 }));
+    assert!(actions.contains(&Command::Reload { session_id: "a".into(), delay_ms: 0 }));
 }
 
 #[test]
@@ -178,12 +222,12 @@ fn apperror_with_recovery_control_reloads_instead_of_showing_an_error() {
     let mut hub = two_running();
     let e = AppError { kind: Some("interrupted".into()), recovery_control: true, message: Some("x".into()), ..Default::default() };
     let (_, actions) = deliver(&mut hub, "sa", 1, StreamEvent::AppError(Box::new(e)));
-    assert!(actions.contains(&Action::Reload { session_id: "a".into(), delay_ms: 0 }));
-    assert!(hub.session("a").unwrap().error.is_none());
+    assert!(actions.contains(&Command::Reload { session_id: "a".into(), delay_ms: 0 }));
+    assert!(hub.session("a").unwrap().error().is_none());
     let e = AppError { kind: Some("rate_limit".into()), message: Some("Slow down".into()), hint: Some("wait".into()), ..Default::default() };
     let (_, actions) = deliver(&mut hub, "sb", 1, StreamEvent::AppError(Box::new(e)));
     assert!(closes(&actions).iter().any(|(s, _)| s == "sb"));
-    let err = hub.session("b").unwrap().error.clone().unwrap();
+    let err = hub.session("b").unwrap().error().unwrap();
     assert_eq!((err.kind.as_str(), err.message.as_str(), err.hint.as_deref()), ("rate_limit", "Slow down", Some("wait")));
 }
 
@@ -191,12 +235,12 @@ fn apperror_with_recovery_control_reloads_instead_of_showing_an_error() {
 fn budget_parks_extra_sessions_and_resumes_them_from_their_cursor() {
     let mut hub = Hub::new(Budget::with_connections(3)); // 2 chat slots
     for s in ["a", "b", "c"] {
-        hub.attach(s, &format!("s{s}"), &[]);
+        attach(&mut hub, s, &format!("s{s}"), &[]);
     }
     assert_eq!(hub.open_transports().len(), 2);
     assert_eq!(hub.parked(), vec!["c".to_string()]);
     // c becomes the shown pane: it preempts the least deserving open session.
-    let actions = hub.set_active(Some("c"));
+    let actions = show(&mut hub, Some("c"));
     assert_eq!(opens(&actions), vec![("c".into(), "sc".into())]);
     let parked = closes(&actions);
     assert_eq!(parked.len(), 1);
@@ -206,7 +250,7 @@ fn budget_parks_extra_sessions_and_resumes_them_from_their_cursor() {
     // Give the parked session progress before it was parked, then free a slot.
     let other = if parked_session == "a" { "sb" } else { "sa" };
     let (_, actions) = deliver(&mut hub, other, 1, StreamEvent::StreamEnd(StreamEnd::default()));
-    let resumed = actions.iter().find_map(|a| if let Action::Open { session_id, query, .. } = a { Some((session_id.clone(), query.clone())) } else { None });
+    let resumed = actions.iter().find_map(|a| if let Command::Open { session_id, query, .. } = a { Some((session_id.clone(), query.clone())) } else { None });
     assert_eq!(resumed.map(|r| r.0), Some(parked_session.to_string()), "a freed slot resumes the parked session");
     assert!(hub.open_transports().iter().any(|(_, s)| *s == parked_stream));
 }
@@ -214,12 +258,12 @@ fn budget_parks_extra_sessions_and_resumes_them_from_their_cursor() {
 #[test]
 fn attention_outranks_recency_for_a_slot() {
     let mut hub = Hub::new(Budget::with_connections(2)); // 1 chat slot
-    hub.attach("a", "sa", &[]);
-    hub.attach("b", "sb", &[]);
+    attach(&mut hub, "a", "sa", &[]);
+    attach(&mut hub, "b", "sb", &[]);
     assert_eq!(hub.open_transports(), vec![("a".into(), "sa".into())]);
     let row = SessionRow { session_id: "b".into(), attention: Some(Attention { kind: "approval".into(), count: 1, severity: None }), ..Default::default() };
     let at = hub.ticket();
-    let actions = hub.note_rows(&[row], at);
+    let actions = listed(&mut hub, &[row], at);
     assert_eq!(opens(&actions), vec![("b".into(), "sb".into())]);
     assert_eq!(closes(&actions), vec![("sa".into(), CloseReason::Parked)]);
 }
@@ -240,28 +284,28 @@ fn busy_is_shown_only_after_the_server_confirms_the_stream() {
         }),
         ..Default::default()
     };
-    let actions = hub.with_session("a", |rt| rt.load(&detail, false));
-    assert!(actions.iter().any(|a| matches!(a, Action::Probe { stream_id, .. } if stream_id == "sa")));
+    let actions = load(&mut hub, "a", &detail, false);
+    assert!(actions.iter().any(|a| matches!(a, Command::Probe { stream_id, .. } if stream_id == "sa")));
     assert!(opens(&actions).is_empty(), "no transport before the probe answers");
     assert!(!hub.session("a").unwrap().is_busy());
     let status = StreamStatus { active: true, stream_id: Some("sa".into()), replay_available: true, journal: None };
-    let actions = hub.status_probed("a", "sa", Some(&status));
+    let actions = probed(&mut hub, "a", "sa", Some(&status));
     assert!(hub.session("a").unwrap().is_busy());
-    let q = actions.iter().find_map(|a| if let Action::Open { query, .. } = a { Some(query.clone()) } else { None }).unwrap();
+    let q = actions.iter().find_map(|a| if let Command::Open { query, .. } = a { Some(query.clone()) } else { None }).unwrap();
     assert_eq!(q, "stream_id=sa&replay=1&after_seq=7&after_event_id=sa%3A7", "resumes after the snapshot");
     // The seeded text continues exactly.
     deliver(&mut hub, "sa", 8, tok("ere"));
-    assert_eq!(hub.session("a").unwrap().live.as_ref().unwrap().text(), "Hi there");
-    assert_eq!(hub.session("a").unwrap().live.as_ref().unwrap().user_text.as_deref(), Some("hello"));
+    assert_eq!(hub.session("a").unwrap().live().unwrap().text(), "Hi there");
+    assert_eq!(hub.session("a").unwrap().live().unwrap().user_text.as_deref(), Some("hello"));
 }
 
 #[test]
 fn a_dead_stream_settles_from_the_server_instead_of_spinning() {
     let mut hub = Hub::new(Budget::default());
     let detail = SessionDetail { session_id: "a".into(), active_stream_id: Some("gone".into()), ..Default::default() };
-    hub.with_session("a", |rt| rt.load(&detail, true));
-    let actions = hub.status_probed("a", "gone", None);
-    assert!(actions.contains(&Action::Reload { session_id: "a".into(), delay_ms: 0 }));
+    load(&mut hub, "a", &detail, true);
+    let actions = probed(&mut hub, "a", "gone", None);
+    assert!(actions.contains(&Command::Reload { session_id: "a".into(), delay_ms: 0 }));
     assert!(!hub.session("a").unwrap().is_busy());
     assert!(!hub.session("a").unwrap().wants_transport());
 }
@@ -270,12 +314,12 @@ fn a_dead_stream_settles_from_the_server_instead_of_spinning() {
 fn a_failed_transport_is_probed_with_back_off_then_resumed() {
     let mut hub = two_running();
     deliver(&mut hub, "sa", 1, tok("x"));
-    let actions = hub.transport_failed("sa");
-    assert!(actions.iter().any(|a| matches!(a, Action::Probe { stream_id, delay_ms, .. } if stream_id == "sa" && *delay_ms > 0)));
+    let actions = hub.update(Input::Failed { stream: "sa".into() });
+    assert!(actions.iter().any(|a| matches!(a, Command::Probe { stream_id, delay_ms, .. } if stream_id == "sa" && *delay_ms > 0)));
     assert!(hub.open_transports().iter().all(|(_, s)| s != "sa"));
     let st = StreamStatus { active: true, ..Default::default() };
-    let actions = hub.status_probed("a", "sa", Some(&st));
-    assert!(actions.iter().any(|a| matches!(a, Action::Open { query, .. } if query.contains("after_seq=1"))));
+    let actions = probed(&mut hub, "a", "sa", Some(&st));
+    assert!(actions.iter().any(|a| matches!(a, Command::Open { query, .. } if query.contains("after_seq=1"))));
 }
 
 #[test]
@@ -283,10 +327,10 @@ fn compression_rotates_the_session_id_and_follows_it() {
     let mut hub = two_running();
     let c = Compressed { old_session_id: Some("a".into()), new_session_id: Some("a2".into()), message: Some("Compressed".into()), ..Default::default() };
     let (_, actions) = deliver(&mut hub, "sa", 1, StreamEvent::Compressed(c));
-    assert!(actions.contains(&Action::Renamed { old: "a".into(), new: "a2".into() }));
+    assert!(actions.contains(&Command::Renamed { old: "a".into(), new: "a2".into() }));
     assert_eq!(hub.active(), Some("a2"));
     assert!(hub.session("a").is_some(), "the old id still finds the session");
-    assert_eq!(hub.session("a2").unwrap().compressions.len(), 1);
+    assert_eq!(hub.session("a2").unwrap().compressions().len(), 1);
     assert_eq!(deliver(&mut hub, "sa", 2, tok("more")).0, Applied::Applied, "the stream still belongs to the rotated session");
     // stream_end names the original id; it still ends the right session.
     let (_, actions) = deliver(&mut hub, "sa", 3, StreamEvent::StreamEnd(StreamEnd { session_id: Some("a".into()) }));
@@ -297,20 +341,18 @@ fn compression_rotates_the_session_id_and_follows_it() {
 fn a_409_on_start_queues_the_message_with_its_uploads_and_reattaches() {
     let mut hub = Hub::new(Budget::default());
     let file = UploadedFile { name: "a.png".into(), path: "/w/a.png".into(), ..Default::default() };
-    hub.with_session("a", |rt| {
-        rt.begin_send("second question", std::slice::from_ref(&file));
-        Vec::new()
-    });
-    let actions = hub.with_session("a", |rt| rt.start_conflict("second question", std::slice::from_ref(&file)));
-    assert!(actions.contains(&Action::Reload { session_id: "a".into(), delay_ms: 0 }));
+    send(&mut hub, "a", "second question", std::slice::from_ref(&file));
+    let conflict = Input::StartConflict { session: "a".into(), text: "second question".into(), uploads: vec![file.clone()] };
+    let actions = hub.update(conflict);
+    assert!(actions.contains(&Command::Reload { session_id: "a".into(), delay_ms: 0 }));
     let queued = Queued { text: "second question".into(), uploads: vec![file] };
-    assert_eq!(hub.session("a").unwrap().queued, vec![queued.clone()]);
+    assert_eq!(hub.session("a").unwrap().queued(), vec![queued.clone()]);
     // Reload finds the running stream; once it ends, the queued message goes, uploads and all.
     let detail = SessionDetail { session_id: "a".into(), active_stream_id: Some("s1".into()), ..Default::default() };
-    hub.with_session("a", |rt| rt.load(&detail, true));
-    hub.status_probed("a", "s1", Some(&StreamStatus { active: true, ..Default::default() }));
+    load(&mut hub, "a", &detail, true);
+    probed(&mut hub, "a", "s1", Some(&StreamStatus { active: true, ..Default::default() }));
     let (_, actions) = deliver(&mut hub, "s1", 1, StreamEvent::StreamEnd(StreamEnd::default()));
-    assert!(actions.contains(&Action::Send { session_id: "a".into(), message: queued }));
+    assert!(starts(&actions, &queued), "{actions:?}");
 }
 
 #[test]
@@ -321,14 +363,14 @@ fn recovery_control_on_a_still_running_stream_reattaches_from_the_reload_snapsho
     deliver(&mut hub, "sa", 1, tok("hello"));
     let err = AppError { kind: Some("interrupted".into()), recovery_control: true, offline_dropped_events: Some(3), ..Default::default() };
     let (_, actions) = deliver(&mut hub, "sa", 2, StreamEvent::AppError(Box::new(err)));
-    assert!(actions.iter().any(|a| matches!(a, Action::Reload { session_id, .. } if session_id == "a")));
-    assert!(hub.session("a").unwrap().error.is_none(), "recovery control is not an error to show");
+    assert!(actions.iter().any(|a| matches!(a, Command::Reload { session_id, .. } if session_id == "a")));
+    assert!(hub.session("a").unwrap().error().is_none(), "recovery control is not an error to show");
     let snap = JournalSnapshot { stream_id: Some("sa".into()), last_seq: 9, last_assistant_text: Some("hello world".into()), ..Default::default() };
     let detail = SessionDetail { session_id: "a".into(), active_stream_id: Some("sa".into()), runtime_journal_snapshot: Some(snap), ..Default::default() };
-    let actions = hub.with_session("a", |rt| rt.load(&detail, false));
-    assert!(actions.iter().any(|a| matches!(a, Action::Probe { stream_id, .. } if stream_id == "sa")), "probe, then reattach: {actions:?}");
-    let actions = hub.status_probed("a", "sa", Some(&StreamStatus { active: true, ..Default::default() }));
-    assert!(actions.iter().any(|a| matches!(a, Action::Open { stream_id, query, .. } if stream_id == "sa" && query.contains("after_seq=9"))), "{actions:?}");
+    let actions = load(&mut hub, "a", &detail, false);
+    assert!(actions.iter().any(|a| matches!(a, Command::Probe { stream_id, .. } if stream_id == "sa")), "probe, then reattach: {actions:?}");
+    let actions = probed(&mut hub, "a", "sa", Some(&StreamStatus { active: true, ..Default::default() }));
+    assert!(actions.iter().any(|a| matches!(a, Command::Open { stream_id, query, .. } if stream_id == "sa" && query.contains("after_seq=9"))), "{actions:?}");
     assert_eq!(hub.session("a").unwrap().reply_text(), "hello world");
 }
 
@@ -339,26 +381,26 @@ fn a_reload_still_naming_an_ended_unsettled_stream_is_retried_a_few_times() {
     let mut hub = two_running();
     deliver(&mut hub, "sa", 1, tok("partial"));
     let (_, actions) = deliver(&mut hub, "sa", 2, StreamEvent::StreamEnd(StreamEnd::default()));
-    assert!(actions.contains(&Action::Reload { session_id: "a".into(), delay_ms: 0 }));
+    assert!(actions.contains(&Command::Reload { session_id: "a".into(), delay_ms: 0 }));
     let stale = SessionDetail { session_id: "a".into(), active_stream_id: Some("sa".into()), ..Default::default() };
     let mut delays = Vec::new();
     for _ in 0..5 {
-        let actions = hub.with_session("a", |rt| rt.load(&stale, true));
-        delays.extend(actions.iter().filter_map(|a| if let Action::Reload { delay_ms, .. } = a { Some(*delay_ms) } else { None }));
-        assert!(!actions.iter().any(|a| matches!(a, Action::Open { .. } | Action::Probe { .. })), "an ended stream is never reopened");
+        let actions = load(&mut hub, "a", &stale, true);
+        delays.extend(actions.iter().filter_map(|a| if let Command::Reload { delay_ms, .. } = a { Some(*delay_ms) } else { None }));
+        assert!(!actions.iter().any(|a| matches!(a, Command::Open { .. } | Command::Probe { .. })), "an ended stream is never reopened");
     }
     assert_eq!(delays, vec![1_000, 2_000, 3_000]);
     let settled = SessionDetail { session_id: "a".into(), messages: vec![user_msg("q"), assistant_msg("partial")], ..Default::default() };
-    hub.with_session("a", |rt| rt.load(&settled, true));
-    assert!(hub.session("a").unwrap().live.is_none());
+    load(&mut hub, "a", &settled, true);
+    assert!(hub.session("a").unwrap().live().is_none());
 }
 
 #[test]
 fn attaching_to_a_stream_that_already_ended_here_opens_nothing() {
     let mut hub = two_running();
     deliver(&mut hub, "sa", 1, StreamEvent::StreamEnd(StreamEnd::default()));
-    let (_, actions) = hub.attach("a", "sa", &[]);
-    assert!(!actions.iter().any(|a| matches!(a, Action::Open { .. })), "{actions:?}");
+    let (_, actions) = attach(&mut hub, "a", "sa", &[]);
+    assert!(!actions.iter().any(|a| matches!(a, Command::Open { .. })), "{actions:?}");
 }
 
 #[test]
@@ -367,12 +409,12 @@ fn a_rotated_id_already_listed_keeps_one_owner_per_stream() {
     let mut hub = two_running();
     let row = SessionRow { session_id: "a2".into(), active_stream_id: Some("sa".into()), is_streaming: true, ..Default::default() };
     let at = hub.ticket();
-    hub.note_rows(&[row], at);
-    assert!(hub.session("a2").is_none_or(|rt| rt.stream.is_none()), "the list does not make a second owner of `sa`");
+    listed(&mut hub, &[row], at);
+    assert!(hub.session("a2").is_none_or(|rt| rt.stream().is_none()), "the list does not make a second owner of `sa`");
     let c = Compressed { session_id: Some("a".into()), old_session_id: Some("a".into()), new_session_id: Some("a2".into()), ..Default::default() };
     deliver(&mut hub, "sa", 1, StreamEvent::Compressed(c));
     assert_eq!(hub.resolve("a"), "a2");
-    assert_eq!(hub.sessions().filter(|s| s.stream.as_ref().is_some_and(|st| st.stream_id == "sa")).count(), 1);
+    assert_eq!(hub.sessions().filter(|s| s.stream().is_some_and(|st| st.stream_id == "sa")).count(), 1);
     assert_eq!(hub.open_transports(), vec![("a2".to_string(), "sa".to_string()), ("b".to_string(), "sb".to_string())]);
 }
 
@@ -386,12 +428,12 @@ fn metering_after_done_shows_no_live_rate() {
         1,
         StreamEvent::Metering(Box::new(Metering { tps: Some(20.0), tps_available: true, usage: Some(usage.clone()), ..Default::default() })),
     );
-    assert_eq!(hub.session("a").unwrap().live_tps, Some(20.0));
-    assert_eq!(hub.session("a").unwrap().live_usage, Some(usage), "the running turn's counters are kept");
+    assert_eq!(hub.session("a").unwrap().live_tps(), Some(20.0));
+    assert_eq!(hub.session("a").unwrap().live_usage(), Some(&usage), "the running turn's counters are kept");
     deliver(&mut hub, "sa", 2, StreamEvent::Done(Box::default()));
     deliver(&mut hub, "sa", 3, StreamEvent::Metering(Box::new(Metering { tps: Some(20.0), tps_available: true, ..Default::default() })));
-    assert_eq!(hub.session("a").unwrap().live_tps, None);
-    assert_eq!(hub.session("a").unwrap().live_usage, None);
+    assert_eq!(hub.session("a").unwrap().live_tps(), None);
+    assert_eq!(hub.session("a").unwrap().live_usage(), None);
 }
 
 #[test]
@@ -399,8 +441,8 @@ fn background_tasks_dedupe_by_event_id() {
     let mut hub = two_running();
     let t = BackgroundTask { event_id: Some("e1".into()), summary: Some("built".into()), ..Default::default() };
     let f = pane_core::Frame { id: Some(EventId { stream_id: "sa".into(), seq: 0 }), event: StreamEvent::BgTaskComplete(t.clone()) };
-    assert_eq!(hub.deliver("sa", f.id.as_ref(), &f.event).0, Applied::Applied);
-    assert_eq!(hub.deliver("sa", f.id.as_ref(), &f.event).0, Applied::Duplicate);
+    assert_eq!(deliver_frame(&mut hub, "sa", f.id.clone(), f.event.clone()).0, Applied::Applied);
+    assert_eq!(deliver_frame(&mut hub, "sa", f.id.clone(), f.event.clone()).0, Applied::Duplicate);
 }
 
 #[test]
@@ -409,9 +451,9 @@ fn todo_snapshots_replace_and_older_ones_are_dropped() {
     let t = |ts: f64, n: usize| StreamEvent::TodoState(TodoState { ts: Some(ts), todos: vec![serde_json::json!({"t": 1}); n], ..Default::default() });
     deliver(&mut hub, "sa", 1, t(10.0, 3));
     deliver(&mut hub, "sa", 2, t(5.0, 1));
-    assert_eq!(hub.session("a").unwrap().todos.as_ref().unwrap().todos.len(), 3);
+    assert_eq!(hub.session("a").unwrap().todos().unwrap().todos.len(), 3);
     deliver(&mut hub, "sa", 3, t(11.0, 2));
-    assert_eq!(hub.session("a").unwrap().todos.as_ref().unwrap().todos.len(), 2);
+    assert_eq!(hub.session("a").unwrap().todos().unwrap().todos.len(), 2);
 }
 
 #[test]
@@ -424,10 +466,10 @@ fn pending_prompt_is_not_shown_twice_in_eager_mode() {
         messages: vec![Message { role: "user".into(), content: Some(Content::Text("hello".into())), ..Default::default() }],
         ..Default::default()
     };
-    hub.with_session("a", |rt| rt.load(&detail, true));
+    load(&mut hub, "a", &detail, true);
     let rt = hub.session("a").unwrap();
-    let saved = rt.messages.iter().filter(|m| m.is_user() && m.typed_text() == "hello").count();
-    let live = usize::from(rt.live.as_ref().unwrap().user_text.as_deref() == Some("hello"));
+    let saved = rt.messages().iter().filter(|m| m.is_user() && m.typed_text() == "hello").count();
+    let live = usize::from(rt.live().unwrap().user_text.as_deref() == Some("hello"));
     assert_eq!(saved + live, 1, "the prompt is shown once (by the live turn)");
 }
 
@@ -463,14 +505,14 @@ fn the_saved_rows_of_the_turn_in_flight_belong_to_the_live_turn_not_the_transcri
         runtime_journal_snapshot: Some(snapshot),
         ..Default::default()
     };
-    hub.with_session("a", |rt| rt.load(&SessionDetail { messages: Vec::new(), ..detail.clone() }, false));
-    hub.with_session("a", |rt| rt.load(&detail, true));
+    load(&mut hub, "a", &SessionDetail { messages: Vec::new(), ..detail.clone() }, false);
+    load(&mut hub, "a", &detail, true);
     let rt = hub.session("a").unwrap();
-    assert_eq!(rt.messages, earlier, "the settled transcript ends before the turn in flight");
-    assert_eq!(rt.live.as_ref().unwrap().user_text.as_deref(), Some("reload me"), "the live turn shows its prompt");
+    assert_eq!(rt.messages(), earlier, "the settled transcript ends before the turn in flight");
+    assert_eq!(rt.live().unwrap().user_text.as_deref(), Some("reload me"), "the live turn shows its prompt");
     // A later window (a reload while it still runs) cuts the same way.
-    hub.with_session("a", |rt| rt.load(&detail, true));
-    assert_eq!(hub.session("a").unwrap().messages, earlier);
+    load(&mut hub, "a", &detail, true);
+    assert_eq!(hub.session("a").unwrap().messages(), earlier);
 }
 
 #[test]
@@ -485,35 +527,32 @@ fn a_stale_load_does_not_reopen_an_ended_stream_or_roll_back_the_transcript() {
     deliver(&mut hub, "sa", 2, StreamEvent::StreamEnd(StreamEnd::default()));
     // A load answered before the turn ended arrives late: it still names "sa" as live.
     let old = SessionDetail { session_id: "a".into(), active_stream_id: Some("sa".into()), messages: Vec::new(), ..Default::default() };
-    let actions = hub.with_session("a", |rt| rt.load(&old, true));
-    assert!(opens(&actions).is_empty() && !actions.iter().any(|a| matches!(a, Action::Probe { .. })), "{actions:?}");
-    assert_eq!(hub.session("a").unwrap().messages.len(), 2, "the settled transcript stays");
+    let actions = load(&mut hub, "a", &old, true);
+    assert!(opens(&actions).is_empty() && !actions.iter().any(|a| matches!(a, Command::Probe { .. })), "{actions:?}");
+    assert_eq!(hub.session("a").unwrap().messages().len(), 2, "the settled transcript stays");
     assert!(!hub.session("a").unwrap().is_busy());
 }
 
 #[test]
 fn a_stopped_turn_hands_its_queue_back_instead_of_sending_it() {
     let mut hub = two_running();
-    hub.with_session("a", |rt| {
-        rt.enqueue("follow-up", &[]);
-        Vec::new()
-    });
+    send(&mut hub, "a", "follow-up", &[]);
     let cancel = Cancel { session: Some(SessionDetail { session_id: "a".into(), ..Default::default() }), ..Default::default() };
     let f = pane_core::Frame { id: Some(EventId { stream_id: "sa".into(), seq: 0 }), event: StreamEvent::Cancel(Box::new(cancel)) };
-    let (_, actions) = hub.deliver("sa", f.id.as_ref(), &f.event);
-    assert!(!actions.iter().any(|a| matches!(a, Action::Send { .. })), "nothing is sent into a stopped turn: {actions:?}");
-    assert!(actions.contains(&Action::GiveBack { session_id: "a".into(), messages: vec![Queued::text("follow-up")] }));
-    assert!(hub.session("a").unwrap().queued.is_empty());
+    let (_, actions) = deliver_frame(&mut hub, "sa", f.id.clone(), f.event.clone());
+    assert!(!actions.iter().any(|a| matches!(a, Command::StartTurn { .. })), "nothing is sent into a stopped turn: {actions:?}");
+    assert!(actions.contains(&Command::GiveBack { session_id: "a".into(), messages: vec![Queued::text("follow-up")] }));
+    assert!(hub.session("a").unwrap().queued().is_empty());
 }
 
 #[test]
 fn a_queue_behind_a_turn_that_already_ended_is_sent_on_the_next_load() {
     // 409 → queued → the reload finds the other turn already over: the queue goes now.
     let mut hub = Hub::new(Budget::default());
-    hub.with_session("a", |rt| rt.start_conflict("after that", &[]));
+    hub.update(Input::StartConflict { session: "a".into(), text: "after that".into(), uploads: Vec::new() });
     let idle = SessionDetail { session_id: "a".into(), ..Default::default() };
-    let actions = hub.with_session("a", |rt| rt.load(&idle, true));
-    assert!(actions.contains(&Action::Send { session_id: "a".into(), message: Queued::text("after that") }), "{actions:?}");
+    let actions = load(&mut hub, "a", &idle, true);
+    assert!(starts(&actions, &Queued::text("after that")), "{actions:?}");
 }
 
 fn titled_row(id: &str, title: &str) -> SessionRow {
@@ -527,29 +566,26 @@ fn a_list_answer_sent_before_a_title_event_does_not_put_the_old_title_back() {
     let mut hub = two_running();
     let before = hub.ticket();
     deliver(&mut hub, "sa", 1, StreamEvent::Title(Title { session_id: Some("a".into()), title: "Generated title".into() }));
-    hub.note_rows(&[titled_row("a", "first user message")], before);
-    assert_eq!(hub.session("a").unwrap().title.as_deref(), Some("Generated title"));
+    listed(&mut hub, &[titled_row("a", "first user message")], before);
+    assert_eq!(hub.session("a").unwrap().title(), Some("Generated title"));
     // The same for a session load that was on its way.
     let detail = SessionDetail { session_id: "a".into(), title: Some("first user message".into()), ..Default::default() };
-    hub.load("a", before, &detail, true);
-    assert_eq!(hub.session("a").unwrap().title.as_deref(), Some("Generated title"));
+    hub.update(Input::Loaded { session: "a".into(), detail: detail.clone(), messages: true, at: before });
+    assert_eq!(hub.session("a").unwrap().title(), Some("Generated title"));
     // A list requested after the event is the freshest word (a rename in another tab).
     let after = hub.ticket();
-    hub.note_rows(&[titled_row("a", "Renamed elsewhere")], after);
-    assert_eq!(hub.session("a").unwrap().title.as_deref(), Some("Renamed elsewhere"));
+    listed(&mut hub, &[titled_row("a", "Renamed elsewhere")], after);
+    assert_eq!(hub.session("a").unwrap().title(), Some("Renamed elsewhere"));
     // ... and an older answer arriving after it changes nothing.
-    hub.note_rows(&[titled_row("a", "stale")], before);
-    assert_eq!(hub.session("a").unwrap().title.as_deref(), Some("Renamed elsewhere"));
+    listed(&mut hub, &[titled_row("a", "stale")], before);
+    assert_eq!(hub.session("a").unwrap().title(), Some("Renamed elsewhere"));
 }
 
 #[test]
 fn a_rename_is_not_undone_by_a_list_that_was_on_its_way() {
     let mut hub = two_running();
     let before: Ticket = hub.ticket();
-    hub.with_session("a", |rt| {
-        rt.set_title("My name");
-        Vec::new()
-    });
-    hub.note_rows(&[titled_row("a", "old")], before);
-    assert_eq!(hub.session("a").unwrap().title.as_deref(), Some("My name"));
+    hub.update(Input::Renamed { session: "a".into(), title: "My name".into() });
+    listed(&mut hub, &[titled_row("a", "old")], before);
+    assert_eq!(hub.session("a").unwrap().title(), Some("My name"));
 }

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use pane_core::event::*;
-use pane_core::hub::{Action, Hub};
+use pane_core::hub::{Command, Hub, Input};
 use pane_core::session::SessionRuntime;
 use pane_core::transport::{Budget, ReadyState};
 use pane_core::turn::{LiveTurn, Segment, ToolStatus};
@@ -207,28 +207,29 @@ impl World {
         }
     }
 
-    fn run(&mut self, actions: Vec<Action>) {
-        let mut queue: std::collections::VecDeque<Action> = actions.into();
+    fn run(&mut self, actions: Vec<Command>) {
+        let mut queue: std::collections::VecDeque<Command> = actions.into();
         while let Some(a) = queue.pop_front() {
             match a {
-                Action::Open { session_id, stream_id, query } => {
+                Command::Open { session_id, stream_id, query } => {
                     let after: usize = query.split('&').find_map(|kv| kv.strip_prefix("after_seq=")).and_then(|v| v.parse().ok()).expect("cursor in query");
                     assert!(query.contains("replay=1"));
                     let session = self.idx(&session_id);
                     assert_eq!(self.truths[session].stream, stream_id);
                     self.conns.push(Conn { session, stream: stream_id, next: after, last: None });
                 }
-                Action::Close { stream_id, .. } => self.conns.retain(|c| c.stream != stream_id),
-                Action::Probe { session_id, stream_id, .. } => {
+                Command::Close { stream_id, .. } => self.conns.retain(|c| c.stream != stream_id),
+                Command::Probe { session_id, stream_id, .. } => {
                     let i = self.idx(&session_id);
                     let status = StreamStatus { active: !self.finished(i), replay_available: true, stream_id: Some(stream_id.clone()), journal: None };
-                    queue.extend(self.hub.status_probed(&session_id, &stream_id, Some(&status)));
+                    queue.extend(self.hub.update(Input::Probed { session: session_id, stream: stream_id, status: Some(status) }));
                 }
-                Action::Reload { session_id, .. } => {
+                Command::Reload { session_id, .. } => {
                     let d = self.detail(self.idx(&session_id));
-                    queue.extend(self.hub.with_session(&session_id, |rt| rt.load(&d, true)));
+                    let at = self.hub.ticket();
+                    queue.extend(self.hub.update(Input::Loaded { session: session_id, detail: d, messages: true, at }));
                 }
-                Action::Renamed { .. } | Action::Notice { .. } | Action::Send { .. } | Action::GiveBack { .. } | Action::Finished { .. } => {}
+                Command::Renamed { .. } | Command::Notice { .. } | Command::StartTurn { .. } | Command::GiveBack { .. } | Command::Finished { .. } => {}
             }
         }
         // Never more transports than the budget allows.
@@ -258,8 +259,8 @@ impl World {
             self.conns[c].next += 1;
             self.conns[c].last = Some(idx);
         }
-        self.hub.transport_state(&conn.stream, ReadyState::Open);
-        let (_, actions) = self.hub.deliver(&conn.stream, Some(&id), &event);
+        self.hub.update(Input::ReadyState { stream: conn.stream.clone(), state: ReadyState::Open });
+        let actions = self.hub.update(Input::Frame { stream: conn.stream.clone(), id: Some(id), event });
         self.run(actions);
     }
 
@@ -267,11 +268,12 @@ impl World {
         self.conns.clear();
         let active = self.hub.active().map(str::to_string);
         self.hub = Hub::new(Budget::with_connections(self.budget_connections));
-        let mut actions = self.hub.set_active(active.as_deref());
+        let mut actions = self.hub.update(Input::Show(active));
         for i in 0..self.truths.len() {
             let d = self.detail(i);
             let sid = self.truths[i].sid.clone();
-            actions.extend(self.hub.with_session(&sid, |rt| rt.load(&d, true)));
+            let at = self.hub.ticket();
+            actions.extend(self.hub.update(Input::Loaded { session: sid, detail: d, messages: true, at }));
         }
         self.run(actions);
     }
@@ -285,17 +287,17 @@ impl World {
 }
 
 fn check_session(i: usize, t: &Truth, rt: &SessionRuntime) {
-    let Some(s) = rt.stream.as_ref() else { return };
+    let Some(s) = rt.stream() else { return };
     assert_eq!(s.stream_id, t.stream, "session {i} follows its own stream");
     let cursor = s.cursor.seq as usize;
     assert!(cursor <= t.produced, "session {i}: cursor {cursor} ahead of the server {}", t.produced);
     if cursor >= t.settled_at || s.settled {
-        if rt.live.is_none() && rt.loaded {
-            assert_eq!(rt.messages, t.final_messages, "session {i}: settled transcript");
+        if rt.live().is_none() && rt.loaded() {
+            assert_eq!(rt.messages(), t.final_messages, "session {i}: settled transcript");
         }
         return;
     }
-    if let Some(l) = rt.live.as_ref().filter(|_| !s.ended) {
+    if let Some(l) = rt.live().filter(|_| !s.ended) {
         let prefix = &t.journal[..cursor];
         assert_eq!(live_raw_text(l), raw_text_of(prefix), "session {i}: live text at seq {cursor}");
         assert_eq!(live_cards(l), cards_of(prefix), "session {i}: tool cards at seq {cursor}");
@@ -355,10 +357,11 @@ proptest! {
         let mut w = World { truths, hub: Hub::new(Budget::with_connections(budget)), conns: Vec::new(), budget_connections: budget };
         let n = w.truths.len();
         // Every turn was started by this client.
-        let mut actions = w.hub.set_active(Some("s0"));
+        let mut actions = w.hub.update(Input::Show(Some("s0".into())));
         for i in 0..n {
             let (sid, stream) = (w.truths[i].sid.clone(), w.truths[i].stream.clone());
-            actions.extend(w.hub.with_session(&sid, |rt| { rt.begin_send(&format!("question {i}"), &[]); rt.started(&stream) }));
+            actions.extend(w.hub.update(Input::Send { session: sid.clone(), text: format!("question {i}"), uploads: Vec::new() }));
+            actions.extend(w.hub.update(Input::Started { session: sid, stream, uploads: Vec::new() }));
         }
         w.run(actions);
         for op in ops {
@@ -370,23 +373,23 @@ proptest! {
                 Op::Deliver(c) if !w.conns.is_empty() => { let c = c as usize % w.conns.len(); w.deliver(c, false) }
                 Op::Duplicate(c) if !w.conns.is_empty() => { let c = c as usize % w.conns.len(); w.deliver(c, true) }
                 Op::Switch(i) => {
-                    let before: BTreeMap<String, SessionRuntime> = w.hub.sessions().map(|s| (s.id.clone(), s.clone())).collect();
+                    let before: BTreeMap<String, SessionRuntime> = w.hub.sessions().map(|s| (s.id().to_string(), s.clone())).collect();
                     let target = format!("s{}", i as usize % n);
-                    let actions = w.hub.set_active(Some(&target));
-                    let after: BTreeMap<String, SessionRuntime> = w.hub.sessions().map(|s| (s.id.clone(), s.clone())).collect();
+                    let actions = w.hub.update(Input::Show(Some(target)));
+                    let after: BTreeMap<String, SessionRuntime> = w.hub.sessions().map(|s| (s.id().to_string(), s.clone())).collect();
                     prop_assert_eq!(&before, &after, "a pane switch changed a runtime");
-                    let only_transport = actions.iter().all(|a| matches!(a, Action::Open { .. } | Action::Close { .. }));
+                    let only_transport = actions.iter().all(|a| matches!(a, Command::Open { .. } | Command::Close { .. }));
                     prop_assert!(only_transport, "a switch only opens or closes transports");
                     w.run(actions);
                 }
                 Op::Drop(c) if !w.conns.is_empty() => {
                     let conn = w.conns.remove(c as usize % w.conns.len());
-                    let actions = w.hub.transport_failed(&conn.stream);
+                    let actions = w.hub.update(Input::Failed { stream: conn.stream.clone() });
                     w.run(actions);
                 }
                 Op::Budget(b) => {
                     w.budget_connections = 2 + b as usize % 3;
-                    let actions = w.hub.set_budget(Budget::with_connections(w.budget_connections));
+                    let actions = w.hub.update(Input::Budget(Budget::with_connections(w.budget_connections)));
                     w.run(actions);
                 }
                 Op::Reload => w.reload_all(),
@@ -411,8 +414,8 @@ proptest! {
         }
         for (i, t) in w.truths.iter().enumerate() {
             let rt = w.hub.session(&t.sid).expect("session kept");
-            prop_assert_eq!(&rt.messages, &t.final_messages, "session {}: final transcript", i);
-            prop_assert!(rt.live.is_none(), "session {}: live turn settled", i);
+            prop_assert_eq!(&rt.messages(), &t.final_messages, "session {}: final transcript", i);
+            prop_assert!(rt.live().is_none(), "session {}: live turn settled", i);
             prop_assert!(!rt.is_busy(), "session {}: not busy", i);
             prop_assert!(!rt.wants_transport(), "session {}: wants no transport", i);
         }

@@ -70,12 +70,19 @@ pub fn assert_live_text(samples: &BTreeMap<String, Vec<String>>, sid: &str, fina
     let list = samples.get(sid).unwrap_or_else(|| panic!("no live text of {sid} was ever painted (sampled: {:?})", samples.keys().collect::<Vec<_>>()));
     let final_text = final_text.split_whitespace().collect::<Vec<_>>().join(" ");
     for (i, s) in list.iter().enumerate() {
-        assert!(
-            final_text.starts_with(s.as_str()),
-            "{sid}: painted text #{i} is not a prefix of the final text\n  painted: …{}\n  final:   …{}",
-            tail(s),
-            tail(&final_text[..final_text.len().min(s.len() + 40)])
-        );
+        if !final_text.starts_with(s.as_str()) {
+            // Everything painted, for a look (the run's temporary files are kept when it fails).
+            let dump = std::env::temp_dir().join(format!("pane-e2e-live-{sid}.json"));
+            let _ = std::fs::write(&dump, json!({"painted": list, "final": final_text}).to_string());
+            eprintln!("live texts of {sid}: {}", dump.display());
+            let at = s.char_indices().zip(final_text.chars()).find(|((_, a), b)| a != b).map_or(s.len().min(final_text.len()), |((i, _), _)| i);
+            panic!(
+                "{sid}: painted text #{i} (of {}) is not a prefix of the final text; they part at byte {at}\n  painted: …{}\n  final:   …{}",
+                list.len(),
+                around(s, at),
+                around(&final_text, at)
+            );
+        }
         let toks = token_numbers(s);
         for (j, t) in toks.iter().enumerate() {
             assert_eq!(*t, j as u64 + 1, "{sid}: painted text #{i} has token tok{t} at position {j}: a token doubled or missing");
@@ -86,12 +93,16 @@ pub fn assert_live_text(samples: &BTreeMap<String, Vec<String>>, sid: &str, fina
     list.len()
 }
 
-fn tail(s: &str) -> &str {
-    let mut start = s.len().saturating_sub(120);
-    while !s.is_char_boundary(start) {
-        start += 1;
+/// `s` from 60 bytes before `at` to 60 after.
+fn around(s: &str, at: usize) -> &str {
+    let (mut a, mut b) = (at.saturating_sub(60), (at + 60).min(s.len()));
+    while !s.is_char_boundary(a) {
+        a += 1;
     }
-    &s[start..]
+    while !s.is_char_boundary(b) {
+        b -= 1;
+    }
+    &s[a..b]
 }
 
 /// The shown pane's settled turn text, read like the samples (see [`final_text_js`]).

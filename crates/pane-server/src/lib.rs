@@ -358,7 +358,7 @@ pub fn partial_text(c: &Channel) -> String {
             rt.apply(&c.stream_id, Some(&id), &ev);
         }
     }
-    rt.live.as_ref().map(|l| l.text()).unwrap_or_default()
+    rt.live().map(|l| l.text()).unwrap_or_default()
 }
 
 /// A running server.

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use pane_core::wire::UploadedFile;
 use reactive_stores::Store;
 
-use crate::hub::{Hub, SessionView, SessionViewStoreFields, Status};
+use crate::hub::{Hub, SessionView, SessionViewStoreFields};
 use crate::lazy::{self, NotLoaded, Task};
 use crate::{persist, use_hub};
 
@@ -43,7 +43,7 @@ pub fn Composer(id: String, store: Store<SessionView>, shown: Memo<bool>) -> imp
     let error = RwSignal::new(None::<String>);
     let attachments = RwSignal::new(Vec::<Attachment>::new());
     let next_key = StoredValue::new(0u64);
-    let busy = Memo::new(move |_| matches!(store.status().get(), Status::Busy | Status::Sending));
+    let busy = Memo::new(move |_| store.status().get().is_busy());
     let uploading = Memo::new(move |_| attachments.with(|a| a.iter().any(|x| x.done.is_none() && x.error.is_none())));
 
     Effect::new(move |_| {
@@ -173,26 +173,112 @@ fn QueueList(sid: StoredValue<String>, store: Store<SessionView>) -> impl IntoVi
     lazy::view(move || lazy::now(queue_list(sid, store)), lazy::nothing)
 }
 
-#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible, preload(preload_queue)))]
-fn queue_list(sid: StoredValue<String>, store: Store<SessionView>) -> Result<AnyView, NotLoaded> {
-    let hub = use_hub();
-    Ok(view! {
-        <Show when=move || store.queued().with(|q| !q.is_empty())>
-            <ul class="queue" aria-label="Queued messages" data-testid="queue">
-                <For
-                    each={move || store.queued().get().into_iter().enumerate().collect::<Vec<(usize, String)>>()}
-                    key={|(i, t): &(usize, String)| (*i, t.clone())}
-                    children={move |(i, t): (usize, String)| view! {
-                        <li class="chip" data-testid="queued">
-                            <span>"Queued: " {t}</span>
-                            <button type="button" class="icon-btn" aria-label="Remove from queue" on:click=move |_| hub.unqueue(&sid.get_value(), i)>"×"</button>
-                        </li>
-                    }}
-                />
-            </ul>
-        </Show>
+crate::later_fns! {
+    fn queue_list(sid: StoredValue<String>, store: Store<SessionView>) -> Result<AnyView, NotLoaded> as preload_queue {
+        let hub = use_hub();
+        Ok(view! {
+            <Show when=move || store.queued().with(|q| !q.is_empty())>
+                <ul class="queue" aria-label="Queued messages" data-testid="queue">
+                    <For
+                        each={move || store.queued().get().into_iter().enumerate().collect::<Vec<(usize, String)>>()}
+                        key={|(i, t): &(usize, String)| (*i, t.clone())}
+                        children={move |(i, t): (usize, String)| view! {
+                            <li class="chip" data-testid="queued">
+                                <span>"Queued: " {t}</span>
+                                <button type="button" class="icon-btn" aria-label="Remove from queue" on:click=move |_| hub.unqueue(&sid.get_value(), i)>"×"</button>
+                            </li>
+                        }}
+                    />
+                </ul>
+            </Show>
+        }
+        .into_any())
     }
-    .into_any())
+
+    fn upload_list(attachments: RwSignal<Vec<Attachment>>) -> Result<AnyView, NotLoaded> as preload_uploads {
+        Ok(view! {
+            <Show when=move || attachments.with(|a| !a.is_empty())>
+                <ul class="uploads" data-testid="attachments">
+                    <For each=move || attachments.get() key={|a: &Attachment| (a.key, a.done.is_some(), a.error.clone(), (a.progress * 20.0) as u32)} children={move |a: Attachment| {
+                        let key = a.key;
+                        view! {
+                            <li class="chip" data-testid="attachment" class:failed=a.error.is_some()>
+                                <span><super::icons::Clip/> " " {a.name.clone()}</span>
+                                {match (&a.done, &a.error) {
+                                    (Some(_), _) => view! { <span class="muted">"ready"</span> }.into_any(),
+                                    (_, Some(e)) => view! { <span class="error-text" role="alert">{e.clone()}</span> }.into_any(),
+                                    _ => view! { <progress max="1" value=pane_core::view::fixed(a.progress, 3) data-testid="upload-progress"></progress> }.into_any(),
+                                }}
+                                <button type="button" class="icon-btn" aria-label="Remove attachment" data-testid="remove-attachment" on:click=move |_| attachments.update(|x| x.retain(|y| y.key != key))>"×"</button>
+                            </li>
+                        }
+                    }}/>
+                </ul>
+            </Show>
+        }
+        .into_any())
+    }
+
+    fn new_chat_composer() -> Result<AnyView, NotLoaded> as preload_new_chat {
+        let hub = use_hub();
+        // The start page keeps its own draft too.
+        const DRAFT: &str = "new-chat";
+        let text = RwSignal::new(persist::draft(DRAFT));
+        let error = RwSignal::new(None::<String>);
+        let pending = RwSignal::new(false);
+        let submit = move || {
+            let value = text.get_untracked();
+            if value.trim().is_empty() || pending.get_untracked() {
+                return;
+            }
+            pending.set(true);
+            error.set(None);
+            leptos::task::spawn_local(async move {
+                let result = match hub.new_session().await {
+                    Ok(id) => {
+                        // The new session is on screen now: a failed send lands in its composer.
+                        if let Err(e) = hub.send(&id, &value, Vec::new()).await {
+                            hub.give_back(&id, &value, Vec::new(), &e);
+                        }
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                };
+                pending.set(false);
+                match result {
+                    Ok(()) => {
+                        text.set(String::new());
+                        persist::set_draft(DRAFT, "");
+                    }
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        };
+        Ok(view! {
+            <form class="composer start" data-testid="new-chat-composer" on:submit=move |ev: ev::SubmitEvent| { ev.prevent_default(); submit(); }>
+                <Show when=move || error.get().is_some()>
+                    <p class="composer-error" role="alert" data-testid="composer-error">{move || error.get()}</p>
+                </Show>
+                <div class="composer-row">
+                    <textarea
+                        rows="2"
+                        data-testid="composer-input"
+                        aria-label="Message"
+                        placeholder="Ask anything (Enter to send)"
+                        prop:value=move || text.get()
+                        on:input=move |ev| {
+                            let v = event_target_value(&ev);
+                            persist::set_draft(DRAFT, &v);
+                            text.set(v);
+                        }
+                        on:keydown=move |ev: ev::KeyboardEvent| if is_send_key(&ev) { ev.prevent_default(); submit(); }
+                    ></textarea>
+                    <button type="submit" class="btn primary" data-testid="send" disabled=move || pending.get()>"Send"</button>
+                </div>
+            </form>
+        }
+        .into_any())
+    }
 }
 
 /// The attachments being uploaded or ready to send (their code is in the later chunk, as is
@@ -200,31 +286,6 @@ fn queue_list(sid: StoredValue<String>, store: Store<SessionView>) -> Result<Any
 #[component]
 fn UploadList(attachments: RwSignal<Vec<Attachment>>) -> impl IntoView {
     lazy::view(move || lazy::now(upload_list(attachments)), lazy::nothing)
-}
-
-#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible, preload(preload_uploads)))]
-fn upload_list(attachments: RwSignal<Vec<Attachment>>) -> Result<AnyView, NotLoaded> {
-    Ok(view! {
-        <Show when=move || attachments.with(|a| !a.is_empty())>
-            <ul class="uploads" data-testid="attachments">
-                <For each=move || attachments.get() key={|a: &Attachment| (a.key, a.done.is_some(), a.error.clone(), (a.progress * 20.0) as u32)} children={move |a: Attachment| {
-                    let key = a.key;
-                    view! {
-                        <li class="chip" data-testid="attachment" class:failed=a.error.is_some()>
-                            <span><super::icons::Clip/> " " {a.name.clone()}</span>
-                            {match (&a.done, &a.error) {
-                                (Some(_), _) => view! { <span class="muted">"ready"</span> }.into_any(),
-                                (_, Some(e)) => view! { <span class="error-text" role="alert">{e.clone()}</span> }.into_any(),
-                                _ => view! { <progress max="1" value=pane_core::view::fixed(a.progress, 3) data-testid="upload-progress"></progress> }.into_any(),
-                            }}
-                            <button type="button" class="icon-btn" aria-label="Remove attachment" data-testid="remove-attachment" on:click=move |_| attachments.update(|x| x.retain(|y| y.key != key))>"×"</button>
-                        </li>
-                    }
-                }}/>
-            </ul>
-        </Show>
-    }
-    .into_any())
 }
 
 /// Starts uploading the chosen files, each with its own progress and outcome.
@@ -255,72 +316,10 @@ fn start_uploads(
     Ok(Box::pin(async {}))
 }
 
-/// The composer of the start page: creates a session, then sends.
+/// The composer of the start page: creates a session, then sends. Its code is in the later
+/// chunk (the start page shows its welcome at once, the composer a moment later).
 #[component]
 pub fn NewChatComposer() -> impl IntoView {
-    let hub = use_hub();
-    // The start page keeps its own draft too.
-    const DRAFT: &str = "new-chat";
-    let text = RwSignal::new(persist::draft(DRAFT));
-    let error = RwSignal::new(None::<String>);
-    let pending = RwSignal::new(false);
-    let submit = move || {
-        let value = text.get_untracked();
-        if value.trim().is_empty() || pending.get_untracked() {
-            return;
-        }
-        pending.set(true);
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            let result = match hub.new_session().await {
-                Ok(id) => {
-                    // The new session is on screen now: a failed send lands in its composer.
-                    if let Err(e) = hub.send(&id, &value, Vec::new()).await {
-                        hub.give_back(&id, &value, Vec::new(), &e);
-                    }
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            };
-            pending.set(false);
-            match result {
-                Ok(()) => {
-                    text.set(String::new());
-                    persist::set_draft(DRAFT, "");
-                }
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
-    view! {
-        <form class="composer start" data-testid="new-chat-composer" on:submit=move |ev: ev::SubmitEvent| { ev.prevent_default(); submit(); }>
-            <Show when=move || error.get().is_some()>
-                <p class="composer-error" role="alert" data-testid="composer-error">{move || error.get()}</p>
-            </Show>
-            <div class="composer-row">
-                <textarea
-                    rows="2"
-                    data-testid="composer-input"
-                    aria-label="Message"
-                    placeholder="Ask anything (Enter to send)"
-                    prop:value=move || text.get()
-                    on:input=move |ev| {
-                        let v = event_target_value(&ev);
-                        persist::set_draft(DRAFT, &v);
-                        text.set(v);
-                    }
-                    on:keydown=move |ev: ev::KeyboardEvent| if is_send_key(&ev) { ev.prevent_default(); submit(); }
-                ></textarea>
-                <button type="submit" class="btn primary" data-testid="send" disabled=move || pending.get()>"Send"</button>
-            </div>
-        </form>
-    }
+    lazy::view(move || lazy::now(new_chat_composer()), lazy::loading)
 }
 
-/// Loads the composer's part of the later chunk (every view called through `lazy::now` must be
-/// primed here: see `crate::lazy::view`).
-#[cfg(feature = "split")]
-pub(crate) async fn preload() -> Result<(), NotLoaded> {
-    preload_queue().await?;
-    Ok(preload_uploads().await?)
-}

@@ -16,12 +16,7 @@ pub fn SessionPane(id: String) -> impl IntoView {
     let store = hub.store(&id);
     let sid = StoredValue::new(id.clone());
     let shown = Memo::new(move |_| hub.active.get().as_deref() == Some(sid.get_value().as_str()));
-    let status = move || match store.status().get() {
-        Status::Idle => "idle",
-        Status::Sending => "sending",
-        Status::Checking => "checking",
-        Status::Busy => "busy",
-    };
+    let status = move || store.status().get().as_str();
     view! {
         <section class="pane" class:hidden=move || !shown.get() data-testid="pane" data-session-id=id.clone() aria-label=move || store.title().get()>
             <header class="pane-head">

@@ -49,76 +49,93 @@ pub fn Shortcuts(help: RwSignal<bool>) -> impl IntoView {
     on_cleanup(move || handle.remove());
 }
 
-#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible, preload(preload_keys)))]
-fn on_key(hub: crate::hub::Hub, help: RwSignal<bool>, ev: ev::KeyboardEvent) -> Result<(), crate::lazy::NotLoaded> {
-    let step = move |delta: i32| {
-        let ids: Vec<String> = hub
-            .sidebar
-            .pinned()
-            .with_untracked(|p| p.iter().map(|r| r.id.clone()).collect::<Vec<_>>())
-            .into_iter()
-            .chain(hub.sidebar.recent().with_untracked(|r| r.iter().map(|r| r.id.clone()).collect::<Vec<_>>()))
-            .collect();
-        if ids.is_empty() {
-            return;
-        }
-        let cur = hub.active.get_untracked().and_then(|a| ids.iter().position(|i| *i == a));
-        let next = match cur {
-            Some(i) => (i as i32 + delta).rem_euclid(ids.len() as i32) as usize,
-            None => 0,
+crate::later_fns! {
+    fn on_key(hub: crate::hub::Hub, help: RwSignal<bool>, ev: ev::KeyboardEvent) -> Result<(), crate::lazy::NotLoaded> as preload_keys {
+        let step = move |delta: i32| {
+            let ids: Vec<String> = hub
+                .sidebar
+                .pinned()
+                .with_untracked(|p| p.iter().map(|r| r.id.clone()).collect::<Vec<_>>())
+                .into_iter()
+                .chain(hub.sidebar.recent().with_untracked(|r| r.iter().map(|r| r.id.clone()).collect::<Vec<_>>()))
+                .collect();
+            if ids.is_empty() {
+                return;
+            }
+            let cur = hub.active.get_untracked().and_then(|a| ids.iter().position(|i| *i == a));
+            let next = match cur {
+                Some(i) => (i as i32 + delta).rem_euclid(ids.len() as i32) as usize,
+                None => 0,
+            };
+            hub.open(&ids[next]);
         };
-        hub.open(&ids[next]);
-    };
-    let key = ev.key();
-    if ev.alt_key() && !ev.ctrl_key() && !ev.meta_key() {
-        let code = ev.code();
-        let handled = match (code.as_str(), key.as_str()) {
-            ("KeyN", _) => {
-                leptos::task::spawn_local(async move {
-                    if let Err(e) = hub.new_session().await {
-                        hub.toast(crate::hub::ToastKind::Error, e, None);
-                    }
-                });
-                true
-            }
-            (_, "ArrowDown") => {
-                step(1);
-                true
-            }
-            (_, "ArrowUp") => {
-                step(-1);
-                true
-            }
-            ("KeyC", _) => {
-                focus(".pane:not(.hidden) [data-testid=composer-input], .route:not(.hidden) [data-testid=composer-input]");
-                true
-            }
-            ("KeyK", _) => {
-                focus("[data-testid=search]");
-                true
-            }
-            ("Period", _) => {
-                if let Some(a) = hub.active.get_untracked() {
-                    hub.stop(&a);
+        let key = ev.key();
+        if ev.alt_key() && !ev.ctrl_key() && !ev.meta_key() {
+            let code = ev.code();
+            let handled = match (code.as_str(), key.as_str()) {
+                ("KeyN", _) => {
+                    leptos::task::spawn_local(async move {
+                        if let Err(e) = hub.new_session().await {
+                            hub.toast(crate::hub::ToastKind::Error, e, None);
+                        }
+                    });
+                    true
                 }
-                true
+                (_, "ArrowDown") => {
+                    step(1);
+                    true
+                }
+                (_, "ArrowUp") => {
+                    step(-1);
+                    true
+                }
+                ("KeyC", _) => {
+                    focus(".pane:not(.hidden) [data-testid=composer-input], .route:not(.hidden) [data-testid=composer-input]");
+                    true
+                }
+                ("KeyK", _) => {
+                    focus("[data-testid=search]");
+                    true
+                }
+                ("Period", _) => {
+                    if let Some(a) = hub.active.get_untracked() {
+                        hub.stop(&a);
+                    }
+                    true
+                }
+                ("Slash", _) => {
+                    help.update(|h| *h = !*h);
+                    true
+                }
+                _ => false,
+            };
+            if handled {
+                ev.prevent_default();
             }
-            ("Slash", _) => {
-                help.update(|h| *h = !*h);
-                true
-            }
-            _ => false,
-        };
-        if handled {
+        } else if key == "?" && !typing(&ev) {
+            help.update(|h| *h = !*h);
             ev.prevent_default();
+        } else if key == "Escape" && help.get_untracked() {
+            help.set(false);
         }
-    } else if key == "?" && !typing(&ev) {
-        help.update(|h| *h = !*h);
-        ev.prevent_default();
-    } else if key == "Escape" && help.get_untracked() {
-        help.set(false);
+        Ok(())
     }
-    Ok(())
+
+    fn shortcut_help(open: RwSignal<bool>) -> Result<AnyView, crate::lazy::NotLoaded> as preload_help {
+        Ok(view! {
+            <Show when=move || open.get()>
+                <div class="dialog-backdrop" on:click=move |_| open.set(false)></div>
+                <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="shortcut-title" data-testid="shortcut-help">
+                    <h2 id="shortcut-title">"Keyboard shortcuts"</h2>
+                    <dl class="shortcut-list">
+                        {SHORTCUTS.iter().map(|(k, v)| view! { <dt><kbd>{*k}</kbd></dt><dd>{*v}</dd> }).collect_view()}
+                    </dl>
+                    <button type="button" class="btn" autofocus on:click=move |_| open.set(false)>"Close"</button>
+                </div>
+            </Show>
+        }
+        .into_any())
+    }
 }
 
 /// The shortcut list (`?`); its code is in the later chunk.
@@ -127,26 +144,3 @@ pub fn ShortcutHelp(open: RwSignal<bool>) -> impl IntoView {
     crate::lazy::view(move || crate::lazy::now(shortcut_help(open)), move || open.get().then(crate::lazy::loading).flatten())
 }
 
-#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible, preload(preload_help)))]
-fn shortcut_help(open: RwSignal<bool>) -> Result<AnyView, crate::lazy::NotLoaded> {
-    Ok(view! {
-        <Show when=move || open.get()>
-            <div class="dialog-backdrop" on:click=move |_| open.set(false)></div>
-            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="shortcut-title" data-testid="shortcut-help">
-                <h2 id="shortcut-title">"Keyboard shortcuts"</h2>
-                <dl class="shortcut-list">
-                    {SHORTCUTS.iter().map(|(k, v)| view! { <dt><kbd>{*k}</kbd></dt><dd>{*v}</dd> }).collect_view()}
-                </dl>
-                <button type="button" class="btn" autofocus on:click=move |_| open.set(false)>"Close"</button>
-            </div>
-        </Show>
-    }
-    .into_any())
-}
-
-/// Loads the help's part of the later chunk.
-#[cfg(feature = "split")]
-pub(crate) async fn preload() -> Result<(), crate::lazy::NotLoaded> {
-    preload_keys().await?;
-    Ok(preload_help().await?)
-}

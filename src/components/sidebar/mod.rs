@@ -167,76 +167,70 @@ impl Rename {
     }
 }
 
-#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible, preload(preload_rename)))]
-fn rename_input(row: Field<RowView>, id: StoredValue<String>, edit: Rename) -> Result<AnyView, NotLoaded> {
-    let hub = use_hub();
-    let input = NodeRef::<leptos::html::Input>::new();
-    let commit = move |value: String| {
-        if std::mem::replace(&mut *edit.over.write_value(), true) {
-            return;
-        }
-        edit.renaming.set(false);
-        if !value.trim().is_empty() && value != row.title().get_untracked() {
-            hub.rename(&id.get_value(), &value);
-        }
-    };
-    let cancel = move || {
-        edit.over.set_value(true);
-        edit.renaming.set(false);
-    };
-    // `autofocus` works once per document; focus (and select) the field each time it appears.
-    Effect::new(move |_| {
-        if let Some(el) = input.get() {
-            let _ = el.focus();
-            el.select();
-        }
-    });
-    Ok(view! {
-        <input
-            class="rename-input"
-            data-testid="row-rename-input"
-            aria-label="New title"
-            node_ref=input
-            value=move || row.title().get_untracked()
-            on:keydown=move |ev: ev::KeyboardEvent| match ev.key().as_str() {
-                "Enter" => commit(event_target_value(&ev)),
-                "Escape" => cancel(),
-                _ => {}
+crate::later_fns! {
+    fn rename_input(row: Field<RowView>, id: StoredValue<String>, edit: Rename) -> Result<AnyView, NotLoaded> as preload_rename {
+        let hub = use_hub();
+        let input = NodeRef::<leptos::html::Input>::new();
+        let commit = move |value: String| {
+            if std::mem::replace(&mut *edit.over.write_value(), true) {
+                return;
             }
-            on:blur=move |ev| commit(event_target_value(&ev))
-        />
+            edit.renaming.set(false);
+            if !value.trim().is_empty() && value != row.title().get_untracked() {
+                hub.rename(&id.get_value(), &value);
+            }
+        };
+        let cancel = move || {
+            edit.over.set_value(true);
+            edit.renaming.set(false);
+        };
+        // `autofocus` works once per document; focus (and select) the field each time it appears.
+        Effect::new(move |_| {
+            if let Some(el) = input.get() {
+                let _ = el.focus();
+                el.select();
+            }
+        });
+        Ok(view! {
+            <input
+                class="rename-input"
+                data-testid="row-rename-input"
+                aria-label="New title"
+                node_ref=input
+                value=move || row.title().get_untracked()
+                on:keydown=move |ev: ev::KeyboardEvent| match ev.key().as_str() {
+                    "Enter" => commit(event_target_value(&ev)),
+                    "Escape" => cancel(),
+                    _ => {}
+                }
+                on:blur=move |ev| commit(event_target_value(&ev))
+            />
+        }
+        .into_any())
     }
-    .into_any())
+
+    fn row_actions(row: Field<RowView>, id: StoredValue<String>, edit: Rename) -> Result<AnyView, NotLoaded> as preload_row_actions {
+        let hub = use_hub();
+        let confirming = RwSignal::new(false);
+        let pinned = move || row.pinned().get();
+        Ok(view! {
+            <Show
+                when=move || confirming.get()
+                fallback=move || view! {
+                    <button type="button" class="icon-btn" data-testid="row-rename" title="Rename" aria-label="Rename" on:click=move |_| edit.start()>"✎"</button>
+                    <button type="button" class="icon-btn" data-testid="row-pin" title=move || if pinned() { "Unpin" } else { "Pin" } aria-label=move || if pinned() { "Unpin" } else { "Pin" } aria-pressed=move || pinned().to_string() on:click=move |_| hub.set_flag(&id.get_value(), crate::api::Flag::Pinned, !pinned())>{move || if pinned() { "★" } else { "☆" }}</button>
+                    <button type="button" class="icon-btn" data-testid="row-archive" title="Archive" aria-label="Archive" on:click=move |_| if !hub.rows_just_moved() { hub.set_flag(&id.get_value(), crate::api::Flag::Archived, true) }>"⤓"</button>
+                    <button type="button" class="icon-btn" data-testid="row-delete" title="Delete" aria-label="Delete" on:click=move |_| confirming.set(true)><super::icons::Trash/></button>
+                }
+            >
+                <span class="confirm" role="group" aria-label="Confirm delete">
+                    "Delete?"
+                    <button type="button" class="btn danger small" data-testid="row-delete-confirm" on:click=move |_| { confirming.set(false); hub.delete(&id.get_value()); }>"Delete"</button>
+                    <button type="button" class="btn small" data-testid="row-delete-cancel" on:click=move |_| confirming.set(false)>"Keep"</button>
+                </span>
+            </Show>
+        }
+        .into_any())
+    }
 }
 
-#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible, preload(preload_row_actions)))]
-fn row_actions(row: Field<RowView>, id: StoredValue<String>, edit: Rename) -> Result<AnyView, NotLoaded> {
-    let hub = use_hub();
-    let confirming = RwSignal::new(false);
-    let pinned = move || row.pinned().get();
-    Ok(view! {
-        <Show
-            when=move || confirming.get()
-            fallback=move || view! {
-                <button type="button" class="icon-btn" data-testid="row-rename" title="Rename" aria-label="Rename" on:click=move |_| edit.start()>"✎"</button>
-                <button type="button" class="icon-btn" data-testid="row-pin" title=move || if pinned() { "Unpin" } else { "Pin" } aria-label=move || if pinned() { "Unpin" } else { "Pin" } aria-pressed=move || pinned().to_string() on:click=move |_| hub.set_flag(&id.get_value(), "pinned", !pinned())>{move || if pinned() { "★" } else { "☆" }}</button>
-                <button type="button" class="icon-btn" data-testid="row-archive" title="Archive" aria-label="Archive" on:click=move |_| if !hub.rows_just_moved() { hub.set_flag(&id.get_value(), "archived", true) }>"⤓"</button>
-                <button type="button" class="icon-btn" data-testid="row-delete" title="Delete" aria-label="Delete" on:click=move |_| confirming.set(true)><super::icons::Trash/></button>
-            }
-        >
-            <span class="confirm" role="group" aria-label="Confirm delete">
-                "Delete?"
-                <button type="button" class="btn danger small" data-testid="row-delete-confirm" on:click=move |_| { confirming.set(false); hub.delete(&id.get_value()); }>"Delete"</button>
-                <button type="button" class="btn small" data-testid="row-delete-cancel" on:click=move |_| confirming.set(false)>"Keep"</button>
-            </span>
-        </Show>
-    }
-    .into_any())
-}
-
-/// Loads the sidebar's part of the later chunk.
-#[cfg(feature = "split")]
-pub(crate) async fn preload() -> Result<(), NotLoaded> {
-    preload_rename().await?;
-    Ok(preload_row_actions().await?)
-}

@@ -137,11 +137,11 @@ pub fn Transcript(id: String, store: Store<SessionView>, shown: Memo<bool>) -> i
                     key={|it: &Arc<Item>| (it.key, it.version)}
                     children={move |it: Arc<Item>| {
                         let key = it.key;
-                        view! { <ItemView item=it id=sid.get_value() last=Signal::derive(move || last_assistant.get() == Some(key) && idle.get())/> }
+                        view! { <TranscriptEntry item=it id=sid.get_value() last=Signal::derive(move || last_assistant.get() == Some(key) && idle.get())/> }
                     }}
                 />
                 <Show when=move || store.live().with(Option::is_some)>
-                    <LiveTurnView store=store/>
+                    <LiveReply store=store/>
                 </Show>
                 <Show when=move || store.error().with(Option::is_some)>
                     <div class="msg assistant error-bubble" role="alert" data-testid="error-bubble">
@@ -175,7 +175,7 @@ fn copy_code(ev: ev::MouseEvent) {
 }
 
 #[component]
-fn ItemView(item: Arc<Item>, id: String, last: Signal<bool>) -> impl IntoView {
+fn TranscriptEntry(item: Arc<Item>, id: String, last: Signal<bool>) -> impl IntoView {
     match &item.kind {
         ItemKind::User { text, attachments, index } => view! { <UserMessage id=id text=text.clone() attachments=attachments.clone() index=*index/> }.into_any(),
         ItemKind::Assistant { html, text, reasoning, tools, error, partial, details, usage } => {
@@ -184,7 +184,7 @@ fn ItemView(item: Arc<Item>, id: String, last: Signal<bool>) -> impl IntoView {
             view! {
                 <article class="msg assistant" class:error=*error class:partial=*partial data-testid=if *error { "error-message" } else { "message" } data-role="assistant" data-text-len=text.len()>
                     {reasoning.clone().map(|r| view! { <Reasoning text=Signal::stored(Arc::from(r.as_str())) live=false/> })}
-                    {tools.iter().cloned().map(|c| view! { <ToolCardView card=Signal::stored(c)/> }).collect_view()}
+                    {tools.iter().cloned().map(|c| view! { <ToolCardPanel card=Signal::stored(c)/> }).collect_view()}
                     <div class="md" inner_html=html></div>
                     {details.clone().map(|d| view! { <details class="details"><summary>"Details"</summary><p>{d}</p></details> })}
                     {partial.then(|| view! { <p class="muted small">"(cut short)"</p> })}
@@ -234,40 +234,82 @@ fn UserMessage(id: String, text: String, attachments: Vec<String>, index: u64) -
     }
 }
 
-/// Edit & resend of a sent message (its code is in the later chunk).
-#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible, preload(preload_edit_box)))]
-fn edit_box(
-    id: StoredValue<String>,
-    index: u64,
-    draft: RwSignal<String>,
-    editing: RwSignal<bool>,
-    error: RwSignal<Option<String>>,
-) -> Result<AnyView, NotLoaded> {
-    let hub = use_hub();
-    let resend = move |_| {
-        let text = draft.get_untracked();
-        editing.set(false);
-        leptos::task::spawn_local(async move {
-            if let Err(e) = hub.edit_resend(&id.get_value(), index, &text).await {
-                error.set(Some(e));
-                editing.set(true);
-            }
-        });
-    };
-    Ok(view! {
-        <div class="edit-box">
-            <textarea data-testid="edit-input" aria-label="Edit message" prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev))></textarea>
-            <div class="edit-actions">
-                <button type="button" class="btn primary small" data-testid="edit-resend" on:click=resend>"Save & resend"</button>
-                <button type="button" class="btn small" on:click=move |_| editing.set(false)>"Cancel"</button>
+crate::later_fns! {
+    /// Edit & resend of a sent message (its code is in the later chunk).
+    fn edit_box(
+        id: StoredValue<String>,
+        index: u64,
+        draft: RwSignal<String>,
+        editing: RwSignal<bool>,
+        error: RwSignal<Option<String>>,
+    ) -> Result<AnyView, NotLoaded> as preload_edit_box {
+        let hub = use_hub();
+        let resend = move |_| {
+            let text = draft.get_untracked();
+            editing.set(false);
+            leptos::task::spawn_local(async move {
+                if let Err(e) = hub.edit_resend(&id.get_value(), index, &text).await {
+                    error.set(Some(e));
+                    editing.set(true);
+                }
+            });
+        };
+        Ok(view! {
+            <div class="edit-box">
+                <textarea data-testid="edit-input" aria-label="Edit message" prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev))></textarea>
+                <div class="edit-actions">
+                    <button type="button" class="btn primary small" data-testid="edit-resend" on:click=resend>"Save & resend"</button>
+                    <button type="button" class="btn small" on:click=move |_| editing.set(false)>"Cancel"</button>
+                </div>
             </div>
-        </div>
+        }
+        .into_any())
     }
-    .into_any())
+
+    fn reasoning(text: Signal<Arc<str>>, live: bool) -> Result<AnyView, NotLoaded> as preload_reasoning {
+        Ok(view! {
+            <details class="reasoning" open=live data-testid="reasoning">
+                <summary>{if live { "Thinking…" } else { "Thought process" }}</summary>
+                <div class="reasoning-text">{move || text.get().to_string()}</div>
+            </details>
+        }
+        .into_any())
+    }
+
+    fn tool_card(card: Signal<ToolCard>) -> Result<AnyView, NotLoaded> as preload_tool_card {
+        let status = Memo::new(move |_| card.with(|c| c.status));
+        let label = move || match status.get() {
+            ToolStatus::Running => "running…",
+            ToolStatus::Done => "done",
+            ToolStatus::Error => "failed",
+        };
+        let icon = move || match status.get() {
+            ToolStatus::Running => "⟳",
+            ToolStatus::Done => "✓",
+            ToolStatus::Error => "✕",
+        };
+        let duration = move || card.with(|c| c.duration.map(|d| format!("{} s", pane_core::view::fixed(d, 1))));
+        let name = move || card.with(|c| c.name.clone());
+        Ok(view! {
+            <details class="tool-card" data-testid="tool-card" data-status=move || status.get().as_str() data-tool=name open=move || status.get() == ToolStatus::Error>
+                <summary>
+                    <span class="tool-icon" aria-hidden="true">{icon}</span>
+                    <span class="tool-name">{name}</span>
+                    <span class="tool-status" data-testid="tool-status">{label}</span>
+                    {move || duration().map(|d| view! { <span class="tool-duration muted">{d}</span> })}
+                </summary>
+                <dl class="tool-args">
+                    {move || card.with(|c| c.args.iter().map(|(k, v)| view! { <dt>{k.clone()}</dt><dd><code>{v.clone()}</code></dd> }).collect_view())}
+                </dl>
+                {move || card.with(|c| c.preview.clone()).map(|p| view! { <pre class="tool-preview" data-testid="tool-preview">{p}</pre> })}
+            </details>
+        }
+        .into_any())
+    }
 }
 
 #[component]
-fn LiveTurnView(store: Store<SessionView>) -> impl IntoView {
+fn LiveReply(store: Store<SessionView>) -> impl IntoView {
     let user = Memo::new(move |_| store.live().with(|l| l.as_ref().and_then(|l| l.user.clone())));
     let attachments = Memo::new(move |_| store.live().with(|l| l.as_ref().map(|l| l.attachments.clone()).unwrap_or_default()));
     let segs = move || store.live().with(|l| l.as_ref().map(|l| l.segs.clone()).unwrap_or_default());
@@ -287,14 +329,14 @@ fn LiveTurnView(store: Store<SessionView>) -> impl IntoView {
             <Show when=move || waiting.get()>
                 <span class="typing" aria-label="Waiting for the reply"><i></i><i></i><i></i></span>
             </Show>
-            <For each=segs key={|s: &LiveSeg| s.key} children={move |s: LiveSeg| view! { <LiveSegView seg=s store=store/> }}/>
+            <For each=segs key={|s: &LiveSeg| s.key} children={move |s: LiveSeg| view! { <LivePart seg=s store=store/> }}/>
             {move || compressing.get().map(|c| view! { <div class="divider" role="status" data-testid="compressing"><span>{c} "…"</span></div> })}
         </article>
     }
 }
 
 #[component]
-fn LiveSegView(seg: LiveSeg, store: Store<SessionView>) -> impl IntoView {
+fn LivePart(seg: LiveSeg, store: Store<SessionView>) -> impl IntoView {
     match seg.kind {
         LiveSegKind::Text { html } => view! { <div class="md" inner_html=html.to_string()></div> }.into_any(),
         LiveSegKind::TextTail => view! { <StreamingMarkdown text=Signal::derive(move || store.tail().get())/> }.into_any(),
@@ -311,7 +353,7 @@ fn LiveSegView(seg: LiveSeg, store: Store<SessionView>) -> impl IntoView {
                         .unwrap_or_else(|| first.clone())
                 })
             });
-            view! { <ToolCardView card=card/> }.into_any()
+            view! { <ToolCardPanel card=card/> }.into_any()
         }
     }
 }
@@ -362,61 +404,11 @@ fn Reasoning(text: Signal<Arc<str>>, live: bool) -> impl IntoView {
     lazy::view(move || lazy::now(reasoning(text, live)), lazy::nothing)
 }
 
-#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible, preload(preload_reasoning)))]
-fn reasoning(text: Signal<Arc<str>>, live: bool) -> Result<AnyView, NotLoaded> {
-    Ok(view! {
-        <details class="reasoning" open=live data-testid="reasoning">
-            <summary>{if live { "Thinking…" } else { "Thought process" }}</summary>
-            <div class="reasoning-text">{move || text.get().to_string()}</div>
-        </details>
-    }
-    .into_any())
-}
-
 /// A tool card: name, arguments, running/done/error, duration, result preview; collapsible.
 /// Reactive in `card`, so a live card that completes updates in place (and stays expanded if
 /// the reader expanded it); a failed call opens itself. Its code is in the later chunk.
 #[component]
-pub fn ToolCardView(#[prop(into)] card: Signal<ToolCard>) -> impl IntoView {
+pub fn ToolCardPanel(#[prop(into)] card: Signal<ToolCard>) -> impl IntoView {
     lazy::view(move || lazy::now(tool_card(card)), lazy::loading)
 }
 
-#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible, preload(preload_tool_card)))]
-fn tool_card(card: Signal<ToolCard>) -> Result<AnyView, NotLoaded> {
-    let status = Memo::new(move |_| card.with(|c| c.status));
-    let label = move || match status.get() {
-        ToolStatus::Running => "running…",
-        ToolStatus::Done => "done",
-        ToolStatus::Error => "failed",
-    };
-    let icon = move || match status.get() {
-        ToolStatus::Running => "⟳",
-        ToolStatus::Done => "✓",
-        ToolStatus::Error => "✕",
-    };
-    let duration = move || card.with(|c| c.duration.map(|d| format!("{} s", pane_core::view::fixed(d, 1))));
-    let name = move || card.with(|c| c.name.clone());
-    Ok(view! {
-        <details class="tool-card" data-testid="tool-card" data-status=move || status.get().as_str() data-tool=name open=move || status.get() == ToolStatus::Error>
-            <summary>
-                <span class="tool-icon" aria-hidden="true">{icon}</span>
-                <span class="tool-name">{name}</span>
-                <span class="tool-status" data-testid="tool-status">{label}</span>
-                {move || duration().map(|d| view! { <span class="tool-duration muted">{d}</span> })}
-            </summary>
-            <dl class="tool-args">
-                {move || card.with(|c| c.args.iter().map(|(k, v)| view! { <dt>{k.clone()}</dt><dd><code>{v.clone()}</code></dd> }).collect_view())}
-            </dl>
-            {move || card.with(|c| c.preview.clone()).map(|p| view! { <pre class="tool-preview" data-testid="tool-preview">{p}</pre> })}
-        </details>
-    }
-    .into_any())
-}
-
-/// Loads the transcript's part of the later chunk.
-#[cfg(feature = "split")]
-pub(crate) async fn preload() -> Result<(), NotLoaded> {
-    preload_reasoning().await?;
-    preload_edit_box().await?;
-    Ok(preload_tool_card().await?)
-}

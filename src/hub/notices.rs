@@ -1,0 +1,159 @@
+//! What the pane tells a person outside the transcript: toasts, the screen-reader
+//! announcement of finished replies, a notice when a background session waits on them, and a
+//! message given back to its composer.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use leptos::prelude::*;
+use pane_core::session::{Notice, NoticeKind};
+use pane_core::view::AttentionKind;
+use pane_core::wire::UploadedFile;
+
+use super::store::*;
+use super::{Hub, Returned, Toast, ToastKind};
+
+/// The notices' own state.
+#[derive(Default)]
+pub(crate) struct Notices {
+    toast_seq: u64,
+    last_announce: f64,
+    /// Finished replies not announced yet (merged into one announcement).
+    unannounced: Vec<String>,
+    announce_scheduled: bool,
+    /// Sessions whose wait on the person was already noticed.
+    attention_seen: HashSet<String>,
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+impl Hub {
+    pub fn toast(&self, kind: ToastKind, text: String, open: Option<String>) {
+        let id = self.with(|i| {
+            i.notices.toast_seq += 1;
+            i.notices.toast_seq
+        });
+        self.toasts.update(|t| {
+            t.push(Toast { id, kind, text, open });
+            if t.len() > 5 {
+                t.remove(0);
+            }
+        });
+        let hub = *self;
+        let ttl = if kind == ToastKind::Attention { 15 } else { 8 };
+        set_timeout(move || hub.dismiss(id), Duration::from_secs(ttl));
+    }
+
+    pub fn dismiss(&self, id: u64) {
+        self.toasts.update(|t| t.retain(|x| x.id != id));
+    }
+
+    /// A notice of the core about a session (a toast that opens it unless it is shown).
+    pub(crate) fn notice(&self, session_id: &str, notice: Notice) {
+        let kind = match notice.kind {
+            NoticeKind::Info => ToastKind::Info,
+            NoticeKind::Warning => ToastKind::Warning,
+            NoticeKind::Error => ToastKind::Error,
+        };
+        let shown = self.active.get_untracked().as_deref() == Some(session_id);
+        self.toast(kind, notice.text, (!shown).then(|| session_id.to_string()));
+    }
+
+    /// A message sent on the person's behalf (queued, retried, from the start page) could not
+    /// be sent: it goes back into that session's composer with the reason, so nothing is lost.
+    pub fn give_back(&self, id: &str, text: &str, uploads: Vec<UploadedFile>, error: &str) {
+        let draft = crate::persist::draft(id);
+        let merged = if draft.trim().is_empty() { text.to_string() } else { format!("{draft}\n\n{text}") };
+        crate::persist::set_draft(id, &merged);
+        self.store(id).returned().set(Some(Returned { text: merged, uploads, error: error.to_string() }));
+        let shown = self.active.get_untracked().as_deref() == Some(id);
+        self.toast(ToastKind::Error, format!("{error} Your message is back in the composer."), (!shown).then(|| id.to_string()));
+    }
+
+    /// A turn finished: announced (by the later chunk's code, which is in by then).
+    pub(crate) fn finished(&self, id: &str) {
+        let task = finished(*self, id.to_string());
+        // Not Leptos' executor: notices may come before the app has mounted (in tests).
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = crate::lazy::run(task).await;
+        });
+    }
+
+    /// Throttled and merged, never per token: replies finishing close together make one
+    /// announcement at most every 1.5 s.
+    fn announce_finished(&self, id: &str) {
+        let shown = self.active.get_untracked().as_deref() == Some(id);
+        let title = self.with(|i| i.core.session(id).and_then(|s| s.title().map(str::to_string))).unwrap_or_default();
+        let what = if shown { "this conversation".to_string() } else { format!("“{title}”") };
+        let wait = self.with(|i| {
+            let n = &mut i.notices;
+            if !n.unannounced.contains(&what) {
+                n.unannounced.push(what);
+            }
+            let wait = (n.last_announce + 1500.0 - now_ms()).max(0.0);
+            let schedule = !std::mem::replace(&mut n.announce_scheduled, true);
+            schedule.then_some(wait)
+        });
+        if let Some(wait) = wait {
+            let hub = *self;
+            set_timeout(move || hub.announce_now(), Duration::from_millis(wait as u64));
+        }
+    }
+
+    fn announce_now(&self) {
+        let (names, toggle) = self.with(|i| {
+            let n = &mut i.notices;
+            n.announce_scheduled = false;
+            n.last_announce = now_ms();
+            (std::mem::take(&mut n.unannounced), n.last_announce as u64 % 2 == 1)
+        });
+        let text = match names.as_slice() {
+            [] => return,
+            [one] => format!("Reply finished in {one}."),
+            many => format!("{} replies finished: {}.", many.len(), many.join(", ")),
+        };
+        // A trailing zero-width space alternates so the same sentence twice is still read.
+        self.announce.set(if toggle { format!("{text}\u{200b}") } else { text });
+    }
+
+    /// A background session that starts waiting on the person gets a non-blocking notice (the
+    /// notices' code is in the later chunk).
+    pub(crate) fn attention_notices(&self, changed: Vec<String>, active: Option<String>) {
+        let task = attention(*self, changed, active);
+        // Not Leptos' executor: notices may come before the app has mounted (in tests).
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = crate::lazy::run(task).await;
+        });
+    }
+
+    fn notice_attention(&self, changed: &[String], active: Option<&str>) {
+        for id in changed {
+            let (waits, title, fresh) = self.with(|i| {
+                let s = i.core.session(id);
+                let waits = s.and_then(pane_core::view::waits_on);
+                let title = s.and_then(|s| s.title().map(str::to_string)).unwrap_or_else(|| "A session".into());
+                let fresh = match waits {
+                    Some(_) => i.notices.attention_seen.insert(id.clone()),
+                    None => {
+                        // Answered: a later request is news again.
+                        i.notices.attention_seen.remove(id);
+                        false
+                    }
+                };
+                (waits, title, fresh)
+            });
+            if let (Some(kind), true, false) = (waits, fresh, active == Some(id.as_str())) {
+                let what = match kind {
+                    AttentionKind::Approval => "needs your approval",
+                    AttentionKind::Clarify => "has a question for you",
+                };
+                self.toast(ToastKind::Attention, format!("“{title}” {what}."), Some(id.clone()));
+            }
+        }
+    }
+}
+
+crate::later!(finished(hub: Hub, id: String) -> () => hub.announce_finished(&id));
+crate::later!(attention(hub: Hub, changed: Vec<String>, active: Option<String>) -> () => hub.notice_attention(&changed, active.as_deref()));

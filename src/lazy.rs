@@ -16,7 +16,8 @@ use leptos::prelude::*;
 
 /// Loads a chunk and primes the loaders of its functions (given by the app: this module names
 /// none of the modules that use it).
-pub type Preload = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), NotLoaded>>>>;
+pub type Preload =
+    fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), NotLoaded>>>>;
 
 /// A lazily loaded part of the pane.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -44,8 +45,16 @@ struct Slot {
 
 impl Slot {
     fn new() -> Slot {
-        let state = Cell::new(if cfg!(feature = "split") { State::Idle } else { State::Ready });
-        Slot { state, arrived: ArcTrigger::new(), preload: RefCell::new(None) }
+        let state = Cell::new(if cfg!(feature = "split") {
+            State::Idle
+        } else {
+            State::Ready
+        });
+        Slot {
+            state,
+            arrived: ArcTrigger::new(),
+            preload: RefCell::new(None),
+        }
     }
 }
 
@@ -99,7 +108,9 @@ pub fn load(chunk: Chunk, then: impl FnOnce() + 'static) {
                     // Asked for again after a pause (the backend may be restarting); views
                     // keep their stand-ins meanwhile.
                     with_slot(chunk, |s| s.state.set(State::Idle));
-                    leptos::logging::warn!("the pane's {chunk:?} chunk did not load; trying again in 3 s");
+                    leptos::logging::warn!(
+                        "the pane's {chunk:?} chunk did not load; trying again in 3 s"
+                    );
                     set_timeout(move || load(chunk, then), std::time::Duration::from_secs(3));
                 }
             });
@@ -144,7 +155,10 @@ pub fn now<T>(r: Result<T, NotLoaded>) -> Option<T> {
 
 /// A view from the [`Chunk::Later`] chunk: `f` renders it (untracked: the view's own closures
 /// carry its reactivity) once the chunk is in; until then `fallback`, and the chunk is asked for.
-pub fn view(f: impl Fn() -> Option<AnyView> + Send + Sync + 'static, fallback: impl Fn() -> Option<AnyView> + Send + Sync + 'static) -> impl IntoView {
+pub fn view(
+    f: impl Fn() -> Option<AnyView> + Send + Sync + 'static,
+    fallback: impl Fn() -> Option<AnyView> + Send + Sync + 'static,
+) -> impl IntoView {
     move || {
         // Only a view waiting for the chunk subscribes to its arrival: the trigger fires once,
         // and a subscription left by a view that was disposed meanwhile would stay forever.
@@ -164,7 +178,9 @@ pub type Task<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T>>>;
 
 /// Runs a split task, loading its chunk first if it is not in yet.
 #[cfg(feature = "split")]
-pub async fn run<T>(task: impl std::future::Future<Output = Result<Task<T>, NotLoaded>>) -> Result<T, NotLoaded> {
+pub async fn run<T>(
+    task: impl std::future::Future<Output = Result<Task<T>, NotLoaded>>,
+) -> Result<T, NotLoaded> {
     Ok(task.await?.await)
 }
 
@@ -175,7 +191,8 @@ pub async fn run<T>(task: Result<Task<T>, NotLoaded>) -> Result<T, NotLoaded> {
 }
 
 /// What a person is told when an action's code could not be loaded.
-pub const NOT_LOADED: &str = "This part of the pane could not be loaded — is the connection down? Try again in a moment.";
+pub const NOT_LOADED: &str =
+    "This part of the pane could not be loaded — is the connection down? Try again in a moment.";
 
 /// A split function called through [`now`] did not complete although its chunk is in: its
 /// loader was not primed when the chunk loaded (it was declared outside [`later_fns!`]). A
@@ -183,38 +200,53 @@ pub const NOT_LOADED: &str = "This part of the pane could not be loaded — is t
 /// the e2e suite.
 #[cfg(feature = "split")]
 fn unprimed() {
-    leptos::logging::error!("hermes-pane bug: a split function's loader was not primed (declare it in later_fns!)");
-    if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+    leptos::logging::error!(
+        "hermes-pane bug: a split function's loader was not primed (declare it in later_fns!)"
+    );
+    if let Some(body) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+    {
         let _ = body.set_attribute("data-pane-bug", "split view not primed");
     }
 }
 
 /// A task of the later chunk (a person's action, a notice): `name(args) -> output => body`
-/// is a split function that only builds the boxed future, so everything the future runs is
-/// cut out with it. Run it with [`run`] (which loads the chunk first if it is not in yet).
+/// is a split function that only builds the boxed future of the plain `async fn body(args)`
+/// (written outside the macro, so rustfmt formats it; reachable only through the split
+/// function, so everything it runs is cut into the chunk with it). Run it with [`run`] (which
+/// loads the chunk first if it is not in yet).
 #[macro_export]
 macro_rules! later {
-    ($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) -> $out:ty => $body:expr) => {
-        $(#[$doc])*
+    ($vis:vis $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $out:ty => $body:ident) => {
         #[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible))]
-        fn $name($($arg: $ty),*) -> Result<$crate::lazy::Task<$out>, $crate::lazy::NotLoaded> {
-            Ok(Box::pin(async move { $body }))
+        $vis fn $name($($arg: $ty),*) -> Result<$crate::lazy::Task<$out>, $crate::lazy::NotLoaded> {
+            Ok(Box::pin($body($($arg),*)))
         }
     };
 }
 
 /// Functions of the later chunk called synchronously (through [`now`]: views, a key
-/// handler), declared once each: `fn name(args) -> Result<T, NotLoaded> as preload_name { … }`.
-/// Generates each split function and the module's `preload`, which primes every one of them
-/// when the chunk arrives (`components::preload_later` calls each module's; a module left out
-/// of it leaves its `preload` unused, which the lint phase refuses).
+/// handler), listed once each: `fn name(args) -> T as preload_name => body;`. Generates each
+/// split function `name(args) -> Result<T, NotLoaded>`, which calls the plain function `body`
+/// (written outside the listing, so rustfmt and leptosfmt format it; it is reachable only
+/// through the split function, so it is cut into the chunk with it), and the module's
+/// `preload`, which primes every one of them when the chunk arrives
+/// (`components::preload_later` calls each module's; a module left out of it leaves its
+/// `preload` unused, which the lint phase refuses).
 #[macro_export]
 macro_rules! later_fns {
-    ($($(#[doc = $doc:literal])* fn $name:ident($($args:tt)*) -> $ret:ty as $pre:ident $body:block)*) => {
+    ($(
+        fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty as $pre:ident => $body:ident;
+    )*) => {
         $(
-            $(#[doc = $doc])*
-            #[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(later, fallible, preload($pre)))]
-            fn $name($($args)*) -> $ret $body
+            #[cfg_attr(
+                feature = "split",
+                wasm_split_helpers::wasm_split(later, fallible, preload($pre))
+            )]
+            fn $name($($arg: $ty),*) -> Result<$ret, $crate::lazy::NotLoaded> {
+                Ok($body($($arg),*))
+            }
         )*
 
         /// Primes every later-chunk function of this module (the chunk is fetched once).
@@ -228,7 +260,14 @@ macro_rules! later_fns {
 
 /// The stand-in of a view whose code is still on its way.
 pub fn loading() -> Option<AnyView> {
-    Some(view! { <p class="muted small lazy-loading" role="status">"Loading…"</p> }.into_any())
+    Some(
+        view! {
+            <p class="muted small lazy-loading" role="status">
+                "Loading…"
+            </p>
+        }
+        .into_any(),
+    )
 }
 
 /// No stand-in: the view appears when its code is in.

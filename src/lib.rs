@@ -26,27 +26,31 @@ pub fn App() -> impl IntoView {
     provide_context(hub);
     hub.boot();
     // The lazily loaded chunks are fetched alongside the first data (release bundle only).
-    lazy::start(lazy::Chunk::Markdown, preload_markdown, move || hub.markdown_arrived());
+    lazy::start(lazy::Chunk::Markdown, preload_markdown, move || {
+        hub.markdown_arrived()
+    });
     lazy::start(lazy::Chunk::Later, preload_later, || {});
     #[cfg(feature = "test-hooks")]
     test_hooks::install(hub);
     components::theme::init();
     view! {
         <components::layout::Layout>
-            <routes::Routes/>
+            <routes::Routes />
         </components::layout::Layout>
     }
 }
 
 /// How each chunk is loaded (what `lazy` asks for; it names no module itself).
-fn preload_markdown() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), lazy::NotLoaded>>>> {
+fn preload_markdown(
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), lazy::NotLoaded>>>> {
     #[cfg(feature = "split")]
     return Box::pin(markdown::preload());
     #[cfg(not(feature = "split"))]
     Box::pin(async { Ok(()) })
 }
 
-fn preload_later() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), lazy::NotLoaded>>>> {
+fn preload_later(
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), lazy::NotLoaded>>>> {
     #[cfg(feature = "split")]
     return Box::pin(components::preload_later());
     #[cfg(not(feature = "split"))]
@@ -56,14 +60,17 @@ fn preload_later() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<
 /// Shows that the pane stopped after an internal error (a panic aborts the wasm module), and
 /// marks `<body data-pane-fatal>` so tests notice. Plain DOM calls: the app may be unusable.
 pub fn show_fatal(detail: &str) {
-    let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
     let Some(body) = doc.body() else { return };
     let _ = body.set_attribute("data-pane-fatal", detail);
     if let Ok(p) = doc.create_element("div") {
         let _ = p.set_attribute("role", "alert");
         let _ = p.set_attribute("class", "fatal");
         p.set_text_content(Some(
-            "The pane hit an internal error and stopped. Reload the page to continue — your drafts are kept, and running replies go on on the server.",
+            "The pane hit an internal error and stopped. Reload the page to continue — your \
+             drafts are kept, and running replies go on on the server.",
         ));
         let _ = body.prepend_with_node_1(&p);
     }

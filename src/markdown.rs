@@ -12,17 +12,26 @@ use crate::lazy::{self, Chunk, NotLoaded};
 /// The HTML of one block of markdown source: rendered when the renderer is in, else its
 /// escaped text in a `md-plain` paragraph (pre-wrapped, so lines and code keep their shape).
 pub fn block_html(src: &str) -> String {
-    lazy::ready(Chunk::Markdown).then(|| lazy::now(render(src))).flatten().unwrap_or_else(|| format!("<p class=\"md-plain\">{}</p>", escaped(src)))
+    lazy::ready(Chunk::Markdown)
+        .then(|| lazy::now(render(src)))
+        .flatten()
+        .unwrap_or_else(|| format!("<p class=\"md-plain\">{}</p>", escaped(src)))
 }
 
 /// The HTML of a whole message, block by block (the same HTML streaming produced).
 pub fn message_html(text: &str) -> String {
-    split_blocks(text).iter().map(|b| block_html(&b.source(text))).collect()
+    split_blocks(text)
+        .iter()
+        .map(|b| block_html(&b.source(text)))
+        .collect()
 }
 
 /// The split point: everything only this reaches (the parser, its entity table, the
 /// highlighter) goes to the markdown chunk.
-#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(markdown, fallible, preload(preload_render)))]
+#[cfg_attr(
+    feature = "split",
+    wasm_split_helpers::wasm_split(markdown, fallible, preload(preload_render))
+)]
 fn render(src: &str) -> Result<String, NotLoaded> {
     Ok(pane_core::markdown::render(src))
 }

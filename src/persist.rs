@@ -9,14 +9,21 @@ fn storage() -> Option<web_sys::Storage> {
 
 /// Reads `key`.
 pub fn get(key: &str) -> Option<String> {
-    storage()?.get_item(&format!("{PREFIX}{key}")).ok().flatten()
+    storage()?
+        .get_item(&format!("{PREFIX}{key}"))
+        .ok()
+        .flatten()
 }
 
 /// Writes `key` (an empty value removes it).
 pub fn set(key: &str, value: &str) {
     if let Some(s) = storage() {
         let k = format!("{PREFIX}{key}");
-        let _ = if value.is_empty() { s.remove_item(&k) } else { s.set_item(&k, value) };
+        let _ = if value.is_empty() {
+            s.remove_item(&k)
+        } else {
+            s.set_item(&k, value)
+        };
     }
 }
 

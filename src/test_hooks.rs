@@ -18,30 +18,44 @@ pub fn install(hub: Hub) {
         let list: Vec<_> = hub
             .transports()
             .into_iter()
-            .map(|(s, st, serial, rs)| serde_json::json!({"session": s, "stream": st, "serial": serial, "readyState": rs}))
+            .map(|(s, st, serial, rs)| {
+                serde_json::json!({
+                    "session": s, "stream": st, "serial": serial, "readyState": rs
+                })
+            })
             .collect();
         serde_json::Value::Array(list).to_string()
     });
     let created = Closure::<dyn Fn() -> f64>::new(move || hub.transports_created() as f64);
-    let parked = Closure::<dyn Fn() -> String>::new(move || serde_json::to_string(&hub.parked()).unwrap_or_default());
+    let parked = Closure::<dyn Fn() -> String>::new(move || {
+        serde_json::to_string(&hub.parked()).unwrap_or_default()
+    });
     let budget = Closure::<dyn Fn() -> f64>::new(move || hub.budget().chat_slots() as f64);
-    let paints = Closure::<dyn Fn(String) -> f64>::new(move |id: String| hub.paint_count(&id) as f64);
+    let paints =
+        Closure::<dyn Fn(String) -> f64>::new(move |id: String| hub.paint_count(&id) as f64);
     let runtime = Closure::<dyn Fn(String) -> String>::new(move |id: String| {
         hub.runtime(&id)
             .map(|rt| {
                 serde_json::json!({
                     "busy": rt.is_busy(), "text": rt.reply_text(), "messages": rt.messages().len(),
-                    "stream": rt.stream().map(|s| s.stream_id.clone()), "cursor": rt.stream().map(|s| s.cursor.seq),
+                    "stream": rt.stream().map(|s| s.stream_id.clone()),
+                    "cursor": rt.stream().map(|s| s.cursor.seq),
                 })
                 .to_string()
             })
             .unwrap_or_else(|| "null".into())
     });
     let load_older = Closure::<dyn Fn(String)>::new(move |id: String| hub.load_older(&id));
-    let latencies = Closure::<dyn Fn() -> String>::new(move || serde_json::to_string(&hub.take_latencies()).unwrap_or_default());
+    let latencies = Closure::<dyn Fn() -> String>::new(move || {
+        serde_json::to_string(&hub.take_latencies()).unwrap_or_default()
+    });
     let memory = Closure::<dyn Fn() -> f64>::new(|| {
         use wasm_bindgen::JsCast;
-        wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>().buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length() as f64
+        wasm_bindgen::memory()
+            .unchecked_into::<js_sys::WebAssembly::Memory>()
+            .buffer()
+            .unchecked_into::<js_sys::ArrayBuffer>()
+            .byte_length() as f64
     });
     set(&obj, "loadOlder", load_older.as_ref());
     set(&obj, "latencies", latencies.as_ref());

@@ -26,7 +26,8 @@ wasm_bindgen_test_configure!(run_in_browser);
 // Set at compile time by `cargo xtask test browser`; a plain `cargo test` says how to run these.
 #[allow(clippy::option_env_unwrap)]
 fn backend() -> &'static str {
-    option_env!("PANE_TEST_BACKEND").expect("run through `cargo xtask test browser` (it starts the stand-in backend)")
+    option_env!("PANE_TEST_BACKEND")
+        .expect("run through `cargo xtask test browser` (it starts the stand-in backend)")
 }
 
 /// Panics anywhere in the page (a callback after a view was unmounted, say) — in the shipped
@@ -39,7 +40,9 @@ fn record_panics() {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             // The tests' own failed assertions are reported by the runner already.
-            let app = info.location().is_none_or(|l| !l.file().ends_with("tests/browser.rs"));
+            let app = info
+                .location()
+                .is_none_or(|l| !l.file().ends_with("tests/browser.rs"));
             if let (true, Ok(mut p)) = (app, PANICS.lock()) {
                 p.push(info.to_string());
             }
@@ -78,7 +81,10 @@ fn container() -> web_sys::HtmlElement {
 }
 
 /// Mounts `view` (with the hub in context) into a fresh container in the page.
-fn mount<V: IntoView + 'static>(hub: Hub, view: impl Fn() -> V + 'static) -> (web_sys::HtmlElement, leptos::mount::UnmountHandle<V::State>) {
+fn mount<V: IntoView + 'static>(
+    hub: Hub,
+    view: impl Fn() -> V + 'static,
+) -> (web_sys::HtmlElement, leptos::mount::UnmountHandle<V::State>) {
     let el = container();
     let handle = leptos::mount::mount_to(el.clone(), move || {
         provide_context(hub);
@@ -88,7 +94,13 @@ fn mount<V: IntoView + 'static>(hub: Hub, view: impl Fn() -> V + 'static) -> (we
 }
 
 /// Mounts a session's pane (what the layout does for a shown session).
-fn mount_pane(hub: Hub, id: &str) -> (web_sys::HtmlElement, leptos::mount::UnmountHandle<impl Mountable>) {
+fn mount_pane(
+    hub: Hub,
+    id: &str,
+) -> (
+    web_sys::HtmlElement,
+    leptos::mount::UnmountHandle<impl Mountable>,
+) {
     let id = id.to_string();
     mount(hub, move || view! { <SessionPane id=id.clone()/> })
 }
@@ -101,7 +113,10 @@ async fn sleep(ms: u32) {
 async fn until(what: &str, timeout: Duration, f: impl Fn() -> bool) {
     let mut waited = 0u32;
     while !f() {
-        assert!(u128::from(waited) < timeout.as_millis(), "timed out waiting for {what}");
+        assert!(
+            u128::from(waited) < timeout.as_millis(),
+            "timed out waiting for {what}"
+        );
         sleep(20).await;
         waited += 20;
     }
@@ -111,26 +126,45 @@ const LONG: Duration = Duration::from_secs(20);
 
 /// The session ids of the sidebar rows under `root`, top to bottom.
 fn row_ids(root: &web_sys::Element) -> Vec<String> {
-    let rows = root.query_selector_all("[data-testid=session-row]").unwrap();
+    let rows = root
+        .query_selector_all("[data-testid=session-row]")
+        .unwrap();
     (0..rows.length())
-        .filter_map(|i| rows.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()).and_then(|e| e.get_attribute("data-session-id")))
+        .filter_map(|i| {
+            rows.item(i)
+                .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+                .and_then(|e| e.get_attribute("data-session-id"))
+        })
         .collect()
 }
 
 fn text_of(root: &web_sys::Element, css: &str) -> String {
-    root.query_selector(css).unwrap().and_then(|e| e.text_content()).unwrap_or_default()
+    root.query_selector(css)
+        .unwrap()
+        .and_then(|e| e.text_content())
+        .unwrap_or_default()
 }
 
 /// The stream a session follows now.
 fn stream_of(hub: &Hub, sid: &str) -> Option<String> {
-    hub.runtime(sid).and_then(|r| r.live_stream_id().map(str::to_string))
+    hub.runtime(sid)
+        .and_then(|r| r.live_stream_id().map(str::to_string))
 }
 
 async fn running_session(hub: &Hub, message: &str) -> (String, String) {
-    let sid = hub.new_session().await.expect("session created on the test backend");
-    hub.send(&sid, message, Vec::new()).await.expect("chat/start");
+    let sid = hub
+        .new_session()
+        .await
+        .expect("session created on the test backend");
+    hub.send(&sid, message, Vec::new())
+        .await
+        .expect("chat/start");
     let stream = stream_of(hub, &sid).expect("a stream");
-    until("the transport to open", LONG, || hub.event_source(&stream).is_some_and(|es| es.ready_state() == 1)).await;
+    until("the transport to open", LONG, || {
+        hub.event_source(&stream)
+            .is_some_and(|es| es.ready_state() == 1)
+    })
+    .await;
     (sid, stream)
 }
 
@@ -139,7 +173,12 @@ async fn switching_away_and_back_keeps_the_same_event_source_open() {
     let hub = hub();
     let (a, stream) = running_session(&hub, "a [[tokens=150]] [[delay=20]] [[ttft=0]]").await;
     let es = hub.event_source(&stream).unwrap();
-    let serial = |hub: &Hub| hub.transports().into_iter().find(|t| t.1 == stream).map(|t| t.2);
+    let serial = |hub: &Hub| {
+        hub.transports()
+            .into_iter()
+            .find(|t| t.1 == stream)
+            .map(|t| t.2)
+    };
     let first_serial = serial(&hub);
     let b = hub.new_session().await.unwrap();
     hub.show(Some(b.clone()));
@@ -149,7 +188,10 @@ async fn switching_away_and_back_keeps_the_same_event_source_open() {
     hub.show(Some(b));
     hub.show(Some(a));
     let again = hub.event_source(&stream).expect("still open");
-    assert!(js_sys::Object::is(&es, &again), "the very same EventSource object");
+    assert!(
+        js_sys::Object::is(&es, &again),
+        "the very same EventSource object"
+    );
     assert_eq!(again.ready_state(), 1, "OPEN");
     assert_eq!(serial(&hub), first_serial, "never torn down and reopened");
     done(hub).await;
@@ -160,17 +202,34 @@ async fn a_new_stream_id_replaces_the_event_source() {
     let hub = hub();
     let (sid, first) = running_session(&hub, "one [[tokens=3]] [[ttft=0]]").await;
     let old = hub.event_source(&first).unwrap();
-    until("the first turn to end", LONG, || hub.runtime(&sid).is_some_and(|r| !r.is_busy() && r.live_stream_id().is_none())).await;
-    hub.send(&sid, "two [[tokens=200]] [[delay=20]] [[ttft=0]]", Vec::new()).await.unwrap();
+    until("the first turn to end", LONG, || {
+        hub.runtime(&sid)
+            .is_some_and(|r| !r.is_busy() && r.live_stream_id().is_none())
+    })
+    .await;
+    hub.send(
+        &sid,
+        "two [[tokens=200]] [[delay=20]] [[ttft=0]]",
+        Vec::new(),
+    )
+    .await
+    .unwrap();
     let second = stream_of(&hub, &sid).unwrap();
     assert_ne!(first, second);
-    until("the new transport", LONG, || hub.event_source(&second).is_some()).await;
+    until("the new transport", LONG, || {
+        hub.event_source(&second).is_some()
+    })
+    .await;
     let new = hub.event_source(&second).unwrap();
     assert!(!js_sys::Object::is(&old, &new));
     assert_eq!(old.ready_state(), 2, "the old one is CLOSED");
     assert!(hub.event_source(&first).is_none());
     // (The shared test backend may run other tests' sessions, which this hub also follows.)
-    assert_eq!(hub.transports().iter().filter(|t| t.0 == sid).count(), 1, "one transport for the session");
+    assert_eq!(
+        hub.transports().iter().filter(|t| t.0 == sid).count(),
+        1,
+        "one transport for the session"
+    );
     done(hub).await;
 }
 
@@ -182,14 +241,47 @@ async fn a_new_stream_id_closes_the_open_event_source_and_opens_one_for_the_new_
     let old = hub.event_source(&first).unwrap();
     assert_eq!(old.ready_state(), 1);
     // Another run is started elsewhere; the session is told to follow it.
-    let other = hub.api().post::<SessionEnvelope>("new", "api/session/new", &serde_json::json!({})).await.unwrap().session.session_id;
-    let body = serde_json::json!({"session_id": other, "message": "second [[tokens=200]] [[delay=20]] [[ttft=0]]"});
-    let second = hub.api().post::<ChatStartReply>("start", "api/chat/start", &body).await.unwrap().stream_id.unwrap();
-    hub.update(Some(&sid), Input::Started { session: sid.clone(), stream: second.clone(), uploads: Vec::new() });
-    until("the new transport", LONG, || hub.event_source(&second).is_some_and(|es| es.ready_state() == 1)).await;
+    let other = hub
+        .api()
+        .post::<SessionEnvelope>("new", "api/session/new", &serde_json::json!({}))
+        .await
+        .unwrap()
+        .session
+        .session_id;
+    let body = serde_json::json!({
+        "session_id": other,
+        "message": "second [[tokens=200]] [[delay=20]] [[ttft=0]]"
+    });
+    let second = hub
+        .api()
+        .post::<ChatStartReply>("start", "api/chat/start", &body)
+        .await
+        .unwrap()
+        .stream_id
+        .unwrap();
+    hub.update(
+        Some(&sid),
+        Input::Started {
+            session: sid.clone(),
+            stream: second.clone(),
+            uploads: Vec::new(),
+        },
+    );
+    until("the new transport", LONG, || {
+        hub.event_source(&second)
+            .is_some_and(|es| es.ready_state() == 1)
+    })
+    .await;
     assert_eq!(old.ready_state(), 2, "the old one was closed by the pane");
     assert!(hub.event_source(&first).is_none());
-    assert_eq!(hub.transports().iter().filter(|t| t.0 == sid).map(|t| t.1.clone()).collect::<Vec<_>>(), vec![second]);
+    assert_eq!(
+        hub.transports()
+            .iter()
+            .filter(|t| t.0 == sid)
+            .map(|t| t.1.clone())
+            .collect::<Vec<_>>(),
+        vec![second]
+    );
     done(hub).await;
 }
 
@@ -200,7 +292,10 @@ async fn unmounting_a_sessions_pane_leaves_its_event_source_open() {
     let es = hub.event_source(&stream).unwrap();
     hub.show(Some(sid.clone()));
     let (el, handle) = mount_pane(hub, &sid);
-    until("the live turn on screen", LONG, || el.query_selector("[data-streaming]").unwrap().is_some()).await;
+    until("the live turn on screen", LONG, || {
+        el.query_selector("[data-streaming]").unwrap().is_some()
+    })
+    .await;
     drop(handle); // the view goes away (switched off, or evicted from the kept panes)
     el.remove();
     sleep(300).await;
@@ -209,23 +304,47 @@ async fn unmounting_a_sessions_pane_leaves_its_event_source_open() {
     assert_eq!(now.ready_state(), 1, "still OPEN");
     let seq = hub.runtime(&sid).unwrap().stream().unwrap().cursor.seq;
     sleep(300).await;
-    assert!(hub.runtime(&sid).unwrap().stream().unwrap().cursor.seq > seq, "and still taking tokens in");
+    assert!(
+        hub.runtime(&sid).unwrap().stream().unwrap().cursor.seq > seq,
+        "and still taking tokens in"
+    );
     done(hub).await;
 }
 
 #[wasm_bindgen_test]
 async fn a_closed_event_source_is_reopened_from_its_cursor() {
     let hub = hub();
-    let (sid, stream) = running_session(&hub, "reopen [[tokens=120]] [[delay=15]] [[ttft=0]]").await;
-    until("some tokens", LONG, || hub.runtime(&sid).is_some_and(|r| r.stream().is_some_and(|s| s.cursor.seq > 10))).await;
+    let (sid, stream) =
+        running_session(&hub, "reopen [[tokens=120]] [[delay=15]] [[ttft=0]]").await;
+    until("some tokens", LONG, || {
+        hub.runtime(&sid)
+            .is_some_and(|r| r.stream().is_some_and(|s| s.cursor.seq > 10))
+    })
+    .await;
     let es = hub.event_source(&stream).unwrap();
     // The browser gives up on a connection: CLOSED, then an `error` event.
     es.close();
-    es.dispatch_event(&web_sys::Event::new("error").unwrap()).unwrap();
-    until("a new EventSource for the same stream", LONG, || hub.event_source(&stream).is_some_and(|n| !js_sys::Object::is(&n, &es))).await;
-    until("the turn to finish", LONG, || hub.runtime(&sid).is_some_and(|r| !r.is_busy() && !r.messages().is_empty())).await;
-    let expected: String = (1..=120).map(|i| format!("tok{i}")).collect::<Vec<_>>().join(" ");
-    assert_eq!(hub.runtime(&sid).unwrap().reply_text(), expected, "resumed from the cursor: nothing lost or doubled");
+    es.dispatch_event(&web_sys::Event::new("error").unwrap())
+        .unwrap();
+    until("a new EventSource for the same stream", LONG, || {
+        hub.event_source(&stream)
+            .is_some_and(|n| !js_sys::Object::is(&n, &es))
+    })
+    .await;
+    until("the turn to finish", LONG, || {
+        hub.runtime(&sid)
+            .is_some_and(|r| !r.is_busy() && !r.messages().is_empty())
+    })
+    .await;
+    let expected: String = (1..=120)
+        .map(|i| format!("tok{i}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(
+        hub.runtime(&sid).unwrap().reply_text(),
+        expected,
+        "resumed from the cursor: nothing lost or doubled"
+    );
     done(hub).await;
 }
 
@@ -234,14 +353,28 @@ async fn stream_end_closes_the_event_source() {
     let hub = hub();
     let (sid, stream) = running_session(&hub, "short [[tokens=5]] [[ttft=0]]").await;
     let es = hub.event_source(&stream).unwrap();
-    until("stream_end", LONG, || hub.runtime(&sid).is_some_and(|r| r.stream().is_some_and(|s| s.ended))).await;
+    until("stream_end", LONG, || {
+        hub.runtime(&sid)
+            .is_some_and(|r| r.stream().is_some_and(|s| s.ended))
+    })
+    .await;
     sleep(50).await;
-    assert_eq!(es.ready_state(), 2, "closed by the pane, not left to reconnect");
-    assert!(hub.event_source(&stream).is_none(), "gone from the registry");
+    assert_eq!(
+        es.ready_state(),
+        2,
+        "closed by the pane, not left to reconnect"
+    );
+    assert!(
+        hub.event_source(&stream).is_none(),
+        "gone from the registry"
+    );
     // The browser's own reconnect would come after ~3 s: nothing reopens this stream.
     sleep(3500).await;
     assert_eq!(es.ready_state(), 2);
-    assert!(hub.event_source(&stream).is_none(), "no reconnect to a finished stream");
+    assert!(
+        hub.event_source(&stream).is_none(),
+        "no reconnect to a finished stream"
+    );
     done(hub).await;
 }
 
@@ -249,8 +382,14 @@ async fn stream_end_closes_the_event_source() {
 async fn a_background_event_does_not_repaint_the_shown_transcript() {
     let hub = hub();
     let shown = hub.new_session().await.unwrap();
-    hub.send(&shown, "shown [[tokens=2]] [[ttft=0]]", Vec::new()).await.unwrap();
-    until("the shown turn to end", LONG, || hub.runtime(&shown).is_some_and(|r| !r.is_busy() && r.messages().len() == 2)).await;
+    hub.send(&shown, "shown [[tokens=2]] [[ttft=0]]", Vec::new())
+        .await
+        .unwrap();
+    until("the shown turn to end", LONG, || {
+        hub.runtime(&shown)
+            .is_some_and(|r| !r.is_busy() && r.messages().len() == 2)
+    })
+    .await;
     let (bg, _) = running_session(&hub, "background [[tokens=200]] [[delay=10]] [[ttft=0]]").await;
     hub.show(Some(shown.clone()));
     let (el, _mounted) = mount_pane(hub, &shown);
@@ -258,7 +397,9 @@ async fn a_background_event_does_not_repaint_the_shown_transcript() {
     // Count DOM mutations in the shown pane and its paints while the other session streams.
     let mutations = std::rc::Rc::new(std::cell::Cell::new(0u32));
     let m2 = mutations.clone();
-    let cb = wasm_bindgen::closure::Closure::<dyn FnMut(js_sys::Array)>::new(move |records: js_sys::Array| m2.set(m2.get() + records.length()));
+    let cb = wasm_bindgen::closure::Closure::<dyn FnMut(js_sys::Array)>::new(
+        move |records: js_sys::Array| m2.set(m2.get() + records.length()),
+    );
     let observer = web_sys::MutationObserver::new(cb.as_ref().unchecked_ref()).unwrap();
     let opts = web_sys::MutationObserverInit::new();
     opts.set_subtree(true);
@@ -269,16 +410,32 @@ async fn a_background_event_does_not_repaint_the_shown_transcript() {
     let paints = hub.paint_count(&shown);
     let before = hub.runtime(&bg).unwrap().stream().unwrap().cursor.seq;
     sleep(1200).await;
-    let after = hub.runtime(&bg).unwrap().stream().map(|s| s.cursor.seq).unwrap_or(u64::MAX);
-    assert!(after > before + 20, "the background session kept streaming ({before} → {after})");
-    assert_eq!(hub.paint_count(&shown), paints, "no repaint of the shown session");
+    let after = hub
+        .runtime(&bg)
+        .unwrap()
+        .stream()
+        .map(|s| s.cursor.seq)
+        .unwrap_or(u64::MAX);
+    assert!(
+        after > before + 20,
+        "the background session kept streaming ({before} → {after})"
+    );
+    assert_eq!(
+        hub.paint_count(&shown),
+        paints,
+        "no repaint of the shown session"
+    );
     assert_eq!(mutations.get(), 0, "no DOM change in the shown transcript");
     observer.disconnect();
     done(hub).await;
 }
 
 fn msg(role: &str, text: &str) -> Message {
-    Message { role: role.into(), content: Some(Content::Text(text.into())), ..Default::default() }
+    Message {
+        role: role.into(),
+        content: Some(Content::Text(text.into())),
+        ..Default::default()
+    }
 }
 
 #[wasm_bindgen_test]
@@ -288,31 +445,76 @@ async fn messages_render_markdown_code_and_hostile_content_inert() {
         session_id: "render".into(),
         title: Some("Rendering".into()),
         messages: vec![
-            msg("user", "<img src=x onerror=\"window.__pwned=1\"> **not bold**"),
-            msg("assistant", "# Title\n\nSome **bold** and a [link](https://example.org).\n\n```rust\nfn main() {}\n```\n\n<script>window.__pwned=2</script>\n\n[bad](javascript:window.__pwned=3)"),
+            msg(
+                "user",
+                "<img src=x onerror=\"window.__pwned=1\"> **not bold**",
+            ),
+            msg(
+                "assistant",
+                "# Title\n\nSome **bold** and a [link](https://example.org).\n\n\
+                 ```rust\nfn main() {}\n```\n\n<script>window.__pwned=2</script>\n\n\
+                 [bad](javascript:window.__pwned=3)",
+            ),
         ],
         ..Default::default()
     };
     let at = hub.ticket();
-    hub.update(Some("render"), Input::Loaded { session: "render".into(), detail: detail.clone(), messages: true, at });
+    hub.update(
+        Some("render"),
+        Input::Loaded {
+            session: "render".into(),
+            detail: detail.clone(),
+            messages: true,
+            at,
+        },
+    );
     hub.show(Some("render".into()));
     let (el, _m) = mount_pane(hub, "render");
-    until("the transcript", LONG, || el.query_selector("[data-role=assistant] h1").unwrap().is_some()).await;
+    until("the transcript", LONG, || {
+        el.query_selector("[data-role=assistant] h1")
+            .unwrap()
+            .is_some()
+    })
+    .await;
     assert_eq!(
         text_of(&el, "[data-role=user] [data-testid=user-text]"),
         "<img src=x onerror=\"window.__pwned=1\"> **not bold**",
         "user text is shown as typed"
     );
     assert_eq!(text_of(&el, "[data-role=assistant] strong"), "bold");
-    let a: web_sys::Element = el.query_selector("[data-role=assistant] a").unwrap().unwrap();
-    assert_eq!(a.get_attribute("rel").as_deref(), Some("noopener noreferrer"));
-    assert!(el.query_selector("[data-role=assistant] .code-block code.language-rust").unwrap().is_some());
-    assert!(el.query_selector("[data-testid=copy-code]").unwrap().is_some());
-    assert!(el.query_selector("[data-role] script, [data-role] img").unwrap().is_none(), "no executable markup");
-    assert!(text_of(&el, "[data-role=assistant]").contains("<script>window.__pwned=2</script>"), "hostile HTML shown as text");
+    let a: web_sys::Element = el
+        .query_selector("[data-role=assistant] a")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        a.get_attribute("rel").as_deref(),
+        Some("noopener noreferrer")
+    );
+    assert!(el
+        .query_selector("[data-role=assistant] .code-block code.language-rust")
+        .unwrap()
+        .is_some());
+    assert!(el
+        .query_selector("[data-testid=copy-code]")
+        .unwrap()
+        .is_some());
+    assert!(
+        el.query_selector("[data-role] script, [data-role] img")
+            .unwrap()
+            .is_none(),
+        "no executable markup"
+    );
+    assert!(
+        text_of(&el, "[data-role=assistant]").contains("<script>window.__pwned=2</script>"),
+        "hostile HTML shown as text"
+    );
     assert!(el.query_selector("a[href^=javascript]").unwrap().is_none());
     sleep(50).await;
-    assert!(js_sys::Reflect::get(&web_sys::window().unwrap(), &"__pwned".into()).unwrap().is_undefined());
+    assert!(
+        js_sys::Reflect::get(&web_sys::window().unwrap(), &"__pwned".into())
+            .unwrap()
+            .is_undefined()
+    );
     done(hub).await;
 }
 
@@ -327,19 +529,45 @@ async fn tool_cards_show_running_done_and_error() {
         duration: Some(1.25),
     };
     let el = container();
-    let cards = vec![card(ToolStatus::Running, None), card(ToolStatus::Done, Some("total 0")), card(ToolStatus::Error, Some("boom"))];
-    let _m = leptos::mount::mount_to(el.clone(), move || cards.clone().into_iter().map(|c| view! { <ToolCardPanel card=Signal::stored(c)/> }).collect_view());
+    let cards = vec![
+        card(ToolStatus::Running, None),
+        card(ToolStatus::Done, Some("total 0")),
+        card(ToolStatus::Error, Some("boom")),
+    ];
+    let _m = leptos::mount::mount_to(el.clone(), move || {
+        cards
+            .clone()
+            .into_iter()
+            .map(|c| view! { <ToolCardPanel card=Signal::stored(c)/> })
+            .collect_view()
+    });
     sleep(20).await;
     let all = el.query_selector_all("[data-testid=tool-card]").unwrap();
     assert_eq!(all.length(), 3);
-    let status = |i: u32| all.item(i).unwrap().unchecked_into::<web_sys::Element>().get_attribute("data-status").unwrap();
-    assert_eq!((status(0), status(1), status(2)), ("running".into(), "done".into(), "error".into()));
+    let status = |i: u32| {
+        all.item(i)
+            .unwrap()
+            .unchecked_into::<web_sys::Element>()
+            .get_attribute("data-status")
+            .unwrap()
+    };
+    assert_eq!(
+        (status(0), status(1), status(2)),
+        ("running".into(), "done".into(), "error".into())
+    );
     let third: web_sys::HtmlDetailsElement = all.item(2).unwrap().unchecked_into();
     assert!(third.open(), "a failed tool opens by default");
     let second: web_sys::Element = all.item(1).unwrap().unchecked_into();
     assert_eq!(text_of(&second, "[data-testid=tool-preview]"), "total 0");
-    assert!(second.text_content().unwrap().contains("ls -la"), "the arguments are shown");
-    assert!(second.text_content().unwrap().contains("1.2 s") || second.text_content().unwrap().contains("1.3 s"), "duration shown");
+    assert!(
+        second.text_content().unwrap().contains("ls -la"),
+        "the arguments are shown"
+    );
+    assert!(
+        second.text_content().unwrap().contains("1.2 s")
+            || second.text_content().unwrap().contains("1.3 s"),
+        "duration shown"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -353,19 +581,56 @@ async fn approval_card_offers_every_choice_and_clears_when_nothing_is_pending() 
         allow_permanent: true,
         ..Default::default()
     };
-    hub.update(Some(&sid), Input::PromptsPolled { session: sid.clone(), approval: Some(Some(approval)), clarify: None });
+    hub.update(
+        Some(&sid),
+        Input::PromptsPolled {
+            session: sid.clone(),
+            approval: Some(Some(approval)),
+            clarify: None,
+        },
+    );
     hub.show(Some(sid.clone()));
     let store = hub.store(&sid);
     let s2 = sid.clone();
-    let (el, _m) = mount(hub, move || view! { <ApprovalCard id=s2.clone() store=store/> });
-    until("the card", LONG, || el.query_selector("[data-testid=approval-card]").unwrap().is_some()).await;
-    for b in ["approve-once", "approve-session", "approve-always", "approve-deny"] {
-        assert!(el.query_selector(&format!("[data-testid={b}]")).unwrap().is_some(), "{b}");
+    let (el, _m) = mount(
+        hub,
+        move || view! { <ApprovalCard id=s2.clone() store=store/> },
+    );
+    until("the card", LONG, || {
+        el.query_selector("[data-testid=approval-card]")
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    for b in [
+        "approve-once",
+        "approve-session",
+        "approve-always",
+        "approve-deny",
+    ] {
+        assert!(
+            el.query_selector(&format!("[data-testid={b}]"))
+                .unwrap()
+                .is_some(),
+            "{b}"
+        );
     }
-    assert_eq!(text_of(&el, "[data-testid=approval-command]"), "rm -rf /tmp/x");
-    el.query_selector("[data-testid=approve-once]").unwrap().unwrap().unchecked_into::<web_sys::HtmlElement>().click();
+    assert_eq!(
+        text_of(&el, "[data-testid=approval-command]"),
+        "rm -rf /tmp/x"
+    );
+    el.query_selector("[data-testid=approve-once]")
+        .unwrap()
+        .unwrap()
+        .unchecked_into::<web_sys::HtmlElement>()
+        .click();
     // Nothing is pending on the backend: it answers stale_cleared and the card goes.
-    until("the card to clear", LONG, || el.query_selector("[data-testid=approval-card]").unwrap().is_none()).await;
+    until("the card to clear", LONG, || {
+        el.query_selector("[data-testid=approval-card]")
+            .unwrap()
+            .is_none()
+    })
+    .await;
     assert!(hub.runtime(&sid).unwrap().approval().is_none());
     done(hub).await;
 }
@@ -373,40 +638,85 @@ async fn approval_card_offers_every_choice_and_clears_when_nothing_is_pending() 
 #[wasm_bindgen_test]
 async fn denying_a_real_approval_sends_deny_and_the_turn_goes_on_without_the_command() {
     let hub = hub();
-    let (sid, _) = running_session(&hub, "clean up [[tool:rm -rf ./demo]] [[ttft=0]] [[delay=5]]").await;
-    until("the approval to arrive", LONG, || hub.runtime(&sid).is_some_and(|r| r.approval().is_some())).await;
+    let (sid, _) = running_session(
+        &hub,
+        "clean up [[tool:rm -rf ./demo]] [[ttft=0]] [[delay=5]]",
+    )
+    .await;
+    until("the approval to arrive", LONG, || {
+        hub.runtime(&sid).is_some_and(|r| r.approval().is_some())
+    })
+    .await;
     hub.show(Some(sid.clone()));
     let store = hub.store(&sid);
     let (el, _m) = mount_pane(hub, &sid);
-    until("the card", LONG, || el.query_selector("[data-testid=approve-deny]").unwrap().is_some()).await;
-    let deny: web_sys::HtmlElement = el.query_selector("[data-testid=approve-deny]").unwrap().unwrap().unchecked_into();
+    until("the card", LONG, || {
+        el.query_selector("[data-testid=approve-deny]")
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    let deny: web_sys::HtmlElement = el
+        .query_selector("[data-testid=approve-deny]")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
     deny.click();
-    deny.click(); // a double click answers once (the second is ignored while the first is on its way)
-    until("the turn to finish", LONG, || hub.runtime(&sid).is_some_and(|r| !r.is_busy() && r.messages().len() >= 3)).await;
+    // A double click answers once (the second is ignored while the first is on its way).
+    deny.click();
+    until("the turn to finish", LONG, || {
+        hub.runtime(&sid)
+            .is_some_and(|r| !r.is_busy() && r.messages().len() >= 3)
+    })
+    .await;
     // The agent saw "deny": the command was blocked, not run.
     let rt = hub.runtime(&sid).unwrap();
-    let blocked = rt.messages().iter().any(|m| m.is_tool() && m.text().contains("BLOCKED"));
-    assert!(blocked, "the tool result says the user denied it: {:?}", rt.messages().iter().map(|m| m.text()).collect::<Vec<_>>());
+    let blocked = rt
+        .messages()
+        .iter()
+        .any(|m| m.is_tool() && m.text().contains("BLOCKED"));
+    assert!(
+        blocked,
+        "the tool result says the user denied it: {:?}",
+        rt.messages().iter().map(|m| m.text()).collect::<Vec<_>>()
+    );
     assert!(store.approval().get_untracked().is_none());
     done(hub).await;
 }
 
 #[wasm_bindgen_test]
 async fn a_live_tool_card_that_completes_updates_in_place_and_stays_expanded() {
-    let card =
-        RwSignal::new(ToolCard { tid: Some("t".into()), name: "terminal".into(), args: vec![], preview: None, status: ToolStatus::Running, duration: None });
+    let card = RwSignal::new(ToolCard {
+        tid: Some("t".into()),
+        name: "terminal".into(),
+        args: vec![],
+        preview: None,
+        status: ToolStatus::Running,
+        duration: None,
+    });
     let el = container();
     let _m = leptos::mount::mount_to(el.clone(), move || view! { <ToolCardPanel card=card/> });
     sleep(20).await;
-    let before: web_sys::HtmlDetailsElement = el.query_selector("[data-testid=tool-card]").unwrap().unwrap().unchecked_into();
+    let before: web_sys::HtmlDetailsElement = el
+        .query_selector("[data-testid=tool-card]")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
     before.set_open(true); // the reader expands it while it runs
     card.update(|c| {
         c.status = ToolStatus::Done;
         c.preview = Some("hi".into());
     });
     sleep(50).await;
-    let after: web_sys::HtmlDetailsElement = el.query_selector("[data-testid=tool-card]").unwrap().unwrap().unchecked_into();
-    assert!(js_sys::Object::is(&before, &after), "the same element, not a rebuilt one");
+    let after: web_sys::HtmlDetailsElement = el
+        .query_selector("[data-testid=tool-card]")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    assert!(
+        js_sys::Object::is(&before, &after),
+        "the same element, not a rebuilt one"
+    );
     assert!(after.open(), "still expanded");
     assert_eq!(after.get_attribute("data-status").as_deref(), Some("done"));
     assert_eq!(text_of(&after, "[data-testid=tool-preview]"), "hi");
@@ -424,19 +734,48 @@ async fn composer_enter_sends_but_shift_enter_and_ime_do_not_and_drafts_persist(
     hub.show(Some(sid.clone()));
     let store = hub.store(&sid);
     let shown = Memo::new(|_| true);
-    let mount_composer = |hub: Hub, sid: String| mount(hub, move || view! { <Composer id=sid.clone() store=store shown=shown/> });
+    let mount_composer = |hub: Hub, sid: String| {
+        mount(
+            hub,
+            move || view! { <Composer id=sid.clone() store=store shown=shown/> },
+        )
+    };
     let (el, handle) = mount_composer(hub, sid.clone());
-    let input: web_sys::HtmlTextAreaElement = el.query_selector("[data-testid=composer-input]").unwrap().unwrap().unchecked_into();
+    let input: web_sys::HtmlTextAreaElement = el
+        .query_selector("[data-testid=composer-input]")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
     input.set_value("hello [[tokens=2]] [[ttft=0]]");
-    input.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
+    input
+        .dispatch_event(&web_sys::Event::new("input").unwrap())
+        .unwrap();
     // The draft survives unmounting (switching away) and comes back.
     drop(handle);
     let (el, _h2) = mount_composer(hub, sid.clone());
-    let input: web_sys::HtmlTextAreaElement = el.query_selector("[data-testid=composer-input]").unwrap().unwrap().unchecked_into();
+    let input: web_sys::HtmlTextAreaElement = el
+        .query_selector("[data-testid=composer-input]")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
     sleep(20).await;
-    assert_eq!(input.value(), "hello [[tokens=2]] [[ttft=0]]", "draft restored");
-    let stored = web_sys::window().unwrap().local_storage().unwrap().unwrap().get_item(&format!("hermes-pane:draft:{sid}")).unwrap();
-    assert_eq!(stored.as_deref(), Some("hello [[tokens=2]] [[ttft=0]]"), "kept across reloads");
+    assert_eq!(
+        input.value(),
+        "hello [[tokens=2]] [[ttft=0]]",
+        "draft restored"
+    );
+    let stored = web_sys::window()
+        .unwrap()
+        .local_storage()
+        .unwrap()
+        .unwrap()
+        .get_item(&format!("hermes-pane:draft:{sid}"))
+        .unwrap();
+    assert_eq!(
+        stored.as_deref(),
+        Some("hello [[tokens=2]] [[ttft=0]]"),
+        "kept across reloads"
+    );
     let init = web_sys::KeyboardEventInit::new();
     init.set_key("Enter");
     init.set_shift_key(true);
@@ -446,13 +785,24 @@ async fn composer_enter_sends_but_shift_enter_and_ime_do_not_and_drafts_persist(
     ime.set_is_composing(true);
     key(&input, &ime);
     sleep(100).await;
-    assert!(hub.runtime(&sid).is_none_or(|r| r.live().is_none() && r.messages().is_empty()), "Shift+Enter and IME Enter do not send");
+    assert!(
+        hub.runtime(&sid)
+            .is_none_or(|r| r.live().is_none() && r.messages().is_empty()),
+        "Shift+Enter and IME Enter do not send"
+    );
     let enter = web_sys::KeyboardEventInit::new();
     enter.set_key("Enter");
     key(&input, &enter);
-    until("the message to be sent", LONG, || hub.runtime(&sid).is_some_and(|r| r.live().is_some() || !r.messages().is_empty())).await;
+    until("the message to be sent", LONG, || {
+        hub.runtime(&sid)
+            .is_some_and(|r| r.live().is_some() || !r.messages().is_empty())
+    })
+    .await;
     assert_eq!(input.value(), "", "cleared after sending");
-    until("the reply", LONG, || hub.runtime(&sid).is_some_and(|r| r.messages().len() == 2)).await;
+    until("the reply", LONG, || {
+        hub.runtime(&sid).is_some_and(|r| r.messages().len() == 2)
+    })
+    .await;
     assert_eq!(hub.runtime(&sid).unwrap().reply_text(), "tok1 tok2");
     done(hub).await;
 }
@@ -464,21 +814,45 @@ async fn chosen_files_each_upload_to_ready_and_the_input_is_cleared_to_choose_ag
     let store = hub.store(&sid);
     let shown = Memo::new(|_| true);
     let s2 = sid.clone();
-    let (el, _m) = mount(hub, move || view! { <Composer id=s2.clone() store=store shown=shown/> });
-    let input: web_sys::HtmlInputElement = el.query_selector("[data-testid=attach-input]").unwrap().unwrap().unchecked_into();
+    let (el, _m) = mount(
+        hub,
+        move || view! { <Composer id=s2.clone() store=store shown=shown/> },
+    );
+    let input: web_sys::HtmlInputElement = el
+        .query_selector("[data-testid=attach-input]")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
     let chosen = web_sys::DataTransfer::new().unwrap();
     for (name, body) in [("a.txt", "alpha"), ("b.txt", "beta")] {
-        let file = web_sys::File::new_with_str_sequence(&js_sys::Array::of1(&body.into()), name).unwrap();
+        let file =
+            web_sys::File::new_with_str_sequence(&js_sys::Array::of1(&body.into()), name).unwrap();
         chosen.items().add_with_file(&file).unwrap();
     }
     input.set_files(Some(&chosen.files().unwrap()));
-    input.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    input
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
     until("both files uploaded", LONG, || {
-        el.query_selector_all("[data-testid=attachment]").unwrap().length() == 2 && text_of(&el, "[data-testid=attachments]").matches("ready").count() == 2
+        el.query_selector_all("[data-testid=attachment]")
+            .unwrap()
+            .length()
+            == 2
+            && text_of(&el, "[data-testid=attachments]")
+                .matches("ready")
+                .count()
+                == 2
     })
     .await;
-    assert!(text_of(&el, "[data-testid=attachments]").contains("a.txt") && text_of(&el, "[data-testid=attachments]").contains("b.txt"));
-    assert_eq!(input.value(), "", "cleared, so the same file can be chosen again");
+    assert!(
+        text_of(&el, "[data-testid=attachments]").contains("a.txt")
+            && text_of(&el, "[data-testid=attachments]").contains("b.txt")
+    );
+    assert_eq!(
+        input.value(),
+        "",
+        "cleared, so the same file can be chosen again"
+    );
     done(hub).await;
 }
 
@@ -489,25 +863,73 @@ async fn a_failed_send_keeps_the_draft_and_says_why() {
     let store = hub.store(&sid);
     let shown = Memo::new(|_| true);
     let s2 = sid.clone();
-    let (el, _m) = mount(hub, move || view! { <Composer id=s2.clone() store=store shown=shown/> });
-    let input: web_sys::HtmlTextAreaElement = el.query_selector("[data-testid=composer-input]").unwrap().unwrap().unchecked_into();
+    let (el, _m) = mount(
+        hub,
+        move || view! { <Composer id=s2.clone() store=store shown=shown/> },
+    );
+    let input: web_sys::HtmlTextAreaElement = el
+        .query_selector("[data-testid=composer-input]")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
     input.set_value("important words");
-    input.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
+    input
+        .dispatch_event(&web_sys::Event::new("input").unwrap())
+        .unwrap();
     let enter = web_sys::KeyboardEventInit::new();
     enter.set_key("Enter");
     key(&input, &enter);
-    until("the error", LONG, || el.query_selector("[data-testid=composer-error]").unwrap().is_some()).await;
-    assert!(text_of(&el, "[data-testid=composer-error]").contains("not found"), "{}", text_of(&el, "[data-testid=composer-error]"));
-    assert_eq!(input.value(), "important words", "the text is back in the box");
-    let stored = web_sys::window().unwrap().local_storage().unwrap().unwrap().get_item(&format!("hermes-pane:draft:{sid}")).unwrap();
-    assert_eq!(stored.as_deref(), Some("important words"), "and in the saved draft");
+    until("the error", LONG, || {
+        el.query_selector("[data-testid=composer-error]")
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    assert!(
+        text_of(&el, "[data-testid=composer-error]").contains("not found"),
+        "{}",
+        text_of(&el, "[data-testid=composer-error]")
+    );
+    assert_eq!(
+        input.value(),
+        "important words",
+        "the text is back in the box"
+    );
+    let stored = web_sys::window()
+        .unwrap()
+        .local_storage()
+        .unwrap()
+        .unwrap()
+        .get_item(&format!("hermes-pane:draft:{sid}"))
+        .unwrap();
+    assert_eq!(
+        stored.as_deref(),
+        Some("important words"),
+        "and in the saved draft"
+    );
     // A message the hub sends for the user (a queued one, a retry) comes back the same way.
     input.set_value("");
-    input.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
-    hub.give_back(&sid, "queued words", Vec::new(), "Sending your message: the backend is unreachable.");
-    until("the returned text", LONG, || input.value() == "queued words").await;
+    input
+        .dispatch_event(&web_sys::Event::new("input").unwrap())
+        .unwrap();
+    hub.give_back(
+        &sid,
+        "queued words",
+        Vec::new(),
+        "Sending your message: the backend is unreachable.",
+    );
+    until("the returned text", LONG, || {
+        input.value() == "queued words"
+    })
+    .await;
     assert!(text_of(&el, "[data-testid=composer-error]").contains("unreachable"));
-    web_sys::window().unwrap().local_storage().unwrap().unwrap().remove_item(&format!("hermes-pane:draft:{sid}")).unwrap();
+    web_sys::window()
+        .unwrap()
+        .local_storage()
+        .unwrap()
+        .unwrap()
+        .remove_item(&format!("hermes-pane:draft:{sid}"))
+        .unwrap();
     done(hub).await;
 }
 
@@ -515,54 +937,141 @@ async fn a_failed_send_keeps_the_draft_and_says_why() {
 async fn inline_rename_escape_cancels_and_enter_renames_once() {
     let hub = hub();
     let sid = hub.new_session().await.unwrap();
-    hub.send(&sid, "to rename [[tokens=1]] [[ttft=0]]", Vec::new()).await.unwrap();
+    hub.send(&sid, "to rename [[tokens=1]] [[ttft=0]]", Vec::new())
+        .await
+        .unwrap();
     // `stream_end` comes after the generated title: the title is settled then.
-    until("the turn to end", LONG, || hub.runtime(&sid).is_some_and(|r| r.messages().len() == 2 && r.stream().is_some_and(|s| s.ended))).await;
+    until("the turn to end", LONG, || {
+        hub.runtime(&sid)
+            .is_some_and(|r| r.messages().len() == 2 && r.stream().is_some_and(|s| s.ended))
+    })
+    .await;
     hub.refresh_list().await;
     let (el, _m) = mount(hub, || view! { <Sidebar/> });
     let row = format!("[data-testid=session-row][data-session-id=\"{sid}\"]");
     // The sidebar is painted at its own pace: wait until the row shows the settled title.
-    let settled_title = hub.runtime(&sid).and_then(|r| r.title().map(str::to_string)).unwrap_or_default();
-    until("the row with its title", LONG, || text_of(&el, &format!("{row} [data-testid=row-title]")) == settled_title).await;
+    let settled_title = hub
+        .runtime(&sid)
+        .and_then(|r| r.title().map(str::to_string))
+        .unwrap_or_default();
+    until("the row with its title", LONG, || {
+        text_of(&el, &format!("{row} [data-testid=row-title]")) == settled_title
+    })
+    .await;
     let title_before = settled_title.clone();
-    let click = |css: &str| el.query_selector(css).unwrap().unwrap().unchecked_into::<web_sys::HtmlElement>().click();
+    let click = |css: &str| {
+        el.query_selector(css)
+            .unwrap()
+            .unwrap()
+            .unchecked_into::<web_sys::HtmlElement>()
+            .click()
+    };
     click(&format!("{row} [data-testid=row-rename]"));
-    until("the rename field", LONG, || el.query_selector(&format!("{row} [data-testid=row-rename-input]")).unwrap().is_some()).await;
-    let field: web_sys::HtmlInputElement = el.query_selector(&format!("{row} [data-testid=row-rename-input]")).unwrap().unwrap().unchecked_into();
+    until("the rename field", LONG, || {
+        el.query_selector(&format!("{row} [data-testid=row-rename-input]"))
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    let field: web_sys::HtmlInputElement = el
+        .query_selector(&format!("{row} [data-testid=row-rename-input]"))
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
     sleep(20).await;
-    assert_eq!(document().active_element().map(|a| js_sys::Object::is(&a, &field)), Some(true), "the field has focus");
+    assert_eq!(
+        document()
+            .active_element()
+            .map(|a| js_sys::Object::is(&a, &field)),
+        Some(true),
+        "the field has focus"
+    );
     field.set_value("Should not stick");
     let esc = web_sys::KeyboardEventInit::new();
     esc.set_key("Escape");
     key(field.unchecked_ref(), &esc);
     sleep(300).await;
-    assert!(el.query_selector(&format!("{row} [data-testid=row-rename-input]")).unwrap().is_none());
-    assert_eq!(text_of(&el, &format!("{row} [data-testid=row-title]")), title_before, "Escape renames nothing");
+    assert!(el
+        .query_selector(&format!("{row} [data-testid=row-rename-input]"))
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        text_of(&el, &format!("{row} [data-testid=row-title]")),
+        title_before,
+        "Escape renames nothing"
+    );
     // Enter renames (once, though the field's removal blurs it too).
     click(&format!("{row} [data-testid=row-rename]"));
-    until("the rename field again", LONG, || el.query_selector(&format!("{row} [data-testid=row-rename-input]")).unwrap().is_some()).await;
-    let field: web_sys::HtmlInputElement = el.query_selector(&format!("{row} [data-testid=row-rename-input]")).unwrap().unwrap().unchecked_into();
+    until("the rename field again", LONG, || {
+        el.query_selector(&format!("{row} [data-testid=row-rename-input]"))
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    let field: web_sys::HtmlInputElement = el
+        .query_selector(&format!("{row} [data-testid=row-rename-input]"))
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
     field.set_value("Renamed here");
     let enter = web_sys::KeyboardEventInit::new();
     enter.set_key("Enter");
     key(field.unchecked_ref(), &enter);
-    until("the new title", LONG, || text_of(&el, &format!("{row} [data-testid=row-title]")) == "Renamed here").await;
+    until("the new title", LONG, || {
+        text_of(&el, &format!("{row} [data-testid=row-title]")) == "Renamed here"
+    })
+    .await;
     done(hub).await;
 }
 
 #[wasm_bindgen_test]
 async fn load_all_pages_a_long_session_in_so_find_in_page_sees_every_message() {
     let hub = hub();
-    let seeded = hub.api().post::<serde_json::Value>("seed", "api/__seed", &serde_json::json!({"messages": 1200, "title": "long"})).await.unwrap();
+    let seeded = hub
+        .api()
+        .post::<serde_json::Value>(
+            "seed",
+            "api/__seed",
+            &serde_json::json!({"messages": 1200, "title": "long"}),
+        )
+        .await
+        .unwrap();
     let sid = seeded["session_id"].as_str().unwrap().to_string();
     hub.show(Some(sid.clone()));
     let (el, _m) = mount_pane(hub, &sid);
-    until("the last page", LONG, || el.query_selector_all("[data-testid=message]").unwrap().length() > 0).await;
-    let first_page = el.query_selector_all("[data-testid=message]").unwrap().length();
-    assert!(first_page < 1200, "only a window is loaded at first ({first_page})");
-    el.query_selector("[data-testid=load-all]").unwrap().unwrap().unchecked_into::<web_sys::HtmlElement>().click();
-    until("every message", LONG, || el.query_selector_all("[data-testid=message]").unwrap().length() == 1200).await;
-    assert!(el.query_selector("[data-testid=load-all]").unwrap().is_none(), "nothing older is left to load");
+    until("the last page", LONG, || {
+        el.query_selector_all("[data-testid=message]")
+            .unwrap()
+            .length()
+            > 0
+    })
+    .await;
+    let first_page = el
+        .query_selector_all("[data-testid=message]")
+        .unwrap()
+        .length();
+    assert!(
+        first_page < 1200,
+        "only a window is loaded at first ({first_page})"
+    );
+    el.query_selector("[data-testid=load-all]")
+        .unwrap()
+        .unwrap()
+        .unchecked_into::<web_sys::HtmlElement>()
+        .click();
+    until("every message", LONG, || {
+        el.query_selector_all("[data-testid=message]")
+            .unwrap()
+            .length()
+            == 1200
+    })
+    .await;
+    assert!(
+        el.query_selector("[data-testid=load-all]")
+            .unwrap()
+            .is_none(),
+        "nothing older is left to load"
+    );
     let rt = hub.runtime(&sid).unwrap();
     assert_eq!((rt.messages_offset(), rt.messages().len()), (0, 1200));
     done(hub).await;
@@ -572,25 +1081,64 @@ async fn load_all_pages_a_long_session_in_so_find_in_page_sees_every_message() {
 async fn sidebar_rows_keep_their_places_under_the_pointer_and_re_sort_after() {
     let hub = hub();
     let a = hub.new_session().await.unwrap();
-    hub.send(&a, "older [[tokens=1]] [[ttft=0]]", Vec::new()).await.unwrap();
-    until("A to end", LONG, || hub.runtime(&a).is_some_and(|r| r.stream().is_some_and(|s| s.ended))).await;
+    hub.send(&a, "older [[tokens=1]] [[ttft=0]]", Vec::new())
+        .await
+        .unwrap();
+    until("A to end", LONG, || {
+        hub.runtime(&a)
+            .is_some_and(|r| r.stream().is_some_and(|s| s.ended))
+    })
+    .await;
     let b = hub.new_session().await.unwrap();
-    hub.send(&b, "newer [[tokens=1]] [[ttft=0]]", Vec::new()).await.unwrap();
-    until("B to end", LONG, || hub.runtime(&b).is_some_and(|r| r.stream().is_some_and(|s| s.ended))).await;
+    hub.send(&b, "newer [[tokens=1]] [[ttft=0]]", Vec::new())
+        .await
+        .unwrap();
+    until("B to end", LONG, || {
+        hub.runtime(&b)
+            .is_some_and(|r| r.stream().is_some_and(|s| s.ended))
+    })
+    .await;
     hub.refresh_list().await;
     let (el, _m) = mount(hub, || view! { <Sidebar/> });
-    let order = || row_ids(&el).into_iter().filter(|id| *id == a || *id == b).collect::<Vec<_>>();
-    until("newest first", LONG, || order() == vec![b.clone(), a.clone()]).await;
+    let order = || {
+        row_ids(&el)
+            .into_iter()
+            .filter(|id| *id == a || *id == b)
+            .collect::<Vec<_>>()
+    };
+    until("newest first", LONG, || {
+        order() == vec![b.clone(), a.clone()]
+    })
+    .await;
     // The pointer is over the list; A starts running (the backend now lists it first).
     hub.hold_sidebar(true);
-    hub.send(&a, "again [[tokens=300]] [[delay=10]] [[ttft=0]]", Vec::new()).await.unwrap();
+    hub.send(
+        &a,
+        "again [[tokens=300]] [[delay=10]] [[ttft=0]]",
+        Vec::new(),
+    )
+    .await
+    .unwrap();
     hub.refresh_list().await;
     let row_a = format!("[data-testid=session-row][data-session-id=\"{a}\"]");
-    until("A's row to show it running", LONG, || el.query_selector(&row_a).unwrap().and_then(|r| r.get_attribute("data-state")).as_deref() == Some("running"))
-        .await;
-    assert_eq!(order(), vec![b.clone(), a.clone()], "no row moved under the pointer");
+    until("A's row to show it running", LONG, || {
+        el.query_selector(&row_a)
+            .unwrap()
+            .and_then(|r| r.get_attribute("data-state"))
+            .as_deref()
+            == Some("running")
+    })
+    .await;
+    assert_eq!(
+        order(),
+        vec![b.clone(), a.clone()],
+        "no row moved under the pointer"
+    );
     hub.hold_sidebar(false);
-    until("the backend's order back", LONG, || order() == vec![a.clone(), b.clone()]).await;
+    until("the backend's order back", LONG, || {
+        order() == vec![a.clone(), b.clone()]
+    })
+    .await;
     done(hub).await;
 }
 
@@ -604,31 +1152,72 @@ async fn the_address_bar_drives_the_shown_session_with_back_forward_and_a_fallba
     let a = hub.new_session().await.unwrap();
     let (el, _m) = mount(hub, || view! { <hermes_pane::routes::Routes/> });
     // The address (the start page) decides what is shown, not what the hub showed before.
-    until("the start page, nothing shown", LONG, || hub.active.get_untracked().is_none() && el.query_selector("[data-testid=home]").unwrap().is_some()).await;
+    until("the start page, nothing shown", LONG, || {
+        hub.active.get_untracked().is_none()
+            && el.query_selector("[data-testid=home]").unwrap().is_some()
+    })
+    .await;
 
     // Opening a session is a history entry naming it; the hub shows it.
     hub.open(&a);
-    assert!(path().ends_with(&format!("/session/{}", pane_core::url_encode(&a))), "{}", path());
-    until("A shown", LONG, || hub.active.get_untracked().as_deref() == Some(a.as_str())).await;
+    assert!(
+        path().ends_with(&format!("/session/{}", pane_core::url_encode(&a))),
+        "{}",
+        path()
+    );
+    until("A shown", LONG, || {
+        hub.active.get_untracked().as_deref() == Some(a.as_str())
+    })
+    .await;
     assert!(el.query_selector("[data-testid=home]").unwrap().is_none());
 
     // Back: the start page again, nothing shown; forward: A again.
     history.back().unwrap();
-    until("back to the start", LONG, || hub.active.get_untracked().is_none() && el.query_selector("[data-testid=home]").unwrap().is_some()).await;
+    until("back to the start", LONG, || {
+        hub.active.get_untracked().is_none()
+            && el.query_selector("[data-testid=home]").unwrap().is_some()
+    })
+    .await;
     history.forward().unwrap();
-    until("forward to A", LONG, || hub.active.get_untracked().as_deref() == Some(a.as_str())).await;
+    until("forward to A", LONG, || {
+        hub.active.get_untracked().as_deref() == Some(a.as_str())
+    })
+    .await;
 
     // An address that names nothing: the fallback, whose link goes home without a page load.
-    history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/no/such/page")).unwrap();
-    window.dispatch_event(&web_sys::Event::new("popstate").unwrap()).unwrap();
-    until("the fallback", LONG, || el.query_selector("[data-testid=not-found]").unwrap().is_some()).await;
-    assert_eq!(hub.active.get_untracked(), None, "nothing is shown behind the fallback");
-    let link: web_sys::HtmlElement = el.query_selector("[data-testid=not-found] a").unwrap().unwrap().dyn_into().unwrap();
+    history
+        .push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/no/such/page"))
+        .unwrap();
+    window
+        .dispatch_event(&web_sys::Event::new("popstate").unwrap())
+        .unwrap();
+    until("the fallback", LONG, || {
+        el.query_selector("[data-testid=not-found]")
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    assert_eq!(
+        hub.active.get_untracked(),
+        None,
+        "nothing is shown behind the fallback"
+    );
+    let link: web_sys::HtmlElement = el
+        .query_selector("[data-testid=not-found] a")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
     link.click();
-    until("home from the fallback", LONG, || el.query_selector("[data-testid=home]").unwrap().is_some()).await;
+    until("home from the fallback", LONG, || {
+        el.query_selector("[data-testid=home]").unwrap().is_some()
+    })
+    .await;
     assert!(path().ends_with('/'), "{}", path());
 
-    history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&start)).unwrap();
+    history
+        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&start))
+        .unwrap();
     done(hub).await;
 }
 
@@ -636,15 +1225,34 @@ async fn the_address_bar_drives_the_shown_session_with_back_forward_and_a_fallba
 async fn a_stop_click_right_after_the_rows_moved_is_ignored_and_a_later_one_stops_that_row() {
     let hub = hub();
     let a = hub.new_session().await.unwrap();
-    hub.send(&a, "long [[tokens=400]] [[delay=20]] [[ttft=0]]", Vec::new()).await.unwrap();
+    hub.send(
+        &a,
+        "long [[tokens=400]] [[delay=20]] [[ttft=0]]",
+        Vec::new(),
+    )
+    .await
+    .unwrap();
     let (el, _m) = mount(hub, || view! { <Sidebar/> });
     let row_a = format!("[data-testid=session-row][data-session-id=\"{a}\"]");
-    let state = |css: &str| el.query_selector(css).unwrap().and_then(|r| r.get_attribute("data-state"));
-    until("A running in the list", LONG, || state(&row_a).as_deref() == Some("running")).await;
+    let state = |css: &str| {
+        el.query_selector(css)
+            .unwrap()
+            .and_then(|r| r.get_attribute("data-state"))
+    };
+    until("A running in the list", LONG, || {
+        state(&row_a).as_deref() == Some("running")
+    })
+    .await;
     sleep(700).await;
     // B starts: its row comes in above A's, so A's row moves down under a pointer aimed at it.
     let b = hub.new_session().await.unwrap();
-    hub.send(&b, "other [[tokens=400]] [[delay=20]] [[ttft=0]]", Vec::new()).await.unwrap();
+    hub.send(
+        &b,
+        "other [[tokens=400]] [[delay=20]] [[ttft=0]]",
+        Vec::new(),
+    )
+    .await
+    .unwrap();
     let row_b = format!("[data-testid=session-row][data-session-id=\"{b}\"]");
     // (Checked together: the click below follows in the same task, inside the window.)
     until("B listed above A, just now", LONG, || {
@@ -653,15 +1261,34 @@ async fn a_stop_click_right_after_the_rows_moved_is_ignored_and_a_later_one_stop
     })
     .await;
     let stop = |css: &str| {
-        el.query_selector(&format!("{css} [data-testid=row-stop]")).unwrap().expect("a stop button").dyn_into::<web_sys::HtmlElement>().unwrap().click()
+        el.query_selector(&format!("{css} [data-testid=row-stop]"))
+            .unwrap()
+            .expect("a stop button")
+            .dyn_into::<web_sys::HtmlElement>()
+            .unwrap()
+            .click()
     };
     stop(&row_a);
     sleep(400).await;
-    assert_eq!(state(&row_a).as_deref(), Some("running"), "a click as the rows moved stops nothing");
+    assert_eq!(
+        state(&row_a).as_deref(),
+        Some("running"),
+        "a click as the rows moved stops nothing"
+    );
     assert_eq!(state(&row_b).as_deref(), Some("running"));
-    until("the rows to have stood still a moment", LONG, || !hub.rows_just_moved()).await;
+    until("the rows to have stood still a moment", LONG, || {
+        !hub.rows_just_moved()
+    })
+    .await;
     stop(&row_a);
-    until("A stopped", LONG, || state(&row_a).as_deref() == Some("idle")).await;
-    assert_eq!(state(&row_b).as_deref(), Some("running"), "only that row's reply stops");
+    until("A stopped", LONG, || {
+        state(&row_a).as_deref() == Some("idle")
+    })
+    .await;
+    assert_eq!(
+        state(&row_b).as_deref(),
+        Some("running"),
+        "only that row's reply stops"
+    );
     done(hub).await;
 }

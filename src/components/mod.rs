@@ -1,17 +1,23 @@
 //! UI components, a folder each with its CSS. They read narrow pieces of the hub's stores
 //! and call hub methods; none owns a transport.
 
+pub mod cards;
+pub mod composer;
 pub mod icons;
 pub mod layout;
 pub mod notices;
 pub mod pane;
+pub mod shortcuts;
+pub mod sidebar;
 pub mod theme;
+pub mod transcript;
 
 /// The modules with functions in the later chunk (each declares them with
-/// [`crate::later_fns!`], which generates its `preload`): listed once, here.
-macro_rules! with_later_fns {
+/// [`crate::later_fns!`], which generates its `preload`) are listed once, in
+/// `preload_later!` below. (The modules themselves are declared above, outside the macro, so
+/// rustfmt formats them.)
+macro_rules! preload_later {
     ($($m:ident),* $(,)?) => {
-        $(pub mod $m;)*
 
         /// Loads the later chunk ([`crate::lazy::Chunk::Later`]): one fetch, then every split
         /// function called synchronously (through `lazy::now`) has its own loader primed —
@@ -26,4 +32,4 @@ macro_rules! with_later_fns {
     };
 }
 
-with_later_fns!(cards, composer, shortcuts, sidebar, transcript);
+preload_later!(cards, composer, shortcuts, sidebar, transcript);

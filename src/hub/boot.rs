@@ -21,7 +21,12 @@ impl Hub {
         let from_query = w
             .as_ref()
             .and_then(|w| w.location().search().ok())
-            .and_then(|q| q.split(['?', '&']).find_map(|kv| kv.strip_prefix("budget=").and_then(|v| v.parse::<usize>().ok())));
+            .and_then(|q| {
+                q.split(['?', '&']).find_map(|kv| {
+                    kv.strip_prefix("budget=")
+                        .and_then(|v| v.parse::<usize>().ok())
+                })
+            });
         let from_storage = crate::persist::get("budget").and_then(|v| v.parse::<usize>().ok());
         if let Some(n) = from_query.or(from_storage) {
             return Budget::with_connections(n);
@@ -29,7 +34,12 @@ impl Hub {
         let protocol = w
             .and_then(|w| w.performance())
             .map(|p| p.get_entries_by_type("navigation"))
-            .and_then(|entries| entries.get(0).dyn_into::<web_sys::PerformanceNavigationTiming>().ok())
+            .and_then(|entries| {
+                entries
+                    .get(0)
+                    .dyn_into::<web_sys::PerformanceNavigationTiming>()
+                    .ok()
+            })
             .map(|n| n.next_hop_protocol())
             .unwrap_or_default();
         Budget::for_protocol(&protocol)
@@ -58,9 +68,13 @@ impl Hub {
         // Leaving the page (maybe into the back/forward cache): free its connections, which are
         // shared with every other tab of this origin; coming back from that cache, start fresh.
         let hub = *self;
-        std::mem::forget(window_event_listener_untyped("pagehide", move |_| hub.shutdown()));
+        std::mem::forget(window_event_listener_untyped("pagehide", move |_| {
+            hub.shutdown()
+        }));
         std::mem::forget(window_event_listener_untyped("pageshow", move |ev| {
-            let persisted = ev.dyn_ref::<web_sys::PageTransitionEvent>().is_some_and(|e| e.persisted());
+            let persisted = ev
+                .dyn_ref::<web_sys::PageTransitionEvent>()
+                .is_some_and(|e| e.persisted());
             if persisted {
                 if let Some(w) = web_sys::window() {
                     let _ = w.location().reload();
@@ -73,7 +87,9 @@ impl Hub {
     fn follow_visibility(&self) {
         let hub = *self;
         let apply = move || {
-            let hidden = web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden());
+            let hidden = web_sys::window()
+                .and_then(|w| w.document())
+                .is_some_and(|d| d.hidden());
             hub.update(None, Input::Visibility { hidden });
         };
         let handle = window_event_listener_untyped("visibilitychange", move |_| apply());
@@ -102,7 +118,8 @@ impl Hub {
             }
             Err(e) => {
                 if e.status == 0 {
-                    self.offline.set(Some("The Hermes backend is unreachable. Retrying…".into()));
+                    self.offline
+                        .set(Some("The Hermes backend is unreachable. Retrying…".into()));
                 }
                 self.sidebar.error().set(Some(e.message));
             }
@@ -128,28 +145,34 @@ impl Hub {
         let hub = *self;
         let url = self.api().sessions_events_url();
         let mut reg = Registry::default();
-        let opened = reg.open(&url, "", "sessions", &["sessions_changed"], move |_, r| match r {
-            Report::Frame(f) if f.name == "sessions_changed" => hub.refresh_list_soon(),
-            Report::Open => hub.refresh_list_soon(),
-            Report::Failed => {
-                // Drop it and come back later; the list is re-fetched on reconnect.
-                hub.with(|i| {
-                    if let Some(mut r) = i.sessions_channel.take() {
-                        r.close("sessions");
-                        let dead = r;
-                        set_timeout(move || drop(dead), Duration::ZERO);
-                    }
-                });
-                set_timeout(
-                    move || {
-                        hub.refresh_list_soon();
-                        hub.open_sessions_channel();
-                    },
-                    Duration::from_secs(3),
-                );
-            }
-            _ => {}
-        });
+        let opened = reg.open(
+            &url,
+            "",
+            "sessions",
+            &["sessions_changed"],
+            move |_, r| match r {
+                Report::Frame(f) if f.name == "sessions_changed" => hub.refresh_list_soon(),
+                Report::Open => hub.refresh_list_soon(),
+                Report::Failed => {
+                    // Drop it and come back later; the list is re-fetched on reconnect.
+                    hub.with(|i| {
+                        if let Some(mut r) = i.sessions_channel.take() {
+                            r.close("sessions");
+                            let dead = r;
+                            set_timeout(move || drop(dead), Duration::ZERO);
+                        }
+                    });
+                    set_timeout(
+                        move || {
+                            hub.refresh_list_soon();
+                            hub.open_sessions_channel();
+                        },
+                        Duration::from_secs(3),
+                    );
+                }
+                _ => {}
+            },
+        );
         if opened.is_ok() {
             self.with(|i| i.sessions_channel = Some(reg));
         }
@@ -173,7 +196,11 @@ impl Hub {
             if let Some(gone) = evicted {
                 self.retire_store(gone);
             }
-            let (loaded, busy) = self.with(|i| i.core.session(id).map_or((false, false), |s| (s.loaded(), s.is_busy())));
+            let (loaded, busy) = self.with(|i| {
+                i.core
+                    .session(id)
+                    .map_or((false, false), |s| (s.loaded(), s.is_busy()))
+            });
             if !loaded {
                 self.load(id);
             } else if busy {
@@ -206,7 +233,15 @@ impl Hub {
                     return;
                 }
             };
-            hub.update(Some(&id), Input::Loaded { session: id.clone(), detail: meta.session, messages: false, at });
+            hub.update(
+                Some(&id),
+                Input::Loaded {
+                    session: id.clone(),
+                    detail: meta.session,
+                    messages: false,
+                    at,
+                },
+            );
             let at = hub.ticket();
             let window = api.session(&id, Part::Window).await;
             hub.with(|i| i.loading.remove(&id));
@@ -214,7 +249,15 @@ impl Hub {
                 Ok(w) => {
                     hub.store(&id).load_error().set(None);
                     let running = w.session.active_stream_id.is_some();
-                    hub.update(Some(&id), Input::Loaded { session: id.clone(), detail: w.session, messages: true, at });
+                    hub.update(
+                        Some(&id),
+                        Input::Loaded {
+                            session: id.clone(),
+                            detail: w.session,
+                            messages: true,
+                            at,
+                        },
+                    );
                     if running {
                         hub.poll_prompts(&id);
                     }
@@ -232,8 +275,20 @@ impl Hub {
         spawn_local(async move {
             let at = hub.ticket();
             match hub.api().session(&id, Part::Window).await {
-                Ok(w) => hub.update(Some(&id), Input::Loaded { session: id.clone(), detail: w.session, messages: true, at }),
-                Err(e) if e.status == 404 => hub.toast(super::ToastKind::Warning, "This session no longer exists on the server.".into(), None),
+                Ok(w) => hub.update(
+                    Some(&id),
+                    Input::Loaded {
+                        session: id.clone(),
+                        detail: w.session,
+                        messages: true,
+                        at,
+                    },
+                ),
+                Err(e) if e.status == 404 => hub.toast(
+                    super::ToastKind::Warning,
+                    "This session no longer exists on the server.".into(),
+                    None,
+                ),
                 Err(e) => {
                     // Try again shortly: the turn must settle from the server.
                     hub.toast(super::ToastKind::Warning, e.message, None);

@@ -11,7 +11,8 @@
 //! - [`streams`]: the transports' reports, opening them, status probes, id rotations;
 //! - [`actions`]: what a person does (send, stop, approve, rename…), each in one place;
 //! - [`notices`]: toasts, announcements, a message given back to the composer;
-//! - [`paint`]: runtime → view stores; [`probes`]: read-only accessors for tests.
+//! - [`paint`]: runtime → view stores; [`views`]: the view stores' lifetimes and scroll
+//!   positions; [`probes`]: read-only accessors for tests.
 
 mod actions;
 mod boot;
@@ -21,6 +22,7 @@ mod probes;
 pub mod store;
 mod streams;
 pub mod transport;
+mod views;
 
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -35,23 +37,10 @@ use crate::api::Api;
 pub use crate::api::WINDOW;
 pub use store::*;
 use transport::Registry;
+pub use views::Scroll;
 
 /// Session panes kept mounted (switching back is instant and keeps its DOM).
 pub const KEEP_MOUNTED: usize = 6;
-
-/// Scroll state of a session's transcript.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Scroll {
-    pub top: f64,
-    /// Following the stream (at the bottom).
-    pub pinned: bool,
-}
-
-impl Default for Scroll {
-    fn default() -> Scroll {
-        Scroll { top: 0.0, pinned: true }
-    }
-}
 
 /// Changes the address: `(path relative to the mount, replace the history entry)`.
 pub type Navigate = Rc<dyn Fn(&str, bool)>;
@@ -188,62 +177,60 @@ impl Hub {
         }
     }
 
-    /// The store of a session's view (created on first use).
-    pub fn store(&self, id: &str) -> Store<SessionView> {
-        if let Some(s) = self.with(|i| i.stores.get(id).copied()) {
-            return s;
-        }
-        let root = self.with(|i| i.root.clone());
-        let s = root.with(|| Store::new(SessionView::new(id)));
-        self.with(|i| *i.stores.entry(id.to_string()).or_insert(s))
-    }
-
-    /// Drops the view store of a session whose pane was evicted (it is rebuilt, and painted in
-    /// full, when the session is shown again). Leptos prunes an unmounted view's subscriptions
-    /// from a signal only when that signal next changes; a store that outlives its views would
-    /// collect them from every remount (≈ 9 KB per pane rebuild, measured). The runtime and the
-    /// rendered-markdown cache are kept.
-    fn retire_store(&self, id: String) {
-        let hub = *self;
-        // After the pane has unmounted (the keyed list updates synchronously; wait a tick).
-        set_timeout(
-            move || {
-                if hub.mounted.with_untracked(|m| m.contains(&id)) {
-                    return;
-                }
-                if let Some(store) = hub.with(|i| {
-                    i.painter.forget_projection(&id);
-                    i.stores.remove(&id)
-                }) {
-                    store.dispose();
-                }
-            },
-            Duration::ZERO,
-        );
-    }
-
     /// Carries out the core's decisions.
     pub(crate) fn execute(&self, commands: Vec<Command>) {
         for c in commands {
             match c {
-                Command::Open { session_id, stream_id, query } => self.open_transport(&session_id, &stream_id, &query),
+                Command::Open {
+                    session_id,
+                    stream_id,
+                    query,
+                } => self.open_transport(&session_id, &stream_id, &query),
                 Command::Close { stream_id, reason } => self.close_transport(&stream_id, reason),
-                Command::Reload { session_id, delay_ms: 0 } => self.reload(&session_id),
-                Command::Reload { session_id, delay_ms } => {
+                Command::Reload {
+                    session_id,
+                    delay_ms: 0,
+                } => self.reload(&session_id),
+                Command::Reload {
+                    session_id,
+                    delay_ms,
+                } => {
                     let hub = *self;
-                    set_timeout(move || hub.reload(&session_id), Duration::from_millis(u64::from(delay_ms)));
+                    set_timeout(
+                        move || hub.reload(&session_id),
+                        Duration::from_millis(u64::from(delay_ms)),
+                    );
                 }
-                Command::Probe { session_id, stream_id, delay_ms } => {
+                Command::Probe {
+                    session_id,
+                    stream_id,
+                    delay_ms,
+                } => {
                     let hub = *self;
-                    set_timeout(move || hub.probe(session_id, stream_id), Duration::from_millis(u64::from(delay_ms)));
+                    set_timeout(
+                        move || hub.probe(session_id, stream_id),
+                        Duration::from_millis(u64::from(delay_ms)),
+                    );
                 }
                 Command::Renamed { old, new } => self.renamed(&old, &new),
                 Command::Notice { session_id, notice } => self.notice(&session_id, notice),
                 start @ Command::StartTurn { .. } => self.start_in_background(start),
-                Command::GiveBack { session_id, messages } => {
-                    let text = messages.iter().map(|m| m.text.as_str()).collect::<Vec<_>>().join("\n\n");
+                Command::GiveBack {
+                    session_id,
+                    messages,
+                } => {
+                    let text = messages
+                        .iter()
+                        .map(|m| m.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join("\n\n");
                     let uploads = messages.into_iter().flat_map(|m| m.uploads).collect();
-                    self.give_back(&session_id, &text, uploads, "The reply ended before your queued message went out.");
+                    self.give_back(
+                        &session_id,
+                        &text,
+                        uploads,
+                        "The reply ended before your queued message went out.",
+                    );
                 }
                 Command::Finished { session_id } => {
                     // Running → idle shows at once; previews keep their slower pace.
@@ -253,13 +240,5 @@ impl Hub {
                 }
             }
         }
-    }
-
-    pub fn scroll(&self, id: &str) -> Scroll {
-        self.with(|i| i.scroll.get(id).copied().unwrap_or_default())
-    }
-
-    pub fn set_scroll(&self, id: &str, s: Scroll) {
-        self.with(|i| i.scroll.insert(id.to_string(), s));
     }
 }

@@ -36,7 +36,12 @@ impl Hub {
             i.notices.toast_seq
         });
         self.toasts.update(|t| {
-            t.push(Toast { id, kind, text, open });
+            t.push(Toast {
+                id,
+                kind,
+                text,
+                open,
+            });
             if t.len() > 5 {
                 t.remove(0);
             }
@@ -65,11 +70,23 @@ impl Hub {
     /// be sent: it goes back into that session's composer with the reason, so nothing is lost.
     pub fn give_back(&self, id: &str, text: &str, uploads: Vec<UploadedFile>, error: &str) {
         let draft = crate::persist::draft(id);
-        let merged = if draft.trim().is_empty() { text.to_string() } else { format!("{draft}\n\n{text}") };
+        let merged = if draft.trim().is_empty() {
+            text.to_string()
+        } else {
+            format!("{draft}\n\n{text}")
+        };
         crate::persist::set_draft(id, &merged);
-        self.store(id).returned().set(Some(Returned { text: merged, uploads, error: error.to_string() }));
+        self.store(id).returned().set(Some(Returned {
+            text: merged,
+            uploads,
+            error: error.to_string(),
+        }));
         let shown = self.active.get_untracked().as_deref() == Some(id);
-        self.toast(ToastKind::Error, format!("{error} Your message is back in the composer."), (!shown).then(|| id.to_string()));
+        self.toast(
+            ToastKind::Error,
+            format!("{error} Your message is back in the composer."),
+            (!shown).then(|| id.to_string()),
+        );
     }
 
     /// A turn finished: announced (by the later chunk's code, which is in by then).
@@ -85,8 +102,18 @@ impl Hub {
     /// announcement at most every 1.5 s.
     fn announce_finished(&self, id: &str) {
         let shown = self.active.get_untracked().as_deref() == Some(id);
-        let title = self.with(|i| i.core.session(id).and_then(|s| s.title().map(str::to_string))).unwrap_or_default();
-        let what = if shown { "this conversation".to_string() } else { format!("“{title}”") };
+        let title = self
+            .with(|i| {
+                i.core
+                    .session(id)
+                    .and_then(|s| s.title().map(str::to_string))
+            })
+            .unwrap_or_default();
+        let what = if shown {
+            "this conversation".to_string()
+        } else {
+            format!("“{title}”")
+        };
         let wait = self.with(|i| {
             let n = &mut i.notices;
             if !n.unannounced.contains(&what) {
@@ -98,7 +125,10 @@ impl Hub {
         });
         if let Some(wait) = wait {
             let hub = *self;
-            set_timeout(move || hub.announce_now(), Duration::from_millis(wait as u64));
+            set_timeout(
+                move || hub.announce_now(),
+                Duration::from_millis(wait as u64),
+            );
         }
     }
 
@@ -107,7 +137,10 @@ impl Hub {
             let n = &mut i.notices;
             n.announce_scheduled = false;
             n.last_announce = now_ms();
-            (std::mem::take(&mut n.unannounced), n.last_announce as u64 % 2 == 1)
+            (
+                std::mem::take(&mut n.unannounced),
+                n.last_announce as u64 % 2 == 1,
+            )
         });
         let text = match names.as_slice() {
             [] => return,
@@ -115,7 +148,11 @@ impl Hub {
             many => format!("{} replies finished: {}.", many.len(), many.join(", ")),
         };
         // A trailing zero-width space alternates so the same sentence twice is still read.
-        self.announce.set(if toggle { format!("{text}\u{200b}") } else { text });
+        self.announce.set(if toggle {
+            format!("{text}\u{200b}")
+        } else {
+            text
+        });
     }
 
     /// A background session that starts waiting on the person gets a non-blocking notice (the
@@ -133,7 +170,9 @@ impl Hub {
             let (waits, title, fresh) = self.with(|i| {
                 let s = i.core.session(id);
                 let waits = s.and_then(pane_core::view::waits_on);
-                let title = s.and_then(|s| s.title().map(str::to_string)).unwrap_or_else(|| "A session".into());
+                let title = s
+                    .and_then(|s| s.title().map(str::to_string))
+                    .unwrap_or_else(|| "A session".into());
                 let fresh = match waits {
                     Some(_) => i.notices.attention_seen.insert(id.clone()),
                     None => {
@@ -149,11 +188,29 @@ impl Hub {
                     AttentionKind::Approval => "needs your approval",
                     AttentionKind::Clarify => "has a question for you",
                 };
-                self.toast(ToastKind::Attention, format!("“{title}” {what}."), Some(id.clone()));
+                self.toast(
+                    ToastKind::Attention,
+                    format!("“{title}” {what}."),
+                    Some(id.clone()),
+                );
             }
         }
     }
 }
 
-crate::later!(finished(hub: Hub, id: String) -> () => hub.announce_finished(&id));
-crate::later!(attention(hub: Hub, changed: Vec<String>, active: Option<String>) -> () => hub.notice_attention(&changed, active.as_deref()));
+crate::later!(finished(hub: Hub, id: String) -> () => finished_body);
+
+async fn finished_body(hub: Hub, id: String) {
+    hub.announce_finished(&id)
+}
+crate::later!(
+    attention(
+        hub: Hub,
+        changed: Vec<String>,
+        active: Option<String>,
+    ) -> () => attention_body
+);
+
+async fn attention_body(hub: Hub, changed: Vec<String>, active: Option<String>) {
+    hub.notice_attention(&changed, active.as_deref())
+}

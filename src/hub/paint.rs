@@ -11,12 +11,18 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use pane_core::paint::PaintClock;
 use pane_core::turn::Segment;
-use pane_core::view::{group_rows, keep_places, pane_state, places_changed, sidebar_row, transcript, turn_usage, usage_line, TranscriptItem};
+use pane_core::view::{
+    group_rows, keep_places, pane_state, places_changed, sidebar_row, transcript, turn_usage,
+    usage_line, TranscriptItem,
+};
 use pane_core::wire::SessionRow;
 
 use super::store::*;
 use super::{Hub, Inner};
 use crate::lazy::{self, Chunk};
+
+mod project;
+use project::*;
 
 #[derive(Default)]
 pub(crate) struct Painter {
@@ -40,23 +46,11 @@ impl Painter {
     }
 }
 
-/// Per-session render caches: markdown is rendered once per item / sealed segment.
-#[derive(Default)]
-struct Cache {
-    transcript_rev: Option<u64>,
-    items: HashMap<u64, (u64, Arc<Item>)>,
-    sealed: HashMap<(usize, usize), Arc<str>>,
-}
-
-fn hash_of(parts: impl Hash) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    parts.hash(&mut h);
-    h.finish()
-}
-
 /// `performance.now()` in ms.
 pub(crate) fn now() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
 }
 
 /// Token arrival times waiting for their paint, and finished samples (benchmarks only).
@@ -72,141 +66,6 @@ impl LatencyProbe {
     pub(crate) fn arrived(&mut self, revision: u64, at: f64) {
         self.pending.push((revision, at));
     }
-}
-
-/// What a session's view shows (computed under the hub borrow, written after it).
-struct Projection {
-    #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
-    revision: u64,
-    state: pane_core::view::PaneState,
-    items: Option<Vec<Arc<Item>>>,
-    live: Option<Arc<LiveView>>,
-    tail: Arc<str>,
-}
-
-fn render_markdown(text: &str) -> Arc<str> {
-    Arc::from(crate::markdown::message_html(text))
-}
-
-/// The transcript's items, rendered (an unchanged item is reused as it was).
-fn project_items(rt: &pane_core::SessionRuntime, cache: &mut Cache) -> Vec<Arc<Item>> {
-    let mut fresh = HashMap::new();
-    let settled = transcript(rt);
-    let usage = turn_usage(rt, &settled);
-    let markdown = lazy::ready(Chunk::Markdown);
-    let items = settled
-        .into_iter()
-        .enumerate()
-        .map(|(at, t)| {
-            let key = t.key();
-            // The latest turn's usage line is part of what its item shows.
-            let line = usage.as_ref().filter(|(u, _)| *u == at).map(|(_, l)| l.clone());
-            let content = hash_of((t.content_hash(), &line));
-            if let Some((h, item)) = cache.items.get(&key) {
-                if *h == content {
-                    fresh.insert(key, (content, item.clone()));
-                    return item.clone();
-                }
-            }
-            let kind = match t {
-                TranscriptItem::User { text, attachments, key } => ItemKind::User { text, attachments, index: (key - 1) / 2 },
-                TranscriptItem::Assistant { text, reasoning, tools, error, partial, details, duration, tps, .. } => ItemKind::Assistant {
-                    html: render_markdown(&text),
-                    text: Arc::from(text.as_str()),
-                    reasoning,
-                    tools,
-                    error,
-                    partial,
-                    details,
-                    usage: line.unwrap_or_else(|| usage_line(None, None, tps, duration)),
-                },
-                TranscriptItem::Divider { text, .. } => ItemKind::Divider { text },
-            };
-            // Only an assistant message renders markdown: a user message (maybe with its edit
-            // box open) is not rebuilt when the renderer arrives.
-            let rendered = matches!(kind, ItemKind::Assistant { .. }) && markdown;
-            let item = Arc::new(Item { key, version: hash_of((content, rendered)), kind });
-            fresh.insert(key, (content, item.clone()));
-            item
-        })
-        .collect();
-    cache.items = fresh;
-    items
-}
-
-fn project_live(l: &pane_core::turn::LiveTurn, cache: &mut Cache) -> (LiveView, Arc<str>) {
-    let last = l.segments.len().saturating_sub(1);
-    let mut tail: Arc<str> = Arc::from("");
-    let markdown = lazy::ready(Chunk::Markdown);
-    let segs = l
-        .segments
-        .iter()
-        .enumerate()
-        .map(|(idx, s)| match s {
-            Segment::Text { text, sealed } if !sealed && idx == last => {
-                tail = Arc::from(text.as_str());
-                LiveSeg { key: hash_of((idx, 0u8)), kind: LiveSegKind::TextTail }
-            }
-            Segment::Text { text, .. } => {
-                let html = cache.sealed.entry((idx, text.len())).or_insert_with(|| render_markdown(text)).clone();
-                // Rebuilt once when the renderer arrives (it was plain text before).
-                LiveSeg { key: hash_of((idx, 1u8, text.len(), markdown)), kind: LiveSegKind::Text { html } }
-            }
-            Segment::Reasoning { text, sealed } if !sealed && idx == last => {
-                tail = Arc::from(text.as_str());
-                LiveSeg { key: hash_of((idx, 2u8)), kind: LiveSegKind::Reasoning { text: Arc::from(""), live: true } }
-            }
-            Segment::Reasoning { text, .. } => {
-                LiveSeg { key: hash_of((idx, 3u8, text.len())), kind: LiveSegKind::Reasoning { text: Arc::from(text.as_str()), live: false } }
-            }
-            // Keyed by position and call id only: a card that completes updates in place (an
-            // expanded card stays expanded).
-            Segment::Tool(card) => LiveSeg { key: hash_of((idx, 4u8, &card.tid, &card.name)), kind: LiveSegKind::Tool(card.clone()) },
-        })
-        .collect();
-    (LiveView { user: l.user_text.clone(), attachments: l.attachments.clone(), segs, compressing: l.compressing.clone() }, tail)
-}
-
-/// Whether two live views have the same shape (segments, cards): only the tail text differs.
-fn same_shape(a: &Option<Arc<LiveView>>, b: &Option<Arc<LiveView>>) -> bool {
-    match (a, b) {
-        (None, None) => true,
-        (Some(a), Some(b)) => {
-            a.user == b.user
-                && a.attachments == b.attachments
-                && a.compressing == b.compressing
-                && a.segs.len() == b.segs.len()
-                && a.segs.iter().zip(&b.segs).all(|(x, y)| {
-                    x.key == y.key
-                        && match (&x.kind, &y.kind) {
-                            (LiveSegKind::Tool(c), LiveSegKind::Tool(d)) => c == d,
-                            _ => true,
-                        }
-                })
-        }
-        _ => false,
-    }
-}
-
-fn project(i: &mut Inner, id: &str) -> Option<Projection> {
-    let rt = i.core.session(id)?;
-    let cache = i.painter.cache.entry(rt.id().to_string()).or_default();
-    let items = (cache.transcript_rev != Some(rt.transcript_revision())).then(|| {
-        cache.transcript_rev = Some(rt.transcript_revision());
-        project_items(rt, cache)
-    });
-    let (live, tail) = match rt.live() {
-        Some(l) if !(l.segments.is_empty() && l.user_text.is_none()) => {
-            let (v, t) = project_live(l, cache);
-            (Some(Arc::new(v)), t)
-        }
-        _ => (None, Arc::from("")),
-    };
-    if rt.live().is_none() {
-        cache.sealed.clear();
-    }
-    let row = i.rows.iter().find(|r| r.session_id == rt.id());
-    Some(Projection { revision: rt.revision(), state: pane_state(rt, row), items, live, tail })
 }
 
 /// Sets a store field only when the value differs (no needless notifications).
@@ -275,14 +134,19 @@ impl Hub {
         } else {
             // Wake a little early: the frame after the timer is the one that paints.
             let wait = std::time::Duration::from_millis((ms - 8.0) as u64);
-            set_timeout(move || request_animation_frame(move || hub.paint_frame()), wait);
+            set_timeout(
+                move || request_animation_frame(move || hub.paint_frame()),
+                wait,
+            );
         }
     }
 
     /// Paints one session's view now (used when it becomes the shown one).
     pub(crate) fn paint_now(&self, id: &str) {
         let store = self.store(id);
-        let Some(p) = self.with(|i| project(i, id)) else { return };
+        let Some(p) = self.with(|i| project(i, id)) else {
+            return;
+        };
         let mut changed = false;
         #[cfg(feature = "test-hooks")]
         let revision = p.revision;
@@ -291,7 +155,9 @@ impl Hub {
         set_if!(store, status, s.status, changed);
         set_if!(store, loaded, s.loaded, changed);
         if let Some(items) = p.items {
-            let same = store.items().with_untracked(|cur| cur.len() == items.len() && cur.iter().zip(&items).all(|(a, b)| Arc::ptr_eq(a, b)));
+            let same = store.items().with_untracked(|cur| {
+                cur.len() == items.len() && cur.iter().zip(&items).all(|(a, b)| Arc::ptr_eq(a, b))
+            });
             if !same {
                 store.items().set(items);
                 changed = true;
@@ -301,7 +167,10 @@ impl Hub {
             store.live().set(p.live);
             changed = true;
         }
-        if store.tail().with_untracked(|cur| cur.len() != p.tail.len() || **cur != *p.tail) {
+        if store
+            .tail()
+            .with_untracked(|cur| cur.len() != p.tail.len() || **cur != *p.tail)
+        {
             store.tail().set(p.tail);
             changed = true;
         }
@@ -329,7 +198,11 @@ impl Hub {
             return;
         }
         let done: Vec<f64> = self.with(|i| {
-            let (painted, rest): (Vec<_>, Vec<_>) = i.latency.pending.drain(..).partition(|(r, _)| *r <= revision);
+            let (painted, rest): (Vec<_>, Vec<_>) = i
+                .latency
+                .pending
+                .drain(..)
+                .partition(|(r, _)| *r <= revision);
             i.latency.pending = rest;
             painted.into_iter().map(|(_, t)| t).collect()
         });
@@ -350,16 +223,29 @@ impl Hub {
                 let known = rows.iter().any(|r| s.answers_to(&r.session_id));
                 if !known && (s.is_busy() || s.has_live_content() || !s.messages().is_empty()) {
                     let updated_at = Some(js_sys::Date::now() / 1000.0);
-                    rows.insert(0, SessionRow { session_id: s.id().to_string(), title: s.title().map(str::to_string), updated_at, ..Default::default() });
+                    rows.insert(
+                        0,
+                        SessionRow {
+                            session_id: s.id().to_string(),
+                            title: s.title().map(str::to_string),
+                            updated_at,
+                            ..Default::default()
+                        },
+                    );
                 }
             }
-            rows.iter().map(|r| sidebar_row(r, &i.core)).collect::<Vec<_>>()
+            rows.iter()
+                .map(|r| sidebar_row(r, &i.core))
+                .collect::<Vec<_>>()
         });
         let (pinned, recent) = group_rows(rows);
         let mut pinned: Vec<RowView> = pinned.iter().map(RowView::from).collect();
         let mut recent: Vec<RowView> = recent.iter().map(RowView::from).collect();
         let ids = |rows: &[RowView]| rows.iter().map(|r| r.id.clone()).collect::<Vec<String>>();
-        let (shown_pinned, shown_recent) = (self.sidebar.pinned().with_untracked(|c| ids(c)), self.sidebar.recent().with_untracked(|c| ids(c)));
+        let (shown_pinned, shown_recent) = (
+            self.sidebar.pinned().with_untracked(|c| ids(c)),
+            self.sidebar.recent().with_untracked(|c| ids(c)),
+        );
         fn refs(v: &[String]) -> Vec<&str> {
             v.iter().map(String::as_str).collect()
         }
@@ -387,7 +273,8 @@ impl Hub {
     /// arrived just after a re-sort), so the rows' immediate actions (stop, archive) ignore it:
     /// stopping the wrong reply is worse than a second click.
     pub fn rows_just_moved(&self) -> bool {
-        self.with(|i| i.painter.sidebar_moved_at).is_some_and(|t| now() - t < 600.0)
+        self.with(|i| i.painter.sidebar_moved_at)
+            .is_some_and(|t| now() - t < 600.0)
     }
 
     /// Holds (or releases) the sidebar's row order while the pointer is over it.

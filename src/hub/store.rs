@@ -121,7 +121,11 @@ pub struct SessionView {
 
 impl SessionView {
     pub fn new(id: &str) -> SessionView {
-        SessionView { id: id.to_string(), title: "New conversation".into(), ..Default::default() }
+        SessionView {
+            id: id.to_string(),
+            title: "New conversation".into(),
+            ..Default::default()
+        }
     }
 }
 

@@ -21,7 +21,11 @@ impl Hub {
                     #[cfg(feature = "test-hooks")]
                     let token = matches!(frame.event, pane_core::StreamEvent::Token(_));
                     let owner = self.with(|i| i.transports.get(stream).map(|t| t.session.clone()));
-                    let commands = self.decide(Input::Frame { stream: stream.to_string(), id: frame.id, event: frame.event });
+                    let commands = self.decide(Input::Frame {
+                        stream: stream.to_string(),
+                        id: frame.id,
+                        event: frame.event,
+                    });
                     if let Some(o) = owner {
                         let o = self.with(|i| i.core.resolve(&o));
                         #[cfg(feature = "test-hooks")]
@@ -39,16 +43,32 @@ impl Hub {
                     // Nothing is lost: the frame is skipped, the cursor does not move past it, and
                     // the saved session settles the turn.
                     let owner = self.with(|i| i.transports.get(stream).map(|t| t.session.clone()));
-                    let open = owner.filter(|o| self.active.get_untracked().as_deref() == Some(o.as_str()));
-                    self.toast(ToastKind::Warning, format!("{e}. It was skipped; the reply will be re-read from the server when it ends."), open);
+                    let open = owner
+                        .filter(|o| self.active.get_untracked().as_deref() == Some(o.as_str()));
+                    let text = format!(
+                        "{e}. It was skipped; the reply will be re-read from the server when it \
+                         ends."
+                    );
+                    self.toast(ToastKind::Warning, text, open);
                 }
             },
-            Report::Open => self.update(None, Input::ReadyState { stream: stream.to_string(), state: ReadyState::Open }),
+            Report::Open => self.update(
+                None,
+                Input::ReadyState {
+                    stream: stream.to_string(),
+                    state: ReadyState::Open,
+                },
+            ),
             Report::Failed => {
                 // Take control from the browser's own reconnect loop: close, probe, resume.
                 if self.with(|i| i.transports.close(stream)) {
                     self.reap_soon();
-                    self.update(None, Input::Failed { stream: stream.to_string() });
+                    self.update(
+                        None,
+                        Input::Failed {
+                            stream: stream.to_string(),
+                        },
+                    );
                 }
             }
         }
@@ -61,14 +81,24 @@ impl Hub {
         let hub = *self;
         let url = self.api().chat_stream_url(query);
         let events = pane_core::event::KNOWN_EVENTS;
-        let result = self.with(|i| i.transports.open(&url, session, stream, events, move |s, r| hub.on_report(s, r)));
+        let result = self.with(|i| {
+            i.transports
+                .open(&url, session, stream, events, move |s, r| {
+                    hub.on_report(s, r)
+                })
+        });
         if self.with(|i| i.transports.has_graveyard()) {
             // An open that replaced a transport of the same stream retired the old one.
             self.reap_soon();
         }
         if let Err(e) = result {
             self.toast(ToastKind::Error, e, None);
-            self.update(None, Input::Failed { stream: stream.to_string() });
+            self.update(
+                None,
+                Input::Failed {
+                    stream: stream.to_string(),
+                },
+            );
         }
     }
 
@@ -94,15 +124,27 @@ impl Hub {
             let input = match hub.api().stream_status(&stream).await {
                 Ok(st) => {
                     hub.offline.set(None);
-                    Input::Probed { session: session.clone(), stream, status: Some(st) }
+                    Input::Probed {
+                        session: session.clone(),
+                        stream,
+                        status: Some(st),
+                    }
                 }
-                Err(e) if e.status == 404 => Input::Probed { session: session.clone(), stream, status: None },
+                Err(e) if e.status == 404 => Input::Probed {
+                    session: session.clone(),
+                    stream,
+                    status: None,
+                },
                 Err(e) => {
                     if e.status == 0 {
-                        let text = "The Hermes backend is unreachable. Your running replies will resume when it is back.";
+                        let text = "The Hermes backend is unreachable. Your running replies will \
+                                    resume when it is back.";
                         hub.offline.set(Some(text.into()));
                     }
-                    Input::ProbeFailed { session: session.clone(), stream }
+                    Input::ProbeFailed {
+                        session: session.clone(),
+                        stream,
+                    }
                 }
             };
             hub.update(Some(&session), input);
@@ -126,7 +168,11 @@ impl Hub {
             }
         });
         self.store(new).id().set(new.to_string());
-        self.mounted.update(|m| m.iter_mut().filter(|x| *x == old).for_each(|x| *x = new.to_string()));
+        self.mounted.update(|m| {
+            m.iter_mut()
+                .filter(|x| *x == old)
+                .for_each(|x| *x = new.to_string())
+        });
         if self.active.get_untracked().as_deref() == Some(old) {
             self.active.set(Some(new.to_string()));
             self.navigate(&pane_core::Route::Session(new.to_string()).path(), true);

@@ -9,8 +9,11 @@ pub fn Home() -> impl IntoView {
     view! {
         <div class="empty-state" data-testid="home">
             <h2>"Hermes"</h2>
-            <p>"Start a conversation, or pick one on the left. Replies keep running while you look elsewhere."</p>
-            <NewChatComposer/>
+            <p>
+                "Start a conversation, or pick one on the left. Replies keep running while you \
+                 look elsewhere."
+            </p>
+            <NewChatComposer />
         </div>
     }
 }

@@ -37,7 +37,9 @@ impl Location {
         let base = StoredValue::new(mount_base());
         let file = current_path(&base.get_value(), false) == "index.html";
         let path = RwSignal::new(current_path(&base.get_value(), file));
-        let on_pop = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || path.set(current_path(&base.get_value(), file)));
+        let on_pop = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
+            path.set(current_path(&base.get_value(), file))
+        });
         if let Some(w) = web_sys::window() {
             let _ = w.add_event_listener_with_callback("popstate", on_pop.as_ref().unchecked_ref());
         }
@@ -87,11 +89,20 @@ fn current_path(base: &str, file: bool) -> String {
     let loc = web_sys::window().map(|w| w.location());
     if file {
         let query = loc.and_then(|l| l.search().ok()).unwrap_or_default();
-        let id = query.trim_start_matches('?').split('&').find_map(|kv| kv.strip_prefix("session="));
-        return id.filter(|id| !id.is_empty()).map(|id| format!("session/{id}")).unwrap_or_default();
+        let id = query
+            .trim_start_matches('?')
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("session="));
+        return id
+            .filter(|id| !id.is_empty())
+            .map(|id| format!("session/{id}"))
+            .unwrap_or_default();
     }
     let path = loc.and_then(|l| l.pathname().ok()).unwrap_or_default();
-    path.strip_prefix(base).unwrap_or(&path).trim_start_matches('/').to_string()
+    path.strip_prefix(base)
+        .unwrap_or(&path)
+        .trim_start_matches('/')
+        .to_string()
 }
 
 /// The routed part of the page: tells the hub which session the address names and shows the
@@ -100,7 +111,9 @@ fn current_path(base: &str, file: bool) -> String {
 pub fn Routes() -> impl IntoView {
     let hub = use_hub();
     let location = Location::install();
-    hub.set_navigate(std::rc::Rc::new(move |path: &str, replace: bool| location.navigate(path, replace)));
+    hub.set_navigate(std::rc::Rc::new(move |path: &str, replace: bool| {
+        location.navigate(path, replace)
+    }));
     let route = Memo::new(move |_| location.route());
     Effect::new(move |_| hub.show(route.with(|r| r.session().map(str::to_string))));
     let page = Memo::new(move |_| match route.get() {
@@ -109,8 +122,8 @@ pub fn Routes() -> impl IntoView {
         Route::NotFound => 2,
     });
     move || match page.get() {
-        0 => view! { <Home/> }.into_any(),
-        2 => view! { <NotFound location=location/> }.into_any(),
+        0 => view! { <Home /> }.into_any(),
+        2 => view! { <NotFound location=location /> }.into_any(),
         _ => ().into_any(),
     }
 }
@@ -129,7 +142,9 @@ fn NotFound(location: Location) -> impl IntoView {
         <div class="empty-state" data-testid="not-found">
             <h2>"Nothing here"</h2>
             <p>"This address does not name a session."</p>
-            <a href="./" on:click=home>"Back to the start"</a>
+            <a href="./" on:click=home>
+                "Back to the start"
+            </a>
         </div>
     }
 }

@@ -17,7 +17,10 @@ impl EventId {
             return None;
         }
         let seq = seq.parse().ok()?;
-        Some(EventId { stream_id: stream.to_string(), seq })
+        Some(EventId {
+            stream_id: stream.to_string(),
+            seq,
+        })
     }
 }
 
@@ -51,7 +54,10 @@ pub enum Advance {
 impl Cursor {
     /// A cursor at `seq` of `stream_id`.
     pub fn at(stream_id: &str, seq: u64) -> Cursor {
-        Cursor { seq, event_id: (seq > 0).then(|| format!("{stream_id}:{seq}")) }
+        Cursor {
+            seq,
+            event_id: (seq > 0).then(|| format!("{stream_id}:{seq}")),
+        }
     }
 
     /// Classifies `seq` and moves the cursor when the frame is new.
@@ -59,7 +65,11 @@ impl Cursor {
         if id.seq <= self.seq {
             return Advance::Duplicate;
         }
-        let kind = if id.seq == self.seq + 1 { Advance::Next } else { Advance::Gap };
+        let kind = if id.seq == self.seq + 1 {
+            Advance::Next
+        } else {
+            Advance::Gap
+        };
         self.seq = id.seq;
         self.event_id = Some(id.to_string());
         kind
@@ -95,13 +105,19 @@ mod tests {
     #[test]
     fn cursor_advances_only_forward() {
         let mut c = Cursor::default();
-        let id = |s| EventId { stream_id: "s".into(), seq: s };
+        let id = |s| EventId {
+            stream_id: "s".into(),
+            seq: s,
+        };
         assert_eq!(c.advance(&id(1)), Advance::Next);
         assert_eq!(c.advance(&id(1)), Advance::Duplicate);
         assert_eq!(c.advance(&id(3)), Advance::Gap);
         assert_eq!(c.advance(&id(2)), Advance::Duplicate);
         assert_eq!(c.seq, 3);
         assert_eq!(c.event_id.as_deref(), Some("s:3"));
-        assert_eq!(c.resume_query("s"), "stream_id=s&replay=1&after_seq=3&after_event_id=s%3A3");
+        assert_eq!(
+            c.resume_query("s"),
+            "stream_id=s&replay=1&after_seq=3&after_event_id=s%3A3"
+        );
     }
 }

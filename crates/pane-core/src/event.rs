@@ -351,7 +351,11 @@ pub struct DecodeError {
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "malformed `{}` event from the server: {}", self.event, self.reason)
+        write!(
+            f,
+            "malformed `{}` event from the server: {}",
+            self.event, self.reason
+        )
     }
 }
 
@@ -361,19 +365,33 @@ fn parse<T: crate::json::FromJson>(name: &str, data: &str) -> Result<T, DecodeEr
     // An empty payload of a known event is treated as `{}` (all fields default), as the
     // backend's own handlers do with `JSON.parse(e.data || '{}')`.
     let data = if data.trim().is_empty() { "{}" } else { data };
-    crate::from_json(data).map_err(|e| DecodeError { event: name.to_string(), reason: e.to_string() })
+    crate::from_json(data).map_err(|e| DecodeError {
+        event: name.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 impl StreamEvent {
     /// Ends the transport: the server closes the socket after it (§3.2, §10.1).
     pub fn is_terminal(&self) -> bool {
-        matches!(self, StreamEvent::StreamEnd(_) | StreamEvent::AppError(_) | StreamEvent::Cancel(_) | StreamEvent::Error(_))
+        matches!(
+            self,
+            StreamEvent::StreamEnd(_)
+                | StreamEvent::AppError(_)
+                | StreamEvent::Cancel(_)
+                | StreamEvent::Error(_)
+        )
     }
 
     /// Sent without a journal id of its own, i.e. with the *previous* frame's id (§3.5), so a
     /// seq already seen says nothing about whether this frame was seen.
     pub fn may_reuse_previous_id(&self) -> bool {
-        matches!(self, StreamEvent::Cancel(_) | StreamEvent::BgTaskComplete(_) | StreamEvent::ProcessComplete(_))
+        matches!(
+            self,
+            StreamEvent::Cancel(_)
+                | StreamEvent::BgTaskComplete(_)
+                | StreamEvent::ProcessComplete(_)
+        )
     }
 }
 
@@ -388,7 +406,10 @@ impl SessionsEvent {
     pub fn decode(name: &str, data: &str) -> Result<SessionsEvent, DecodeError> {
         Ok(match name {
             "sessions_changed" => SessionsEvent::Changed(parse(name, data)?),
-            _ => SessionsEvent::Unknown { name: name.to_string(), data: data.to_string() },
+            _ => SessionsEvent::Unknown {
+                name: name.to_string(),
+                data: data.to_string(),
+            },
         })
     }
 }
@@ -438,7 +459,10 @@ impl SessionChannelEvent {
             "server_turn_started" => SessionChannelEvent::ServerTurnStarted(parse(name, data)?),
             "session-updated" => SessionChannelEvent::SessionUpdated(parse(name, data)?),
             "bg_task_complete" => SessionChannelEvent::BgTaskComplete(parse(name, data)?),
-            _ => SessionChannelEvent::Unknown { name: name.to_string(), data: data.to_string() },
+            _ => SessionChannelEvent::Unknown {
+                name: name.to_string(),
+                data: data.to_string(),
+            },
         })
     }
 }
@@ -449,7 +473,11 @@ mod tests {
 
     #[test]
     fn per_session_channel_events_decode() {
-        let e = SessionChannelEvent::decode("server_turn_started", r#"{"session_id":"a","stream_id":"s","recovered":true,"source":"cron"}"#).unwrap();
+        let e = SessionChannelEvent::decode(
+            "server_turn_started",
+            r#"{"session_id":"a","stream_id":"s","recovered":true,"source":"cron"}"#,
+        )
+        .unwrap();
         assert_eq!(
             e,
             SessionChannelEvent::ServerTurnStarted(ServerTurnStarted {
@@ -460,10 +488,18 @@ mod tests {
                 ..Default::default()
             })
         );
-        assert!(
-            matches!(SessionChannelEvent::decode("session-updated", r#"{"message_count":4,"known_count":2}"#).unwrap(), SessionChannelEvent::SessionUpdated(u) if u.message_count == Some(4))
-        );
-        assert!(matches!(SessionChannelEvent::decode("initial", "{}").unwrap(), SessionChannelEvent::Initial(_)));
+        assert!(matches!(
+            SessionChannelEvent::decode(
+                "session-updated",
+                r#"{"message_count":4,"known_count":2}"#
+            )
+            .unwrap(),
+            SessionChannelEvent::SessionUpdated(u) if u.message_count == Some(4)
+        ));
+        assert!(matches!(
+            SessionChannelEvent::decode("initial", "{}").unwrap(),
+            SessionChannelEvent::Initial(_)
+        ));
         assert!(SessionChannelEvent::decode("session-updated", "{oops").is_err());
     }
 
@@ -472,14 +508,28 @@ mod tests {
         // `null` where a string, bool or list is expected must not fail the whole payload.
         let e = StreamEvent::decode("title", r#"{"session_id":null,"title":null}"#).unwrap();
         assert_eq!(e, StreamEvent::Title(Title::default()));
-        let e = StreamEvent::decode("approval", r#"{"approval_id":"x","command":null,"pattern_keys":null}"#).unwrap();
-        assert!(matches!(e, StreamEvent::Approval(a) if a.approval_id.as_deref() == Some("x") && a.command.is_empty()));
+        let e = StreamEvent::decode(
+            "approval",
+            r#"{"approval_id":"x","command":null,"pattern_keys":null}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            e,
+            StreamEvent::Approval(a)
+                if a.approval_id.as_deref() == Some("x") && a.command.is_empty()
+        ));
     }
 
     #[test]
     fn unknown_event_names_are_kept_verbatim() {
         let e = StreamEvent::decode("brand_new", "{\"x\":1}").unwrap();
-        assert_eq!(e, StreamEvent::Unknown { name: "brand_new".into(), data: "{\"x\":1}".into() });
+        assert_eq!(
+            e,
+            StreamEvent::Unknown {
+                name: "brand_new".into(),
+                data: "{\"x\":1}".into()
+            }
+        );
     }
 
     #[test]
@@ -504,7 +554,8 @@ mod tests {
     fn interim_reasoning_echo_accepts_text_or_flag() {
         let a: InterimAssistant = crate::from_json(r#"{"text":"x","reasoning_echo":"y"}"#).unwrap();
         assert_eq!(a.echoed_text(), Some("y"));
-        let b: InterimAssistant = crate::from_json(r#"{"text":"x","reasoning_echo":true}"#).unwrap();
+        let b: InterimAssistant =
+            crate::from_json(r#"{"text":"x","reasoning_echo":true}"#).unwrap();
         assert_eq!(b.echoed_text(), Some("x"));
         let c: InterimAssistant = crate::from_json(r#"{"text":"x"}"#).unwrap();
         assert_eq!(c.echoed_text(), None);

@@ -19,9 +19,11 @@ fn lang(name: &str) -> Option<Lang> {
     Some(match n.as_str() {
         "rust" | "rs" => Lang {
             keywords: &[
-                "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn", "for", "if", "impl", "in",
-                "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "type",
-                "unsafe", "use", "where", "while", "Some", "None", "Ok", "Err",
+                "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else",
+                "enum", "extern", "false", "fn", "for", "if", "impl", "in", "let", "loop", "match",
+                "mod", "move", "mut", "pub", "ref", "return", "self", "Self", "static", "struct",
+                "super", "trait", "true", "type", "unsafe", "use", "where", "while", "Some",
+                "None", "Ok", "Err",
             ],
             line_comments: C_LIKE_COMMENTS,
             block_comment: Some(("/*", "*/")),
@@ -29,9 +31,10 @@ fn lang(name: &str) -> Option<Lang> {
         },
         "python" | "py" => Lang {
             keywords: &[
-                "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif", "else", "except", "False", "finally", "for",
-                "from", "global", "if", "import", "in", "is", "lambda", "None", "nonlocal", "not", "or", "pass", "raise", "return", "True", "try", "while",
-                "with", "yield", "self",
+                "and", "as", "assert", "async", "await", "break", "class", "continue", "def",
+                "del", "elif", "else", "except", "False", "finally", "for", "from", "global", "if",
+                "import", "in", "is", "lambda", "None", "nonlocal", "not", "or", "pass", "raise",
+                "return", "True", "try", "while", "with", "yield", "self",
             ],
             line_comments: &["#"],
             block_comment: None,
@@ -120,7 +123,8 @@ fn lang(name: &str) -> Option<Lang> {
             block_comment: Some(("/*", "*/")),
             quotes: &['"', '`'],
         },
-        "c" | "h" | "cpp" | "c++" | "cc" | "hpp" | "java" | "kotlin" | "kt" | "cs" | "csharp" | "swift" => Lang {
+        "c" | "h" | "cpp" | "c++" | "cc" | "hpp" | "java" | "kotlin" | "kt" | "cs" | "csharp"
+        | "swift" => Lang {
             keywords: &[
                 "auto",
                 "bool",
@@ -181,19 +185,31 @@ fn lang(name: &str) -> Option<Lang> {
         },
         "sh" | "bash" | "shell" | "zsh" | "console" => Lang {
             keywords: &[
-                "if", "then", "else", "elif", "fi", "for", "in", "do", "done", "while", "case", "esac", "function", "return", "export", "local", "echo", "cd",
-                "sudo",
+                "if", "then", "else", "elif", "fi", "for", "in", "do", "done", "while", "case",
+                "esac", "function", "return", "export", "local", "echo", "cd", "sudo",
             ],
             line_comments: &["#"],
             block_comment: None,
             quotes: &['"', '\''],
         },
-        "json" | "jsonc" => Lang { keywords: &["true", "false", "null"], line_comments: &[], block_comment: None, quotes: &['"'] },
-        "toml" | "yaml" | "yml" | "ini" => Lang { keywords: &["true", "false", "null"], line_comments: &["#"], block_comment: None, quotes: &['"', '\''] },
+        "json" | "jsonc" => Lang {
+            keywords: &["true", "false", "null"],
+            line_comments: &[],
+            block_comment: None,
+            quotes: &['"'],
+        },
+        "toml" | "yaml" | "yml" | "ini" => Lang {
+            keywords: &["true", "false", "null"],
+            line_comments: &["#"],
+            block_comment: None,
+            quotes: &['"', '\''],
+        },
         "sql" => Lang {
             keywords: &[
-                "select", "from", "where", "insert", "into", "values", "update", "set", "delete", "create", "table", "drop", "alter", "join", "left", "right",
-                "inner", "outer", "on", "and", "or", "not", "null", "as", "group", "by", "order", "limit", "having", "distinct", "primary", "key", "index",
+                "select", "from", "where", "insert", "into", "values", "update", "set", "delete",
+                "create", "table", "drop", "alter", "join", "left", "right", "inner", "outer",
+                "on", "and", "or", "not", "null", "as", "group", "by", "order", "limit", "having",
+                "distinct", "primary", "key", "index",
             ],
             line_comments: &["--"],
             block_comment: Some(("/*", "*/")),
@@ -240,7 +256,9 @@ pub fn highlight_into(lang_name: &str, code: &str, out: &mut String) {
         if let Some((open, close)) = lang.block_comment {
             if let Some(after) = rest.strip_prefix(open) {
                 flush(plain_from, i, out);
-                let end = after.find(close).map_or(code.len(), |n| i + open.len() + n + close.len());
+                let end = after
+                    .find(close)
+                    .map_or(code.len(), |n| i + open.len() + n + close.len());
                 span("comment", &code[i..end], out);
                 i = end;
                 plain_from = i;
@@ -271,18 +289,27 @@ pub fn highlight_into(lang_name: &str, code: &str, out: &mut String) {
             plain_from = i;
             continue;
         }
-        if c.is_ascii_digit() && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')) {
+        if c.is_ascii_digit() && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_'))
+        {
             flush(plain_from, i, out);
-            let end = rest.find(|x: char| !(x.is_ascii_alphanumeric() || x == '.' || x == '_')).map_or(code.len(), |n| i + n);
+            let end = rest
+                .find(|x: char| !(x.is_ascii_alphanumeric() || x == '.' || x == '_'))
+                .map_or(code.len(), |n| i + n);
             span("number", &code[i..end], out);
             i = end;
             plain_from = i;
             continue;
         }
         if c.is_alphabetic() || c == '_' {
-            let end = rest.find(|x: char| !(x.is_alphanumeric() || x == '_')).map_or(code.len(), |n| i + n);
+            let end = rest
+                .find(|x: char| !(x.is_alphanumeric() || x == '_'))
+                .map_or(code.len(), |n| i + n);
             let word = &code[i..end];
-            let is_kw = if case_insensitive { lang.keywords.iter().any(|k| k.eq_ignore_ascii_case(word)) } else { lang.keywords.contains(&word) };
+            let is_kw = if case_insensitive {
+                lang.keywords.iter().any(|k| k.eq_ignore_ascii_case(word))
+            } else {
+                lang.keywords.contains(&word)
+            };
             if is_kw {
                 flush(plain_from, i, out);
                 span("keyword", word, out);
@@ -308,7 +335,10 @@ mod tests {
 
     #[test]
     fn rust_tokens_are_classified() {
-        let h = hl("rust", "fn main() { let x = 42; // hi\n println!(\"a<b\"); }");
+        let h = hl(
+            "rust",
+            "fn main() { let x = 42; // hi\n println!(\"a<b\"); }",
+        );
         assert!(h.contains("<span class=\"tok-keyword\">fn</span>"));
         assert!(h.contains("<span class=\"tok-number\">42</span>"));
         assert!(h.contains("<span class=\"tok-comment\">// hi</span>"));

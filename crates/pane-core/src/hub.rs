@@ -9,7 +9,10 @@ use crate::cursor::EventId;
 use crate::event::StreamEvent;
 pub use crate::input::{CloseReason, Command, Input, Prompt};
 use crate::session::{Applied, Intent, SessionRuntime};
-use crate::transport::{attach_decision, plan, retry_delay_ms, AttachDecision, Budget, Candidate, Priority, ReadyState, TransportSlot};
+use crate::transport::{
+    attach_decision, plan, retry_delay_ms, AttachDecision, Budget, Candidate, Priority, ReadyState,
+    TransportSlot,
+};
 use crate::wire::{SessionDetail, SessionRow, UploadedFile};
 
 /// Sessions, the active pane, transports and the connection budget.
@@ -44,7 +47,11 @@ const RECENT_VIEWS: usize = 4;
 
 impl Hub {
     pub fn new(budget: Budget) -> Hub {
-        Hub { budget, full_budget: budget, ..Default::default() }
+        Hub {
+            budget,
+            full_budget: budget,
+            ..Default::default()
+        }
     }
 
     /// The budget in force (the page's, or a hidden tab's).
@@ -66,20 +73,45 @@ impl Hub {
     pub fn update(&mut self, input: Input) -> Vec<Command> {
         match input {
             Input::Listed { rows, at } => self.note_rows(&rows, at),
-            Input::Loaded { session, detail, messages, at } => self.load(&session, at, &detail, messages),
+            Input::Loaded {
+                session,
+                detail,
+                messages,
+                at,
+            } => self.load(&session, at, &detail, messages),
             Input::PagedIn { session, detail } => self.with_runtime(&session, |rt| {
                 rt.load_older(&detail);
                 Vec::new()
             }),
-            Input::Probed { session, stream, status } => self.with_runtime(&session, |rt| rt.status_probed(&stream, status.as_ref())),
-            Input::ProbeFailed { session, stream } => self.with_runtime(&session, |rt| rt.probe_failed(&stream)),
-            Input::PromptsPolled { session, approval, clarify } => self.with_runtime(&session, |rt| {
+            Input::Probed {
+                session,
+                stream,
+                status,
+            } => self.with_runtime(&session, |rt| rt.status_probed(&stream, status.as_ref())),
+            Input::ProbeFailed { session, stream } => {
+                self.with_runtime(&session, |rt| rt.probe_failed(&stream))
+            }
+            Input::PromptsPolled {
+                session,
+                approval,
+                clarify,
+            } => self.with_runtime(&session, |rt| {
                 rt.prompts_polled(approval, clarify);
                 Vec::new()
             }),
-            Input::Started { session, stream, uploads } => self.attach(&session, &stream, &uploads),
-            Input::StartConflict { session, text, uploads } => self.with_runtime(&session, |rt| rt.start_conflict(&text, &uploads)),
-            Input::StartFailed { session, message } => self.with_runtime(&session, |rt| rt.start_failed(&message)),
+            Input::Started {
+                session,
+                stream,
+                uploads,
+            } => self.attach(&session, &stream, &uploads),
+            Input::StartConflict {
+                session,
+                text,
+                uploads,
+            } => self.with_runtime(&session, |rt| rt.start_conflict(&text, &uploads)),
+            Input::StartFailed { session, message } => {
+                self.with_runtime(&session, |rt| rt.start_failed(&message))
+            }
             Input::Answered { session, prompt } => self.with_runtime(&session, |rt| {
                 rt.answered(prompt);
                 Vec::new()
@@ -105,7 +137,11 @@ impl Hub {
                 self.hidden = hidden;
                 self.apply_budget()
             }
-            Input::Send { session, text, uploads } => self.send(&session, &text, uploads),
+            Input::Send {
+                session,
+                text,
+                uploads,
+            } => self.send(&session, &text, uploads),
             Input::Unqueue { session, index } => self.with_runtime(&session, |rt| {
                 rt.unqueue(index);
                 Vec::new()
@@ -117,7 +153,11 @@ impl Hub {
     /// stream of the session it shows (the rest park with their cursors) and takes its full
     /// budget back when it is visible again.
     fn apply_budget(&mut self) -> Vec<Command> {
-        let budget = if self.hidden { self.full_budget.hidden_tab() } else { self.full_budget };
+        let budget = if self.hidden {
+            self.full_budget.hidden_tab()
+        } else {
+            self.full_budget
+        };
         if budget == self.budget {
             return Vec::new();
         }
@@ -133,14 +173,19 @@ impl Hub {
             return Vec::new();
         }
         let id = self.resolve(session);
-        let busy = self.session(&id).is_some_and(|s| s.is_busy() || s.live.as_ref().is_some_and(|l| l.stream_id.is_none()));
+        let busy = self
+            .session(&id)
+            .is_some_and(|s| s.is_busy() || s.live.as_ref().is_some_and(|l| l.stream_id.is_none()));
         if busy {
             return self.with_runtime(&id, |rt| {
                 rt.enqueue(text, &uploads);
                 Vec::new()
             });
         }
-        let queued = crate::session::Queued { text: text.to_string(), uploads };
+        let queued = crate::session::Queued {
+            text: text.to_string(),
+            uploads,
+        };
         let mut commands = vec![self.start_turn(&id, queued, false)];
         commands.extend(self.schedule());
         commands
@@ -148,14 +193,23 @@ impl Hub {
 
     /// Shows the optimistic turn of `message` and asks the shell to start it.
     fn start_turn(&mut self, id: &str, message: crate::session::Queued, queued: bool) -> Command {
-        let rt = self.sessions.entry(id.to_string()).or_insert_with(|| SessionRuntime::new(id));
+        let rt = self
+            .sessions
+            .entry(id.to_string())
+            .or_insert_with(|| SessionRuntime::new(id));
         rt.begin_send(&message.text, &message.uploads);
         let mut wire = message.text.clone();
         if !message.uploads.is_empty() {
             let paths: Vec<&str> = message.uploads.iter().map(|u| u.path.as_str()).collect();
             wire.push_str(&format!("\n\n[Attached files: {}]", paths.join(", ")));
         }
-        Command::StartTurn { session_id: id.to_string(), message: wire, text: message.text, uploads: message.uploads, queued }
+        Command::StartTurn {
+            session_id: id.to_string(),
+            message: wire,
+            text: message.text,
+            uploads: message.uploads,
+            queued,
+        }
     }
 
     /// A rename went through: the title, learnt now.
@@ -194,11 +248,16 @@ impl Hub {
         if self.sessions.contains_key(id) {
             return id.to_string();
         }
-        self.sessions.values().find(|s| s.answers_to(id)).map_or_else(|| id.to_string(), |s| s.id.clone())
+        self.sessions
+            .values()
+            .find(|s| s.answers_to(id))
+            .map_or_else(|| id.to_string(), |s| s.id.clone())
     }
 
     pub fn session(&self, id: &str) -> Option<&SessionRuntime> {
-        self.sessions.get(id).or_else(|| self.sessions.values().find(|s| s.answers_to(id)))
+        self.sessions
+            .get(id)
+            .or_else(|| self.sessions.values().find(|s| s.answers_to(id)))
     }
 
     pub fn sessions(&self) -> impl Iterator<Item = &SessionRuntime> {
@@ -212,13 +271,23 @@ impl Hub {
 
     /// The server says this session waits on the user (sidebar `attention`), or its runtime does.
     pub fn needs_attention(&self, id: &str) -> bool {
-        self.attention.contains(id) || self.session(id).is_some_and(SessionRuntime::needs_attention)
+        self.attention.contains(id)
+            || self
+                .session(id)
+                .is_some_and(SessionRuntime::needs_attention)
     }
 
     /// Runs `f` on the session's runtime (created if new) and turns its intents into commands.
-    fn with_runtime(&mut self, id: &str, f: impl FnOnce(&mut SessionRuntime) -> Vec<Intent>) -> Vec<Command> {
+    fn with_runtime(
+        &mut self,
+        id: &str,
+        f: impl FnOnce(&mut SessionRuntime) -> Vec<Intent>,
+    ) -> Vec<Command> {
         let id = self.resolve(id);
-        let rt = self.sessions.entry(id.clone()).or_insert_with(|| SessionRuntime::new(&id));
+        let rt = self
+            .sessions
+            .entry(id.clone())
+            .or_insert_with(|| SessionRuntime::new(&id));
         let intents = f(rt);
         let mut actions = self.intents_to_commands(&id, intents);
         actions.extend(self.schedule());
@@ -238,7 +307,10 @@ impl Hub {
         }
         let mut actions = Vec::new();
         if let Some(slot) = self.transports.remove(&id) {
-            actions.push(Command::Close { stream_id: slot.stream_id, reason: CloseReason::Stale });
+            actions.push(Command::Close {
+                stream_id: slot.stream_id,
+                reason: CloseReason::Stale,
+            });
         }
         actions.extend(self.schedule());
         actions
@@ -265,7 +337,13 @@ impl Hub {
 
     /// Takes a `GET /api/session` answer to a request sent at `at` (see
     /// [`SessionRuntime::load`]); a title learnt after `at` stays.
-    fn load(&mut self, id: &str, at: Ticket, detail: &SessionDetail, with_messages: bool) -> Vec<Command> {
+    fn load(
+        &mut self,
+        id: &str,
+        at: Ticket,
+        detail: &SessionDetail,
+        with_messages: bool,
+    ) -> Vec<Command> {
         self.with_runtime(id, |rt| {
             let (title, known_at) = (rt.title.clone(), rt.title_known_at);
             let intents = rt.load(detail, with_messages);
@@ -280,23 +358,47 @@ impl Hub {
     /// a newer one arrived since), and running sessions we do not follow yet (they get a
     /// transport when the budget allows, replaying from the start).
     fn note_rows(&mut self, rows: &[SessionRow], at: Ticket) -> Vec<Command> {
-        self.attention =
-            rows.iter().filter(|r| r.attention.as_ref().is_some_and(|a| a.count > 0 || !a.kind.is_empty())).map(|r| self.resolve(&r.session_id)).collect();
+        self.attention = rows
+            .iter()
+            .filter(|r| {
+                r.attention
+                    .as_ref()
+                    .is_some_and(|a| a.count > 0 || !a.kind.is_empty())
+            })
+            .map(|r| self.resolve(&r.session_id))
+            .collect();
         for row in rows {
             let id = self.resolve(&row.session_id);
-            let rt = self.sessions.entry(id.clone()).or_insert_with(|| SessionRuntime::new(&id));
-            Hub::answered_title(rt, row.display_title.clone().or_else(|| row.title.clone()), at);
+            let rt = self
+                .sessions
+                .entry(id.clone())
+                .or_insert_with(|| SessionRuntime::new(&id));
+            Hub::answered_title(
+                rt,
+                row.display_title.clone().or_else(|| row.title.clone()),
+                at,
+            );
             if let (true, Some(asid)) = (row.is_running(), row.active_stream_id.as_deref()) {
                 let known = rt.stream.as_ref().is_some_and(|s| s.stream_id == asid);
                 // A stream another runtime already follows (a compression continuation listed
                 // under its new id before our `compressed` arrived) keeps its one owner.
                 let rt_id = rt.id.clone();
-                let owned_elsewhere = self.sessions.values().any(|o| o.id != rt_id && o.stream.as_ref().is_some_and(|s| s.stream_id == asid));
+                let owned_elsewhere = self.sessions.values().any(|o| {
+                    o.id != rt_id && o.stream.as_ref().is_some_and(|s| s.stream_id == asid)
+                });
                 let rt = self.sessions.get_mut(&id).expect("just inserted");
                 if !known && !owned_elsewhere {
                     // `is_streaming` is the server's confirmation of a live stream.
-                    rt.stream = Some(crate::session::OwnedStream { stream_id: asid.to_string(), confirmed: true, ..Default::default() });
-                    rt.live = Some(crate::turn::LiveTurn::new(Some(asid.to_string()), None, Vec::new()));
+                    rt.stream = Some(crate::session::OwnedStream {
+                        stream_id: asid.to_string(),
+                        confirmed: true,
+                        ..Default::default()
+                    });
+                    rt.live = Some(crate::turn::LiveTurn::new(
+                        Some(asid.to_string()),
+                        None,
+                        Vec::new(),
+                    ));
                 }
             }
         }
@@ -311,9 +413,15 @@ impl Hub {
     /// attachments are updated first — even when the transport is reused.
     fn attach(&mut self, session: &str, stream_id: &str, uploads: &[UploadedFile]) -> Vec<Command> {
         let id = self.resolve(session);
-        let rt = self.sessions.entry(id.clone()).or_insert_with(|| SessionRuntime::new(&id));
+        let rt = self
+            .sessions
+            .entry(id.clone())
+            .or_insert_with(|| SessionRuntime::new(&id));
         rt.pending_attachments = uploads.to_vec();
-        let already_ended = rt.stream.as_ref().is_some_and(|s| s.stream_id == stream_id && s.ended);
+        let already_ended = rt
+            .stream
+            .as_ref()
+            .is_some_and(|s| s.stream_id == stream_id && s.ended);
         if already_ended {
             // That stream is over here: never replay it on top of the settled transcript.
             return self.schedule();
@@ -331,18 +439,28 @@ impl Hub {
 
     /// The browser reported a ready-state change of `stream_id`'s transport.
     fn transport_state(&mut self, stream_id: &str, state: ReadyState) {
-        if let Some(slot) = self.transports.values_mut().find(|s| s.stream_id == stream_id) {
+        if let Some(slot) = self
+            .transports
+            .values_mut()
+            .find(|s| s.stream_id == stream_id)
+        {
             slot.state = state;
         }
     }
 
     /// The transport of `stream_id` failed; the shell has closed it. Probe, then resume.
     fn transport_failed(&mut self, stream_id: &str) -> Vec<Command> {
-        let owner = self.transports.iter().find(|(_, s)| s.stream_id == stream_id).map(|(k, _)| k.clone());
+        let owner = self
+            .transports
+            .iter()
+            .find(|(_, s)| s.stream_id == stream_id)
+            .map(|(k, _)| k.clone());
         if let Some(o) = &owner {
             self.transports.remove(o);
         }
-        let Some(id) = self.owner_of(stream_id) else { return self.schedule() };
+        let Some(id) = self.owner_of(stream_id) else {
+            return self.schedule();
+        };
         self.with_runtime(&id, |rt| rt.transport_failed(stream_id))
     }
 
@@ -354,16 +472,30 @@ impl Hub {
 
     /// Open transports: `(session, stream)`.
     pub fn open_transports(&self) -> Vec<(String, String)> {
-        self.transports.iter().map(|(k, s)| (k.clone(), s.stream_id.clone())).collect()
+        self.transports
+            .iter()
+            .map(|(k, s)| (k.clone(), s.stream_id.clone()))
+            .collect()
     }
 
     /// Sessions that want a transport but are over the budget.
     pub fn parked(&self) -> Vec<String> {
-        self.sessions.values().filter(|s| s.wants_transport() && !self.transports.contains_key(&s.id)).map(|s| s.id.clone()).collect()
+        self.sessions
+            .values()
+            .filter(|s| s.wants_transport() && !self.transports.contains_key(&s.id))
+            .map(|s| s.id.clone())
+            .collect()
     }
 
     fn owner_of(&self, stream_id: &str) -> Option<String> {
-        self.sessions.values().find(|s| s.stream.as_ref().is_some_and(|st| st.stream_id == stream_id)).map(|s| s.id.clone())
+        self.sessions
+            .values()
+            .find(|s| {
+                s.stream
+                    .as_ref()
+                    .is_some_and(|st| st.stream_id == stream_id)
+            })
+            .map(|s| s.id.clone())
     }
 
     // -----------------------------------------------------------------------------------------
@@ -371,13 +503,26 @@ impl Hub {
 
     /// Applies a frame from the transport of `stream_id` to the session that owns that stream,
     /// whichever session is on screen.
-    fn deliver(&mut self, stream_id: &str, id: Option<&EventId>, event: &StreamEvent) -> (Applied, Vec<Command>) {
+    fn deliver(
+        &mut self,
+        stream_id: &str,
+        id: Option<&EventId>,
+        event: &StreamEvent,
+    ) -> (Applied, Vec<Command>) {
         let Some(owner) = self.owner_of(stream_id) else {
             let mut actions = Vec::new();
-            if let Some(k) = self.transports.iter().find(|(_, s)| s.stream_id == stream_id).map(|(k, _)| k.clone()) {
+            if let Some(k) = self
+                .transports
+                .iter()
+                .find(|(_, s)| s.stream_id == stream_id)
+                .map(|(k, _)| k.clone())
+            {
                 self.transports.remove(&k);
             }
-            actions.push(Command::Close { stream_id: stream_id.to_string(), reason: CloseReason::Stale });
+            actions.push(Command::Close {
+                stream_id: stream_id.to_string(),
+                reason: CloseReason::Stale,
+            });
             return (Applied::Stale, actions);
         };
         if let Some(slot) = self.transports.get_mut(&owner) {
@@ -406,34 +551,64 @@ impl Hub {
         for e in intents {
             match e {
                 Intent::CloseTransport { stream_id } => {
-                    if let Some(k) = self.transports.iter().find(|(_, s)| s.stream_id == stream_id).map(|(k, _)| k.clone()) {
+                    if let Some(k) = self
+                        .transports
+                        .iter()
+                        .find(|(_, s)| s.stream_id == stream_id)
+                        .map(|(k, _)| k.clone())
+                    {
                         self.transports.remove(&k);
                     }
-                    actions.push(Command::Close { stream_id, reason: CloseReason::Ended });
+                    actions.push(Command::Close {
+                        stream_id,
+                        reason: CloseReason::Ended,
+                    });
                 }
-                Intent::Reload => actions.push(Command::Reload { session_id: id.clone(), delay_ms: 0 }),
-                Intent::ReloadLater { delay_ms } => actions.push(Command::Reload { session_id: id.clone(), delay_ms }),
+                Intent::Reload => actions.push(Command::Reload {
+                    session_id: id.clone(),
+                    delay_ms: 0,
+                }),
+                Intent::ReloadLater { delay_ms } => actions.push(Command::Reload {
+                    session_id: id.clone(),
+                    delay_ms,
+                }),
                 Intent::ProbeStatus { stream_id } => {
                     let failures = self.sessions.get(&id).map_or(0, SessionRuntime::failures);
-                    let delay_ms = if failures == 0 { 0 } else { retry_delay_ms(failures) };
-                    actions.push(Command::Probe { session_id: id.clone(), stream_id, delay_ms });
+                    let delay_ms = if failures == 0 {
+                        0
+                    } else {
+                        retry_delay_ms(failures)
+                    };
+                    actions.push(Command::Probe {
+                        session_id: id.clone(),
+                        stream_id,
+                        delay_ms,
+                    });
                 }
                 Intent::Renamed { old, new } => {
                     actions.extend(self.rekey(&old, &new));
                     id = new.clone();
                     actions.push(Command::Renamed { old, new });
                 }
-                Intent::Notice(n) => actions.push(Command::Notice { session_id: id.clone(), notice: n }),
+                Intent::Notice(n) => actions.push(Command::Notice {
+                    session_id: id.clone(),
+                    notice: n,
+                }),
                 Intent::Send(message) => {
                     let start = self.start_turn(&id, message, true);
                     actions.push(start);
                 }
-                Intent::ReturnQueued(messages) => actions.push(Command::GiveBack { session_id: id.clone(), messages }),
+                Intent::ReturnQueued(messages) => actions.push(Command::GiveBack {
+                    session_id: id.clone(),
+                    messages,
+                }),
                 Intent::TurnFinished => {
                     if self.active.as_deref() != Some(id.as_str()) {
                         self.unread.insert(id.clone());
                     }
-                    actions.push(Command::Finished { session_id: id.clone() });
+                    actions.push(Command::Finished {
+                        session_id: id.clone(),
+                    });
                 }
             }
         }
@@ -459,7 +634,10 @@ impl Hub {
             None => self.transports.remove(new),
         };
         if let Some(slot) = superseded {
-            actions.push(Command::Close { stream_id: slot.stream_id, reason: CloseReason::Replaced });
+            actions.push(Command::Close {
+                stream_id: slot.stream_id,
+                reason: CloseReason::Replaced,
+            });
         }
         for map in [&mut self.viewed, &mut self.wanting_since] {
             if let Some(v) = map.remove(old) {
@@ -497,11 +675,25 @@ impl Hub {
     fn schedule(&mut self) -> Vec<Command> {
         let mut by_recency: Vec<(&String, &u64)> = self.viewed.iter().collect();
         crate::sort_stable_by(&mut by_recency, |a, b| b.1.cmp(a.1));
-        let recent: Vec<&String> = by_recency.into_iter().take(RECENT_VIEWS).map(|(k, _)| k).collect();
+        let recent: Vec<&String> = by_recency
+            .into_iter()
+            .take(RECENT_VIEWS)
+            .map(|(k, _)| k)
+            .collect();
 
-        let wanting: Vec<(String, String)> =
-            self.sessions.values().filter(|s| s.wants_transport()).map(|s| (s.id.clone(), s.stream.as_ref().expect("wants").stream_id.clone())).collect();
-        self.wanting_since.retain(|k, _| wanting.iter().any(|(w, _)| w == k));
+        let wanting: Vec<(String, String)> = self
+            .sessions
+            .values()
+            .filter(|s| s.wants_transport())
+            .map(|s| {
+                (
+                    s.id.clone(),
+                    s.stream.as_ref().expect("wants").stream_id.clone(),
+                )
+            })
+            .collect();
+        self.wanting_since
+            .retain(|k, _| wanting.iter().any(|(w, _)| w == k));
         for (w, _) in &wanting {
             if !self.wanting_since.contains_key(w) {
                 self.tick += 1;
@@ -513,7 +705,10 @@ impl Hub {
             .map(|(id, stream)| Candidate {
                 session_id: id.clone(),
                 priority: self.priority(id, &recent),
-                open: self.transports.get(id).is_some_and(|t| &t.stream_id == stream && t.state != ReadyState::Closed),
+                open: self
+                    .transports
+                    .get(id)
+                    .is_some_and(|t| &t.stream_id == stream && t.state != ReadyState::Closed),
                 since: self.wanting_since[id],
             })
             .collect();
@@ -524,7 +719,10 @@ impl Hub {
         let held: Vec<String> = self.transports.keys().cloned().collect();
         for id in held {
             let slot = self.transports[&id].clone();
-            let wanted = wanting.iter().find(|(w, _)| *w == id).map(|(_, s)| s.as_str());
+            let wanted = wanting
+                .iter()
+                .find(|(w, _)| *w == id)
+                .map(|(_, s)| s.as_str());
             let reason = match wanted {
                 None => Some(CloseReason::Ended),
                 Some(s) if s != slot.stream_id => Some(CloseReason::Replaced),
@@ -534,7 +732,10 @@ impl Hub {
             };
             if let Some(reason) = reason {
                 self.transports.remove(&id);
-                closes.push(Command::Close { stream_id: slot.stream_id, reason });
+                closes.push(Command::Close {
+                    stream_id: slot.stream_id,
+                    reason,
+                });
             }
         }
         for (id, stream) in &wanting {
@@ -544,9 +745,24 @@ impl Hub {
             match attach_decision(self.transports.get(id), stream) {
                 AttachDecision::Reuse => {}
                 _ => {
-                    let cursor = self.sessions[id].stream.as_ref().expect("wants").cursor.clone();
-                    self.transports.insert(id.clone(), TransportSlot { stream_id: stream.clone(), state: ReadyState::Connecting });
-                    opens.push(Command::Open { session_id: id.clone(), stream_id: stream.clone(), query: cursor.resume_query(stream) });
+                    let cursor = self.sessions[id]
+                        .stream
+                        .as_ref()
+                        .expect("wants")
+                        .cursor
+                        .clone();
+                    self.transports.insert(
+                        id.clone(),
+                        TransportSlot {
+                            stream_id: stream.clone(),
+                            state: ReadyState::Connecting,
+                        },
+                    );
+                    opens.push(Command::Open {
+                        session_id: id.clone(),
+                        stream_id: stream.clone(),
+                        query: cursor.resume_query(stream),
+                    });
                 }
             }
         }

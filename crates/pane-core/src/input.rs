@@ -17,20 +17,44 @@ pub enum Input {
     Listed { rows: Vec<SessionRow>, at: Ticket },
     /// `GET /api/session` (or `POST /api/session/new`) answered; asked at `at`. `messages`:
     /// it carries the message window (false for a metadata-only load).
-    Loaded { session: String, detail: SessionDetail, messages: bool, at: Ticket },
+    Loaded {
+        session: String,
+        detail: SessionDetail,
+        messages: bool,
+        at: Ticket,
+    },
     /// An older page of the transcript (`msg_before`).
-    PagedIn { session: String, detail: SessionDetail },
+    PagedIn {
+        session: String,
+        detail: SessionDetail,
+    },
     /// `/api/chat/stream/status` answered (`None`: 404, an unknown stream).
-    Probed { session: String, stream: String, status: Option<StreamStatus> },
+    Probed {
+        session: String,
+        stream: String,
+        status: Option<StreamStatus>,
+    },
     /// The status probe could not reach the server.
     ProbeFailed { session: String, stream: String },
     /// `/api/approval/pending` and `/api/clarify/pending` answered (`None`: that poll failed
     /// and says nothing).
-    PromptsPolled { session: String, approval: Option<Option<Approval>>, clarify: Option<Option<Clarify>> },
+    PromptsPolled {
+        session: String,
+        approval: Option<Option<Approval>>,
+        clarify: Option<Option<Clarify>>,
+    },
     /// `chat/start` answered with a stream id (`uploads` ride with the turn).
-    Started { session: String, stream: String, uploads: Vec<UploadedFile> },
+    Started {
+        session: String,
+        stream: String,
+        uploads: Vec<UploadedFile>,
+    },
     /// `chat/start` answered 409: another turn runs there.
-    StartConflict { session: String, text: String, uploads: Vec<UploadedFile> },
+    StartConflict {
+        session: String,
+        text: String,
+        uploads: Vec<UploadedFile>,
+    },
     /// `chat/start` failed (or the backend suppressed the message).
     StartFailed { session: String, message: String },
     /// An approval or clarify card was answered (or found stale): it goes.
@@ -42,7 +66,11 @@ pub enum Input {
 
     // -- the transports ------------------------------------------------------------------
     /// A frame of the transport of `stream`.
-    Frame { stream: String, id: Option<EventId>, event: StreamEvent },
+    Frame {
+        stream: String,
+        id: Option<EventId>,
+        event: StreamEvent,
+    },
     /// The browser reported a ready-state change of the transport of `stream` (opened; or
     /// CLOSED, after which it is reopened when next scheduled).
     ReadyState { stream: String, state: ReadyState },
@@ -57,7 +85,11 @@ pub enum Input {
     /// The tab was hidden or shown again.
     Visibility { hidden: bool },
     /// The person sends a message: queued behind a running reply, else a turn starts.
-    Send { session: String, text: String, uploads: Vec<UploadedFile> },
+    Send {
+        session: String,
+        text: String,
+        uploads: Vec<UploadedFile>,
+    },
     /// The person removes a queued message.
     Unqueue { session: String, index: usize },
 }

@@ -32,12 +32,19 @@ impl JsonError {
             Value::Array(_) => "a list",
             Value::Object(_) => "an object",
         };
-        JsonError { path: String::new(), what: format!("expected {expected}, found {found}") }
+        JsonError {
+            path: String::new(),
+            what: format!("expected {expected}, found {found}"),
+        }
     }
 
     /// The same error, one level further out (`key` contains the place it happened).
     pub fn at(mut self, key: &str) -> JsonError {
-        self.path = if self.path.is_empty() { key.to_string() } else { format!("{key}.{}", self.path) };
+        self.path = if self.path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{key}.{}", self.path)
+        };
         self
     }
 }
@@ -56,7 +63,10 @@ impl std::error::Error for JsonError {}
 
 impl From<serde_json::Error> for JsonError {
     fn from(e: serde_json::Error) -> JsonError {
-        JsonError { path: String::new(), what: e.to_string() }
+        JsonError {
+            path: String::new(),
+            what: e.to_string(),
+        }
     }
 }
 
@@ -77,7 +87,8 @@ pub fn from_json<T: FromJson>(text: &str) -> Result<T, JsonError> {
 
 /// The members of an object (`what` names the type for the error).
 pub fn object<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>, JsonError> {
-    v.as_object().ok_or_else(|| JsonError::expected(&format!("an object ({what})"), v))
+    v.as_object()
+        .ok_or_else(|| JsonError::expected(&format!("an object ({what})"), v))
 }
 
 /// Member `key` of `m`: its default when absent or `null`.
@@ -102,13 +113,16 @@ impl FromJson for Map<String, Value> {
 
 impl FromJson for String {
     fn from_json(v: &Value) -> Result<Self, JsonError> {
-        v.as_str().map(str::to_string).ok_or_else(|| JsonError::expected("a string", v))
+        v.as_str()
+            .map(str::to_string)
+            .ok_or_else(|| JsonError::expected("a string", v))
     }
 }
 
 impl FromJson for bool {
     fn from_json(v: &Value) -> Result<Self, JsonError> {
-        v.as_bool().ok_or_else(|| JsonError::expected("a boolean", v))
+        v.as_bool()
+            .ok_or_else(|| JsonError::expected("a boolean", v))
     }
 }
 
@@ -121,19 +135,29 @@ impl FromJson for f64 {
 impl FromJson for i64 {
     fn from_json(v: &Value) -> Result<Self, JsonError> {
         // An integral float (`3.0`, as Python's JSON may write) is the integer it names.
-        v.as_i64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64)).ok_or_else(|| JsonError::expected("an integer", v))
+        v.as_i64()
+            .or_else(|| {
+                v.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                    .map(|f| f as i64)
+            })
+            .ok_or_else(|| JsonError::expected("an integer", v))
     }
 }
 
 impl FromJson for u64 {
     fn from_json(v: &Value) -> Result<Self, JsonError> {
-        i64::from_json(v).and_then(|i| u64::try_from(i).map_err(|_| JsonError::expected("a count (0 or more)", v)))
+        i64::from_json(v).and_then(|i| {
+            u64::try_from(i).map_err(|_| JsonError::expected("a count (0 or more)", v))
+        })
     }
 }
 
 impl FromJson for u32 {
     fn from_json(v: &Value) -> Result<Self, JsonError> {
-        i64::from_json(v).and_then(|i| u32::try_from(i).map_err(|_| JsonError::expected("a small count (0 or more)", v)))
+        i64::from_json(v).and_then(|i| {
+            u32::try_from(i).map_err(|_| JsonError::expected("a small count (0 or more)", v))
+        })
     }
 }
 
@@ -155,8 +179,14 @@ impl<T: FromJson> FromJson for Box<T> {
 
 impl<T: FromJson> FromJson for Vec<T> {
     fn from_json(v: &Value) -> Result<Self, JsonError> {
-        let items = v.as_array().ok_or_else(|| JsonError::expected("a list", v))?;
-        items.iter().enumerate().map(|(i, x)| T::from_json(x).map_err(|e| e.at(&i.to_string()))).collect()
+        let items = v
+            .as_array()
+            .ok_or_else(|| JsonError::expected("a list", v))?;
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, x)| T::from_json(x).map_err(|e| e.at(&i.to_string())))
+            .collect()
     }
 }
 
@@ -174,17 +204,36 @@ mod tests {
 
     #[test]
     fn absent_and_null_members_take_defaults_and_unknown_ones_are_ignored() {
-        assert_eq!(from_json::<T>(r#"{"a":"x","b":null,"zzz":[1]}"#).unwrap(), T { a: "x".into(), ..T::default() });
-        assert_eq!(from_json::<T>(r#"{"b":3.0,"type":[true]}"#).unwrap(), T { b: Some(3), kind: vec![true], ..T::default() });
+        assert_eq!(
+            from_json::<T>(r#"{"a":"x","b":null,"zzz":[1]}"#).unwrap(),
+            T {
+                a: "x".into(),
+                ..T::default()
+            }
+        );
+        assert_eq!(
+            from_json::<T>(r#"{"b":3.0,"type":[true]}"#).unwrap(),
+            T {
+                b: Some(3),
+                kind: vec![true],
+                ..T::default()
+            }
+        );
     }
 
     #[test]
     fn a_member_of_the_wrong_type_fails_the_payload_and_is_named() {
         let e = from_json::<T>(r#"{"type":[true,"no"]}"#).unwrap_err();
-        assert_eq!(e.to_string(), "`type.1`: expected a boolean, found a string");
+        assert_eq!(
+            e.to_string(),
+            "`type.1`: expected a boolean, found a string"
+        );
         assert!(from_json::<T>(r#"{"b":-1}"#).is_err());
         assert!(from_json::<T>(r#"{"b":1.5}"#).is_err());
-        assert!(from_json::<T>("[]").unwrap_err().to_string().contains("expected an object"));
+        assert!(from_json::<T>("[]")
+            .unwrap_err()
+            .to_string()
+            .contains("expected an object"));
         assert!(from_json::<T>("{oops").is_err());
     }
 }

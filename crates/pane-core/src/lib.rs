@@ -40,7 +40,9 @@ pub fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -74,7 +76,10 @@ pub struct Frame {
 impl Frame {
     /// Decodes an SSE frame as the browser hands it over (`lastEventId`, `type`, `data`).
     pub fn decode(last_event_id: &str, name: &str, data: &str) -> Result<Frame, DecodeError> {
-        Ok(Frame { id: EventId::parse(last_event_id), event: StreamEvent::decode(name, data)? })
+        Ok(Frame {
+            id: EventId::parse(last_event_id),
+            event: StreamEvent::decode(name, data)?,
+        })
     }
 }
 

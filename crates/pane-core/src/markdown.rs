@@ -38,7 +38,10 @@ pub fn safe_href(dest: &str, link_type: LinkType) -> Option<String> {
         return (!d.is_empty() && !d.contains(':')).then(|| format!("mailto:{d}"));
     }
     let lower = d.to_ascii_lowercase();
-    ["http://", "https://", "mailto:"].iter().any(|p| lower.starts_with(p)).then(|| d.to_string())
+    ["http://", "https://", "mailto:"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+        .then(|| d.to_string())
 }
 
 fn code_language(kind: &CodeBlockKind) -> String {
@@ -60,7 +63,10 @@ pub fn code_block_html(lang: &str, code: &str) -> String {
     let mut out = String::with_capacity(code.len() * 2 + 200);
     out.push_str("<div class=\"code-block\"><div class=\"code-head\"><span class=\"code-lang\">");
     escape(if lang.is_empty() { "text" } else { lang }, &mut out);
-    out.push_str("</span><button type=\"button\" class=\"copy-code\" data-testid=\"copy-code\" aria-label=\"Copy code\">Copy</button></div><pre><code");
+    out.push_str(
+        "</span><button type=\"button\" class=\"copy-code\" data-testid=\"copy-code\" \
+         aria-label=\"Copy code\">Copy</button></div><pre><code",
+    );
     if !lang.is_empty() {
         out.push_str(" class=\"language-");
         escape(lang, &mut out);
@@ -96,12 +102,21 @@ pub fn render(src: &str) -> String {
             continue;
         }
         match ev {
-            Event::Start(Tag::CodeBlock(kind)) => code = Some((code_language(&kind), String::new())),
+            Event::Start(Tag::CodeBlock(kind)) => {
+                code = Some((code_language(&kind), String::new()))
+            }
             // Source HTML is shown as text, never interpreted.
             Event::Html(h) | Event::InlineHtml(h) => events.push(Event::Text(h)),
-            Event::Start(Tag::HtmlBlock) => events.push(Event::Html(CowStr::Borrowed("<p class=\"raw-html\">"))),
+            Event::Start(Tag::HtmlBlock) => {
+                events.push(Event::Html(CowStr::Borrowed("<p class=\"raw-html\">")))
+            }
             Event::End(TagEnd::HtmlBlock) => events.push(Event::Html(CowStr::Borrowed("</p>"))),
-            Event::Start(Tag::Link { link_type, dest_url, title, .. }) => match safe_href(&dest_url, link_type) {
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                ..
+            }) => match safe_href(&dest_url, link_type) {
                 Some(href) => {
                     let mut a = String::from("<a href=\"");
                     escape(&href, &mut a);
@@ -116,28 +131,36 @@ pub fn render(src: &str) -> String {
                     links.push(Open::Anchor);
                 }
                 None => {
-                    events.push(Event::InlineHtml(CowStr::Borrowed("<span class=\"blocked-link\">")));
+                    events.push(Event::InlineHtml(CowStr::Borrowed(
+                        "<span class=\"blocked-link\">",
+                    )));
                     links.push(Open::Plain);
                 }
             },
-            Event::End(TagEnd::Link) => events.push(Event::InlineHtml(CowStr::Borrowed(match links.pop() {
-                Some(Open::Anchor) => "</a>",
-                _ => "</span>",
-            }))),
+            Event::End(TagEnd::Link) => {
+                events.push(Event::InlineHtml(CowStr::Borrowed(match links.pop() {
+                    Some(Open::Anchor) => "</a>",
+                    _ => "</span>",
+                })))
+            }
             // Images are never loaded: shown as a link to the picture (when its URL is safe).
-            Event::Start(Tag::Image { dest_url, .. }) => match safe_href(&dest_url, LinkType::Inline) {
-                Some(href) => {
-                    let mut a = String::from("<a class=\"image-link\" href=\"");
-                    escape(&href, &mut a);
-                    a.push_str("\" target=\"_blank\" rel=\"noopener noreferrer\">[image: ");
-                    events.push(Event::InlineHtml(CowStr::from(a)));
-                    links.push(Open::Anchor);
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                match safe_href(&dest_url, LinkType::Inline) {
+                    Some(href) => {
+                        let mut a = String::from("<a class=\"image-link\" href=\"");
+                        escape(&href, &mut a);
+                        a.push_str("\" target=\"_blank\" rel=\"noopener noreferrer\">[image: ");
+                        events.push(Event::InlineHtml(CowStr::from(a)));
+                        links.push(Open::Anchor);
+                    }
+                    None => {
+                        events.push(Event::InlineHtml(CowStr::Borrowed(
+                            "<span class=\"blocked-link\">[image: ",
+                        )));
+                        links.push(Open::Plain);
+                    }
                 }
-                None => {
-                    events.push(Event::InlineHtml(CowStr::Borrowed("<span class=\"blocked-link\">[image: ")));
-                    links.push(Open::Plain);
-                }
-            },
+            }
             Event::End(TagEnd::Image) => {
                 events.push(Event::InlineHtml(CowStr::Borrowed(match links.pop() {
                     Some(Open::Anchor) => "]</a>",
@@ -258,7 +281,11 @@ impl BlockSplitter {
 
     fn cut(&mut self, at: usize) {
         if at > self.block_start {
-            self.done.push(Block { start: self.block_start, end: at, prefix: self.block_prefix.take() });
+            self.done.push(Block {
+                start: self.block_start,
+                end: at,
+                prefix: self.block_prefix.take(),
+            });
             self.block_start = at;
         }
     }
@@ -268,7 +295,10 @@ impl BlockSplitter {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if let Some((c, n, _)) = &self.fence {
             if let Some((c2, n2)) = fence_marker(line) {
-                if c2 == *c && n2 >= *n && line.trim_start().trim_start_matches(c2).trim().is_empty() {
+                if c2 == *c
+                    && n2 >= *n
+                    && line.trim_start().trim_start_matches(c2).trim().is_empty()
+                {
                     self.fence = None;
                     self.after_blank = false;
                     return;
@@ -306,7 +336,11 @@ impl BlockSplitter {
 
     /// The growing tail up to the end of `text`.
     pub fn tail(&self, text: &str) -> Block {
-        Block { start: self.block_start.min(text.len()), end: text.len(), prefix: self.block_prefix.clone() }
+        Block {
+            start: self.block_start.min(text.len()),
+            end: text.len(),
+            prefix: self.block_prefix.clone(),
+        }
     }
 }
 
@@ -342,7 +376,12 @@ mod tests {
     #[test]
     fn links_are_filtered_and_get_rel() {
         let h = render("[a](https://x.org) [b](javascript:alert(1)) <mailto:me@x.org> <me@y.org>");
-        assert!(h.contains("<a href=\"https://x.org\" target=\"_blank\" rel=\"noopener noreferrer\">a</a>"), "{h}");
+        assert!(
+            h.contains(
+                "<a href=\"https://x.org\" target=\"_blank\" rel=\"noopener noreferrer\">a</a>"
+            ),
+            "{h}"
+        );
         assert!(!h.contains("javascript:"), "{h}");
         assert!(h.contains("href=\"mailto:me@y.org\""), "{h}");
     }
@@ -357,7 +396,8 @@ mod tests {
 
     #[test]
     fn splitter_is_incremental_and_matches_the_batch_split() {
-        let text = "# Title\n\npara one\nstill one\n\n```\ncode\n\nmore code\n```\n\n- a\n- b\n\nlast";
+        let text =
+            "# Title\n\npara one\nstill one\n\n```\ncode\n\nmore code\n```\n\n- a\n- b\n\nlast";
         let batch = split_blocks(text);
         let mut s = BlockSplitter::new();
         for i in 1..=text.len() {
@@ -370,7 +410,10 @@ mod tests {
         assert_eq!(batch, inc);
         let sources: Vec<_> = batch.iter().map(|b| b.source(text)).collect();
         assert_eq!(sources[0], "# Title\n\n");
-        assert!(sources.iter().any(|s| s.contains("code\n\nmore code")), "a blank line inside a fence does not split: {sources:?}");
+        assert!(
+            sources.iter().any(|s| s.contains("code\n\nmore code")),
+            "a blank line inside a fence does not split: {sources:?}"
+        );
     }
 
     #[test]
@@ -392,6 +435,9 @@ mod tests {
         let text = "word ".repeat(40_000);
         let blocks = split_blocks(&text);
         assert!(blocks.len() > 1);
-        assert_eq!(blocks.iter().map(|b| b.source(&text)).collect::<String>(), text);
+        assert_eq!(
+            blocks.iter().map(|b| b.source(&text)).collect::<String>(),
+            text
+        );
     }
 }

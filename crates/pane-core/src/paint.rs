@@ -69,8 +69,13 @@ impl PaintClock {
         self.scheduled = None;
         let active_dirty = active.is_some_and(|a| self.dirty.contains(a));
         let paint_active = active_dirty && now - self.last_paint >= PAINT_INTERVAL_MS;
-        let paint_sidebar = (self.sidebar_dirty || !self.dirty.is_empty()) && (self.sidebar_urgent || now - self.last_sidebar >= SIDEBAR_INTERVAL_MS);
-        let changed: Vec<String> = if paint_sidebar { std::mem::take(&mut self.dirty).into_iter().collect() } else { Vec::new() };
+        let paint_sidebar = (self.sidebar_dirty || !self.dirty.is_empty())
+            && (self.sidebar_urgent || now - self.last_sidebar >= SIDEBAR_INTERVAL_MS);
+        let changed: Vec<String> = if paint_sidebar {
+            std::mem::take(&mut self.dirty).into_iter().collect()
+        } else {
+            Vec::new()
+        };
         if paint_active {
             self.last_paint = now;
             // Its sidebar row (state, preview) follows at the sidebar's pace.
@@ -94,9 +99,17 @@ impl PaintClock {
             (false, false) => None,
             (true, false) => Some(due(self.last_paint, PAINT_INTERVAL_MS)),
             (false, true) => Some(due(self.last_sidebar, SIDEBAR_INTERVAL_MS)),
-            (true, true) => Some(due(self.last_paint, PAINT_INTERVAL_MS).min(due(self.last_sidebar, SIDEBAR_INTERVAL_MS))),
+            (true, true) => Some(
+                due(self.last_paint, PAINT_INTERVAL_MS)
+                    .min(due(self.last_sidebar, SIDEBAR_INTERVAL_MS)),
+            ),
         };
-        FramePlan { paint_active, paint_sidebar, changed, again }
+        FramePlan {
+            paint_active,
+            paint_sidebar,
+            changed,
+            again,
+        }
     }
 }
 
@@ -119,8 +132,14 @@ mod tests {
                 painted.push(t);
             }
         }
-        assert!(painted.len() >= 14 && painted.len() <= 16, "every other frame: {painted:?}");
-        assert!(painted.windows(2).all(|w| w[1] - w[0] >= PAINT_INTERVAL_MS), "{painted:?}");
+        assert!(
+            painted.len() >= 14 && painted.len() <= 16,
+            "every other frame: {painted:?}"
+        );
+        assert!(
+            painted.windows(2).all(|w| w[1] - w[0] >= PAINT_INTERVAL_MS),
+            "{painted:?}"
+        );
     }
 
     #[test]
@@ -131,13 +150,25 @@ mod tests {
         c.mark("a");
         let plan = c.frame(1010.0, Some("a"));
         assert!(!plan.paint_active, "10 ms after a paint");
-        assert_eq!(plan.again, Some(20.0), "comes back when it is due, not at every frame");
+        assert_eq!(
+            plan.again,
+            Some(20.0),
+            "comes back when it is due, not at every frame"
+        );
         assert!(c.frame(1030.0, Some("a")).paint_active);
         let plan = c.frame(1047.0, Some("a"));
         assert!(!plan.paint_active, "nothing new to paint");
-        assert_eq!(plan.again, Some(203.0), "only its sidebar row is left, at the sidebar's pace");
+        assert_eq!(
+            plan.again,
+            Some(203.0),
+            "only its sidebar row is left, at the sidebar's pace"
+        );
         c.frame(1250.0, Some("a"));
-        assert_eq!(c.frame(1267.0, Some("a")).again, None, "nothing left: no frame asked for");
+        assert_eq!(
+            c.frame(1267.0, Some("a")).again,
+            None,
+            "nothing left: no frame asked for"
+        );
     }
 
     #[test]
@@ -145,10 +176,16 @@ mod tests {
         let mut c = PaintClock::default();
         c.mark("b");
         let first = c.frame(1000.0, Some("a"));
-        assert!(first.paint_sidebar && first.changed == vec!["b".to_string()], "{first:?}");
+        assert!(
+            first.paint_sidebar && first.changed == vec!["b".to_string()],
+            "{first:?}"
+        );
         c.mark("b"); // a background preview changed
         let plan = c.frame(1100.0, Some("a"));
-        assert!(!plan.paint_sidebar, "a preview waits for the sidebar's pace");
+        assert!(
+            !plan.paint_sidebar,
+            "a preview waits for the sidebar's pace"
+        );
         assert_eq!(plan.again, Some(150.0));
         c.mark_sidebar(true); // e.g. a turn finished
         let plan = c.frame(1117.0, Some("a"));
@@ -169,9 +206,18 @@ mod tests {
         let mut c = PaintClock::default();
         assert!(c.schedule(1000.0, 0.0), "nothing scheduled: schedule");
         assert!(!c.schedule(1000.0, 100.0), "one is due sooner");
-        assert!(!c.schedule(1005.0, 0.0), "within a frame of the scheduled one");
+        assert!(
+            !c.schedule(1005.0, 0.0),
+            "within a frame of the scheduled one"
+        );
         c.frame(1016.0, None);
-        assert!(c.schedule(1020.0, 100.0), "after the frame ran, a new one is scheduled");
-        assert!(c.schedule(1020.0, 0.0), "and a sooner one replaces a later one");
+        assert!(
+            c.schedule(1020.0, 100.0),
+            "after the frame ran, a new one is scheduled"
+        );
+        assert!(
+            c.schedule(1020.0, 0.0),
+            "and a sooner one replaces a later one"
+        );
     }
 }

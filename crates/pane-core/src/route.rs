@@ -88,7 +88,15 @@ mod tests {
 
     #[test]
     fn anything_else_is_not_found() {
-        for p in ["session", "session/", "session/a/b", "sessions/a", "session/%zz", "session/%ff", "x"] {
+        for p in [
+            "session",
+            "session/",
+            "session/a/b",
+            "sessions/a",
+            "session/%zz",
+            "session/%ff",
+            "x",
+        ] {
             assert_eq!(Route::parse(p), Route::NotFound, "{p}");
         }
     }

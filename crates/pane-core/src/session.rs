@@ -7,7 +7,10 @@ use std::collections::BTreeSet;
 use crate::cursor::{Advance, Cursor, EventId};
 use crate::event::{StreamEvent, Usage};
 use crate::turn::{LiveTurn, Segment};
-use crate::wire::{Approval, AttachmentRef, Clarify, Message, SessionDetail, SessionToolCall, StreamStatus, TodoState, UploadedFile};
+use crate::wire::{
+    Approval, AttachmentRef, Clarify, Message, SessionDetail, SessionToolCall, StreamStatus,
+    TodoState, UploadedFile,
+};
 
 /// The stream a session owns and how far it has been applied.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -43,7 +46,10 @@ pub struct Queued {
 
 impl Queued {
     pub fn text(text: &str) -> Queued {
-        Queued { text: text.to_string(), uploads: Vec::new() }
+        Queued {
+            text: text.to_string(),
+            uploads: Vec::new(),
+        }
     }
 }
 
@@ -133,7 +139,10 @@ pub struct Step {
 
 impl Step {
     fn new(applied: Applied) -> Step {
-        Step { applied, intents: Vec::new() }
+        Step {
+            applied,
+            intents: Vec::new(),
+        }
     }
 }
 
@@ -343,7 +352,10 @@ impl SessionRuntime {
 impl SessionRuntime {
     /// An empty runtime for `id`.
     pub fn new(id: &str) -> SessionRuntime {
-        SessionRuntime { id: id.to_string(), ..Default::default() }
+        SessionRuntime {
+            id: id.to_string(),
+            ..Default::default()
+        }
     }
 
     /// Answers to this id, including ids it had before a rotation.
@@ -353,22 +365,31 @@ impl SessionRuntime {
 
     /// Owns `stream_id` and it is still going (busy shows only when the server confirmed it).
     pub fn is_busy(&self) -> bool {
-        self.stream.as_ref().is_some_and(|s| s.confirmed && !s.settled && !s.ended)
+        self.stream
+            .as_ref()
+            .is_some_and(|s| s.confirmed && !s.settled && !s.ended)
     }
 
     /// Claims a live turn the server has not confirmed yet.
     pub fn is_unconfirmed(&self) -> bool {
-        self.stream.as_ref().is_some_and(|s| !s.confirmed && !s.ended)
+        self.stream
+            .as_ref()
+            .is_some_and(|s| !s.confirmed && !s.ended)
     }
 
     /// The session wants an open transport for its stream.
     pub fn wants_transport(&self) -> bool {
-        self.stream.as_ref().is_some_and(|s| s.confirmed && !s.ended && !s.probing)
+        self.stream
+            .as_ref()
+            .is_some_and(|s| s.confirmed && !s.ended && !s.probing)
     }
 
     /// The owned stream id, if any and not ended.
     pub fn live_stream_id(&self) -> Option<&str> {
-        self.stream.as_ref().filter(|s| !s.ended).map(|s| s.stream_id.as_str())
+        self.stream
+            .as_ref()
+            .filter(|s| !s.ended)
+            .map(|s| s.stream_id.as_str())
     }
 
     /// Waits on the user (approval or clarify).
@@ -390,19 +411,30 @@ impl SessionRuntime {
         // computed before those events: its transcript and stream claim are stale. Except after
         // a recovery-control `apperror`: then the server may really still run it (§3.4), and
         // the reply's snapshot is the way back in.
-        let stale = detail
-            .active_stream_id
-            .as_deref()
-            .is_some_and(|asid| self.stream.as_ref().is_some_and(|s| s.stream_id == asid && (s.settled || (s.ended && !s.recovering))));
+        let stale = detail.active_stream_id.as_deref().is_some_and(|asid| {
+            self.stream
+                .as_ref()
+                .is_some_and(|s| s.stream_id == asid && (s.settled || (s.ended && !s.recovering)))
+        });
         if stale {
-            if let Some(t) = detail.title.clone().filter(|t| !t.is_empty() && self.title.is_none()) {
+            if let Some(t) = detail
+                .title
+                .clone()
+                .filter(|t| !t.is_empty() && self.title.is_none())
+            {
                 self.title = Some(t);
             }
             // Ended without `done` and the server has not saved the turn yet: ask again soon,
             // a few times, so the unsettled live turn does not stay on screen.
-            if let Some(s) = self.stream.as_mut().filter(|s| s.ended && !s.settled && s.stale_reloads < MAX_STALE_RELOADS) {
+            if let Some(s) = self
+                .stream
+                .as_mut()
+                .filter(|s| s.ended && !s.settled && s.stale_reloads < MAX_STALE_RELOADS)
+            {
                 s.stale_reloads += 1;
-                intents.push(Intent::ReloadLater { delay_ms: 1_000 * s.stale_reloads });
+                intents.push(Intent::ReloadLater {
+                    delay_ms: 1_000 * s.stale_reloads,
+                });
             }
             return intents;
         }
@@ -419,8 +451,14 @@ impl SessionRuntime {
         }
         match detail.active_stream_id.as_deref() {
             Some(asid) => {
-                let owned_live = self.stream.as_ref().is_some_and(|s| s.stream_id == asid && !s.ended);
-                let recovering = self.stream.as_ref().is_some_and(|s| s.stream_id == asid && s.ended && s.recovering);
+                let owned_live = self
+                    .stream
+                    .as_ref()
+                    .is_some_and(|s| s.stream_id == asid && !s.ended);
+                let recovering = self
+                    .stream
+                    .as_ref()
+                    .is_some_and(|s| s.stream_id == asid && s.ended && s.recovering);
                 if with_messages {
                     // The turn in flight is the live turn's to show, whatever of it the server
                     // already saved (the real backend returns its prompt, and after a tool call
@@ -432,18 +470,36 @@ impl SessionRuntime {
                 if !owned_live {
                     // The pending prompt is shown once: by the live turn (its saved copy was cut
                     // above), unless an earlier window holds it and this load has no messages.
-                    let pending = detail
-                        .pending_user_message
-                        .clone()
-                        .filter(|p| with_messages || !self.messages.last().is_some_and(|m| m.is_user() && m.typed_text().trim() == p.trim()));
-                    let names = detail.pending_attachments.iter().map(AttachmentRef::display_name).collect();
-                    let snap = detail.runtime_journal_snapshot.as_ref().filter(|s| s.stream_id.as_deref() == Some(asid));
+                    let pending = detail.pending_user_message.clone().filter(|p| {
+                        with_messages
+                            || !self
+                                .messages
+                                .last()
+                                .is_some_and(|m| m.is_user() && m.typed_text().trim() == p.trim())
+                    });
+                    let names = detail
+                        .pending_attachments
+                        .iter()
+                        .map(AttachmentRef::display_name)
+                        .collect();
+                    let snap = detail
+                        .runtime_journal_snapshot
+                        .as_ref()
+                        .filter(|s| s.stream_id.as_deref() == Some(asid));
                     let (live, cursor) = match snap {
-                        Some(s) => (LiveTurn::from_snapshot(asid, s, pending, names), Cursor::at(asid, s.last_seq)),
-                        None => (LiveTurn::new(Some(asid.to_string()), pending, names), Cursor::default()),
+                        Some(s) => (
+                            LiveTurn::from_snapshot(asid, s, pending, names),
+                            Cursor::at(asid, s.last_seq),
+                        ),
+                        None => (
+                            LiveTurn::new(Some(asid.to_string()), pending, names),
+                            Cursor::default(),
+                        ),
                     };
                     if let Some(old) = self.stream.as_ref().filter(|s| !s.ended) {
-                        intents.push(Intent::CloseTransport { stream_id: old.stream_id.clone() });
+                        intents.push(Intent::CloseTransport {
+                            stream_id: old.stream_id.clone(),
+                        });
                     }
                     if recovering && snap.is_none() {
                         // No snapshot to seed from: the journal is replayed from the start.
@@ -451,10 +507,17 @@ impl SessionRuntime {
                     } else {
                         self.live = Some(live);
                     }
-                    self.stream = Some(OwnedStream { stream_id: asid.to_string(), cursor, probing: true, ..Default::default() });
+                    self.stream = Some(OwnedStream {
+                        stream_id: asid.to_string(),
+                        cursor,
+                        probing: true,
+                        ..Default::default()
+                    });
                     self.error = None;
                     self.cancelled = false;
-                    intents.push(Intent::ProbeStatus { stream_id: asid.to_string() });
+                    intents.push(Intent::ProbeStatus {
+                        stream_id: asid.to_string(),
+                    });
                 }
                 // Else the stream is ours and live: keep what was applied; the cursor is exact.
             }
@@ -462,11 +525,16 @@ impl SessionRuntime {
                 // The server has no live turn: whatever we were following is over.
                 if let Some(s) = self.stream.as_mut().filter(|s| !s.ended) {
                     s.ended = true;
-                    intents.push(Intent::CloseTransport { stream_id: s.stream_id.clone() });
+                    intents.push(Intent::CloseTransport {
+                        stream_id: s.stream_id.clone(),
+                    });
                 }
                 // Messages queued behind a turn that is over (e.g. after a 409 whose turn ended
                 // before we could follow it) go now — unless a send of ours is in flight.
-                let sending = self.live.as_ref().is_some_and(|l| l.stream_id.is_none() && l.user_text.is_some());
+                let sending = self
+                    .live
+                    .as_ref()
+                    .is_some_and(|l| l.stream_id.is_none() && l.user_text.is_some());
                 if !sending && !self.queued.is_empty() {
                     intents.push(Intent::Send(self.queued.remove(0)));
                 }
@@ -523,7 +591,10 @@ impl SessionRuntime {
         self.adopt_meta(d, intents);
         self.messages = d.messages.clone();
         self.messages_offset = d.messages_offset.unwrap_or(0);
-        self.message_count = d.message_count.unwrap_or(d.messages.len() as u64).max(self.messages_offset + self.messages.len() as u64);
+        self.message_count = d
+            .message_count
+            .unwrap_or(d.messages.len() as u64)
+            .max(self.messages_offset + self.messages.len() as u64);
         self.tool_calls = d.tool_calls.clone();
         if let Some(t) = &d.todo_state {
             self.todos = Some(t.clone());
@@ -541,7 +612,10 @@ impl SessionRuntime {
         if !self.former_ids.contains(&old) {
             self.former_ids.push(old.clone());
         }
-        Some(Intent::Renamed { old, new: new.to_string() })
+        Some(Intent::Renamed {
+            old,
+            new: new.to_string(),
+        })
     }
 
     // -----------------------------------------------------------------------------------------
@@ -549,7 +623,11 @@ impl SessionRuntime {
 
     /// The user sent `text`: show it at once (optimistic row) while `chat/start` runs.
     pub fn begin_send(&mut self, text: &str, attachments: &[UploadedFile]) {
-        self.live = Some(LiveTurn::new(None, Some(text.to_string()), attachments.iter().map(|a| a.name.clone()).collect()));
+        self.live = Some(LiveTurn::new(
+            None,
+            Some(text.to_string()),
+            attachments.iter().map(|a| a.name.clone()).collect(),
+        ));
         self.pending_attachments = attachments.to_vec();
         self.error = None;
         self.cancelled = false;
@@ -559,12 +637,22 @@ impl SessionRuntime {
     /// `chat/start` answered with a stream: own it, confirmed (the server just created it).
     pub fn started(&mut self, stream_id: &str) -> Vec<Intent> {
         let mut intents = Vec::new();
-        if let Some(old) = self.stream.as_ref().filter(|s| !s.ended && s.stream_id != stream_id) {
-            intents.push(Intent::CloseTransport { stream_id: old.stream_id.clone() });
+        if let Some(old) = self
+            .stream
+            .as_ref()
+            .filter(|s| !s.ended && s.stream_id != stream_id)
+        {
+            intents.push(Intent::CloseTransport {
+                stream_id: old.stream_id.clone(),
+            });
         }
         let live = self.live.get_or_insert_with(LiveTurn::default);
         live.stream_id = Some(stream_id.to_string());
-        self.stream = Some(OwnedStream { stream_id: stream_id.to_string(), confirmed: true, ..Default::default() });
+        self.stream = Some(OwnedStream {
+            stream_id: stream_id.to_string(),
+            confirmed: true,
+            ..Default::default()
+        });
         self.touch();
         intents
     }
@@ -576,7 +664,10 @@ impl SessionRuntime {
         }
         self.pending_attachments.clear();
         self.touch();
-        vec![Intent::Notice(Notice { kind: NoticeKind::Error, text: message.to_string() })]
+        vec![Intent::Notice(Notice {
+            kind: NoticeKind::Error,
+            text: message.to_string(),
+        })]
     }
 
     /// `chat/start` answered 409 (another turn runs): queue the message (with its uploads) and
@@ -586,12 +677,18 @@ impl SessionRuntime {
             self.live = None;
         }
         self.pending_attachments.clear();
-        self.queued.push(Queued { text: text.to_string(), uploads: uploads.to_vec() });
+        self.queued.push(Queued {
+            text: text.to_string(),
+            uploads: uploads.to_vec(),
+        });
         self.touch();
         vec![
             Intent::Notice(Notice {
                 kind: NoticeKind::Info,
-                text: "A reply is still running here; your message is queued and will be sent when it ends.".into(),
+                text:
+                    "A reply is still running here; your message is queued and will be sent when \
+                     it ends."
+                        .into(),
             }),
             Intent::Reload,
         ]
@@ -599,7 +696,10 @@ impl SessionRuntime {
 
     /// Queues a message (and its uploads) to send after the running turn.
     pub fn enqueue(&mut self, text: &str, uploads: &[UploadedFile]) {
-        self.queued.push(Queued { text: text.to_string(), uploads: uploads.to_vec() });
+        self.queued.push(Queued {
+            text: text.to_string(),
+            uploads: uploads.to_vec(),
+        });
         self.touch();
     }
 
@@ -616,7 +716,11 @@ impl SessionRuntime {
 
     /// The answer of `/api/chat/stream/status` (`None`: 404, unknown stream).
     pub fn status_probed(&mut self, stream_id: &str, status: Option<&StreamStatus>) -> Vec<Intent> {
-        let Some(s) = self.stream.as_mut().filter(|s| s.stream_id == stream_id && !s.ended) else {
+        let Some(s) = self
+            .stream
+            .as_mut()
+            .filter(|s| s.stream_id == stream_id && !s.ended)
+        else {
             return Vec::new();
         };
         s.probing = false;
@@ -637,11 +741,17 @@ impl SessionRuntime {
 
     /// The status probe itself failed (backend unreachable): try again later.
     pub fn probe_failed(&mut self, stream_id: &str) -> Vec<Intent> {
-        match self.stream.as_mut().filter(|s| s.stream_id == stream_id && !s.ended) {
+        match self
+            .stream
+            .as_mut()
+            .filter(|s| s.stream_id == stream_id && !s.ended)
+        {
             Some(s) => {
                 s.failures += 1;
                 s.probing = true;
-                vec![Intent::ProbeStatus { stream_id: stream_id.to_string() }]
+                vec![Intent::ProbeStatus {
+                    stream_id: stream_id.to_string(),
+                }]
             }
             None => Vec::new(),
         }
@@ -649,11 +759,17 @@ impl SessionRuntime {
 
     /// The transport of `stream_id` errored or was dropped: probe before reconnecting.
     pub fn transport_failed(&mut self, stream_id: &str) -> Vec<Intent> {
-        match self.stream.as_mut().filter(|s| s.stream_id == stream_id && !s.ended) {
+        match self
+            .stream
+            .as_mut()
+            .filter(|s| s.stream_id == stream_id && !s.ended)
+        {
             Some(s) => {
                 s.failures += 1;
                 s.probing = true;
-                vec![Intent::ProbeStatus { stream_id: stream_id.to_string() }]
+                vec![Intent::ProbeStatus {
+                    stream_id: stream_id.to_string(),
+                }]
             }
             None => Vec::new(),
         }
@@ -669,21 +785,32 @@ impl SessionRuntime {
 
     /// Applies one frame delivered by the transport of `stream_id`.
     pub fn apply(&mut self, stream_id: &str, id: Option<&EventId>, event: &StreamEvent) -> Step {
-        let owned = self.stream.as_ref().is_some_and(|s| s.stream_id == stream_id);
+        let owned = self
+            .stream
+            .as_ref()
+            .is_some_and(|s| s.stream_id == stream_id);
         let id_names_other = id.is_some_and(|i| i.stream_id != stream_id);
         if !owned || id_names_other {
             let mut step = Step::new(Applied::Stale);
             if !owned {
-                step.intents.push(Intent::CloseTransport { stream_id: stream_id.to_string() });
+                step.intents.push(Intent::CloseTransport {
+                    stream_id: stream_id.to_string(),
+                });
             }
             return step;
         }
         let stream = self.stream.as_mut().expect("owned");
         if stream.ended {
             // After a terminal event nothing applies; a repeated terminal just closes again.
-            let mut step = Step::new(if event.is_terminal() { Applied::Duplicate } else { Applied::Ignored });
+            let mut step = Step::new(if event.is_terminal() {
+                Applied::Duplicate
+            } else {
+                Applied::Ignored
+            });
             if event.is_terminal() {
-                step.intents.push(Intent::CloseTransport { stream_id: stream_id.to_string() });
+                step.intents.push(Intent::CloseTransport {
+                    stream_id: stream_id.to_string(),
+                });
             }
             return step;
         }
@@ -707,7 +834,11 @@ impl SessionRuntime {
         if self.stream.as_ref().is_some_and(|s| s.settled) {
             return None;
         }
-        Some(self.live.get_or_insert_with(|| LiveTurn::new(Some(stream_id.to_string()), None, Vec::new())))
+        Some(
+            self.live.get_or_insert_with(|| {
+                LiveTurn::new(Some(stream_id.to_string()), None, Vec::new())
+            }),
+        )
     }
 
     fn dispatch(&mut self, stream_id: &str, event: &StreamEvent, step: &mut Step) {
@@ -755,26 +886,44 @@ impl SessionRuntime {
             E::ContextStatus(_) | E::TitleStatus(_) => step.applied = Applied::Ignored,
             E::Compressing(c) => {
                 if let Some(l) = self.live_mut(stream_id) {
-                    l.compressing = Some(c.message.clone().unwrap_or_else(|| "Compressing context".into()));
+                    l.compressing = Some(
+                        c.message
+                            .clone()
+                            .unwrap_or_else(|| "Compressing context".into()),
+                    );
                 }
             }
             E::Compressed(c) => {
                 if let Some(l) = self.live.as_mut() {
                     l.compressing = None;
                 }
-                let new = c.new_session_id.clone().or_else(|| c.continuation_session_id.clone());
-                let mine = [c.old_session_id.as_deref(), c.session_id.as_deref()].into_iter().flatten().any(|i| self.answers_to(i))
+                let new = c
+                    .new_session_id
+                    .clone()
+                    .or_else(|| c.continuation_session_id.clone());
+                let mine = [c.old_session_id.as_deref(), c.session_id.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .any(|i| self.answers_to(i))
                     || (c.old_session_id.is_none() && c.session_id.is_none());
                 if let (Some(new), true) = (new, mine) {
                     fx.extend(self.rename(&new));
                 }
-                self.compressions
-                    .push(Compression { before_message: self.messages.len(), message: c.message.clone().unwrap_or_else(|| "Context compressed".into()) });
+                self.compressions.push(Compression {
+                    before_message: self.messages.len(),
+                    message: c
+                        .message
+                        .clone()
+                        .unwrap_or_else(|| "Context compressed".into()),
+                });
                 self.transcript_revision += 1;
             }
             E::Warning(w) => fx.push(Intent::Notice(Notice {
                 kind: NoticeKind::Warning,
-                text: w.message.clone().unwrap_or_else(|| w.kind.clone().unwrap_or_else(|| "Warning".into())),
+                text: w
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| w.kind.clone().unwrap_or_else(|| "Warning".into())),
             })),
             E::Metering(m) => {
                 // The 1 Hz ticker keeps going after `done`: a settled turn shows no live rate.
@@ -789,7 +938,14 @@ impl SessionRuntime {
             }
             E::StateSaved(s) => fx.push(Intent::Notice(Notice {
                 kind: NoticeKind::Info,
-                text: format!("Saved {}{}", s.kind.as_deref().unwrap_or("state"), s.name.as_deref().map(|n| format!(": {n}")).unwrap_or_default()),
+                text: format!(
+                    "Saved {}{}",
+                    s.kind.as_deref().unwrap_or("state"),
+                    s.name
+                        .as_deref()
+                        .map(|n| format!(": {n}"))
+                        .unwrap_or_default()
+                ),
             })),
             E::PendingSteerLeftover(s) => {
                 if !s.text.trim().is_empty() {
@@ -798,11 +954,18 @@ impl SessionRuntime {
             }
             E::Goal(g) => {
                 if let Some(m) = g.message.clone().filter(|m| !m.is_empty()) {
-                    fx.push(Intent::Notice(Notice { kind: NoticeKind::Info, text: m }));
+                    fx.push(Intent::Notice(Notice {
+                        kind: NoticeKind::Info,
+                        text: m,
+                    }));
                 }
             }
             E::GoalContinue(g) => {
-                if let Some(p) = g.continuation_prompt.clone().filter(|p| !p.trim().is_empty()) {
+                if let Some(p) = g
+                    .continuation_prompt
+                    .clone()
+                    .filter(|p| !p.trim().is_empty())
+                {
                     self.queued.push(Queued::text(&p));
                 }
             }
@@ -818,8 +981,14 @@ impl SessionRuntime {
                     self.last_usage = Some(u.clone());
                     let mut turn = u.clone();
                     let before = self.session_tokens;
-                    turn.input_tokens = u.input_tokens.zip(before).map(|(now, (b, _))| (now - b).max(0.0));
-                    turn.output_tokens = u.output_tokens.zip(before).map(|(now, (_, b))| (now - b).max(0.0));
+                    turn.input_tokens = u
+                        .input_tokens
+                        .zip(before)
+                        .map(|(now, (b, _))| (now - b).max(0.0));
+                    turn.output_tokens = u
+                        .output_tokens
+                        .zip(before)
+                        .map(|(now, (_, b))| (now - b).max(0.0));
                     self.turn_usage = Some(turn);
                     if let (Some(i), Some(o)) = (u.input_tokens, u.output_tokens) {
                         self.session_tokens = Some((i, o));
@@ -832,7 +1001,10 @@ impl SessionRuntime {
                 }
                 if d.ephemeral {
                     if let Some(a) = &d.answer {
-                        fx.push(Intent::Notice(Notice { kind: NoticeKind::Info, text: a.clone() }));
+                        fx.push(Intent::Notice(Notice {
+                            kind: NoticeKind::Info,
+                            text: a.clone(),
+                        }));
                     }
                 }
                 fx.push(Intent::TurnFinished);
@@ -855,7 +1027,10 @@ impl SessionRuntime {
                 if let Some(session) = &e.session {
                     self.adopt(session, fx);
                 }
-                for id in [&e.new_session_id, &e.continuation_session_id].into_iter().flatten() {
+                for id in [&e.new_session_id, &e.continuation_session_id]
+                    .into_iter()
+                    .flatten()
+                {
                     fx.extend(self.rename(id));
                 }
                 if e.recovery_control {
@@ -868,7 +1043,10 @@ impl SessionRuntime {
                 } else if !self.messages.last().is_some_and(|m| m.error) || e.session.is_none() {
                     self.error = Some(TurnError {
                         kind: e.kind.clone().unwrap_or_else(|| "error".into()),
-                        message: e.message.clone().unwrap_or_else(|| "The reply failed.".into()),
+                        message: e
+                            .message
+                            .clone()
+                            .unwrap_or_else(|| "The reply failed.".into()),
                         hint: e.hint.clone(),
                     });
                 }
@@ -885,18 +1063,34 @@ impl SessionRuntime {
             }
             E::Error(e) => {
                 self.end(stream_id, fx, false);
-                self.error =
-                    Some(TurnError { kind: "error".into(), message: e.error.clone().unwrap_or_else(|| "The stream reported an error.".into()), hint: None });
+                self.error = Some(TurnError {
+                    kind: "error".into(),
+                    message: e
+                        .error
+                        .clone()
+                        .unwrap_or_else(|| "The stream reported an error.".into()),
+                    hint: None,
+                });
                 fx.push(Intent::Reload);
                 fx.push(Intent::TurnFinished);
             }
             E::BgTaskComplete(t) | E::ProcessComplete(t) => {
-                let key = t.event_id.clone().or_else(|| t.task_id.clone()).unwrap_or_default();
+                let key = t
+                    .event_id
+                    .clone()
+                    .or_else(|| t.task_id.clone())
+                    .unwrap_or_default();
                 if !key.is_empty() && !self.seen_tasks.insert(key) {
                     step.applied = Applied::Duplicate;
                     return;
                 }
-                fx.push(Intent::Notice(Notice { kind: NoticeKind::Info, text: t.summary.clone().unwrap_or_else(|| "A background task finished.".into()) }));
+                fx.push(Intent::Notice(Notice {
+                    kind: NoticeKind::Info,
+                    text: t
+                        .summary
+                        .clone()
+                        .unwrap_or_else(|| "A background task finished.".into()),
+                }));
             }
             E::Unknown { .. } => step.applied = Applied::Ignored,
         }
@@ -912,7 +1106,9 @@ impl SessionRuntime {
         self.live_tps = None;
         self.live_usage = None;
         self.pending_attachments.clear();
-        fx.push(Intent::CloseTransport { stream_id: stream_id.to_string() });
+        fx.push(Intent::CloseTransport {
+            stream_id: stream_id.to_string(),
+        });
         if !self.queued.is_empty() {
             if send_queue || s.settled {
                 fx.push(Intent::Send(self.queued.remove(0)));
@@ -934,7 +1130,11 @@ impl SessionRuntime {
 
     /// The `/pending` polls answered (`None`: that poll failed; `Some(None)`: nothing
     /// pending). A card the stream showed stays until a poll says nothing is pending.
-    pub(crate) fn prompts_polled(&mut self, approval: Option<Option<Approval>>, clarify: Option<Option<Clarify>>) {
+    pub(crate) fn prompts_polled(
+        &mut self,
+        approval: Option<Option<Approval>>,
+        clarify: Option<Option<Clarify>>,
+    ) {
         if let Some(a) = approval.filter(|a| a.is_some() || self.approval.is_some()) {
             if self.approval != a {
                 self.approval = a;
@@ -974,7 +1174,12 @@ impl SessionRuntime {
 
     /// Whether a live segment list holds anything to paint.
     pub fn has_live_content(&self) -> bool {
-        self.live.as_ref().is_some_and(|l| l.user_text.is_some() || l.segments.iter().any(|s| !matches!(s, Segment::Text { text, .. } if text.is_empty())))
+        self.live.as_ref().is_some_and(|l| {
+            l.user_text.is_some()
+                || l.segments
+                    .iter()
+                    .any(|s| !matches!(s, Segment::Text { text, .. } if text.is_empty()))
+        })
     }
 }
 
@@ -985,7 +1190,13 @@ impl SessionRuntime {
 fn in_flight_start(messages: &[Message], detail: &SessionDetail) -> Option<usize> {
     let at = messages.iter().rposition(Message::is_user)?;
     let user = &messages[at];
-    let same_time = matches!((user.timestamp, detail.pending_started_at), (Some(t), Some(p)) if (t - p).abs() < 1.0);
-    let same_text = detail.pending_user_message.as_deref().is_some_and(|p| p.trim() == user.typed_text().trim());
+    let same_time = matches!(
+        (user.timestamp, detail.pending_started_at),
+        (Some(t), Some(p)) if (t - p).abs() < 1.0
+    );
+    let same_text = detail
+        .pending_user_message
+        .as_deref()
+        .is_some_and(|p| p.trim() == user.typed_text().trim());
     (same_time || same_text).then_some(at)
 }

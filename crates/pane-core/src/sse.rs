@@ -5,7 +5,8 @@
 /// One dispatched SSE event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawFrame {
-    /// The last event id *at dispatch* (it persists across frames, like `MessageEvent.lastEventId`).
+    /// The last event id *at dispatch* (it persists across frames, like
+    /// `MessageEvent.lastEventId`).
     pub last_event_id: String,
     /// Whether this frame carried its own `id:` line.
     pub had_id: bool,
@@ -58,7 +59,11 @@ impl SseParser {
                 break;
             }
             let line = self.buf[..pos].to_string();
-            let skip = if self.buf[pos..].starts_with("\r\n") { 2 } else { 1 };
+            let skip = if self.buf[pos..].starts_with("\r\n") {
+                2
+            } else {
+                1
+            };
             self.buf.drain(..pos + skip);
             self.line(&line, &mut out);
         }
@@ -82,7 +87,11 @@ impl SseParser {
                 out.push(SseItem::Frame(RawFrame {
                     last_event_id: self.last_event_id.clone(),
                     had_id: self.had_id,
-                    event: if self.event.is_empty() { "message".into() } else { std::mem::take(&mut self.event) },
+                    event: if self.event.is_empty() {
+                        "message".into()
+                    } else {
+                        std::mem::take(&mut self.event)
+                    },
                     data: std::mem::take(&mut self.data),
                 }));
             }
@@ -93,7 +102,9 @@ impl SseParser {
             return;
         }
         if let Some(comment) = line.strip_prefix(':') {
-            out.push(SseItem::Comment(comment.strip_prefix(' ').unwrap_or(comment).to_string()));
+            out.push(SseItem::Comment(
+                comment.strip_prefix(' ').unwrap_or(comment).to_string(),
+            ));
             return;
         }
         let (field, value) = match line.find(':') {
@@ -140,12 +151,27 @@ mod tests {
 
     #[test]
     fn frames_carry_the_persisting_last_event_id() {
-        let items = parse_all("id: s:1\nevent: token\ndata: {\"text\":\"a\"}\n\n: heartbeat\n\nevent: cancel\ndata: {}\n\n");
-        let frames: Vec<_> = items.iter().filter_map(|i| if let SseItem::Frame(f) = i { Some(f) } else { None }).collect();
+        let items = parse_all(
+            "id: s:1\nevent: token\ndata: {\"text\":\"a\"}\n\n: heartbeat\n\nevent: cancel\n\
+             data: {}\n\n",
+        );
+        let frames: Vec<_> = items
+            .iter()
+            .filter_map(|i| {
+                if let SseItem::Frame(f) = i {
+                    Some(f)
+                } else {
+                    None
+                }
+            })
+            .collect();
         assert_eq!(frames.len(), 2);
         assert_eq!(frames[0].last_event_id, "s:1");
         assert!(frames[0].had_id);
-        assert_eq!(frames[1].last_event_id, "s:1", "an id-less frame reuses the previous id");
+        assert_eq!(
+            frames[1].last_event_id, "s:1",
+            "an id-less frame reuses the previous id"
+        );
         assert!(!frames[1].had_id);
         assert!(items.contains(&SseItem::Comment("heartbeat".into())));
     }
@@ -167,6 +193,14 @@ mod tests {
     #[test]
     fn multi_line_data_joins_with_newlines_and_empty_frames_are_not_dispatched() {
         let items = parse_all("data: a\ndata: b\n\nid: s:9\n\n");
-        assert_eq!(items, vec![SseItem::Frame(RawFrame { last_event_id: String::new(), had_id: false, event: "message".into(), data: "a\nb".into() })]);
+        assert_eq!(
+            items,
+            vec![SseItem::Frame(RawFrame {
+                last_event_id: String::new(),
+                had_id: false,
+                event: "message".into(),
+                data: "a\nb".into()
+            })]
+        );
     }
 }

@@ -46,8 +46,12 @@ pub enum AttachDecision {
 /// The transport decision for one session, before the budget is considered.
 pub fn attach_decision(current: Option<&TransportSlot>, stream_id: &str) -> AttachDecision {
     match current {
-        Some(slot) if slot.stream_id == stream_id && slot.state != ReadyState::Closed => AttachDecision::Reuse,
-        Some(slot) if slot.stream_id != stream_id => AttachDecision::CloseAndOpen { close: slot.stream_id.clone() },
+        Some(slot) if slot.stream_id == stream_id && slot.state != ReadyState::Closed => {
+            AttachDecision::Reuse
+        }
+        Some(slot) if slot.stream_id != stream_id => AttachDecision::CloseAndOpen {
+            close: slot.stream_id.clone(),
+        },
         _ => AttachDecision::Open,
     }
 }
@@ -70,13 +74,23 @@ impl Budget {
     /// The default budget for the page's `nextHopProtocol` (`"http/1.1"`, `"h2"`, `"h3"`, …).
     pub fn for_protocol(protocol: &str) -> Budget {
         let p = protocol.to_ascii_lowercase();
-        let connections = if p == "h2" || p.starts_with("h3") || p == "hq" { Budget::MULTIPLEXED_CONNECTIONS } else { Budget::HTTP1_CONNECTIONS };
-        Budget { connections, reserved: 1 }
+        let connections = if p == "h2" || p.starts_with("h3") || p == "hq" {
+            Budget::MULTIPLEXED_CONNECTIONS
+        } else {
+            Budget::HTTP1_CONNECTIONS
+        };
+        Budget {
+            connections,
+            reserved: 1,
+        }
     }
 
     /// A configured total (clamped so at least one chat stream fits).
     pub fn with_connections(connections: usize) -> Budget {
-        Budget { connections: connections.max(2), reserved: 1 }
+        Budget {
+            connections: connections.max(2),
+            reserved: 1,
+        }
     }
 
     /// What a hidden tab holds: the shown session's stream and the session list, so other
@@ -129,14 +143,24 @@ fn rank(c: &Candidate) -> (u8, Reverse<u64>, bool, u64, &str) {
     };
     // Within a class an open transport outranks a parked one, so equals never swap slots
     // back and forth (no churn); then first come, first served.
-    (class, Reverse(recency), !c.open, c.since, c.session_id.as_str())
+    (
+        class,
+        Reverse(recency),
+        !c.open,
+        c.since,
+        c.session_id.as_str(),
+    )
 }
 
 /// Which candidates hold a slot: the best `slots` by priority.
 pub fn plan(candidates: &[Candidate], slots: usize) -> BTreeSet<String> {
     let mut sorted: Vec<&Candidate> = candidates.iter().collect();
     crate::sort_stable_by(&mut sorted, |a, b| rank(a).cmp(&rank(b)));
-    sorted.into_iter().take(slots).map(|c| c.session_id.clone()).collect()
+    sorted
+        .into_iter()
+        .take(slots)
+        .map(|c| c.session_id.clone())
+        .collect()
 }
 
 /// Back-off before probing a failed stream again (the stock UI's staged probes).
@@ -150,16 +174,31 @@ mod tests {
     use super::*;
 
     fn slot(s: &str, state: ReadyState) -> TransportSlot {
-        TransportSlot { stream_id: s.into(), state }
+        TransportSlot {
+            stream_id: s.into(),
+            state,
+        }
     }
 
     #[test]
     fn attach_decisions() {
         assert_eq!(attach_decision(None, "a"), AttachDecision::Open);
-        assert_eq!(attach_decision(Some(&slot("a", ReadyState::Open)), "a"), AttachDecision::Reuse);
-        assert_eq!(attach_decision(Some(&slot("a", ReadyState::Connecting)), "a"), AttachDecision::Reuse);
-        assert_eq!(attach_decision(Some(&slot("a", ReadyState::Closed)), "a"), AttachDecision::Open);
-        assert_eq!(attach_decision(Some(&slot("a", ReadyState::Open)), "b"), AttachDecision::CloseAndOpen { close: "a".into() });
+        assert_eq!(
+            attach_decision(Some(&slot("a", ReadyState::Open)), "a"),
+            AttachDecision::Reuse
+        );
+        assert_eq!(
+            attach_decision(Some(&slot("a", ReadyState::Connecting)), "a"),
+            AttachDecision::Reuse
+        );
+        assert_eq!(
+            attach_decision(Some(&slot("a", ReadyState::Closed)), "a"),
+            AttachDecision::Open
+        );
+        assert_eq!(
+            attach_decision(Some(&slot("a", ReadyState::Open)), "b"),
+            AttachDecision::CloseAndOpen { close: "a".into() }
+        );
     }
 
     #[test]
@@ -173,7 +212,12 @@ mod tests {
 
     #[test]
     fn plan_orders_shown_then_attention_then_recent_then_rest() {
-        let c = |id: &str, p, open, since| Candidate { session_id: id.into(), priority: p, open, since };
+        let c = |id: &str, p, open, since| Candidate {
+            session_id: id.into(),
+            priority: p,
+            open,
+            since,
+        };
         let cands = vec![
             c("rest-open", Priority::Rest, true, 1),
             c("rest-new", Priority::Rest, false, 0),
@@ -185,7 +229,10 @@ mod tests {
         let got: Vec<_> = plan(&cands, 4).into_iter().collect();
         assert_eq!(got, vec!["attn", "recent-new", "recent-old", "shown"]);
         let got: Vec<_> = plan(&cands, 5).into_iter().collect();
-        assert!(got.contains(&"rest-open".to_string()), "an open transport keeps its slot over a parked equal");
+        assert!(
+            got.contains(&"rest-open".to_string()),
+            "an open transport keeps its slot over a parked equal"
+        );
     }
 
     #[test]

@@ -36,11 +36,22 @@ pub struct ToolCard {
 
 impl ToolCard {
     fn started(ev: &ToolEvent) -> ToolCard {
-        ToolCard { tid: ev.tid.clone(), name: ev.name.clone(), args: ev.args_pairs(), preview: None, status: ToolStatus::Running, duration: None }
+        ToolCard {
+            tid: ev.tid.clone(),
+            name: ev.name.clone(),
+            args: ev.args_pairs(),
+            preview: None,
+            status: ToolStatus::Running,
+            duration: None,
+        }
     }
 
     fn complete(&mut self, ev: &ToolEvent) {
-        self.status = if ev.is_error { ToolStatus::Error } else { ToolStatus::Done };
+        self.status = if ev.is_error {
+            ToolStatus::Error
+        } else {
+            ToolStatus::Done
+        };
         self.preview = ev.preview.clone();
         self.duration = ev.duration;
         if self.tid.is_none() {
@@ -59,7 +70,11 @@ impl ToolCard {
             name: tc.name.clone(),
             args: args_pairs(&serde_json::Value::Object(tc.args.clone())),
             preview: tc.snippet.clone(),
-            status: if tc.is_error { ToolStatus::Error } else { ToolStatus::Done },
+            status: if tc.is_error {
+                ToolStatus::Error
+            } else {
+                ToolStatus::Done
+            },
             duration: tc.duration,
         }
     }
@@ -97,16 +112,37 @@ pub struct LiveTurn {
 
 impl LiveTurn {
     /// A fresh turn for `stream_id` with the user's prompt.
-    pub fn new(stream_id: Option<String>, user_text: Option<String>, attachments: Vec<String>) -> LiveTurn {
-        LiveTurn { stream_id, user_text, attachments, ..Default::default() }
+    pub fn new(
+        stream_id: Option<String>,
+        user_text: Option<String>,
+        attachments: Vec<String>,
+    ) -> LiveTurn {
+        LiveTurn {
+            stream_id,
+            user_text,
+            attachments,
+            ..Default::default()
+        }
     }
 
     /// Seeds a turn from the server's `runtime_journal_snapshot` (§3.7). The snapshot is a
     /// projection without interleaving, so reasoning goes first, then tool cards, then prose.
-    pub fn from_snapshot(stream_id: &str, snap: &JournalSnapshot, user_text: Option<String>, attachments: Vec<String>) -> LiveTurn {
+    pub fn from_snapshot(
+        stream_id: &str,
+        snap: &JournalSnapshot,
+        user_text: Option<String>,
+        attachments: Vec<String>,
+    ) -> LiveTurn {
         let mut turn = LiveTurn::new(Some(stream_id.to_string()), user_text, attachments);
-        if let Some(r) = snap.last_reasoning_text.as_deref().filter(|r| !r.is_empty()) {
-            turn.segments.push(Segment::Reasoning { text: r.to_string(), sealed: true });
+        if let Some(r) = snap
+            .last_reasoning_text
+            .as_deref()
+            .filter(|r| !r.is_empty())
+        {
+            turn.segments.push(Segment::Reasoning {
+                text: r.to_string(),
+                sealed: true,
+            });
         }
         for tc in &snap.tool_calls {
             let done = tc.done || tc.preview.is_some() || tc.snippet.is_some() || tc.is_error;
@@ -125,28 +161,49 @@ impl LiveTurn {
                 duration: tc.duration,
             }));
         }
-        if let Some(t) = snap.last_assistant_text.as_deref().filter(|t| !t.is_empty()) {
-            turn.segments.push(Segment::Text { text: t.to_string(), sealed: false });
+        if let Some(t) = snap
+            .last_assistant_text
+            .as_deref()
+            .filter(|t| !t.is_empty())
+        {
+            turn.segments.push(Segment::Text {
+                text: t.to_string(),
+                sealed: false,
+            });
         }
         turn
     }
 
     /// `token`: append to the open prose segment, or open one.
     pub fn token(&mut self, text: &str) {
-        if let Some(Segment::Text { text: t, sealed: false }) = self.segments.last_mut() {
+        if let Some(Segment::Text {
+            text: t,
+            sealed: false,
+        }) = self.segments.last_mut()
+        {
             t.push_str(text);
         } else {
-            self.segments.push(Segment::Text { text: text.to_string(), sealed: false });
+            self.segments.push(Segment::Text {
+                text: text.to_string(),
+                sealed: false,
+            });
         }
     }
 
     /// `reasoning`: append to the open thinking block, or open one.
     pub fn reasoning(&mut self, text: &str) {
-        if let Some(Segment::Reasoning { text: t, sealed: false }) = self.segments.last_mut() {
+        if let Some(Segment::Reasoning {
+            text: t,
+            sealed: false,
+        }) = self.segments.last_mut()
+        {
             t.push_str(text);
         } else {
             self.seal_open();
-            self.segments.push(Segment::Reasoning { text: text.to_string(), sealed: false });
+            self.segments.push(Segment::Reasoning {
+                text: text.to_string(),
+                sealed: false,
+            });
         }
     }
 
@@ -159,7 +216,10 @@ impl LiveTurn {
             self.seal_open();
         } else if !ev.text.is_empty() {
             self.seal_open();
-            self.segments.push(Segment::Text { text: ev.text.clone(), sealed: true });
+            self.segments.push(Segment::Text {
+                text: ev.text.clone(),
+                sealed: true,
+            });
         }
     }
 
@@ -182,8 +242,17 @@ impl LiveTurn {
     /// `tool_complete`: match by `tid`, else the latest running card of that name; an
     /// unmatched completion creates a card.
     pub fn tool_completed(&mut self, ev: &ToolEvent) {
-        let by_tid = ev.tid.as_deref().and_then(|tid| self.card_index(|c| c.tid.as_deref() == Some(tid)));
-        let idx = by_tid.or_else(|| self.card_index(|c| c.status == ToolStatus::Running && c.name == ev.name && (c.tid.is_none() || ev.tid.is_none())));
+        let by_tid = ev
+            .tid
+            .as_deref()
+            .and_then(|tid| self.card_index(|c| c.tid.as_deref() == Some(tid)));
+        let idx = by_tid.or_else(|| {
+            self.card_index(|c| {
+                c.status == ToolStatus::Running
+                    && c.name == ev.name
+                    && (c.tid.is_none() || ev.tid.is_none())
+            })
+        });
         match idx {
             Some(i) => {
                 if let Segment::Tool(card) = &mut self.segments[i] {
@@ -200,12 +269,16 @@ impl LiveTurn {
     }
 
     fn card_index(&self, pred: impl Fn(&ToolCard) -> bool) -> Option<usize> {
-        self.segments.iter().rposition(|s| matches!(s, Segment::Tool(c) if pred(c)))
+        self.segments
+            .iter()
+            .rposition(|s| matches!(s, Segment::Tool(c) if pred(c)))
     }
 
     fn seal_open(&mut self) {
         match self.segments.last_mut() {
-            Some(Segment::Text { sealed, .. }) | Some(Segment::Reasoning { sealed, .. }) => *sealed = true,
+            Some(Segment::Text { sealed, .. }) | Some(Segment::Reasoning { sealed, .. }) => {
+                *sealed = true
+            }
             _ => {}
         }
     }
@@ -229,17 +302,35 @@ impl LiveTurn {
 
     /// All tool cards in order.
     pub fn cards(&self) -> impl Iterator<Item = &ToolCard> {
-        self.segments.iter().filter_map(|s| if let Segment::Tool(c) = s { Some(c) } else { None })
+        self.segments.iter().filter_map(|s| {
+            if let Segment::Tool(c) = s {
+                Some(c)
+            } else {
+                None
+            }
+        })
     }
 
     /// The visible prose of the turn, each segment trimmed, non-empty ones joined by a blank line.
     pub fn text(&self) -> String {
-        join_prose(self.segments.iter().filter_map(|s| if let Segment::Text { text, .. } = s { Some(text.as_str()) } else { None }))
+        join_prose(self.segments.iter().filter_map(|s| {
+            if let Segment::Text { text, .. } = s {
+                Some(text.as_str())
+            } else {
+                None
+            }
+        }))
     }
 
     /// The thinking text of the turn.
     pub fn reasoning_text(&self) -> String {
-        join_prose(self.segments.iter().filter_map(|s| if let Segment::Reasoning { text, .. } = s { Some(text.as_str()) } else { None }))
+        join_prose(self.segments.iter().filter_map(|s| {
+            if let Segment::Reasoning { text, .. } = s {
+                Some(text.as_str())
+            } else {
+                None
+            }
+        }))
     }
 
     /// The last non-empty line of prose (or the running tool), for the sidebar preview.
@@ -251,8 +342,12 @@ impl LiveTurn {
                         return Some(clip(line, 120));
                     }
                 }
-                Segment::Tool(c) if c.status == ToolStatus::Running => return Some(format!("Running {}…", c.name)),
-                Segment::Reasoning { text, .. } if !text.trim().is_empty() => return Some("Thinking…".to_string()),
+                Segment::Tool(c) if c.status == ToolStatus::Running => {
+                    return Some(format!("Running {}…", c.name))
+                }
+                Segment::Reasoning { text, .. } if !text.trim().is_empty() => {
+                    return Some("Thinking…".to_string())
+                }
                 _ => {}
             }
         }
@@ -262,14 +357,25 @@ impl LiveTurn {
 
 /// Trims each piece and joins the non-empty ones with a blank line.
 pub fn join_prose<'a>(parts: impl Iterator<Item = &'a str>) -> String {
-    parts.map(str::trim).filter(|t| !t.is_empty()).collect::<Vec<_>>().join("\n\n")
+    parts
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
 /// The assistant prose of a saved turn, joined like [`LiveTurn::text`], for comparisons.
 pub fn saved_turn_text(messages: &[Message]) -> String {
-    let start = messages.iter().rposition(Message::is_user).map_or(0, |i| i + 1);
+    let start = messages
+        .iter()
+        .rposition(Message::is_user)
+        .map_or(0, |i| i + 1);
     // Parts content (`[{type:"text"}, {type:"tool_use"}, …]`) counts by its text parts.
-    let texts: Vec<String> = messages[start..].iter().filter(|m| m.is_assistant() && !m.error).map(Message::text).collect();
+    let texts: Vec<String> = messages[start..]
+        .iter()
+        .filter(|m| m.is_assistant() && !m.error)
+        .map(Message::text)
+        .collect();
     join_prose(texts.iter().map(String::as_str))
 }
 
@@ -288,7 +394,12 @@ mod tests {
     use super::*;
 
     fn tool(name: &str, tid: Option<&str>) -> ToolEvent {
-        ToolEvent { name: name.into(), tid: tid.map(Into::into), args: serde_json::json!({"command": "ls"}), ..Default::default() }
+        ToolEvent {
+            name: name.into(),
+            tid: tid.map(Into::into),
+            args: serde_json::json!({"command": "ls"}),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -325,10 +436,21 @@ mod tests {
         let mut t = LiveTurn::default();
         t.reasoning("plan. Hello there");
         t.token("Hello there");
-        t.interim(&InterimAssistant { text: "Hello there".into(), already_streamed: true, reasoning_echo: serde_json::json!("Hello there") });
+        t.interim(&InterimAssistant {
+            text: "Hello there".into(),
+            already_streamed: true,
+            reasoning_echo: serde_json::json!("Hello there"),
+        });
         assert_eq!(t.reasoning_text(), "plan.");
-        assert!(matches!(t.segments.last(), Some(Segment::Text { sealed: true, .. })));
-        t.interim(&InterimAssistant { text: "Next".into(), already_streamed: false, reasoning_echo: serde_json::Value::Null });
+        assert!(matches!(
+            t.segments.last(),
+            Some(Segment::Text { sealed: true, .. })
+        ));
+        t.interim(&InterimAssistant {
+            text: "Next".into(),
+            already_streamed: false,
+            reasoning_echo: serde_json::Value::Null,
+        });
         assert_eq!(t.text(), "Hello there\n\nNext");
     }
 

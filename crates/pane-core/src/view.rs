@@ -59,13 +59,17 @@ pub fn sidebar_row(row: &SessionRow, hub: &Hub) -> SidebarRow {
     let attention = match rt {
         Some(r) if r.approval.is_some() => Some(AttentionKind::Approval),
         Some(r) if r.clarify.is_some() => Some(AttentionKind::Clarify),
-        _ => row.attention.as_ref().filter(|_| rt.is_none_or(|r| r.is_busy() || r.stream.is_none())).map(|a| {
-            if a.kind == "clarify" {
-                AttentionKind::Clarify
-            } else {
-                AttentionKind::Approval
-            }
-        }),
+        _ => row
+            .attention
+            .as_ref()
+            .filter(|_| rt.is_none_or(|r| r.is_busy() || r.stream.is_none()))
+            .map(|a| {
+                if a.kind == "clarify" {
+                    AttentionKind::Clarify
+                } else {
+                    AttentionKind::Approval
+                }
+            }),
     };
     let running = match rt {
         Some(r) if r.stream.is_some() => r.is_busy(),
@@ -78,7 +82,10 @@ pub fn sidebar_row(row: &SessionRow, hub: &Hub) -> SidebarRow {
     } else {
         RowState::Idle
     };
-    let title = rt.and_then(|r| r.title.clone()).filter(|t| !t.trim().is_empty()).unwrap_or_else(|| row.shown_title());
+    let title = rt
+        .and_then(|r| r.title.clone())
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| row.shown_title());
     SidebarRow {
         id: rt.map_or_else(|| row.session_id.clone(), |r| r.id.clone()),
         title,
@@ -88,7 +95,12 @@ pub fn sidebar_row(row: &SessionRow, hub: &Hub) -> SidebarRow {
         unread: hub.is_unread(&row.session_id),
         pinned: rt.filter(|r| r.loaded).map_or(row.pinned, |r| r.pinned),
         archived: row.archived,
-        stream_id: if running { rt.and_then(|r| r.live_stream_id().map(str::to_string)).or_else(|| row.active_stream_id.clone()) } else { None },
+        stream_id: if running {
+            rt.and_then(|r| r.live_stream_id().map(str::to_string))
+                .or_else(|| row.active_stream_id.clone())
+        } else {
+            None
+        },
         updated_at: row.last_message_at.or(row.updated_at).unwrap_or(0.0),
     }
 }
@@ -97,7 +109,13 @@ pub fn sidebar_row(row: &SessionRow, hub: &Hub) -> SidebarRow {
 pub fn group_rows(mut rows: Vec<SidebarRow>) -> (Vec<SidebarRow>, Vec<SidebarRow>) {
     rows.retain(|r| !r.archived);
     crate::sort_stable_by(&mut rows, |a, b| {
-        (b.state != RowState::Idle).cmp(&(a.state != RowState::Idle)).then(b.updated_at.partial_cmp(&a.updated_at).unwrap_or(std::cmp::Ordering::Equal))
+        (b.state != RowState::Idle)
+            .cmp(&(a.state != RowState::Idle))
+            .then(
+                b.updated_at
+                    .partial_cmp(&a.updated_at)
+                    .unwrap_or(std::cmp::Ordering::Equal),
+            )
     });
     rows.into_iter().partition(|r| r.pinned)
 }
@@ -136,8 +154,20 @@ impl TranscriptItem {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         match self {
-            TranscriptItem::User { text, attachments, .. } => (0u8, text, attachments).hash(&mut h),
-            TranscriptItem::Assistant { text, reasoning, tools, error, partial, details, duration, tps, .. } => {
+            TranscriptItem::User {
+                text, attachments, ..
+            } => (0u8, text, attachments).hash(&mut h),
+            TranscriptItem::Assistant {
+                text,
+                reasoning,
+                tools,
+                error,
+                partial,
+                details,
+                duration,
+                tps,
+                ..
+            } => {
                 (1u8, text, reasoning, error, partial, details).hash(&mut h);
                 duration.map(f64::to_bits).hash(&mut h);
                 tps.map(f64::to_bits).hash(&mut h);
@@ -153,19 +183,32 @@ impl TranscriptItem {
 
     pub fn key(&self) -> u64 {
         match self {
-            TranscriptItem::User { key, .. } | TranscriptItem::Assistant { key, .. } | TranscriptItem::Divider { key, .. } => *key,
+            TranscriptItem::User { key, .. }
+            | TranscriptItem::Assistant { key, .. }
+            | TranscriptItem::Divider { key, .. } => *key,
         }
     }
 }
 
-fn card_for(call_id: Option<&str>, name: &str, args: Option<&str>, results: &BTreeMap<String, &Message>, saved: &[SessionToolCall]) -> ToolCard {
+fn card_for(
+    call_id: Option<&str>,
+    name: &str,
+    args: Option<&str>,
+    results: &BTreeMap<String, &Message>,
+    saved: &[SessionToolCall],
+) -> ToolCard {
     let saved_match = call_id.and_then(|id| saved.iter().find(|t| t.tid.as_deref() == Some(id)));
     let result = call_id.and_then(|id| results.get(id));
     let args_pairs = match saved_match {
         Some(s) => crate::event::args_pairs(&serde_json::Value::Object(s.args.clone())),
-        None => args.and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok()).map(|v| crate::event::args_pairs(&v)).unwrap_or_default(),
+        None => args
+            .and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok())
+            .map(|v| crate::event::args_pairs(&v))
+            .unwrap_or_default(),
     };
-    let preview = saved_match.and_then(|s| s.snippet.clone()).or_else(|| result.map(|m| m.text()));
+    let preview = saved_match
+        .and_then(|s| s.snippet.clone())
+        .or_else(|| result.map(|m| m.text()));
     let is_error = saved_match.is_some_and(|s| s.is_error);
     ToolCard {
         tid: call_id.map(str::to_string),
@@ -186,7 +229,12 @@ fn card_for(call_id: Option<&str>, name: &str, args: Option<&str>, results: &BTr
 /// The settled transcript as items: tool results are folded into their assistant's tool cards,
 /// compression dividers are placed where they happened.
 pub fn transcript(rt: &SessionRuntime) -> Vec<TranscriptItem> {
-    let results: BTreeMap<String, &Message> = rt.messages.iter().filter(|m| m.is_tool()).filter_map(|m| m.tool_call_id.clone().map(|id| (id, m))).collect();
+    let results: BTreeMap<String, &Message> = rt
+        .messages
+        .iter()
+        .filter(|m| m.is_tool())
+        .filter_map(|m| m.tool_call_id.clone().map(|id| (id, m)))
+        .collect();
     let mut items = Vec::with_capacity(rt.messages.len());
     let mut dividers = rt.compressions.iter().peekable();
     for (i, m) in rt.messages.iter().enumerate() {
@@ -194,15 +242,30 @@ pub fn transcript(rt: &SessionRuntime) -> Vec<TranscriptItem> {
         let key = 2 * abs + 1;
         // Dividers take the even key before their message; two at one spot share nothing else.
         if let Some(d) = dividers.next_if(|d| d.before_message <= i) {
-            items.push(TranscriptItem::Divider { key: 2 * abs, text: d.message.clone() });
+            items.push(TranscriptItem::Divider {
+                key: 2 * abs,
+                text: d.message.clone(),
+            });
         }
         if m.is_user() {
-            items.push(TranscriptItem::User { key, text: m.typed_text(), attachments: m.attachments.iter().map(|a| a.display_name()).collect() });
+            items.push(TranscriptItem::User {
+                key,
+                text: m.typed_text(),
+                attachments: m.attachments.iter().map(|a| a.display_name()).collect(),
+            });
         } else if m.is_assistant() {
             let tools: Vec<ToolCard> = m
                 .tool_calls
                 .iter()
-                .map(|tc| card_for(tc.id.as_deref(), &tc.function.name, tc.function.arguments.as_deref(), &results, &rt.tool_calls))
+                .map(|tc| {
+                    card_for(
+                        tc.id.as_deref(),
+                        &tc.function.name,
+                        tc.function.arguments.as_deref(),
+                        &results,
+                        &rt.tool_calls,
+                    )
+                })
                 .collect();
             let text = m.text();
             let reasoning = m.reasoning.clone().filter(|r| !r.trim().is_empty());
@@ -223,7 +286,10 @@ pub fn transcript(rt: &SessionRuntime) -> Vec<TranscriptItem> {
         }
     }
     if let Some(d) = dividers.next() {
-        items.push(TranscriptItem::Divider { key: 2 * (rt.messages_offset + rt.messages.len() as u64), text: d.message.clone() });
+        items.push(TranscriptItem::Divider {
+            key: 2 * (rt.messages_offset + rt.messages.len() as u64),
+            text: d.message.clone(),
+        });
     }
     items
 }
@@ -294,14 +360,21 @@ pub fn pane_state(rt: &SessionRuntime, row: Option<&SessionRow>) -> PaneState {
         _ if rt.is_unconfirmed() => Status::Checking,
         _ => Status::Idle,
     };
-    let title = rt.title.clone().filter(|t| !t.trim().is_empty()).or_else(|| row.map(SessionRow::shown_title));
+    let title = rt
+        .title
+        .clone()
+        .filter(|t| !t.trim().is_empty())
+        .or_else(|| row.map(SessionRow::shown_title));
     PaneState {
         title: title.unwrap_or_else(|| "New conversation".into()),
         status,
         loaded: rt.loaded,
         approval: rt.approval.clone(),
         clarify: rt.clarify.clone(),
-        error: rt.error.as_ref().map(|e| ErrorLine { message: e.message.clone(), hint: e.hint.clone() }),
+        error: rt.error.as_ref().map(|e| ErrorLine {
+            message: e.message.clone(),
+            hint: e.hint.clone(),
+        }),
         cancelled: rt.cancelled,
         queued: rt
             .queued
@@ -339,14 +412,28 @@ pub fn waits_on(rt: &SessionRuntime) -> Option<AttentionKind> {
 
 /// Where the latest turn's own usage (tokens, rate, duration) goes: the index in `items` of
 /// its last assistant message (not an error, and not followed by a newer prompt), and the line.
-pub fn turn_usage(rt: &SessionRuntime, items: &[TranscriptItem]) -> Option<(usize, Option<String>)> {
+pub fn turn_usage(
+    rt: &SessionRuntime,
+    items: &[TranscriptItem],
+) -> Option<(usize, Option<String>)> {
     let u = rt.turn_usage.as_ref()?;
-    let last = items.iter().rposition(|i| matches!(i, TranscriptItem::Assistant { error: false, .. }))?;
-    if items[last + 1..].iter().any(|i| matches!(i, TranscriptItem::User { .. })) {
+    let last = items
+        .iter()
+        .rposition(|i| matches!(i, TranscriptItem::Assistant { error: false, .. }))?;
+    if items[last + 1..]
+        .iter()
+        .any(|i| matches!(i, TranscriptItem::User { .. }))
+    {
         return None;
     }
-    let TranscriptItem::Assistant { tps, duration, .. } = &items[last] else { return None };
-    Some((last, usage_line(u.input_tokens, u.output_tokens, u.tps, u.duration_seconds).or_else(|| usage_line(None, None, *tps, *duration))))
+    let TranscriptItem::Assistant { tps, duration, .. } = &items[last] else {
+        return None;
+    };
+    Some((
+        last,
+        usage_line(u.input_tokens, u.output_tokens, u.tps, u.duration_seconds)
+            .or_else(|| usage_line(None, None, *tps, *duration)),
+    ))
 }
 
 /// Whether a row shown at some index of `current` sits at another one in `next` (a row that
@@ -354,20 +441,34 @@ pub fn turn_usage(rt: &SessionRuntime, items: &[TranscriptItem]) -> Option<(usiz
 pub fn places_changed(current: &[&str], next: &[&str]) -> bool {
     // A hash map, not a B-tree: collecting into one sorts its input (a whole stable sort more
     // in the wasm for a handful of rows).
-    let place: std::collections::HashMap<&str, usize> = next.iter().enumerate().map(|(i, r)| (*r, i)).collect();
-    current.iter().enumerate().any(|(i, r)| place.get(r).is_some_and(|&j| j != i))
+    let place: std::collections::HashMap<&str, usize> =
+        next.iter().enumerate().map(|(i, r)| (*r, i)).collect();
+    current
+        .iter()
+        .enumerate()
+        .any(|(i, r)| place.get(r).is_some_and(|&j| j != i))
 }
 
 /// Orders `rows` like `current` (the ids shown now): rows already shown keep their places, new
 /// ones go last. The sidebar does this while the pointer is over it, so a row never moves
 /// under a click.
 pub fn keep_places<T>(current: &[&str], rows: &mut Vec<T>, id: impl Fn(&T) -> &str) {
-    let place = |r: &T| current.iter().position(|c| *c == id(r)).unwrap_or(usize::MAX);
+    let place = |r: &T| {
+        current
+            .iter()
+            .position(|c| *c == id(r))
+            .unwrap_or(usize::MAX)
+    };
     crate::sort_stable_by(rows, |a, b| place(a).cmp(&place(b)));
 }
 
 /// Formats a token count / rate / duration line for a finished turn.
-pub fn usage_line(input: Option<f64>, output: Option<f64>, tps: Option<f64>, duration: Option<f64>) -> Option<String> {
+pub fn usage_line(
+    input: Option<f64>,
+    output: Option<f64>,
+    tps: Option<f64>,
+    duration: Option<f64>,
+) -> Option<String> {
     let mut parts = Vec::new();
     if let (Some(i), Some(o)) = (input, output) {
         parts.push(format!("{} in · {} out", i as u64, o as u64));
@@ -395,7 +496,11 @@ pub fn fixed(x: f64, decimals: u32) -> String {
         return format!("{sign}{n}");
     }
     let frac = (n % scale).to_string();
-    format!("{sign}{}.{}{frac}", n / scale, "0".repeat(d as usize - frac.len()))
+    format!(
+        "{sign}{}.{}{frac}",
+        n / scale,
+        "0".repeat(d as usize - frac.len())
+    )
 }
 
 #[cfg(test)]
@@ -409,10 +514,18 @@ mod tests {
     fn the_pane_title_falls_back_to_the_row_then_to_new_conversation() {
         let mut rt = SessionRuntime::new("a");
         assert_eq!(pane_state(&rt, None).title, "New conversation");
-        let row = SessionRow { session_id: "a".into(), title: Some("From the list".into()), ..Default::default() };
+        let row = SessionRow {
+            session_id: "a".into(),
+            title: Some("From the list".into()),
+            ..Default::default()
+        };
         assert_eq!(pane_state(&rt, Some(&row)).title, "From the list");
         rt.title = Some("  ".into());
-        assert_eq!(pane_state(&rt, Some(&row)).title, "From the list", "a blank title is no title");
+        assert_eq!(
+            pane_state(&rt, Some(&row)).title,
+            "From the list",
+            "a blank title is no title"
+        );
         rt.title = Some("Its own".into());
         assert_eq!(pane_state(&rt, Some(&row)).title, "Its own");
     }
@@ -427,7 +540,11 @@ mod tests {
         assert_eq!(pane_state(&rt, None).status, Status::Busy);
         rt.stream.as_mut().unwrap().confirmed = false;
         rt.live = Some(LiveTurn::new(Some("s".into()), None, Vec::new()));
-        assert_eq!(pane_state(&rt, None).status, Status::Checking, "a claim the server has not confirmed shows no spinner");
+        assert_eq!(
+            pane_state(&rt, None).status,
+            Status::Checking,
+            "a claim the server has not confirmed shows no spinner"
+        );
         assert_eq!(Status::Checking.as_str(), "checking");
         assert!(Status::Sending.is_busy() && !Status::Checking.is_busy());
     }
@@ -435,13 +552,25 @@ mod tests {
     #[test]
     fn queued_messages_say_how_many_files_ride_with_them() {
         let mut rt = SessionRuntime::new("a");
-        let file = |n: &str| UploadedFile { name: n.into(), ..Default::default() };
+        let file = |n: &str| UploadedFile {
+            name: n.into(),
+            ..Default::default()
+        };
         rt.queued = vec![
             Queued::text("plain"),
-            Queued { text: "one".into(), uploads: vec![file("a")] },
-            Queued { text: "two".into(), uploads: vec![file("a"), file("b")] },
+            Queued {
+                text: "one".into(),
+                uploads: vec![file("a")],
+            },
+            Queued {
+                text: "two".into(),
+                uploads: vec![file("a"), file("b")],
+            },
         ];
-        assert_eq!(pane_state(&rt, None).queued, vec!["plain", "one (+1 file)", "two (+2 files)"]);
+        assert_eq!(
+            pane_state(&rt, None).queued,
+            vec!["plain", "one (+1 file)", "two (+2 files)"]
+        );
     }
 
     #[test]
@@ -449,15 +578,33 @@ mod tests {
         let mut rt = SessionRuntime::new("a");
         assert_eq!(pane_state(&rt, None).usage, None);
         rt.session_tokens = Some((100.0, 40.0));
-        assert_eq!(pane_state(&rt, None).usage.as_deref(), Some("Session: 100 in · 40 out"));
-        rt.live_usage = Some(crate::event::Usage { input_tokens: Some(150.0), output_tokens: Some(60.0), ..Default::default() });
-        assert_eq!(pane_state(&rt, None).usage.as_deref(), Some("Session: 100 in · 40 out"), "live counters only while a turn runs");
+        assert_eq!(
+            pane_state(&rt, None).usage.as_deref(),
+            Some("Session: 100 in · 40 out")
+        );
+        rt.live_usage = Some(crate::event::Usage {
+            input_tokens: Some(150.0),
+            output_tokens: Some(60.0),
+            ..Default::default()
+        });
+        assert_eq!(
+            pane_state(&rt, None).usage.as_deref(),
+            Some("Session: 100 in · 40 out"),
+            "live counters only while a turn runs"
+        );
         rt.begin_send("x", &[]);
         rt.started("s");
-        assert_eq!(pane_state(&rt, None).usage.as_deref(), Some("Session: 150 in · 60 out"));
+        assert_eq!(
+            pane_state(&rt, None).usage.as_deref(),
+            Some("Session: 150 in · 60 out")
+        );
         rt.session_tokens = Some((0.0, 0.0));
         rt.live_usage = None;
-        assert_eq!(pane_state(&rt, None).usage, None, "nothing counted yet: no line");
+        assert_eq!(
+            pane_state(&rt, None).usage,
+            None,
+            "nothing counted yet: no line"
+        );
     }
 
     #[test]
@@ -465,16 +612,29 @@ mod tests {
         let mut rows = vec!["c", "a", "new", "b"];
         keep_places(&["a", "b", "c"], &mut rows, |r| r);
         assert_eq!(rows, vec!["a", "b", "c", "new"]);
-        assert!(!places_changed(&["a", "b"], &["a", "b", "c"]), "a row added at the end moves nothing");
-        assert!(places_changed(&["a", "b"], &["c", "a", "b"]), "a row added on top moves the others");
+        assert!(
+            !places_changed(&["a", "b"], &["a", "b", "c"]),
+            "a row added at the end moves nothing"
+        );
+        assert!(
+            places_changed(&["a", "b"], &["c", "a", "b"]),
+            "a row added on top moves the others"
+        );
         assert!(places_changed(&["a", "b"], &["b", "a"]));
-        assert!(!places_changed(&["a", "b"], &["a"]), "a row that left moves nothing before it");
+        assert!(
+            !places_changed(&["a", "b"], &["a"]),
+            "a row that left moves nothing before it"
+        );
     }
 
     #[test]
     fn the_latest_turns_usage_goes_on_its_last_assistant_message() {
         let mut rt = SessionRuntime::new("a");
-        let user = |key| TranscriptItem::User { key, text: "q".into(), attachments: Vec::new() };
+        let user = |key| TranscriptItem::User {
+            key,
+            text: "q".into(),
+            attachments: Vec::new(),
+        };
         let reply = |key, error| TranscriptItem::Assistant {
             key,
             text: "r".into(),
@@ -488,10 +648,22 @@ mod tests {
         };
         let items = vec![user(1), reply(3, false), reply(5, true)];
         assert_eq!(turn_usage(&rt, &items), None, "no usage known");
-        rt.turn_usage = Some(crate::event::Usage { input_tokens: Some(12.0), output_tokens: Some(34.0), ..Default::default() });
-        assert_eq!(turn_usage(&rt, &items), Some((1, Some("12 in · 34 out".into()))), "not on the error bubble");
+        rt.turn_usage = Some(crate::event::Usage {
+            input_tokens: Some(12.0),
+            output_tokens: Some(34.0),
+            ..Default::default()
+        });
+        assert_eq!(
+            turn_usage(&rt, &items),
+            Some((1, Some("12 in · 34 out".into()))),
+            "not on the error bubble"
+        );
         let newer = vec![user(1), reply(3, false), user(5)];
-        assert_eq!(turn_usage(&rt, &newer), None, "a newer prompt: that turn is not the latest");
+        assert_eq!(
+            turn_usage(&rt, &newer),
+            None,
+            "a newer prompt: that turn is not the latest"
+        );
         assert_eq!(waits_on(&rt), None);
         rt.clarify = Some(Default::default());
         assert_eq!(waits_on(&rt), Some(AttentionKind::Clarify));
@@ -499,15 +671,24 @@ mod tests {
 
     #[test]
     fn fixed_agrees_with_the_float_formatter_on_labels() {
-        for x in [0.0, 0.04, 0.05, 0.96, 1.0, 12.345, 49.95, 1234.5678, 3.0e7, -2.25, -0.0001] {
+        for x in [
+            0.0, 0.04, 0.05, 0.96, 1.0, 12.345, 49.95, 1234.5678, 3.0e7, -2.25, -0.0001,
+        ] {
             for d in 0..=3u32 {
                 let want = format!("{x:.*}", d as usize);
                 let got = fixed(x, d);
                 // Exact binary ties may round differently (half to even vs half away from
                 // zero): at most one unit in the last place apart, and always `d` decimals.
                 let diff = (want.parse::<f64>().unwrap() - got.parse::<f64>().unwrap()).abs();
-                assert!(diff <= 10f64.powi(-(d as i32)) + 1e-9, "{x} {d}: {want} vs {got}");
-                assert_eq!(got.split('.').nth(1).map_or(0, str::len), d as usize, "{got}");
+                assert!(
+                    diff <= 10f64.powi(-(d as i32)) + 1e-9,
+                    "{x} {d}: {want} vs {got}"
+                );
+                assert_eq!(
+                    got.split('.').nth(1).map_or(0, str::len),
+                    d as usize,
+                    "{got}"
+                );
             }
         }
         assert_eq!(fixed(12.345, 1), "12.3");

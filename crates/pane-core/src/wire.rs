@@ -107,10 +107,17 @@ impl FromJson for SearchReply {
         match v {
             Value::Array(_) => Vec::from_json(v).map(SearchReply),
             Value::Object(m) => {
-                let rows = if m.contains_key("sessions") { field(m, "sessions")? } else { field(m, "results")? };
+                let rows = if m.contains_key("sessions") {
+                    field(m, "sessions")?
+                } else {
+                    field(m, "results")?
+                };
                 Ok(SearchReply(rows))
             }
-            other => Err(JsonError::expected("a list of sessions or an object with `sessions`", other)),
+            other => Err(JsonError::expected(
+                "a list of sessions or an object with `sessions`",
+                other,
+            )),
         }
     }
 }
@@ -153,9 +160,12 @@ impl Content {
     pub fn text(&self) -> String {
         match self {
             Content::Text(s) => s.clone(),
-            Content::Parts(parts) => {
-                parts.iter().filter(|p| p.kind == "text" || p.kind.is_empty()).filter_map(|p| p.text.as_deref()).collect::<Vec<_>>().join("")
-            }
+            Content::Parts(parts) => parts
+                .iter()
+                .filter(|p| p.kind == "text" || p.kind.is_empty())
+                .filter_map(|p| p.text.as_deref())
+                .collect::<Vec<_>>()
+                .join(""),
             Content::Other(_) => String::new(),
         }
     }
@@ -193,7 +203,11 @@ impl FromJson for AttachmentRef {
         match v {
             Value::String(t) => Ok(AttachmentRef(t.rsplit('/').next().unwrap_or(t).to_string())),
             Value::Object(m) => {
-                let name: Option<String> = if m.get("name").is_some_and(|n| !n.is_null()) { field(m, "name")? } else { field(m, "filename")? };
+                let name: Option<String> = if m.get("name").is_some_and(|n| !n.is_null()) {
+                    field(m, "name")?
+                } else {
+                    field(m, "filename")?
+                };
                 Ok(AttachmentRef(name.unwrap_or_else(|| "file".into())))
             }
             other => Err(JsonError::expected("an attachment name or object", other)),
@@ -415,7 +429,13 @@ pub struct UploadReply {
 
 impl From<UploadReply> for UploadedFile {
     fn from(r: UploadReply) -> Self {
-        UploadedFile { name: r.filename, path: r.path, mime: r.mime, size: r.size, is_image: r.is_image }
+        UploadedFile {
+            name: r.filename,
+            path: r.path,
+            mime: r.mime,
+            size: r.size,
+            is_image: r.is_image,
+        }
     }
 }
 
@@ -541,12 +561,26 @@ impl ApprovalRespond {
     /// approval carries a `_gateway_mirror_token` but no `run_id`; sending the token alone
     /// makes the backend take the gateway-relay path and answer 409 `gateway_run_unavailable`.
     pub fn new(session_id: &str, approval: &Approval, choice: ApprovalChoice) -> ApprovalRespond {
-        let nonempty = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-        let (run_id, mirror_token) = match (nonempty(&approval.run_id), nonempty(&approval.gateway_mirror_token)) {
+        let nonempty = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let (run_id, mirror_token) = match (
+            nonempty(&approval.run_id),
+            nonempty(&approval.gateway_mirror_token),
+        ) {
             (Some(run), Some(token)) => (Some(run), Some(token)),
             _ => (None, None),
         };
-        ApprovalRespond { session_id: session_id.to_string(), choice, approval_id: approval.approval_id.clone(), run_id, mirror_token }
+        ApprovalRespond {
+            session_id: session_id.to_string(),
+            choice,
+            approval_id: approval.approval_id.clone(),
+            run_id,
+            mirror_token,
+        }
     }
 }
 
@@ -659,7 +693,11 @@ pub fn csrf_token_from_shell(html: &str) -> Option<String> {
                 let body = &after[1..];
                 if let Some(end) = body.find(quote) {
                     let token = &body[..end];
-                    if !token.is_empty() && token.chars().all(|c| c.is_ascii_alphanumeric() || "-_.=+/".contains(c)) {
+                    if !token.is_empty()
+                        && token
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "-_.=+/".contains(c))
+                    {
                         return Some(token.to_string());
                     }
                 }
@@ -676,7 +714,10 @@ mod tests {
 
     #[test]
     fn csrf_token_is_read_from_the_shell_literal() {
-        let html = r#"<script>window.__HERMES_CONFIG__ = {"basePath":"/", csrfToken:"ab12.cd-34"};</script>"#;
+        let html = concat!(
+            r#"<script>window.__HERMES_CONFIG__ = {"basePath":"/", "#,
+            r#"csrfToken:"ab12.cd-34"};</script>"#
+        );
         assert_eq!(csrf_token_from_shell(html).as_deref(), Some("ab12.cd-34"));
         let quoted = r#"{"csrfToken": "tok_1"}"#;
         assert_eq!(csrf_token_from_shell(quoted).as_deref(), Some("tok_1"));
@@ -686,26 +727,36 @@ mod tests {
 
     #[test]
     fn content_parts_join_text_parts_only() {
-        let m: Message = crate::from_json(
-            r#"{"role":"assistant","content":[{"type":"text","text":"a"},{"type":"tool_use","id":"x","name":"t","input":{}},{"type":"text","text":"b"}]}"#,
-        )
+        let m: Message = crate::from_json(concat!(
+            r#"{"role":"assistant","content":[{"type":"text","text":"a"},"#,
+            r#"{"type":"tool_use","id":"x","name":"t","input":{}},{"type":"text","text":"b"}]}"#
+        ))
         .unwrap();
         assert_eq!(m.text(), "ab");
     }
 
     #[test]
     fn nullable_fields_and_varying_shapes_decode() {
-        let m: Message = crate::from_json(
-            r#"{"role":"user","content":null,"reasoning":null,"id":7,"tool_calls":[],"attachments":["a.png",{"name":"b.txt","path":"/x"},{"filename":"c.pdf"}]}"#,
-        )
+        let m: Message = crate::from_json(concat!(
+            r#"{"role":"user","content":null,"reasoning":null,"id":7,"tool_calls":[],"#,
+            r#""attachments":["a.png",{"name":"b.txt","path":"/x"},{"filename":"c.pdf"}]}"#
+        ))
         .unwrap();
         assert_eq!(m.id, Some(Value::from(7)));
         assert!(!m.error);
-        assert_eq!(m.attachments.iter().map(AttachmentRef::display_name).collect::<Vec<_>>(), ["a.png", "b.txt", "c.pdf"]);
-        let odd: Message = crate::from_json(r#"{"role":"assistant","content":{"weird":true}}"#).unwrap();
+        assert_eq!(
+            m.attachments
+                .iter()
+                .map(AttachmentRef::display_name)
+                .collect::<Vec<_>>(),
+            ["a.png", "b.txt", "c.pdf"]
+        );
+        let odd: Message =
+            crate::from_json(r#"{"role":"assistant","content":{"weird":true}}"#).unwrap();
         assert_eq!(odd.text(), "");
         let bare: SearchReply = crate::from_json(r#"[{"session_id":"a"}]"#).unwrap();
-        let wrapped: SearchReply = crate::from_json(r#"{"query":"x","sessions":[{"session_id":"a"}]}"#).unwrap();
+        let wrapped: SearchReply =
+            crate::from_json(r#"{"query":"x","sessions":[{"session_id":"a"}]}"#).unwrap();
         assert_eq!(bare, wrapped);
         assert_eq!(bare.into_rows()[0].session_id, "a");
         assert!(crate::from_json::<SearchReply>("42").is_err());
@@ -713,26 +764,55 @@ mod tests {
 
     #[test]
     fn typed_text_drops_the_attached_files_suffix() {
-        let m = Message { role: "user".into(), content: Some(Content::Text("hi\n\n[Attached files: /a]".into())), ..Default::default() };
+        let m = Message {
+            role: "user".into(),
+            content: Some(Content::Text("hi\n\n[Attached files: /a]".into())),
+            ..Default::default()
+        };
         assert_eq!(m.typed_text(), "hi");
     }
 
     #[test]
     fn typed_text_drops_the_agents_workspace_line() {
-        let m = |t: &str| Message { role: "user".into(), content: Some(Content::Text(t.into())), ..Default::default() };
-        assert_eq!(m("[Workspace::v1: /tmp/w]\nFail [[error]]").typed_text(), "Fail [[error]]");
-        assert_eq!(m("[Workspace::v1: /a\\]b]\nhi\n\n[Attached files: /x]").typed_text(), "hi");
+        let m = |t: &str| Message {
+            role: "user".into(),
+            content: Some(Content::Text(t.into())),
+            ..Default::default()
+        };
+        assert_eq!(
+            m("[Workspace::v1: /tmp/w]\nFail [[error]]").typed_text(),
+            "Fail [[error]]"
+        );
+        assert_eq!(
+            m("[Workspace::v1: /a\\]b]\nhi\n\n[Attached files: /x]").typed_text(),
+            "hi"
+        );
         assert_eq!(m("[Workspace: /old]\nlegacy").typed_text(), "legacy");
-        assert_eq!(m("[Workspace::v1: unterminated").typed_text(), "[Workspace::v1: unterminated");
-        assert_eq!(m("say [Workspace::v1: /x] later").typed_text(), "say [Workspace::v1: /x] later");
+        assert_eq!(
+            m("[Workspace::v1: unterminated").typed_text(),
+            "[Workspace::v1: unterminated"
+        );
+        assert_eq!(
+            m("say [Workspace::v1: /x] later").typed_text(),
+            "say [Workspace::v1: /x] later"
+        );
     }
 
     #[test]
     fn respond_outcomes_follow_the_contract() {
         let r = |s: &str| crate::from_json::<RespondReply>(s).unwrap().outcome();
-        assert_eq!(r(r#"{"ok":true,"choice":"once"}"#), RespondOutcome::Accepted);
-        assert_eq!(r(r#"{"ok":true,"stale_cleared":true}"#), RespondOutcome::StaleCleared);
-        assert_eq!(r(r#"{"ok":false,"stale":true,"error":"x"}"#), RespondOutcome::StaleCleared);
+        assert_eq!(
+            r(r#"{"ok":true,"choice":"once"}"#),
+            RespondOutcome::Accepted
+        );
+        assert_eq!(
+            r(r#"{"ok":true,"stale_cleared":true}"#),
+            RespondOutcome::StaleCleared
+        );
+        assert_eq!(
+            r(r#"{"ok":false,"stale":true,"error":"x"}"#),
+            RespondOutcome::StaleCleared
+        );
         assert_eq!(r(r#"{"ok":false}"#), RespondOutcome::Superseded);
     }
 }

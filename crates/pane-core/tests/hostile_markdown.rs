@@ -68,7 +68,8 @@ const PAYLOADS: &[&str] = &[
     "``` onload=window.__pwned=1\ncode\n```",
     "    <script>window.__pwned=1</script>",
     "`<script>window.__pwned=1</script>`",
-    "| a | b |\n|---|---|\n| <script>window.__pwned=1</script> | <img src=x onerror=window.__pwned=1> |",
+    "| a | b |\n|---|---|\n| <script>window.__pwned=1</script> | <img src=x \
+     onerror=window.__pwned=1> |",
     "- [ ] <img src=x onerror=window.__pwned=1>",
     "> <iframe src=javascript:window.__pwned=1>",
     "# <svg onload=window.__pwned=1>",
@@ -114,7 +115,10 @@ fn tags(html: &str) -> Vec<(String, Vec<(String, String)>)> {
     let mut i = 0;
     while let Some(off) = html[i..].find('<') {
         let start = i + off + 1;
-        let end = html[start..].find('>').map(|e| start + e).expect("every `<` in output opens a tag that closes");
+        let end = html[start..]
+            .find('>')
+            .map(|e| start + e)
+            .expect("every `<` in output opens a tag that closes");
         let inner = &html[start..end];
         i = end + 1;
         if inner.starts_with('/') {
@@ -132,14 +136,20 @@ fn tags(html: &str) -> Vec<(String, Vec<(String, String)>)> {
                 (Some(e), s) if s.is_none_or(|s| e < s) => {
                     let key = r[..e].trim().to_ascii_lowercase();
                     let after = &r[e + 1..];
-                    assert!(after.starts_with('"'), "unquoted attribute value in {inner}");
+                    assert!(
+                        after.starts_with('"'),
+                        "unquoted attribute value in {inner}"
+                    );
                     let close = after[1..].find('"').expect("closed quote") + 1;
                     attrs.push((key, after[1..close].to_string()));
                     r = after[close + 1..].trim_start();
                 }
                 _ => {
                     let end = sp.unwrap_or(r.len());
-                    attrs.push((r[..end].trim_end_matches('/').to_ascii_lowercase(), String::new()));
+                    attrs.push((
+                        r[..end].trim_end_matches('/').to_ascii_lowercase(),
+                        String::new(),
+                    ));
                     r = r[end..].trim_start();
                 }
             }
@@ -180,17 +190,40 @@ const ALLOWED_TAGS: &[&str] = &[
     "span",
     "button",
 ];
-const ALLOWED_ATTRS: &[&str] = &["href", "rel", "target", "class", "data-testid", "type", "disabled", "checked", "start", "title", "aria-label"];
+const ALLOWED_ATTRS: &[&str] = &[
+    "href",
+    "rel",
+    "target",
+    "class",
+    "data-testid",
+    "type",
+    "disabled",
+    "checked",
+    "start",
+    "title",
+    "aria-label",
+];
 
 fn assert_inert(src: &str, html: &str) {
     for (name, attrs) in tags(html) {
-        assert!(ALLOWED_TAGS.contains(&name.as_str()), "tag <{name}> from {src:?}:\n{html}");
+        assert!(
+            ALLOWED_TAGS.contains(&name.as_str()),
+            "tag <{name}> from {src:?}:\n{html}"
+        );
         for (k, v) in attrs {
-            assert!(ALLOWED_ATTRS.contains(&k.as_str()), "attribute {k} on <{name}> from {src:?}:\n{html}");
+            assert!(
+                ALLOWED_ATTRS.contains(&k.as_str()),
+                "attribute {k} on <{name}> from {src:?}:\n{html}"
+            );
             assert!(!k.starts_with("on"), "event handler {k} from {src:?}");
             if k == "href" {
                 let l = v.to_ascii_lowercase();
-                assert!(l.starts_with("http://") || l.starts_with("https://") || l.starts_with("mailto:"), "href {v} from {src:?}");
+                assert!(
+                    l.starts_with("http://")
+                        || l.starts_with("https://")
+                        || l.starts_with("mailto:"),
+                    "href {v} from {src:?}"
+                );
             }
             if k == "type" {
                 assert!(v == "checkbox" || v == "button", "type {v} from {src:?}");
@@ -212,7 +245,13 @@ fn corpus_is_large_enough() {
 #[test]
 fn hostile_markdown_renders_with_no_executable_markup() {
     for p in PAYLOADS {
-        for src in [p.to_string(), format!("Intro text\n\n{p}\n\nOutro"), format!("- item {p}"), format!("> {p}"), format!("a {p} b")] {
+        for src in [
+            p.to_string(),
+            format!("Intro text\n\n{p}\n\nOutro"),
+            format!("- item {p}"),
+            format!("> {p}"),
+            format!("a {p} b"),
+        ] {
             let html = render(&src);
             assert_inert(&src, &html);
             for block in render_blocks(&src) {
@@ -225,7 +264,10 @@ fn hostile_markdown_renders_with_no_executable_markup() {
 #[test]
 fn hostile_text_is_shown_not_dropped() {
     let html = render("<script>window.__pwned=1</script>");
-    assert!(html.contains("&lt;script&gt;window.__pwned=1&lt;/script&gt;"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;window.__pwned=1&lt;/script&gt;"),
+        "{html}"
+    );
     let html = render("[click](javascript:window.__pwned=1)");
     assert!(html.contains("click"), "{html}");
 }
@@ -236,7 +278,12 @@ fn every_link_in_the_output_is_noopener() {
         let html = render(p);
         for (name, attrs) in tags(&html) {
             if name == "a" {
-                assert!(attrs.iter().any(|(k, v)| k == "rel" && v == "noopener noreferrer"), "{p}: {html}");
+                assert!(
+                    attrs
+                        .iter()
+                        .any(|(k, v)| k == "rel" && v == "noopener noreferrer"),
+                    "{p}: {html}"
+                );
             }
         }
     }

@@ -48,7 +48,16 @@ struct Truth {
 }
 
 fn raw_text_of(events: &[StreamEvent]) -> String {
-    events.iter().filter_map(|e| if let StreamEvent::Token(t) = e { Some(t.text.as_str()) } else { None }).collect()
+    events
+        .iter()
+        .filter_map(|e| {
+            if let StreamEvent::Token(t) = e {
+                Some(t.text.as_str())
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 fn cards_of(events: &[StreamEvent]) -> Vec<(String, bool)> {
@@ -68,23 +77,46 @@ fn cards_of(events: &[StreamEvent]) -> Vec<(String, bool)> {
 }
 
 fn live_raw_text(l: &LiveTurn) -> String {
-    l.segments.iter().filter_map(|s| if let Segment::Text { text, .. } = s { Some(text.as_str()) } else { None }).collect()
+    l.segments
+        .iter()
+        .filter_map(|s| {
+            if let Segment::Text { text, .. } = s {
+                Some(text.as_str())
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 fn live_cards(l: &LiveTurn) -> Vec<(String, bool)> {
-    l.cards().map(|c| (c.tid.clone().unwrap_or_default(), c.status != ToolStatus::Running)).collect()
+    l.cards()
+        .map(|c| {
+            (
+                c.tid.clone().unwrap_or_default(),
+                c.status != ToolStatus::Running,
+            )
+        })
+        .collect()
 }
 
 fn build_truth(i: usize, beats: &[Beat], ending: Ending) -> Truth {
     let sid = format!("s{i}");
     let stream = format!("st{i}");
-    let mut journal = vec![StreamEvent::ContextStatus(ContextStatus { session_id: Some(sid.clone()), prefill: serde_json::Value::Null })];
+    let mut journal = vec![StreamEvent::ContextStatus(ContextStatus {
+        session_id: Some(sid.clone()),
+        prefill: serde_json::Value::Null,
+    })];
     let mut open_tools: Vec<String> = Vec::new();
     let mut n_tools = 0;
     for b in beats {
         match b {
-            Beat::Token(x) => journal.push(StreamEvent::Token(TextDelta { text: format!(" {sid}t{}x{x}", journal.len()) })),
-            Beat::Reasoning(x) => journal.push(StreamEvent::Reasoning(TextDelta { text: format!("r{x}") })),
+            Beat::Token(x) => journal.push(StreamEvent::Token(TextDelta {
+                text: format!(" {sid}t{}x{x}", journal.len()),
+            })),
+            Beat::Reasoning(x) => journal.push(StreamEvent::Reasoning(TextDelta {
+                text: format!("r{x}"),
+            })),
             Beat::Tool => {
                 n_tools += 1;
                 let tid = format!("{sid}-call{n_tools}");
@@ -113,41 +145,88 @@ fn build_truth(i: usize, beats: &[Beat], ending: Ending) -> Truth {
             }
         }
         if journal.len() % 5 == 0 {
-            journal.push(StreamEvent::Metering(Box::new(Metering { tps: Some(10.0), tps_available: true, ..Default::default() })));
+            journal.push(StreamEvent::Metering(Box::new(Metering {
+                tps: Some(10.0),
+                tps_available: true,
+                ..Default::default()
+            })));
         }
     }
     let text = raw_text_of(&journal);
-    let user = Message { role: "user".into(), content: Some(Content::Text(format!("question {i}"))), ..Default::default() };
-    let reply = Message { role: "assistant".into(), content: Some(Content::Text(text.trim().to_string())), ..Default::default() };
+    let user = Message {
+        role: "user".into(),
+        content: Some(Content::Text(format!("question {i}"))),
+        ..Default::default()
+    };
+    let reply = Message {
+        role: "assistant".into(),
+        content: Some(Content::Text(text.trim().to_string())),
+        ..Default::default()
+    };
     let settled_at;
     let final_messages;
     match ending {
         Ending::DoneTitleEnd => {
             final_messages = vec![user, reply];
-            let session = SessionDetail { session_id: sid.clone(), messages: final_messages.clone(), ..Default::default() };
-            journal.push(StreamEvent::Done(Box::new(Done { session: Some(session), ..Default::default() })));
+            let session = SessionDetail {
+                session_id: sid.clone(),
+                messages: final_messages.clone(),
+                ..Default::default()
+            };
+            journal.push(StreamEvent::Done(Box::new(Done {
+                session: Some(session),
+                ..Default::default()
+            })));
             settled_at = journal.len();
-            journal.push(StreamEvent::Title(Title { session_id: Some(sid.clone()), title: format!("Title {i}") }));
-            journal.push(StreamEvent::StreamEnd(StreamEnd { session_id: Some(sid.clone()) }));
+            journal.push(StreamEvent::Title(Title {
+                session_id: Some(sid.clone()),
+                title: format!("Title {i}"),
+            }));
+            journal.push(StreamEvent::StreamEnd(StreamEnd {
+                session_id: Some(sid.clone()),
+            }));
         }
         Ending::Cancel => {
             let mut partial = reply;
             partial.partial = true;
-            let marker = Message { role: "assistant".into(), content: Some(Content::Text("**Task cancelled:**".into())), error: true, ..Default::default() };
+            let marker = Message {
+                role: "assistant".into(),
+                content: Some(Content::Text("**Task cancelled:**".into())),
+                error: true,
+                ..Default::default()
+            };
             final_messages = vec![user, partial, marker];
-            let session = SessionDetail { session_id: sid.clone(), messages: final_messages.clone(), ..Default::default() };
-            journal.push(StreamEvent::Cancel(Box::new(Cancel { session: Some(session), ..Default::default() })));
+            let session = SessionDetail {
+                session_id: sid.clone(),
+                messages: final_messages.clone(),
+                ..Default::default()
+            };
+            journal.push(StreamEvent::Cancel(Box::new(Cancel {
+                session: Some(session),
+                ..Default::default()
+            })));
             settled_at = journal.len();
         }
         Ending::Interrupted => {
             let mut partial = reply;
             partial.partial = true;
             final_messages = vec![user, partial];
-            journal.push(StreamEvent::AppError(Box::new(AppError { kind: Some("interrupted".into()), recovery_control: true, ..Default::default() })));
+            journal.push(StreamEvent::AppError(Box::new(AppError {
+                kind: Some("interrupted".into()),
+                recovery_control: true,
+                ..Default::default()
+            })));
             settled_at = journal.len();
         }
     }
-    Truth { sid, stream, journal, produced: 0, final_messages, settled_at }
+    Truth {
+        sid,
+        stream,
+        journal,
+        produced: 0,
+        final_messages,
+        settled_at,
+    }
 }
 
 /// A model EventSource: delivers journal frames from `next` as the server produces them.
@@ -169,7 +248,10 @@ struct World {
 impl World {
     fn idx(&self, sid: &str) -> usize {
         let resolved = self.hub.resolve(sid);
-        self.truths.iter().position(|t| t.sid == resolved || t.sid == sid).expect("known session")
+        self.truths
+            .iter()
+            .position(|t| t.sid == resolved || t.sid == sid)
+            .expect("known session")
     }
 
     fn finished(&self, i: usize) -> bool {
@@ -184,7 +266,11 @@ impl World {
         let prefix = &t.journal[..t.produced];
         SessionDetail {
             session_id: t.sid.clone(),
-            messages: if settled { t.final_messages.clone() } else { Vec::new() },
+            messages: if settled {
+                t.final_messages.clone()
+            } else {
+                Vec::new()
+            },
             active_stream_id: live.then(|| t.stream.clone()),
             runtime_journal_snapshot: (live && !settled).then(|| JournalSnapshot {
                 stream_id: Some(t.stream.clone()),
@@ -211,29 +297,68 @@ impl World {
         let mut queue: std::collections::VecDeque<Command> = actions.into();
         while let Some(a) = queue.pop_front() {
             match a {
-                Command::Open { session_id, stream_id, query } => {
-                    let after: usize = query.split('&').find_map(|kv| kv.strip_prefix("after_seq=")).and_then(|v| v.parse().ok()).expect("cursor in query");
+                Command::Open {
+                    session_id,
+                    stream_id,
+                    query,
+                } => {
+                    let after: usize = query
+                        .split('&')
+                        .find_map(|kv| kv.strip_prefix("after_seq="))
+                        .and_then(|v| v.parse().ok())
+                        .expect("cursor in query");
                     assert!(query.contains("replay=1"));
                     let session = self.idx(&session_id);
                     assert_eq!(self.truths[session].stream, stream_id);
-                    self.conns.push(Conn { session, stream: stream_id, next: after, last: None });
+                    self.conns.push(Conn {
+                        session,
+                        stream: stream_id,
+                        next: after,
+                        last: None,
+                    });
                 }
                 Command::Close { stream_id, .. } => self.conns.retain(|c| c.stream != stream_id),
-                Command::Probe { session_id, stream_id, .. } => {
+                Command::Probe {
+                    session_id,
+                    stream_id,
+                    ..
+                } => {
                     let i = self.idx(&session_id);
-                    let status = StreamStatus { active: !self.finished(i), replay_available: true, stream_id: Some(stream_id.clone()), journal: None };
-                    queue.extend(self.hub.update(Input::Probed { session: session_id, stream: stream_id, status: Some(status) }));
+                    let status = StreamStatus {
+                        active: !self.finished(i),
+                        replay_available: true,
+                        stream_id: Some(stream_id.clone()),
+                        journal: None,
+                    };
+                    queue.extend(self.hub.update(Input::Probed {
+                        session: session_id,
+                        stream: stream_id,
+                        status: Some(status),
+                    }));
                 }
                 Command::Reload { session_id, .. } => {
                     let d = self.detail(self.idx(&session_id));
                     let at = self.hub.ticket();
-                    queue.extend(self.hub.update(Input::Loaded { session: session_id, detail: d, messages: true, at }));
+                    queue.extend(self.hub.update(Input::Loaded {
+                        session: session_id,
+                        detail: d,
+                        messages: true,
+                        at,
+                    }));
                 }
-                Command::Renamed { .. } | Command::Notice { .. } | Command::StartTurn { .. } | Command::GiveBack { .. } | Command::Finished { .. } => {}
+                Command::Renamed { .. }
+                | Command::Notice { .. }
+                | Command::StartTurn { .. }
+                | Command::GiveBack { .. }
+                | Command::Finished { .. } => {}
             }
         }
         // Never more transports than the budget allows.
-        assert!(self.conns.len() <= Budget::with_connections(self.budget_connections).chat_slots(), "{} open > budget", self.conns.len());
+        assert!(
+            self.conns.len() <= Budget::with_connections(self.budget_connections).chat_slots(),
+            "{} open > budget",
+            self.conns.len()
+        );
         assert_eq!(self.conns.len(), self.hub.open_transports().len());
     }
 
@@ -253,14 +378,28 @@ impl World {
         };
         let event = t.journal[idx].clone();
         // The immediate `cancel` is sent with the previous frame's id (§3.5).
-        let seq = if matches!(event, StreamEvent::Cancel(_)) { idx as u64 } else { idx as u64 + 1 };
-        let id = EventId { stream_id: conn.stream.clone(), seq };
+        let seq = if matches!(event, StreamEvent::Cancel(_)) {
+            idx as u64
+        } else {
+            idx as u64 + 1
+        };
+        let id = EventId {
+            stream_id: conn.stream.clone(),
+            seq,
+        };
         if !duplicate {
             self.conns[c].next += 1;
             self.conns[c].last = Some(idx);
         }
-        self.hub.update(Input::ReadyState { stream: conn.stream.clone(), state: ReadyState::Open });
-        let actions = self.hub.update(Input::Frame { stream: conn.stream.clone(), id: Some(id), event });
+        self.hub.update(Input::ReadyState {
+            stream: conn.stream.clone(),
+            state: ReadyState::Open,
+        });
+        let actions = self.hub.update(Input::Frame {
+            stream: conn.stream.clone(),
+            id: Some(id),
+            event,
+        });
         self.run(actions);
     }
 
@@ -273,14 +412,21 @@ impl World {
             let d = self.detail(i);
             let sid = self.truths[i].sid.clone();
             let at = self.hub.ticket();
-            actions.extend(self.hub.update(Input::Loaded { session: sid, detail: d, messages: true, at }));
+            actions.extend(self.hub.update(Input::Loaded {
+                session: sid,
+                detail: d,
+                messages: true,
+                at,
+            }));
         }
         self.run(actions);
     }
 
     fn check(&self) {
         for (i, t) in self.truths.iter().enumerate() {
-            let Some(rt) = self.hub.session(&t.sid) else { continue };
+            let Some(rt) = self.hub.session(&t.sid) else {
+                continue;
+            };
             check_session(i, t, rt);
         }
     }
@@ -290,17 +436,33 @@ fn check_session(i: usize, t: &Truth, rt: &SessionRuntime) {
     let Some(s) = rt.stream() else { return };
     assert_eq!(s.stream_id, t.stream, "session {i} follows its own stream");
     let cursor = s.cursor.seq as usize;
-    assert!(cursor <= t.produced, "session {i}: cursor {cursor} ahead of the server {}", t.produced);
+    assert!(
+        cursor <= t.produced,
+        "session {i}: cursor {cursor} ahead of the server {}",
+        t.produced
+    );
     if cursor >= t.settled_at || s.settled {
         if rt.live().is_none() && rt.loaded() {
-            assert_eq!(rt.messages(), t.final_messages, "session {i}: settled transcript");
+            assert_eq!(
+                rt.messages(),
+                t.final_messages,
+                "session {i}: settled transcript"
+            );
         }
         return;
     }
     if let Some(l) = rt.live().filter(|_| !s.ended) {
         let prefix = &t.journal[..cursor];
-        assert_eq!(live_raw_text(l), raw_text_of(prefix), "session {i}: live text at seq {cursor}");
-        assert_eq!(live_cards(l), cards_of(prefix), "session {i}: tool cards at seq {cursor}");
+        assert_eq!(
+            live_raw_text(l),
+            raw_text_of(prefix),
+            "session {i}: live text at seq {cursor}"
+        );
+        assert_eq!(
+            live_cards(l),
+            cards_of(prefix),
+            "session {i}: tool cards at seq {cursor}"
+        );
     }
 }
 
@@ -315,7 +477,11 @@ fn beat() -> impl Strategy<Value = Beat> {
 }
 
 fn ending() -> impl Strategy<Value = Ending> {
-    prop_oneof![6 => Just(Ending::DoneTitleEnd), 1 => Just(Ending::Cancel), 1 => Just(Ending::Interrupted)]
+    prop_oneof![
+        6 => Just(Ending::DoneTitleEnd),
+        1 => Just(Ending::Cancel),
+        1 => Just(Ending::Interrupted),
+    ]
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -345,23 +511,50 @@ fn op() -> impl Strategy<Value = Op> {
 type Scenario = (Vec<(Vec<Beat>, Ending)>, Vec<Op>, usize);
 
 fn scenario() -> impl Strategy<Value = Scenario> {
-    (prop::collection::vec((prop::collection::vec(beat(), 1..14), ending()), 3..=4), prop::collection::vec(op(), 10..120), 2usize..=4)
+    (
+        prop::collection::vec((prop::collection::vec(beat(), 1..14), ending()), 3..=4),
+        prop::collection::vec(op(), 10..120),
+        2usize..=4,
+    )
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 10_000, max_shrink_iters: 2_000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 10_000,
+        max_shrink_iters: 2_000,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
-    fn every_session_ends_exactly_once_whatever_the_interleaving((scripts, ops, budget) in scenario()) {
-        let truths: Vec<Truth> = scripts.iter().enumerate().map(|(i, (b, e))| build_truth(i, b, *e)).collect();
-        let mut w = World { truths, hub: Hub::new(Budget::with_connections(budget)), conns: Vec::new(), budget_connections: budget };
+    fn every_session_ends_exactly_once_whatever_the_interleaving(
+        (scripts, ops, budget) in scenario()
+    ) {
+        let truths: Vec<Truth> = scripts
+            .iter()
+            .enumerate()
+            .map(|(i, (b, e))| build_truth(i, b, *e))
+            .collect();
+        let mut w = World {
+            truths,
+            hub: Hub::new(Budget::with_connections(budget)),
+            conns: Vec::new(),
+            budget_connections: budget,
+        };
         let n = w.truths.len();
         // Every turn was started by this client.
         let mut actions = w.hub.update(Input::Show(Some("s0".into())));
         for i in 0..n {
             let (sid, stream) = (w.truths[i].sid.clone(), w.truths[i].stream.clone());
-            actions.extend(w.hub.update(Input::Send { session: sid.clone(), text: format!("question {i}"), uploads: Vec::new() }));
-            actions.extend(w.hub.update(Input::Started { session: sid, stream, uploads: Vec::new() }));
+            actions.extend(w.hub.update(Input::Send {
+                session: sid.clone(),
+                text: format!("question {i}"),
+                uploads: Vec::new(),
+            }));
+            actions.extend(w.hub.update(Input::Started {
+                session: sid,
+                stream,
+                uploads: Vec::new(),
+            }));
         }
         w.run(actions);
         for op in ops {
@@ -370,15 +563,31 @@ proptest! {
                     let i = i as usize % n;
                     if !w.finished(i) { w.truths[i].produced += 1; }
                 }
-                Op::Deliver(c) if !w.conns.is_empty() => { let c = c as usize % w.conns.len(); w.deliver(c, false) }
-                Op::Duplicate(c) if !w.conns.is_empty() => { let c = c as usize % w.conns.len(); w.deliver(c, true) }
+                Op::Deliver(c) if !w.conns.is_empty() => {
+                    let c = c as usize % w.conns.len();
+                    w.deliver(c, false)
+                }
+                Op::Duplicate(c) if !w.conns.is_empty() => {
+                    let c = c as usize % w.conns.len();
+                    w.deliver(c, true)
+                }
                 Op::Switch(i) => {
-                    let before: BTreeMap<String, SessionRuntime> = w.hub.sessions().map(|s| (s.id().to_string(), s.clone())).collect();
+                    let before: BTreeMap<String, SessionRuntime> = w
+                        .hub
+                        .sessions()
+                        .map(|s| (s.id().to_string(), s.clone()))
+                        .collect();
                     let target = format!("s{}", i as usize % n);
                     let actions = w.hub.update(Input::Show(Some(target)));
-                    let after: BTreeMap<String, SessionRuntime> = w.hub.sessions().map(|s| (s.id().to_string(), s.clone())).collect();
+                    let after: BTreeMap<String, SessionRuntime> = w
+                        .hub
+                        .sessions()
+                        .map(|s| (s.id().to_string(), s.clone()))
+                        .collect();
                     prop_assert_eq!(&before, &after, "a pane switch changed a runtime");
-                    let only_transport = actions.iter().all(|a| matches!(a, Command::Open { .. } | Command::Close { .. }));
+                    let only_transport = actions
+                        .iter()
+                        .all(|a| matches!(a, Command::Open { .. } | Command::Close { .. }));
                     prop_assert!(only_transport, "a switch only opens or closes transports");
                     w.run(actions);
                 }
@@ -389,7 +598,9 @@ proptest! {
                 }
                 Op::Budget(b) => {
                     w.budget_connections = 2 + b as usize % 3;
-                    let actions = w.hub.update(Input::Budget(Budget::with_connections(w.budget_connections)));
+                    let actions = w
+                        .hub
+                        .update(Input::Budget(Budget::with_connections(w.budget_connections)));
                     w.run(actions);
                 }
                 Op::Reload => w.reload_all(),

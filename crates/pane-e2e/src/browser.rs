@@ -16,11 +16,18 @@ use crate::{free_port, temp_dir};
 struct GetLog;
 
 impl WebDriverCompatibleCommand for GetLog {
-    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
         base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
     }
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(json!({"type": "browser"}).to_string()))
+        (
+            http::Method::POST,
+            Some(json!({"type": "browser"}).to_string()),
+        )
     }
 }
 
@@ -29,11 +36,21 @@ impl WebDriverCompatibleCommand for GetLog {
 pub struct Cdp(pub &'static str, pub Value);
 
 impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
-        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
     }
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(json!({"cmd": self.0, "params": self.1}).to_string()))
+        (
+            http::Method::POST,
+            Some(json!({"cmd": self.0, "params": self.1}).to_string()),
+        )
     }
 }
 
@@ -87,10 +104,15 @@ impl Browser {
             "goog:loggingPrefs": {"browser": "ALL"},
             "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}
         });
-        let caps: fantoccini::wd::Capabilities = caps.as_object().unwrap().clone().into_iter().collect();
+        let caps: fantoccini::wd::Capabilities =
+            caps.as_object().unwrap().clone().into_iter().collect();
         let deadline = Instant::now() + Duration::from_secs(20);
         let client = loop {
-            match ClientBuilder::new(HttpConnector::new()).capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{port}")).await {
+            match ClientBuilder::new(HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
                 Ok(c) => break c,
                 Err(e) => {
                     assert!(Instant::now() < deadline, "chromedriver did not start: {e}");
@@ -98,7 +120,13 @@ impl Browser {
                 }
             }
         };
-        (Browser { client }, Driver { _child: driver, _profile: profile })
+        (
+            Browser { client },
+            Driver {
+                _child: driver,
+                _profile: profile,
+            },
+        )
     }
 
     pub async fn goto(&self, url: &str) {
@@ -107,19 +135,29 @@ impl Browser {
 
     /// Runs `script` (a function body; use `return`) and returns its value.
     pub async fn js(&self, script: &str) -> Value {
-        self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
     }
 
     /// Runs an async script (`arguments[0]` is the callback).
     pub async fn js_async(&self, script: &str) -> Value {
-        self.client.execute_async(script, vec![]).await.unwrap_or_else(|e| panic!("async script failed: {e}\n{script}"))
+        self.client
+            .execute_async(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("async script failed: {e}\n{script}"))
     }
 
     /// Polls `script` until it returns something truthy; returns it. Hang guard: `timeout`.
     pub async fn wait(&self, what: &str, timeout: Duration, script: &str) -> Value {
         let deadline = Instant::now() + timeout;
         loop {
-            let v = self.client.execute(script, vec![]).await.unwrap_or(Value::Null);
+            let v = self
+                .client
+                .execute(script, vec![])
+                .await
+                .unwrap_or(Value::Null);
             let truthy = match &v {
                 Value::Null => false,
                 Value::Bool(b) => *b,
@@ -135,41 +173,76 @@ impl Browser {
                 let logs = self.console().await;
                 let shot = self.client.screenshot().await.ok();
                 if let Some(png) = shot {
-                    let p = std::env::temp_dir().join(format!("pane-e2e-timeout-{}.png", std::process::id()));
+                    let p = std::env::temp_dir()
+                        .join(format!("pane-e2e-timeout-{}.png", std::process::id()));
                     let _ = std::fs::write(&p, png);
                     eprintln!("screenshot: {}", p.display());
                 }
-                let logs: Vec<String> = logs.iter().rev().take(6).map(|l| l.chars().take(400).collect()).collect();
-                panic!("timed out after {timeout:?} waiting for {what}\nlast value: {v}\nlast console lines: {logs:#?}");
+                let logs: Vec<String> = logs
+                    .iter()
+                    .rev()
+                    .take(6)
+                    .map(|l| l.chars().take(400).collect())
+                    .collect();
+                panic!(
+                    "timed out after {timeout:?} waiting for {what}\nlast value: {v}\n\
+                     last console lines: {logs:#?}"
+                );
             }
             tokio::time::sleep(Duration::from_millis(30)).await;
         }
     }
 
     pub async fn click(&self, css: &str) {
-        let el = self.client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no element {css}: {e}"));
-        el.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+        let el = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"));
+        el.click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
     /// Types into the element (appends).
     pub async fn type_into(&self, css: &str, text: &str) {
-        let el = self.client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no element {css}: {e}"));
-        el.send_keys(text).await.unwrap_or_else(|e| panic!("type into {css}: {e}"));
+        let el = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"));
+        el.send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
     /// The browser console so far (chromedriver's log).
     pub async fn console(&self) -> Vec<String> {
         match self.client.issue_cmd(GetLog).await {
-            Ok(Value::Array(entries)) => {
-                entries.iter().map(|e| format!("{} {}", e["level"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or(""))).collect()
-            }
+            Ok(Value::Array(entries)) => entries
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} {}",
+                        e["level"].as_str().unwrap_or(""),
+                        e["message"].as_str().unwrap_or("")
+                    )
+                })
+                .collect(),
             _ => Vec::new(),
         }
     }
 
     /// Runs a CDP command and returns its result.
     pub async fn cdp(&self, cmd: &'static str, params: Value) -> Value {
-        self.client.issue_cmd(Cdp(cmd, params)).await.unwrap_or_else(|e| panic!("CDP {cmd}: {e}"))
+        self.client
+            .issue_cmd(Cdp(cmd, params))
+            .await
+            .unwrap_or_else(|e| panic!("CDP {cmd}: {e}"))
     }
 
     pub async fn screenshot(&self, path: &std::path::Path) {

@@ -19,12 +19,19 @@ pub use server::{dist, Backend, RealBackend, Server, ServerOpts};
 
 /// A free TCP port on loopback.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// A fresh temporary directory.
 pub fn temp_dir(tag: &str) -> PathBuf {
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
     let d = std::env::temp_dir().join(format!("pane-e2e-{tag}-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&d).expect("temp dir");
     d
@@ -36,7 +43,10 @@ pub(crate) fn root() -> PathBuf {
 
 /// The visible text of the saved assistant reply of the last turn (what the pane shows).
 pub fn saved_reply(messages: &[Value]) -> String {
-    let start = messages.iter().rposition(|m| m["role"] == "user").map_or(0, |i| i + 1);
+    let start = messages
+        .iter()
+        .rposition(|m| m["role"] == "user")
+        .map_or(0, |i| i + 1);
     messages[start..]
         .iter()
         .filter(|m| m["role"] == "assistant" && m["_error"] != true)
@@ -56,14 +66,17 @@ pub async fn open_app(b: &Browser, url: &str) {
     b.wait(
         "the app to start",
         Duration::from_secs(30),
-        "return document.querySelector('[data-testid=sidebar]') !== null && performance.getEntriesByName('pane-interactive').length > 0",
+        "return document.querySelector('[data-testid=sidebar]') !== null && \
+         performance.getEntriesByName('pane-interactive').length > 0",
     )
     .await;
 }
 
 /// Sends a message from the shown pane's composer.
 pub async fn send(b: &Browser, text: &str) {
-    let input = format!("{SHOWN} [data-testid=composer-input], .route:not(.hidden) [data-testid=composer-input]");
+    let input = format!(
+        "{SHOWN} [data-testid=composer-input], .route:not(.hidden) [data-testid=composer-input]"
+    );
     b.type_into(&input, text).await;
     b.type_into(&input, "\u{E007}").await; // Enter
 }
@@ -71,19 +84,28 @@ pub async fn send(b: &Browser, text: &str) {
 /// JS: the session the address names (`…/session/<id>`, or `index.html?session=<id>` where the
 /// pane is served as a file, as in Hermes' `static/`), or null.
 pub const ADDRESS_SESSION_JS: &str = "(new URLSearchParams(location.search).get('session') || \
-    (location.pathname.includes('/session/') ? decodeURIComponent(location.pathname.split('/session/')[1]) : null))";
+    (location.pathname.includes('/session/') ? \
+    decodeURIComponent(location.pathname.split('/session/')[1]) : null))";
 
 /// Creates a session through the UI and returns its id.
 pub async fn new_session(b: &Browser) -> String {
     let before = b.js(&format!("return {ADDRESS_SESSION_JS}")).await;
     b.click("[data-testid=new-session]").await;
-    let v = b.wait("the new session's URL", Duration::from_secs(10), &format!("const s = {ADDRESS_SESSION_JS}; return s && s !== {before} ? s : null")).await;
+    let v = b
+        .wait(
+            "the new session's URL",
+            Duration::from_secs(10),
+            &format!("const s = {ADDRESS_SESSION_JS}; return s && s !== {before} ? s : null"),
+        )
+        .await;
     v.as_str().unwrap().to_string()
 }
 
 /// The shown pane's settled assistant text (markdown rendered to text).
-pub const SHOWN_REPLY_JS: &str = "const ms = [...document.querySelectorAll('.pane:not(.hidden) [data-role=assistant]:not(.live)')]; \
-    const last = ms.length ? ms[ms.length - 1] : null; return last ? last.querySelector('.md').innerText : null";
+pub const SHOWN_REPLY_JS: &str = "const ms = [...document.querySelectorAll('.pane:not(.hidden) \
+    [data-role=assistant]:not(.live)')]; \
+    const last = ms.length ? ms[ms.length - 1] : null; \
+    return last ? last.querySelector('.md').innerText : null";
 
 /// Runs a test body with a fresh stand-in server and browser (see [`with_backend`]).
 pub async fn with_stack<F, Fut>(opts: ServerOpts, body: F)
@@ -111,7 +133,11 @@ where
     // The app never panicked (a panic stops the wasm module; `show_fatal` marks the page).
     // Nor hit a bug it detects itself (`data-pane-bug`: a split view that could not render).
     let fatal = client
-        .execute("return document.body && (document.body.dataset.paneFatal || document.body.dataset.paneBug) || null", vec![])
+        .execute(
+            "return document.body && (document.body.dataset.paneFatal || \
+             document.body.dataset.paneBug) || null",
+            vec![],
+        )
         .await
         .ok()
         .and_then(|v| v.as_str().map(str::to_string));

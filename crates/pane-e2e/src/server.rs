@@ -24,11 +24,15 @@ use crate::{free_port, root, temp_dir};
 
 /// The bundle under test (`PANE_DIST`, built by `cargo xtask test` with the `test-hooks` feature).
 pub fn dist() -> PathBuf {
-    std::env::var_os("PANE_DIST").map(PathBuf::from).unwrap_or_else(|| root().join("target/e2e-dist"))
+    std::env::var_os("PANE_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/e2e-dist"))
 }
 
 fn server_bin() -> PathBuf {
-    std::env::var_os("PANE_SERVER_BIN").map(PathBuf::from).unwrap_or_else(|| root().join("target/native-release/pane-server"))
+    std::env::var_os("PANE_SERVER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/native-release/pane-server"))
 }
 
 /// Which backend the pane talks to.
@@ -68,12 +72,30 @@ impl RealBackend {
     /// password mode. A missing variable is a clear failure, never a silent skip.
     pub fn from_env(password: bool) -> RealBackend {
         let var = |name: &str| {
-            std::env::var(name)
-                .unwrap_or_else(|_| panic!("{name} is not set: the real-backend scenarios run under `cargo xtask test real`, which starts Hermes WebUI"))
+            std::env::var(name).unwrap_or_else(|_| {
+                panic!(
+                    "{name} is not set: the real-backend scenarios run under `cargo xtask test \
+                     real`, which starts Hermes WebUI"
+                )
+            })
         };
-        let (url, pw) = if password { (var("PANE_REAL_PW_URL"), Some(var("PANE_REAL_PASSWORD"))) } else { (var("PANE_REAL_URL"), None) };
-        let workspace = PathBuf::from(var(if password { "PANE_REAL_PW_WORKSPACE" } else { "PANE_REAL_WORKSPACE" }));
-        RealBackend { url, workspace, password: pw, static_mount: var("PANE_REAL_STATIC_MOUNT"), model: var("PANE_REAL_MODEL") }
+        let (url, pw) = if password {
+            (var("PANE_REAL_PW_URL"), Some(var("PANE_REAL_PASSWORD")))
+        } else {
+            (var("PANE_REAL_URL"), None)
+        };
+        let workspace = PathBuf::from(var(if password {
+            "PANE_REAL_PW_WORKSPACE"
+        } else {
+            "PANE_REAL_WORKSPACE"
+        }));
+        RealBackend {
+            url,
+            workspace,
+            password: pw,
+            static_mount: var("PANE_REAL_STATIC_MOUNT"),
+            model: var("PANE_REAL_MODEL"),
+        }
     }
 }
 
@@ -90,7 +112,13 @@ pub struct ServerOpts {
 
 impl Default for ServerOpts {
     fn default() -> ServerOpts {
-        ServerOpts { mount: "/".into(), password: None, backend: None, dist: dist(), wasm_as_text: false }
+        ServerOpts {
+            mount: "/".into(),
+            password: None,
+            backend: None,
+            dist: dist(),
+            wasm_as_text: false,
+        }
     }
 }
 
@@ -138,7 +166,12 @@ impl Server {
             Backend::StandIn => Server::start(opts).await,
             Backend::RealProxy => {
                 let real = RealBackend::from_env(opts.password.is_some());
-                let opts = ServerOpts { mount: "/pane/".into(), backend: Some(real.url.clone()), password: real.password.clone(), ..opts };
+                let opts = ServerOpts {
+                    mount: "/pane/".into(),
+                    backend: Some(real.url.clone()),
+                    password: real.password.clone(),
+                    ..opts
+                };
                 let mut s = Server::start(opts).await;
                 s.kind = kind;
                 s.api = real.url.clone();
@@ -147,8 +180,17 @@ impl Server {
             }
             Backend::RealEmbedded => {
                 let real = RealBackend::from_env(opts.password.is_some());
-                let port = real.url.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0);
-                let opts = ServerOpts { mount: real.static_mount.clone(), password: real.password.clone(), ..opts };
+                let port = real
+                    .url
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(0);
+                let opts = ServerOpts {
+                    mount: real.static_mount.clone(),
+                    password: real.password.clone(),
+                    ..opts
+                };
                 Server {
                     child: None,
                     kind,
@@ -166,7 +208,11 @@ impl Server {
 
     async fn spawn(&mut self) {
         let bin = server_bin();
-        assert!(bin.exists(), "{} is missing: run `cargo xtask test`", bin.display());
+        assert!(
+            bin.exists(),
+            "{} is missing: run `cargo xtask test`",
+            bin.display()
+        );
         let mut cmd = Command::new(bin);
         cmd.args([
             "--addr",
@@ -192,7 +238,9 @@ impl Server {
         if self.opts.wasm_as_text {
             cmd.arg("--wasm-as-text");
         }
-        cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).kill_on_drop(true);
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
         let mut child = cmd.spawn().expect("start pane-server");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let ready = tokio::time::timeout(Duration::from_secs(30), async {
@@ -238,7 +286,11 @@ impl Server {
     }
 
     fn stand_in_only(&self, what: &str) {
-        assert_eq!(self.kind, Backend::StandIn, "{what} is the stand-in's fault injector: it does not exist on the real backend");
+        assert_eq!(
+            self.kind,
+            Backend::StandIn,
+            "{what} is the stand-in's fault injector: it does not exist on the real backend"
+        );
     }
 
     /// SIGKILL: the server dies mid-whatever, like a crash.
@@ -260,30 +312,60 @@ impl Server {
         let logged_in = self.cookie.lock().unwrap().is_some();
         if let (Some(pw), false) = (self.opts.password.clone(), logged_in) {
             // Log the harness in once (a non-browser client: no Origin, so no CSRF token needed).
-            let (_, headers) = self.raw("POST", "api/auth/login", Some(json!({"password": pw}))).await;
-            let c = headers.get("set-cookie").and_then(|v| v.to_str().ok()).and_then(|v| v.split(';').next()).map(str::to_string);
+            let (_, headers) = self
+                .raw("POST", "api/auth/login", Some(json!({"password": pw})))
+                .await;
+            let c = headers
+                .get("set-cookie")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(';').next())
+                .map(str::to_string);
             *self.cookie.lock().unwrap() = c;
         }
         let (resp, _) = self.raw(method, path, body).await;
         resp
     }
 
-    async fn raw(&self, method: &str, path: &str, body: Option<Value>) -> ((u16, Value), hyper::HeaderMap) {
-        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build::<_, http_body_util::Full<hyper::body::Bytes>>(HttpConnector::new());
+    async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> ((u16, Value), hyper::HeaderMap) {
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build::<_, http_body_util::Full<hyper::body::Bytes>>(HttpConnector::new());
         let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let mut req =
-            hyper::Request::builder().method(method).uri(format!("{}/{}", self.api, path.trim_start_matches('/'))).header("content-type", "application/json");
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(format!("{}/{}", self.api, path.trim_start_matches('/')))
+            .header("content-type", "application/json");
         let cookie = self.cookie.lock().unwrap().clone();
         if let Some(c) = cookie {
             req = req.header("cookie", c);
         }
-        let req = req.body(http_body_util::Full::new(hyper::body::Bytes::from(body))).unwrap();
-        let resp = tokio::time::timeout(Duration::from_secs(30), client.request(req)).await.expect("request hang guard").expect("request");
+        let req = req
+            .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))
+            .unwrap();
+        let resp = tokio::time::timeout(Duration::from_secs(30), client.request(req))
+            .await
+            .expect("request hang guard")
+            .expect("request");
         let headers = resp.headers().clone();
         let status = resp.status().as_u16();
-        let bytes = resp.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-        ((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)), headers)
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        (
+            (
+                status,
+                serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            ),
+            headers,
+        )
     }
 
     pub async fn get(&self, path: &str) -> Value {
@@ -308,12 +390,18 @@ impl Server {
 
     /// A session's saved transcript.
     pub async fn messages(&self, sid: &str) -> Vec<Value> {
-        self.get(&format!("api/session?session_id={sid}")).await["session"]["messages"].as_array().cloned().unwrap_or_default()
+        self.get(&format!("api/session?session_id={sid}")).await["session"]["messages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Creates a session through the API; returns its id.
     pub async fn new_session(&self) -> String {
-        self.post("api/session/new", json!({})).await["session"]["session_id"].as_str().expect("a session id").to_string()
+        self.post("api/session/new", json!({})).await["session"]["session_id"]
+            .as_str()
+            .expect("a session id")
+            .to_string()
     }
 
     /// Starts a turn through the API (as another client would); returns the stream id. The
@@ -322,7 +410,13 @@ impl Server {
     pub async fn start_turn(&self, sid: &str, message: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let (status, r) = self.request("POST", "api/chat/start", Some(json!({"session_id": sid, "message": message}))).await;
+            let (status, r) = self
+                .request(
+                    "POST",
+                    "api/chat/start",
+                    Some(json!({"session_id": sid, "message": message})),
+                )
+                .await;
             if status == 409 && r["active_stream_id"].is_string() && Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 continue;
@@ -336,23 +430,45 @@ impl Server {
     pub async fn wait_idle(&self, sid: &str, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         loop {
-            let s = self.get(&format!("api/session?session_id={sid}&messages=0")).await;
+            let s = self
+                .get(&format!("api/session?session_id={sid}&messages=0"))
+                .await;
             if s["session"]["active_stream_id"].is_null() && !s["session"].is_null() {
                 return;
             }
-            assert!(Instant::now() < deadline, "session {sid} did not finish within {timeout:?}");
+            assert!(
+                Instant::now() < deadline,
+                "session {sid} did not finish within {timeout:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     /// What the scripted model was asked (real backends only): `[{n, model, stream, user}]`.
     pub async fn model_requests(&self) -> Vec<Value> {
-        let real = self.real.as_ref().expect("the scripted model serves the real backend only");
-        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build::<_, http_body_util::Full<hyper::body::Bytes>>(HttpConnector::new());
-        let req = hyper::Request::get(format!("{}/__requests", real.model)).body(http_body_util::Full::default()).unwrap();
-        let resp = client.request(req).await.expect("the scripted model answers");
-        let bytes = resp.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-        serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| v.as_array().cloned()).unwrap_or_default()
+        let real = self
+            .real
+            .as_ref()
+            .expect("the scripted model serves the real backend only");
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build::<_, http_body_util::Full<hyper::body::Bytes>>(HttpConnector::new());
+        let req = hyper::Request::get(format!("{}/__requests", real.model))
+            .body(http_body_util::Full::default())
+            .unwrap();
+        let resp = client
+            .request(req)
+            .await
+            .expect("the scripted model answers");
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
     }
 }

@@ -40,7 +40,9 @@ on_the_stand_in!(
     a_turn_started_elsewhere_shows_up_running_in_the_sidebar_and_is_followed,
     a_provider_error_is_shown_clearly_and_nothing_is_lost,
     hostile_content_never_runs_and_is_shown_as_text,
-    password_mode_goes_through_the_login_and_posts_carry_the_csrf_token { ServerOpts { password: Some("s3cret".into()), ..ServerOpts::default() } },
+    password_mode_goes_through_the_login_and_posts_carry_the_csrf_token {
+        ServerOpts { password: Some("s3cret".into()), ..ServerOpts::default() }
+    },
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -58,7 +60,10 @@ async fn a_dropped_connection_resumes_from_the_cursor_with_identical_text() {
         assert_eq!(shown, saved_reply(&server.messages(&sid).await));
         assert_eq!(shown, expected_tokens(300));
         let stats = server.stats().await;
-        assert!(stats["chat_streams_total"].as_u64().unwrap() >= 2, "the pane reconnected after the drop: {stats}");
+        assert!(
+            stats["chat_streams_total"].as_u64().unwrap() >= 2,
+            "the pane reconnected after the drop: {stats}"
+        );
     })
     .await;
 }
@@ -68,18 +73,47 @@ async fn a_server_restart_mid_stream_ends_the_turn_as_interrupted_and_a_new_turn
     with_stack(ServerOpts::default(), |mut server, b| async move {
         open_app(&b, &server.url()).await;
         let sid = start(&b, "restart me [[tokens=600]] [[delay=20]] [[ttft=0]]").await;
-        b.wait("some tokens", T, &format!("return (document.querySelector('{SHOWN} [data-testid=streaming-md]')?.innerText || '').includes('tok30')")).await;
+        b.wait(
+            "some tokens",
+            T,
+            &format!(
+                "return (document.querySelector('{SHOWN} [data-testid=streaming-md]')?.innerText \
+                 || '').includes('tok30')"
+            ),
+        )
+        .await;
         server.restart().await;
         b.wait(
             "the interrupted marker from the server",
             Duration::from_secs(60),
-            &format!("return [...document.querySelectorAll('{SHOWN} [data-testid=error-message]')].some(e => e.innerText.includes('Interrupted'))"),
+            &format!(
+                "return [...document.querySelectorAll('{SHOWN} \
+                 [data-testid=error-message]')].some(e => e.innerText.includes('Interrupted'))"
+            ),
         )
         .await;
-        let partial = b.js(&format!("return [...document.querySelectorAll('{SHOWN} [data-role=assistant].partial')].length")).await;
+        let partial = b
+            .js(&format!(
+                "return [...document.querySelectorAll('{SHOWN} \
+                 [data-role=assistant].partial')].length"
+            ))
+            .await;
         assert_eq!(partial, 1, "the partial reply is shown as saved");
-        assert_eq!(b.js(&format!("return document.querySelector('{SHOWN} [data-testid=pane-status]').dataset.status")).await, "idle", "no stale spinner");
-        assert!(b.js(&format!("return document.querySelector('{SHOWN} [data-streaming]') === null")).await.as_bool().unwrap());
+        assert_eq!(
+            b.js(&format!(
+                "return document.querySelector('{SHOWN} [data-testid=pane-status]').dataset.status"
+            ))
+            .await,
+            "idle",
+            "no stale spinner"
+        );
+        assert!(b
+            .js(&format!(
+                "return document.querySelector('{SHOWN} [data-streaming]') === null"
+            ))
+            .await
+            .as_bool()
+            .unwrap());
         send(&b, "again [[tokens=5]] [[ttft=0]]").await;
         wait_reply(&b, "tok1 tok2 tok3 tok4 tok5").await;
         server.wait_idle(&sid, T).await;
@@ -106,20 +140,61 @@ async fn a_second_tab_sending_to_a_busy_session_attaches_and_queues_and_both_tab
         send(&b, "first [[tokens=120]] [[delay=20]] [[ttft=0]]").await;
         b.client.switch_to_window(tab2.clone()).await.unwrap();
         send(&b, "second [[tokens=5]] [[ttft=0]]").await;
-        b.wait("tab 2 queued its message after the 409", T, &format!("return [...document.querySelectorAll('{SHOWN} [data-testid=queued]')].some(q => q.innerText.includes('second'))")).await;
+        b.wait(
+            "tab 2 queued its message after the 409",
+            T,
+            &format!(
+                "return [...document.querySelectorAll('{SHOWN} [data-testid=queued]')].some(q => \
+                 q.innerText.includes('second'))"
+            ),
+        )
+        .await;
         server.faults(json!({"delay_ms": 0})).await;
-        b.wait("tab 2 attached to the running turn", T, &format!("return document.querySelector('{SHOWN} [data-streaming]') !== null")).await;
-        b.wait("the queued turn to be sent and finish", Duration::from_secs(60), &format!("return !document.querySelector('{SHOWN} [data-testid=queued]') && (() => {{ {SHOWN_REPLY_JS} }})() === 'tok1 tok2 tok3 tok4 tok5'")).await;
+        b.wait(
+            "tab 2 attached to the running turn",
+            T,
+            &format!("return document.querySelector('{SHOWN} [data-streaming]') !== null"),
+        )
+        .await;
+        b.wait(
+            "the queued turn to be sent and finish",
+            Duration::from_secs(60),
+            &format!(
+                "return !document.querySelector('{SHOWN} [data-testid=queued]') && \
+                 (() => {{ {SHOWN_REPLY_JS} }})() === 'tok1 tok2 tok3 tok4 tok5'"
+            ),
+        )
+        .await;
         server.wait_idle(&sid, T).await;
-        let transcript_js = format!("[...document.querySelectorAll('{SHOWN} [data-role]:not(.live)')].map(e => e.dataset.role + ':' + (e.querySelector('.md, [data-testid=user-text]')?.innerText || '')).join('\\n')");
+        let transcript_js = format!(
+            "[...document.querySelectorAll('{SHOWN} [data-role]:not(.live)')].map(e => \
+             e.dataset.role + ':' + (e.querySelector('.md, [data-testid=user-text]')?.innerText || \
+             '')).join('\\n')"
+        );
         let t2 = b.js(&format!("return {transcript_js}")).await;
         b.client.switch_to_window(tab1).await.unwrap();
-        let t1 = b.wait("tab 1 to catch up", Duration::from_secs(60), &format!("const t = {transcript_js}; return t.includes('second') && t.endsWith('tok5') && !document.querySelector('{SHOWN} [data-streaming]') ? t : null")).await;
+        let t1 = b
+            .wait(
+                "tab 1 to catch up",
+                Duration::from_secs(60),
+                &format!(
+                    "const t = {transcript_js}; return t.includes('second') && t.endsWith('tok5') \
+                     && !document.querySelector('{SHOWN} [data-streaming]') ? t : null"
+                ),
+            )
+            .await;
         assert_eq!(t1, t2, "both tabs end with the same transcript");
         let saved = server.messages(&sid).await;
-        let users: Vec<&str> = saved.iter().filter(|m| m["role"] == "user").filter_map(|m| m["content"].as_str()).collect();
+        let users: Vec<&str> = saved
+            .iter()
+            .filter(|m| m["role"] == "user")
+            .filter_map(|m| m["content"].as_str())
+            .collect();
         assert_eq!(users.len(), 3, "{users:?}");
-        assert!(users[2].starts_with("second"), "the queued message was sent after the first: {users:?}");
+        assert!(
+            users[2].starts_with("second"),
+            "the queued message was sent after the first: {users:?}"
+        );
     })
     .await;
 }
@@ -132,26 +207,75 @@ async fn faults_on_start_and_in_the_stream_give_clear_messages_and_lose_nothing(
         let sid = new_session(&b).await;
         server.faults(json!({"fail_start": 1})).await;
         send(&b, "keep this draft [[tokens=3]]").await;
-        let err = b.wait("the send error", T, &format!("return document.querySelector('{SHOWN} [data-testid=composer-error]')?.innerText")).await;
+        let err = b
+            .wait(
+                "the send error",
+                T,
+                &format!(
+                    "return document.querySelector('{SHOWN} \
+                     [data-testid=composer-error]')?.innerText"
+                ),
+            )
+            .await;
         assert!(err.as_str().unwrap().contains("HTTP 500"), "{err}");
-        assert_eq!(b.js(&format!("return document.querySelector('{SHOWN} [data-testid=composer-input]').value")).await, "keep this draft [[tokens=3]]");
+        assert_eq!(
+            b.js(&format!(
+                "return document.querySelector('{SHOWN} [data-testid=composer-input]').value"
+            ))
+            .await,
+            "keep this draft [[tokens=3]]"
+        );
         // Sending again works.
-        b.type_into(&format!("{SHOWN} [data-testid=composer-input]"), "\u{E007}").await;
+        b.type_into(&format!("{SHOWN} [data-testid=composer-input]"), "\u{E007}")
+            .await;
         server.wait_idle(&sid, T).await;
         assert_eq!(settled_reply(&b).await, "tok1 tok2 tok3");
         // A malformed frame: a clear notice, nothing lost.
         server.faults(json!({"malformed_once": true})).await;
         send(&b, "malformed [[tokens=50]] [[delay=5]] [[ttft=0]]").await;
-        b.wait("the malformed-frame notice", T, "return [...document.querySelectorAll('[data-testid=toast]')].some(t => t.innerText.includes('malformed'))").await;
+        b.wait(
+            "the malformed-frame notice",
+            T,
+            "return [...document.querySelectorAll('[data-testid=toast]')].some(t => \
+             t.innerText.includes('malformed'))",
+        )
+        .await;
         server.wait_idle(&sid, T).await;
         assert_eq!(settled_reply(&b).await, expected_tokens(50));
         // Unknown stream: the server forgets it mid-turn; the session settles from the server.
         send(&b, "forget me [[tokens=400]] [[delay=20]] [[ttft=0]]").await;
-        b.wait("streaming", T, &format!("return (document.querySelector('{SHOWN} [data-testid=streaming-md]')?.innerText || '').includes('tok5')")).await;
-        let stream = b.js(&format!("return document.querySelector('{}').dataset.streamId", row(&sid))).await;
+        b.wait(
+            "streaming",
+            T,
+            &format!(
+                "return (document.querySelector('{SHOWN} [data-testid=streaming-md]')?.innerText \
+                 || '').includes('tok5')"
+            ),
+        )
+        .await;
+        let stream = b
+            .js(&format!(
+                "return document.querySelector('{}').dataset.streamId",
+                row(&sid)
+            ))
+            .await;
         server.faults(json!({"forget_stream": stream})).await;
-        b.wait("the session to settle", T, &format!("return document.querySelector('{SHOWN} [data-streaming]') === null && document.querySelector('{SHOWN} [data-testid=pane-status]').dataset.status === 'idle'")).await;
-        assert_eq!(server.get(&format!("api/session?session_id={sid}&messages=0")).await["session"]["active_stream_id"], Value::Null);
+        b.wait(
+            "the session to settle",
+            T,
+            &format!(
+                "return document.querySelector('{SHOWN} [data-streaming]') === null && \
+                 document.querySelector('{SHOWN} [data-testid=pane-status]').dataset.status === \
+                 'idle'"
+            ),
+        )
+        .await;
+        assert_eq!(
+            server
+                .get(&format!("api/session?session_id={sid}&messages=0"))
+                .await["session"]["active_stream_id"],
+            Value::Null
+        );
     })
     .await;
 }
@@ -160,15 +284,36 @@ async fn faults_on_start_and_in_the_stream_give_clear_messages_and_lose_nothing(
 async fn a_one_megabyte_reply_streams_without_freezing_the_page() {
     with_stack(ServerOpts::default(), |server, b| async move {
         open_app(&b, &server.url()).await;
-        b.js("window.__long = []; new PerformanceObserver(l => l.getEntries().forEach(e => window.__long.push(e.duration))).observe({type: 'longtask', buffered: true}); return true").await;
+        b.js(
+            "window.__long = []; new PerformanceObserver(l => l.getEntries().forEach(e => \
+             window.__long.push(e.duration))).observe({type: 'longtask', buffered: true}); \
+             return true",
+        )
+        .await;
         let sid = start(&b, "huge [[bytes=1048576]] [[ttft=0]]").await;
         server.wait_idle(&sid, Duration::from_secs(120)).await;
-        b.wait("the huge reply to settle", Duration::from_secs(60), &format!("return document.querySelector('{SHOWN} [data-streaming]') === null && (document.querySelector('{SHOWN} [data-role=assistant]:not(.live) .md')?.innerText.length || 0) > 900000")).await;
+        b.wait(
+            "the huge reply to settle",
+            Duration::from_secs(60),
+            &format!(
+                "return document.querySelector('{SHOWN} [data-streaming]') === null && \
+                 (document.querySelector('{SHOWN} [data-role=assistant]:not(.live) \
+                 .md')?.innerText.length || 0) > 900000"
+            ),
+        )
+        .await;
         let saved = saved_reply(&server.messages(&sid).await);
         assert!(saved.len() > 1_000_000);
-        let longest = b.js("return Math.max(0, ...window.__long)").await.as_f64().unwrap();
+        let longest = b
+            .js("return Math.max(0, ...window.__long)")
+            .await
+            .as_f64()
+            .unwrap();
         eprintln!("longest task while streaming 1 MB: {longest:.0} ms");
-        assert!(longest < 1000.0, "a single task blocked the page for {longest:.0} ms");
+        assert!(
+            longest < 1000.0,
+            "a single task blocked the page for {longest:.0} ms"
+        );
         // Still responsive: the composer takes input right away.
         send(&b, "after [[tokens=2]] [[ttft=0]]").await;
         server.wait_idle(&sid, T).await;
@@ -180,98 +325,208 @@ async fn a_one_megabyte_reply_streams_without_freezing_the_page() {
 #[tokio::test]
 async fn the_same_bundle_works_under_a_sub_path_and_in_proxy_mode() {
     // Mounted under /pane/ on the stand-in.
-    let opts = ServerOpts { mount: "/pane/".into(), ..ServerOpts::default() };
+    let opts = ServerOpts {
+        mount: "/pane/".into(),
+        ..ServerOpts::default()
+    };
     with_stack(opts, |server, b| async move {
         open_app(&b, &server.url()).await;
         let sid = start(&b, "under a sub-path [[tokens=4]] [[ttft=0]]").await;
-        assert!(b.js("return location.pathname").await.as_str().unwrap().starts_with("/pane/session/"));
+        assert!(b
+            .js("return location.pathname")
+            .await
+            .as_str()
+            .unwrap()
+            .starts_with("/pane/session/"));
         server.wait_idle(&sid, T).await;
         assert_eq!(settled_reply(&b).await, "tok1 tok2 tok3 tok4");
         b.js("location.reload(); return true").await;
         open_app(&b, &format!("{}session/{sid}", server.url())).await;
-        b.wait("the deep link reloads into the session", T, &format!("return document.querySelector('{SHOWN}')?.dataset.sessionId === '{sid}' && document.querySelectorAll('{SHOWN} [data-role=assistant]').length === 1")).await;
+        b.wait(
+            "the deep link reloads into the session",
+            T,
+            &format!(
+                "return document.querySelector('{SHOWN}')?.dataset.sessionId === '{sid}' && \
+                 document.querySelectorAll('{SHOWN} [data-role=assistant]').length === 1"
+            ),
+        )
+        .await;
     })
     .await;
     // Proxy mode: a pane-server in front of another one acting as the real backend, with its
     // password on: the backend's login page and `/` shell (CSRF token) come through the proxy,
     // and its same-origin gate accepts the pane's POSTs.
-    let backend = std::sync::Arc::new(Server::start(ServerOpts { password: Some("pw".into()), ..ServerOpts::default() }).await);
-    let opts = ServerOpts { mount: "/pane/".into(), backend: Some(backend.base.clone()), ..ServerOpts::default() };
+    let backend = std::sync::Arc::new(
+        Server::start(ServerOpts {
+            password: Some("pw".into()),
+            ..ServerOpts::default()
+        })
+        .await,
+    );
+    let opts = ServerOpts {
+        mount: "/pane/".into(),
+        backend: Some(backend.base.clone()),
+        ..ServerOpts::default()
+    };
     let behind = backend.clone();
     with_stack(opts, |proxy, b| async move {
         b.goto(&proxy.url()).await;
         b.wait(
             "the backend's login page, through the proxy",
             T,
-            "return location.pathname === '/login' && document.querySelector('[data-testid=login-form]') !== null",
+            "return location.pathname === '/login' && \
+             document.querySelector('[data-testid=login-form]') !== null",
         )
         .await;
         b.type_into("[data-testid=login-password]", "pw").await;
         b.click("[data-testid=login-submit]").await;
-        b.wait("back at the pane", T, "return location.pathname.startsWith('/pane/') && document.querySelector('[data-testid=sidebar]') !== null").await;
+        b.wait(
+            "back at the pane",
+            T,
+            "return location.pathname.startsWith('/pane/') && \
+             document.querySelector('[data-testid=sidebar]') !== null",
+        )
+        .await;
         open_app(&b, &proxy.url()).await;
         let sid = start(&b, "through the proxy [[tokens=6]] [[delay=20]] [[ttft=0]]").await;
         assert_eq!(settled_reply(&b).await, "tok1 tok2 tok3 tok4 tok5 tok6");
         let saved = behind.messages(&sid).await;
-        assert_eq!(saved_reply(&saved), "tok1 tok2 tok3 tok4 tok5 tok6", "the backend behind the proxy saved it");
+        assert_eq!(
+            saved_reply(&saved),
+            "tok1 tok2 tok3 tok4 tok5 tok6",
+            "the backend behind the proxy saved it"
+        );
     })
     .await;
     drop(backend);
 }
 
 #[tokio::test]
-async fn the_first_paint_does_not_wait_for_the_lazy_chunks_and_a_blocked_chunk_is_asked_for_again() {
+async fn the_first_paint_does_not_wait_for_the_lazy_chunks_and_a_blocked_chunk_is_asked_for_again()
+{
     with_stack(ServerOpts::default(), |server, b| async move {
         open_app(&b, &server.url()).await;
         let sid = start(&b, "Show me what you can render [[reasoning=6]]").await;
         settled_reply(&b).await;
         server.wait_idle(&sid, T).await;
         // The release bundle fetched its chunks (markdown; views) apart from the main module.
-        let chunks = b.js("return performance.getEntriesByType('resource').map(r => r.name).filter(n => /split_\\w+-[0-9a-f]+\\.wasm$/.test(n)).length").await;
-        assert!(chunks.as_u64().unwrap() >= 2, "the lazily loaded chunks were fetched: {chunks}");
+        let chunks = b
+            .js(
+                "return performance.getEntriesByType('resource').map(r => r.name).filter(n => \
+                 /split_\\w+-[0-9a-f]+\\.wasm$/.test(n)).length",
+            )
+            .await;
+        assert!(
+            chunks.as_u64().unwrap() >= 2,
+            "the lazily loaded chunks were fetched: {chunks}"
+        );
 
         // Reload with the chunks unreachable: the pane starts, and the reply is all there, as text.
         b.cdp("Network.enable", json!({})).await;
-        b.cdp("Network.setBlockedURLs", json!({"urls": ["*split_*.wasm"]})).await;
+        b.cdp("Network.setBlockedURLs", json!({"urls": ["*split_*.wasm"]}))
+            .await;
         open_app(&b, &format!("{}session/{sid}", server.url())).await;
-        b.wait("the reply as plain text", T, &format!("return document.querySelector('{SHOWN} .md-plain') !== null || null")).await;
+        b.wait(
+            "the reply as plain text",
+            T,
+            &format!("return document.querySelector('{SHOWN} .md-plain') !== null || null"),
+        )
+        .await;
         let plain = b.js(SHOWN_REPLY_JS).await;
         let plain = plain.as_str().unwrap();
-        for part in ["## Here is what I can render", "fn main() {", "| alpha | running | 1,204 |"] {
-            assert!(plain.contains(part), "the unformatted reply keeps {part:?}: {plain}");
+        for part in [
+            "## Here is what I can render",
+            "fn main() {",
+            "| alpha | running | 1,204 |",
+        ] {
+            assert!(
+                plain.contains(part),
+                "the unformatted reply keeps {part:?}: {plain}"
+            );
         }
-        assert_eq!(b.js(&format!("return document.querySelectorAll('{SHOWN} .code-block, {SHOWN} [data-testid=reasoning]').length")).await, 0);
-        assert_eq!(b.js("return document.body.dataset.paneFatal || null").await, Value::Null, "a missing chunk is not fatal");
+        assert_eq!(
+            b.js(&format!(
+                "return document.querySelectorAll('{SHOWN} .code-block, \
+                 {SHOWN} [data-testid=reasoning]').length"
+            ))
+            .await,
+            0
+        );
+        assert_eq!(
+            b.js("return document.body.dataset.paneFatal || null").await,
+            Value::Null,
+            "a missing chunk is not fatal"
+        );
 
-        // Reachable again: the chunks are asked for again within seconds and the reply is formatted.
+        // Reachable again: the chunks are asked for again within seconds and the reply is
+        // formatted.
         b.cdp("Network.setBlockedURLs", json!({"urls": []})).await;
-        b.wait("the reply formatted", T, &format!("return document.querySelectorAll('{SHOWN} .code-block').length === 4 || null")).await;
-        assert_eq!(b.js(&format!("return document.querySelectorAll('{SHOWN} .md-plain').length")).await, 0, "no plain-text stand-in is left");
-        b.wait("the reasoning view", T, &format!("return document.querySelector('{SHOWN} [data-testid=reasoning]') !== null || null")).await;
+        b.wait(
+            "the reply formatted",
+            T,
+            &format!(
+                "return document.querySelectorAll('{SHOWN} .code-block').length === 4 || null"
+            ),
+        )
+        .await;
+        assert_eq!(
+            b.js(&format!(
+                "return document.querySelectorAll('{SHOWN} .md-plain').length"
+            ))
+            .await,
+            0,
+            "no plain-text stand-in is left"
+        );
+        b.wait(
+            "the reasoning view",
+            T,
+            &format!(
+                "return document.querySelector('{SHOWN} [data-testid=reasoning]') !== null || null"
+            ),
+        )
+        .await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn where_wasm_is_served_as_text_like_hermes_static_the_pane_and_its_chunks_still_load() {
-    let opts = ServerOpts { mount: "/static/pane/".into(), wasm_as_text: true, ..ServerOpts::default() };
+    let opts = ServerOpts {
+        mount: "/static/pane/".into(),
+        wasm_as_text: true,
+        ..ServerOpts::default()
+    };
     with_stack(opts, |server, b| async move {
         open_app(&b, &server.url()).await;
         let mime = b
             .js_async(
-                "const done = arguments[0]; fetch(document.querySelector('script[data-wasm]').dataset.wasm).then(r => done(r.headers.get('content-type')))",
+                "const done = arguments[0]; \
+                 fetch(document.querySelector('script[data-wasm]').dataset.wasm).then(r => \
+                 done(r.headers.get('content-type')))",
             )
             .await;
-        assert!(mime.as_str().unwrap().starts_with("text/plain"), "served like Hermes' /static/: {mime}");
+        assert!(
+            mime.as_str().unwrap().starts_with("text/plain"),
+            "served like Hermes' /static/: {mime}"
+        );
         let sid = start(&b, "Show me what you can render [[reasoning=4]]").await;
         server.wait_idle(&sid, T).await;
         b.wait(
             "the reply formatted (the markdown chunk compiled from bytes)",
             T,
-            &format!("return document.querySelectorAll('{SHOWN} .code-block').length === 4 || null"),
+            &format!(
+                "return document.querySelectorAll('{SHOWN} .code-block').length === 4 || null"
+            ),
         )
         .await;
-        b.wait("the reasoning view (the later chunk)", T, &format!("return document.querySelector('{SHOWN} [data-testid=reasoning]') !== null || null")).await;
+        b.wait(
+            "the reasoning view (the later chunk)",
+            T,
+            &format!(
+                "return document.querySelector('{SHOWN} [data-testid=reasoning]') !== null || null"
+            ),
+        )
+        .await;
     })
     .await;
 }

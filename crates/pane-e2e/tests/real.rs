@@ -51,7 +51,9 @@ on_the_real_backend!(
     a_turn_started_elsewhere_shows_up_running_in_the_sidebar_and_is_followed,
     a_provider_error_is_shown_clearly_and_nothing_is_lost,
     hostile_content_never_runs_and_is_shown_as_text,
-    password_mode_goes_through_the_login_and_posts_carry_the_csrf_token { ServerOpts { password: Some(String::new()), ..ServerOpts::default() } },
+    password_mode_goes_through_the_login_and_posts_carry_the_csrf_token {
+        ServerOpts { password: Some(String::new()), ..ServerOpts::default() }
+    },
 );
 
 /// `trunk serve` (README mode c), killed with everything it started (cargo, rustc) on drop.
@@ -60,7 +62,9 @@ struct TrunkServe(tokio::process::Child);
 impl Drop for TrunkServe {
     fn drop(&mut self) {
         if let Some(pid) = self.0.id() {
-            let _ = std::process::Command::new("kill").args(["-TERM", "--", &format!("-{pid}")]).status();
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", "--", &format!("-{pid}")])
+                .status();
         }
     }
 }
@@ -75,13 +79,25 @@ async fn trunk_serve_streams_a_turn_through_its_proxy_to_the_real_backend() {
     use tokio::io::AsyncBufReadExt;
     let backend = Server::start_on(Backend::RealEmbedded, ServerOpts::default()).await;
     let real = backend.real().unwrap().clone();
-    let toml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Trunk.toml")).unwrap();
-    assert!(toml.contains("backend = \"http://127.0.0.1:8081/api/\""), "the test follows the committed [[proxy]]");
-    assert!(toml.contains("port = 8080"), "the test follows the committed [serve] port");
+    let toml =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Trunk.toml")).unwrap();
+    assert!(
+        toml.contains("backend = \"http://127.0.0.1:8081/api/\""),
+        "the test follows the committed [[proxy]]"
+    );
+    assert!(
+        toml.contains("port = 8080"),
+        "the test follows the committed [serve] port"
+    );
     // Hermes as README mode (c) has it: on Trunk.toml's proxy port (a byte-for-byte relay to
     // the instance of this run), with the dev page's origin allowed.
-    let relay = tokio::net::TcpListener::bind("127.0.0.1:8081").await.expect("port 8081 (Trunk.toml's [[proxy]]) is taken: stop what listens there");
-    assert!(std::net::TcpListener::bind("127.0.0.1:8080").is_ok(), "port 8080 (Trunk.toml's [serve]) is taken: stop what listens there");
+    let relay = tokio::net::TcpListener::bind("127.0.0.1:8081")
+        .await
+        .expect("port 8081 (Trunk.toml's [[proxy]]) is taken: stop what listens there");
+    assert!(
+        std::net::TcpListener::bind("127.0.0.1:8080").is_ok(),
+        "port 8080 (Trunk.toml's [serve]) is taken: stop what listens there"
+    );
     let upstream = real.url.trim_start_matches("http://").to_string();
     let api = tokio::spawn(async move {
         while let Ok((mut inbound, _)) = relay.accept().await {
@@ -105,7 +121,9 @@ async fn trunk_serve_streams_a_turn_through_its_proxy_to_the_real_backend() {
         .process_group(0)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    let mut child = child.spawn().expect("trunk (cargo xtask setup installs it)");
+    let mut child = child
+        .spawn()
+        .expect("trunk (cargo xtask setup installs it)");
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let mut err = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
     let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
@@ -137,10 +155,16 @@ async fn trunk_serve_streams_a_turn_through_its_proxy_to_the_real_backend() {
     })
     .await;
     assert!(matches!(served, Ok(true)), "trunk serve did not come up");
-    eprintln!("trunk serve: built and serving in {:.0} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "trunk serve: built and serving in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     tokio::spawn(async move { while rx.recv().await.is_some() {} });
     let url = format!("http://127.0.0.1:{port}/");
-    let expected = (1..=60).map(|i| format!("tok{i}")).collect::<Vec<_>>().join(" ");
+    let expected = (1..=60)
+        .map(|i| format!("tok{i}"))
+        .collect::<Vec<_>>()
+        .join(" ");
     let (b, driver) = Browser::start().await;
     install_sampler(&b).await;
     let client = b.client.clone();
@@ -149,9 +173,23 @@ async fn trunk_serve_streams_a_turn_through_its_proxy_to_the_real_backend() {
         async move {
             open_app(&b, &url).await;
             let sid = new_session(&b).await;
-            send(&b, "through trunk serve [[tokens=60]] [[delay=20]] [[ttft=0]]").await;
-            b.wait("the live reply", Duration::from_secs(45), &format!("return document.querySelector('{SHOWN} [data-streaming]') !== null")).await;
-            b.wait("the reply", Duration::from_secs(60), &format!("const r = (() => {{ {SHOWN_REPLY_JS} }})(); return r === '{expected}'")).await;
+            send(
+                &b,
+                "through trunk serve [[tokens=60]] [[delay=20]] [[ttft=0]]",
+            )
+            .await;
+            b.wait(
+                "the live reply",
+                Duration::from_secs(45),
+                &format!("return document.querySelector('{SHOWN} [data-streaming]') !== null"),
+            )
+            .await;
+            b.wait(
+                "the reply",
+                Duration::from_secs(60),
+                &format!("const r = (() => {{ {SHOWN_REPLY_JS} }})(); return r === '{expected}'"),
+            )
+            .await;
             let samples = live_samples(&b).await;
             assert_live_text(&samples, &sid, &final_text(&b).await);
             sid
@@ -164,5 +202,9 @@ async fn trunk_serve_streams_a_turn_through_its_proxy_to_the_real_backend() {
     api.abort();
     let sid = body.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     backend.wait_idle(&sid, Duration::from_secs(30)).await;
-    assert_eq!(saved_reply(&backend.messages(&sid).await), expected, "the real backend saved it");
+    assert_eq!(
+        saved_reply(&backend.messages(&sid).await),
+        expected,
+        "the real backend saved it"
+    );
 }

@@ -33,7 +33,9 @@ pub fn derive_from_json(input: TokenStream) -> TokenStream {
     let (imp, ty, wher) = input.generics.split_for_impl();
     quote! {
         impl #imp crate::json::FromJson for #name #ty #wher {
-            fn from_json(v: &::serde_json::Value) -> ::std::result::Result<Self, crate::json::JsonError> {
+            fn from_json(
+                v: &::serde_json::Value
+            ) -> ::std::result::Result<Self, crate::json::JsonError> {
                 let m = crate::json::object(v, #what)?;
                 Ok(#name { #(#reads,)* })
             }

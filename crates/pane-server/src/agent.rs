@@ -20,7 +20,10 @@ pub enum Step {
     /// Call the terminal tool.
     Tool { command: String, fail: bool },
     /// Ask the user.
-    Clarify { question: String, choices: Vec<String> },
+    Clarify {
+        question: String,
+        choices: Vec<String>,
+    },
 }
 
 /// A turn's script.
@@ -37,11 +40,13 @@ pub struct Plan {
 }
 
 /// The help text listing every script (shown by the default reply).
-pub const SCRIPTS_HELP: &str = "Scripts: `[[tokens=N]]` long reply · `[[bytes=N]]` huge reply · `[[slow]]` very slow reply · \
-`[[para=N]]` paragraphs of N tokens · `[[delay=MS]]` token pace · `[[ttft=MS]]` first-token delay · `[[tool:CMD]]` tool call · `[[tool-error:CMD]]` failing tool · \
-`[[tool:rm -rf X]]` dangerous command → approval · `[[clarify:Question?|a|b]]` clarify · `[[reasoning=N]]` thinking first · \
-`[[error]]` / `[[error:rate_limit]]` provider error · `[[compress]]` context compression (session id rotates) · \
-`[[echo]]` reply with your own text · `[[title:T]]` set the title.";
+pub const SCRIPTS_HELP: &str = "Scripts: `[[tokens=N]]` long reply · `[[bytes=N]]` huge reply · \
+`[[slow]]` very slow reply · `[[para=N]]` paragraphs of N tokens · `[[delay=MS]]` token pace · \
+`[[ttft=MS]]` first-token delay · `[[tool:CMD]]` tool call · `[[tool-error:CMD]]` failing tool · \
+`[[tool:rm -rf X]]` dangerous command → approval · `[[clarify:Question?|a|b]]` clarify · \
+`[[reasoning=N]]` thinking first · `[[error]]` / `[[error:rate_limit]]` provider error · \
+`[[compress]]` context compression (session id rotates) · `[[echo]]` reply with your own text · \
+`[[title:T]]` set the title.";
 
 fn markers(message: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -83,7 +88,9 @@ pub fn strip_markers(message: &str) -> String {
 fn danger(command: &str) -> Option<&'static str> {
     let c = command.to_ascii_lowercase();
     let words: Vec<&str> = c.split_whitespace().collect();
-    let recursive_rm = words.windows(2).any(|w| w[0] == "rm" && w[1].starts_with('-') && w[1].contains('r'));
+    let recursive_rm = words
+        .windows(2)
+        .any(|w| w[0] == "rm" && w[1].starts_with('-') && w[1].contains('r'));
     if recursive_rm {
         Some("recursive delete")
     } else if words.first() == Some(&"find") && words.contains(&"-delete") {
@@ -125,10 +132,24 @@ fn echo_output(args: &str) -> String {
 }
 
 /// The terminal tool's answer to a denied command (upstream's, word for word).
-const DENIED: &str = "BLOCKED: Command denied by user. The user has NOT consented to this action. Do NOT retry this command, do NOT rephrase it, \
-and do NOT attempt the same outcome via a different command. Stop the current workflow and wait for the user to respond before taking any further destructive or irreversible action.";
+const DENIED: &str = "BLOCKED: Command denied by user. The user has NOT consented to this action. \
+Do NOT retry this command, do NOT rephrase it, and do NOT attempt the same outcome via a different \
+command. Stop the current workflow and wait for the user to respond before taking any further \
+destructive or irreversible action.";
 
-const SHOWCASE: &str = "## Here is what I can render\n\nA **bold** claim, an *aside*, `inline code` and a [link to the Hermes docs](https://example.org/hermes).\n\n### A list\n\n- streaming markdown, one block at a time\n- code with **syntax highlighting** and a copy button\n- tables:\n\n| Session | State | Tokens |\n| --- | --- | ---: |\n| alpha | running | 1,204 |\n| beta | idle | 88 |\n\n### Code in several languages\n\n```rust\nfn main() {\n    let greeting = \"hello\"; // a comment\n    println!(\"{greeting}, {}!\", 42);\n}\n```\n\n```python\ndef fib(n: int) -> int:\n    return n if n < 2 else fib(n - 1) + fib(n - 2)  # recursion\n```\n\n```bash\nfor f in *.log; do echo \"$f\"; done\n```\n\n```json\n{\"ok\": true, \"count\": 3}\n```\n\n> Tip: try the scripts below in a message.\n\n";
+const SHOWCASE: &str = "## Here is what I can render\n\nA **bold** claim, an *aside*, \
+                        `inline code` and a [link to the Hermes \
+                        docs](https://example.org/hermes).\n\n### A list\n\n\
+                        - streaming markdown, one block at a time\n\
+                        - code with **syntax highlighting** and a copy button\n- tables:\n\n\
+                        | Session | State | Tokens |\n| --- | --- | ---: |\n\
+                        | alpha | running | 1,204 |\n| beta | idle | 88 |\n\n\
+                        ### Code in several languages\n\n```rust\nfn main() {\n    let greeting = \
+                        \"hello\"; // a comment\n    println!(\"{greeting}, {}!\", 42);\n}\n```\n\n\
+                        ```python\ndef fib(n: int) -> int:\n    return n if n < 2 else fib(n - 1) \
+                        + fib(n - 2)  # recursion\n```\n\n```bash\nfor f in *.log; do echo \"$f\"; \
+                        done\n```\n\n```json\n{\"ok\": true, \"count\": 3}\n```\n\n\
+                        > Tip: try the scripts below in a message.\n\n";
 
 fn long_text(tokens: usize) -> String {
     (1..=tokens).map(|i| format!(" tok{i}")).collect::<String>()
@@ -137,7 +158,15 @@ fn long_text(tokens: usize) -> String {
 /// A long reply in paragraphs of `para` tokens (closer to what a model writes than one
 /// paragraph of N tokens).
 fn long_text_in_paragraphs(tokens: usize, para: usize) -> String {
-    (1..=tokens).map(|i| if i > 1 && (i - 1) % para == 0 { format!("\n\ntok{i}") } else { format!(" tok{i}") }).collect::<String>()
+    (1..=tokens)
+        .map(|i| {
+            if i > 1 && (i - 1) % para == 0 {
+                format!("\n\ntok{i}")
+            } else {
+                format!(" tok{i}")
+            }
+        })
+        .collect::<String>()
 }
 
 fn bulk_text(bytes: usize) -> String {
@@ -146,7 +175,10 @@ fn bulk_text(bytes: usize) -> String {
     while s.len() < bytes {
         para += 1;
         if para % 25 == 0 {
-            s.push_str(&format!("```rust\nfn block_{para}() -> u32 {{\n    {para} * 2 // code block {para}\n}}\n```\n\n"));
+            s.push_str(&format!(
+                "```rust\nfn block_{para}() -> u32 {{\n    {para} * 2 // code block {para}\n}}\n\
+                 ```\n\n"
+            ));
         } else {
             s.push_str(&format!("Paragraph {para}: "));
             for w in 0..60 {
@@ -161,9 +193,21 @@ fn bulk_text(bytes: usize) -> String {
 impl Plan {
     /// Reads the markers of `message`.
     pub fn from_message(message: &str) -> Plan {
-        let mut plan = Plan { ttft_ms: 250, pace_ms: 25, reasoning_words: 0, steps: Vec::new(), error: None, compress: false, title: None };
+        let mut plan = Plan {
+            ttft_ms: 250,
+            pace_ms: 25,
+            reasoning_words: 0,
+            steps: Vec::new(),
+            error: None,
+            compress: false,
+            title: None,
+        };
         let mut text: Option<String> = None;
-        let para = markers(message).into_iter().find(|(k, _)| k == "para").and_then(|(_, v)| v.trim().parse::<usize>().ok()).filter(|n| *n > 0);
+        let para = markers(message)
+            .into_iter()
+            .find(|(k, _)| k == "para")
+            .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+            .filter(|n| *n > 0);
         for (k, v) in markers(message) {
             let num = v.trim().parse::<u64>().ok();
             match k.as_str() {
@@ -181,15 +225,33 @@ impl Plan {
                 "slow" => plan.pace_ms = 800,
                 "delay" | "pace" => plan.pace_ms = num.unwrap_or(plan.pace_ms),
                 "ttft" => plan.ttft_ms = num.unwrap_or(plan.ttft_ms),
-                "tool" => plan.steps.push(Step::Tool { command: v.trim().to_string(), fail: false }),
-                "tool-error" => plan.steps.push(Step::Tool { command: v.trim().to_string(), fail: true }),
+                "tool" => plan.steps.push(Step::Tool {
+                    command: v.trim().to_string(),
+                    fail: false,
+                }),
+                "tool-error" => plan.steps.push(Step::Tool {
+                    command: v.trim().to_string(),
+                    fail: true,
+                }),
                 "clarify" => {
                     let mut parts = v.split('|').map(|p| p.trim().to_string());
-                    let question = parts.next().filter(|q| !q.is_empty()).unwrap_or_else(|| "Which one?".into());
-                    plan.steps.push(Step::Clarify { question, choices: parts.filter(|p| !p.is_empty()).collect() });
+                    let question = parts
+                        .next()
+                        .filter(|q| !q.is_empty())
+                        .unwrap_or_else(|| "Which one?".into());
+                    plan.steps.push(Step::Clarify {
+                        question,
+                        choices: parts.filter(|p| !p.is_empty()).collect(),
+                    });
                 }
                 "reasoning" => plan.reasoning_words = num.unwrap_or(10) as usize,
-                "error" => plan.error = Some(if v.trim().is_empty() { "rate_limit".into() } else { v.trim().to_string() }),
+                "error" => {
+                    plan.error = Some(if v.trim().is_empty() {
+                        "rate_limit".into()
+                    } else {
+                        v.trim().to_string()
+                    })
+                }
                 "compress" => plan.compress = true,
                 "echo" => text = Some(strip_markers(message)),
                 "title" => plan.title = Some(v.trim().to_string()),
@@ -274,23 +336,54 @@ struct Produced {
     tokens: u64,
 }
 
-fn metering(sid: &str, tokens: u64, started: Instant, ttft: Option<u64>, with_usage: bool) -> Value {
+fn metering(
+    sid: &str,
+    tokens: u64,
+    started: Instant,
+    ttft: Option<u64>,
+    with_usage: bool,
+) -> Value {
     let secs = started.elapsed().as_secs_f64().max(0.001);
-    let tps = if tokens > 1 { Some(((tokens as f64 / secs) * 10.0).round() / 10.0) } else { None };
+    let tps = if tokens > 1 {
+        Some(((tokens as f64 / secs) * 10.0).round() / 10.0)
+    } else {
+        None
+    };
     let mut m = json!({
-        "tps": tps, "tps_available": tps.is_some(), "estimated": false, "high": tps, "low": tps, "active": 1,
-        "ttft_ms": ttft, "session_id": sid,
+        "tps": tps,
+        "tps_available": tps.is_some(),
+        "estimated": false,
+        "high": tps,
+        "low": tps,
+        "active": 1,
+        "ttft_ms": ttft,
+        "session_id": sid,
     });
     if with_usage {
-        m["usage"] = json!({"input_tokens": 0, "output_tokens": 0, "estimated_cost": 0, "cache_read_tokens": 0, "cache_write_tokens": 0,
-            "cache_hit_percent": null, "context_length": 131072, "threshold_tokens": 98304, "last_prompt_tokens": 0,
-            "post_compression_context_tokens_estimate": null});
+        m["usage"] = json!({
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "estimated_cost": 0,
+            "cache_read_tokens": 0,
+            "cache_write_tokens": 0,
+            "cache_hit_percent": null,
+            "context_length": 131072,
+            "threshold_tokens": 98304,
+            "last_prompt_tokens": 0,
+            "post_compression_context_tokens_estimate": null
+        });
     }
     m
 }
 
 /// Runs one turn of `sid` on `stream_id`.
-pub async fn run(app: Arc<App>, sid: String, stream_id: String, message: String, mut cancel: watch::Receiver<bool>) {
+pub async fn run(
+    app: Arc<App>,
+    sid: String,
+    stream_id: String,
+    message: String,
+    mut cancel: watch::Receiver<bool>,
+) {
     let plan = Plan::from_message(&message);
     let started = Instant::now();
     let mut out = Produced::default();
@@ -299,28 +392,57 @@ pub async fn run(app: Arc<App>, sid: String, stream_id: String, message: String,
     app.put(
         &stream_id,
         "context_status",
-        json!({"session_id": sid, "prefill": {"status": "not_configured", "source": "none", "label": "", "message_count": 0}}),
+        json!({
+            "session_id": sid,
+            "prefill": {
+                "status": "not_configured",
+                "source": "none",
+                "label": "",
+                "message_count": 0
+            }
+        }),
     );
 
     let result: Result<(), Stop> = async {
         pause(&mut cancel, plan.ttft_ms).await?;
         if plan.reasoning_words > 0 {
-            let words: Vec<String> = (0..plan.reasoning_words).map(|i| format!("think{i}")).collect();
+            let words: Vec<String> = (0..plan.reasoning_words)
+                .map(|i| format!("think{i}"))
+                .collect();
             for chunk in words.chunks(4) {
-                let text = if out.reasoning.is_empty() { chunk.join(" ") } else { format!(" {}", chunk.join(" ")) };
+                let text = if out.reasoning.is_empty() {
+                    chunk.join(" ")
+                } else {
+                    format!(" {}", chunk.join(" "))
+                };
                 out.reasoning.push_str(&text);
                 app.put(&stream_id, "reasoning", json!({"text": text}));
                 pause(&mut cancel, plan.pace_ms * 2).await?;
             }
         }
         if plan.compress {
-            app.put(&stream_id, "compressing", json!({"session_id": sid_now, "message": "Compressing context"}));
+            app.put(
+                &stream_id,
+                "compressing",
+                json!({
+                    "session_id": sid_now,
+                    "message": "Compressing context"
+                }),
+            );
             pause(&mut cancel, 300).await?;
             let new_id = app.rotate_session(&sid_now);
-            app.put(&stream_id, "compressed", json!({
-                "session_id": new_id, "old_session_id": sid_now, "new_session_id": new_id, "continuation_session_id": new_id,
-                "message": "Context compressed: earlier messages were summarised", "usage": {"input_tokens": 0, "output_tokens": 0}
-            }));
+            app.put(
+                &stream_id,
+                "compressed",
+                json!({
+                    "session_id": new_id,
+                    "old_session_id": sid_now,
+                    "new_session_id": new_id,
+                    "continuation_session_id": new_id,
+                    "message": "Context compressed: earlier messages were summarised",
+                    "usage": {"input_tokens": 0, "output_tokens": 0}
+                }),
+            );
             sid_now = new_id;
         }
         let mut call_n = 0;
@@ -336,7 +458,12 @@ pub async fn run(app: Arc<App>, sid: String, stream_id: String, message: String,
                             break;
                         }
                         let _ = i;
-                        let piece = if si > 0 && i == 0 && out.text.is_empty() && !out.rows.is_empty() { format!("\n\n{}", piece.trim_start()) } else { piece.clone() };
+                        let piece =
+                            if si > 0 && i == 0 && out.text.is_empty() && !out.rows.is_empty() {
+                                format!("\n\n{}", piece.trim_start())
+                            } else {
+                                piece.clone()
+                            };
                         out.text.push_str(&piece);
                         out.tokens += 1;
                         app.put(&stream_id, "token", json!({"text": piece}));
@@ -344,7 +471,11 @@ pub async fn run(app: Arc<App>, sid: String, stream_id: String, message: String,
                             ttft = Some(started.elapsed().as_millis() as u64);
                         }
                         if out.tokens % 4 == 0 {
-                            app.put(&stream_id, "metering", metering(&sid_now, out.tokens, started, ttft, true));
+                            app.put(
+                                &stream_id,
+                                "metering",
+                                metering(&sid_now, out.tokens, started, ttft, true),
+                            );
                         }
                         pause(&mut cancel, plan.pace_ms).await?;
                     }
@@ -353,38 +484,81 @@ pub async fn run(app: Arc<App>, sid: String, stream_id: String, message: String,
                     call_n += 1;
                     let tid = format!("call_{}", hex_id(8));
                     let args = json!({"command": command});
-                    app.put(&stream_id, "tool", json!({"event_type": "tool.started", "name": "terminal", "preview": null, "args": args, "tid": tid}));
+                    app.put(
+                        &stream_id,
+                        "tool",
+                        json!({
+                            "event_type": "tool.started",
+                            "name": "terminal",
+                            "preview": null,
+                            "args": args,
+                            "tid": tid
+                        }),
+                    );
                     let tool_started = Instant::now();
                     let mut approval_note = None;
                     let mut denied = false;
-                    let pattern = danger(command).filter(|p| !app.allowed.lock().expect("allowed").allows(&sid_now, p));
+                    let pattern = danger(command)
+                        .filter(|p| !app.allowed.lock().expect("allowed").allows(&sid_now, p));
                     if let Some(pattern) = pattern {
                         let token = hex_id(32);
                         let approval = json!({
-                            "command": command, "pattern_key": pattern, "pattern_keys": [pattern],
-                            "description": pattern, "allow_permanent": true, "_webui_mirror_token": token,
-                            "approval_id": format!("gwlocal:{token}"), "_gateway_mirror": true, "_gateway_mirror_token": token,
+                            "command": command,
+                            "pattern_key": pattern,
+                            "pattern_keys": [pattern],
+                            "description": pattern,
+                            "allow_permanent": true,
+                            "_webui_mirror_token": token,
+                            "approval_id": format!("gwlocal:{token}"),
+                            "_gateway_mirror": true,
+                            "_gateway_mirror_token": token,
                         });
                         let (tx, rx) = oneshot::channel();
-                        app.add_prompt(&sid_now, crate::Prompt::Approval { id: format!("gwlocal:{token}"), value: approval.clone(), answer: tx });
+                        app.add_prompt(
+                            &sid_now,
+                            crate::Prompt::Approval {
+                                id: format!("gwlocal:{token}"),
+                                value: approval.clone(),
+                                answer: tx,
+                            },
+                        );
                         let mut ev = approval;
                         ev["pending_count"] = json!(1);
                         app.put(&stream_id, "approval", ev);
                         let choice = tokio::select! {
                             r = rx => r.unwrap_or_else(|_| "deny".into()),
-                            _ = cancel.wait_for(|c| *c) => { app.clear_prompts(&sid_now); return Err(Stop::Cancelled) }
+                            _ = cancel.wait_for(|c| *c) => {
+                                app.clear_prompts(&sid_now);
+                                return Err(Stop::Cancelled)
+                            }
                         };
                         denied = choice == "deny";
-                        app.allowed.lock().expect("allowed").answered(&sid_now, pattern, &choice);
+                        app.allowed
+                            .lock()
+                            .expect("allowed")
+                            .answered(&sid_now, pattern, &choice);
                         if !denied {
-                            approval_note = Some(format!("Command required approval ({pattern}) and was approved by the user."));
+                            approval_note = Some(format!(
+                                "Command required approval ({pattern}) and was approved by the \
+                                 user."
+                            ));
                         }
                     }
                     pause(&mut cancel, 150).await?;
-                    let output = command.strip_prefix("echo ").map(echo_output).unwrap_or_default();
+                    let output = command
+                        .strip_prefix("echo ")
+                        .map(echo_output)
+                        .unwrap_or_default();
                     let failed = *fail;
                     let mut result = if *fail {
-                        json!({"output": "", "exit_code": 127, "error": format!("{}: command not found", command.split_whitespace().next().unwrap_or(""))})
+                        json!({
+                            "output": "",
+                            "exit_code": 127,
+                            "error": format!(
+                                "{}: command not found",
+                                command.split_whitespace().next().unwrap_or("")
+                            )
+                        })
                     } else if denied {
                         json!({"output": "", "exit_code": -1, "error": DENIED, "status": "blocked"})
                     } else {
@@ -403,14 +577,54 @@ pub async fn run(app: Arc<App>, sid: String, stream_id: String, message: String,
                         output.clone()
                     };
                     let duration = (tool_started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
-                    app.put(&stream_id, "tool_complete", json!({"event_type": "tool.completed", "name": "terminal", "preview": preview, "args": args, "tid": tid, "duration": duration, "is_error": failed}));
-                    out.rows.push(json!({"role": "assistant", "content": out.text.trim(), "reasoning": null, "finish_reason": "tool_calls",
-                        "tool_calls": [{"id": tid, "call_id": tid, "response_item_id": format!("fc_{}", &tid[5..]), "type": "function",
-                            "function": {"name": "terminal", "arguments": args.to_string()}}]}));
-                    out.rows.push(json!({"role": "tool", "name": "terminal", "tool_name": "terminal", "content": result.to_string(), "tool_call_id": tid}));
-                    out.tool_summaries.push(json!({"name": "terminal", "snippet": preview, "tid": tid, "assistant_msg_idx": call_n, "args": args, "is_error": failed, "duration": duration}));
+                    app.put(
+                        &stream_id,
+                        "tool_complete",
+                        json!({
+                            "event_type": "tool.completed",
+                            "name": "terminal",
+                            "preview": preview,
+                            "args": args,
+                            "tid": tid,
+                            "duration": duration,
+                            "is_error": failed
+                        }),
+                    );
+                    out.rows.push(json!({
+                        "role": "assistant",
+                        "content": out.text.trim(),
+                        "reasoning": null,
+                        "finish_reason": "tool_calls",
+                        "tool_calls": [{
+                            "id": tid,
+                            "call_id": tid,
+                            "response_item_id": format!("fc_{}", &tid[5..]),
+                            "type": "function",
+                            "function": {"name": "terminal", "arguments": args.to_string()}
+                        }]
+                    }));
+                    out.rows.push(json!({
+                        "role": "tool",
+                        "name": "terminal",
+                        "tool_name": "terminal",
+                        "content": result.to_string(),
+                        "tool_call_id": tid
+                    }));
+                    out.tool_summaries.push(json!({
+                        "name": "terminal",
+                        "snippet": preview,
+                        "tid": tid,
+                        "assistant_msg_idx": call_n,
+                        "args": args,
+                        "is_error": failed,
+                        "duration": duration
+                    }));
                     out.text.clear();
-                    let said = if failed { format!("\n\nThe command `{command}` failed.") } else { format!("\n\nTool said: {result}") };
+                    let said = if failed {
+                        format!("\n\nThe command `{command}` failed.")
+                    } else {
+                        format!("\n\nTool said: {result}")
+                    };
                     for piece in tokenize(&said) {
                         out.text.push_str(&piece);
                         out.tokens += 1;
@@ -422,24 +636,96 @@ pub async fn run(app: Arc<App>, sid: String, stream_id: String, message: String,
                 Step::Clarify { question, choices } => {
                     let tid = format!("call_{}", hex_id(8));
                     let args = json!({"question": question, "choices": format!("{choices:?}")});
-                    app.put(&stream_id, "tool", json!({"event_type": "tool.started", "name": "clarify", "preview": null, "args": args, "tid": tid}));
+                    app.put(
+                        &stream_id,
+                        "tool",
+                        json!({
+                            "event_type": "tool.started",
+                            "name": "clarify",
+                            "preview": null,
+                            "args": args,
+                            "tid": tid
+                        }),
+                    );
                     let id = hex_id(12);
                     let t = now();
-                    let clarify = json!({"question": question, "choices_offered": choices, "session_id": sid_now, "kind": "clarify",
-                        "requested_at": t, "timeout_seconds": 3600, "expires_at": t + 3600.0, "clarify_id": id});
+                    let clarify = json!({
+                        "question": question,
+                        "choices_offered": choices,
+                        "session_id": sid_now,
+                        "kind": "clarify",
+                        "requested_at": t,
+                        "timeout_seconds": 3600,
+                        "expires_at": t + 3600.0,
+                        "clarify_id": id
+                    });
                     let (tx, rx) = oneshot::channel();
-                    app.add_prompt(&sid_now, crate::Prompt::Clarify { id: id.clone(), value: clarify.clone(), answer: tx });
+                    app.add_prompt(
+                        &sid_now,
+                        crate::Prompt::Clarify {
+                            id: id.clone(),
+                            value: clarify.clone(),
+                            answer: tx,
+                        },
+                    );
                     app.put(&stream_id, "clarify", clarify);
                     let answer = tokio::select! {
                         r = rx => r.unwrap_or_default(),
-                        _ = cancel.wait_for(|c| *c) => { app.clear_prompts(&sid_now); return Err(Stop::Cancelled) }
+                        _ = cancel.wait_for(|c| *c) => {
+                            app.clear_prompts(&sid_now);
+                            return Err(Stop::Cancelled)
+                        }
                     };
-                    let result = json!({"question": question, "choices_offered": choices, "user_response": answer});
-                    app.put(&stream_id, "tool_complete", json!({"event_type": "tool.completed", "name": "clarify", "preview": result.to_string(), "args": args, "tid": tid, "is_error": false}));
-                    out.rows.push(json!({"role": "assistant", "content": out.text.trim(), "reasoning": null, "finish_reason": "tool_calls",
-                        "tool_calls": [{"id": tid, "call_id": tid, "type": "function", "function": {"name": "clarify", "arguments": json!({"question": question, "choices": choices}).to_string()}}]}));
-                    out.rows.push(json!({"role": "tool", "name": "clarify", "tool_name": "clarify", "content": result.to_string(), "tool_call_id": tid}));
-                    out.tool_summaries.push(json!({"name": "clarify", "snippet": result.to_string(), "tid": tid, "assistant_msg_idx": out.rows.len() - 1, "args": args}));
+                    let result = json!({
+                        "question": question,
+                        "choices_offered": choices,
+                        "user_response": answer
+                    });
+                    app.put(
+                        &stream_id,
+                        "tool_complete",
+                        json!({
+                            "event_type": "tool.completed",
+                            "name": "clarify",
+                            "preview": result.to_string(),
+                            "args": args,
+                            "tid": tid,
+                            "is_error": false
+                        }),
+                    );
+                    out.rows.push(json!({
+                        "role": "assistant",
+                        "content": out.text.trim(),
+                        "reasoning": null,
+                        "finish_reason": "tool_calls",
+                        "tool_calls": [{
+                            "id": tid,
+                            "call_id": tid,
+                            "type": "function",
+                            "function": {
+                                "name": "clarify",
+                                "arguments": json!({
+                                    "question": question,
+                                    "choices": choices
+                                })
+                                .to_string()
+                            }
+                        }]
+                    }));
+                    out.rows.push(json!({
+                        "role": "tool",
+                        "name": "clarify",
+                        "tool_name": "clarify",
+                        "content": result.to_string(),
+                        "tool_call_id": tid
+                    }));
+                    out.tool_summaries.push(json!({
+                        "name": "clarify",
+                        "snippet": result.to_string(),
+                        "tid": tid,
+                        "assistant_msg_idx": out.rows.len() - 1,
+                        "args": args
+                    }));
                     out.text = format!("\n\nYou chose: {answer}");
                     app.put(&stream_id, "token", json!({"text": out.text}));
                     pause(&mut cancel, plan.pace_ms).await?;
@@ -459,16 +745,37 @@ pub async fn run(app: Arc<App>, sid: String, stream_id: String, message: String,
     if let Some(kind) = plan.error.clone() {
         let e = ProviderError::of(&kind);
         if e.kind == "rate_limit" {
-            app.put(&stream_id, "warning", json!({"type": "fallback", "message": format!("\u{274c} Rate limited after 1 retries \u{2014} {}", e.message)}));
+            app.put(&stream_id, "warning", json!({
+                "type": "fallback",
+                "message": format!("\u{274c} Rate limited after 1 retries \u{2014} {}", e.message)
+            }));
         }
-        let rows = if out.rows.is_empty() && out.text.trim().is_empty() { Vec::new() } else { out_rows(&out, true) };
-        let session = app.settle_turn(&sid_now, &stream_id, &rows, &out.tool_summaries, Some(&e), plan.title.clone(), duration);
+        let rows = if out.rows.is_empty() && out.text.trim().is_empty() {
+            Vec::new()
+        } else {
+            out_rows(&out, true)
+        };
+        let session = app.settle_turn(
+            &sid_now,
+            &stream_id,
+            &rows,
+            &out.tool_summaries,
+            Some(&e),
+            plan.title.clone(),
+            duration,
+        );
         app.put(
             &stream_id,
             "apperror",
             json!({
-                "message": e.message, "type": e.kind, "hint": e.hint, "details": e.message,
-                "session_id": sid_now, "old_session_id": sid, "session": session, "stream_id": stream_id,
+                "message": e.message,
+                "type": e.kind,
+                "hint": e.hint,
+                "details": e.message,
+                "session_id": sid_now,
+                "old_session_id": sid,
+                "session": session,
+                "stream_id": stream_id,
             }),
         );
         app.finish_stream(&stream_id);
@@ -476,23 +783,59 @@ pub async fn run(app: Arc<App>, sid: String, stream_id: String, message: String,
     }
     let rows = out_rows(&out, false);
     let first_turn = app.is_first_turn(&sid_now);
-    let session = app.settle_turn(&sid_now, &stream_id, &rows, &out.tool_summaries, None, plan.title.clone(), duration);
+    let session = app.settle_turn(
+        &sid_now,
+        &stream_id,
+        &rows,
+        &out.tool_summaries,
+        None,
+        plan.title.clone(),
+        duration,
+    );
     let tps = ((out.tokens as f64 / duration.max(0.001)) * 10.0).round() / 10.0;
     app.put(
         &stream_id,
         "done",
-        json!({"session": session, "usage": {"input_tokens": 100, "output_tokens": out.tokens, "estimated_cost": 0.0,
-        "cache_read_tokens": 0, "cache_write_tokens": 0, "cache_hit_percent": null, "turn_cache_hit_percent": null,
-        "duration_seconds": (duration * 1000.0).round() / 1000.0, "tps": tps, "ttft_ms": ttft, "used_model": "fake-model",
-        "context_length": 131072, "threshold_tokens": 98304, "last_prompt_tokens": 100, "post_compression_context_tokens_estimate": null}}),
+        json!({
+            "session": session,
+            "usage": {
+                "input_tokens": 100,
+                "output_tokens": out.tokens,
+                "estimated_cost": 0.0,
+                "cache_read_tokens": 0,
+                "cache_write_tokens": 0,
+                "cache_hit_percent": null,
+                "turn_cache_hit_percent": null,
+                "duration_seconds": (duration * 1000.0).round() / 1000.0,
+                "tps": tps,
+                "ttft_ms": ttft,
+                "used_model": "fake-model",
+                "context_length": 131072,
+                "threshold_tokens": 98304,
+                "last_prompt_tokens": 100,
+                "post_compression_context_tokens_estimate": null
+            }
+        }),
     );
-    app.put(&stream_id, "metering", metering(&sid_now, out.tokens, started, ttft, false));
+    app.put(
+        &stream_id,
+        "metering",
+        metering(&sid_now, out.tokens, started, ttft, false),
+    );
     if first_turn || plan.title.is_some() {
         let title = plan.title.clone().unwrap_or_else(|| make_title(&message));
         tokio::time::sleep(Duration::from_millis(40)).await;
-        app.put(&stream_id, "title_status", json!({"session_id": sid_now, "status": "llm", "reason": "llm", "title": title}));
+        app.put(
+            &stream_id,
+            "title_status",
+            json!({"session_id": sid_now, "status": "llm", "reason": "llm", "title": title}),
+        );
         app.set_title(&sid_now, &title, false);
-        app.put(&stream_id, "title", json!({"session_id": sid_now, "title": title}));
+        app.put(
+            &stream_id,
+            "title",
+            json!({"session_id": sid_now, "title": title}),
+        );
     }
     tokio::time::sleep(Duration::from_millis(40)).await;
     app.put(&stream_id, "stream_end", json!({"session_id": sid}));
@@ -514,13 +857,39 @@ impl ProviderError {
         let status = crate::openai::error_status(kind);
         let message = format!("HTTP {status}: {}", crate::openai::error_message(kind));
         let (kind, label, hint) = match kind {
-            "rate_limit" => ("rate_limit", "Rate limit reached", "Rate limit reached. The fallback model (if configured) was also exhausted. Try again in a moment."),
-            "quota_exhausted" => ("quota_exhausted", "Out of credits", "Your provider account is out of credits or usage. Top up, wait for the plan window to reset, or switch providers via `hermes model`."),
-            "auth" => ("auth_mismatch", "Authentication failed", "The selected model may not be supported by your configured provider or your API key is invalid. Run `hermes model` in your terminal to update credentials, then restart the WebUI."),
-            "model_not_found" => ("model_not_found", "Model not found", "The selected model was not found by the provider. Check the model ID in Settings or run `hermes model` to verify it exists for your provider."),
+            "rate_limit" => (
+                "rate_limit",
+                "Rate limit reached",
+                "Rate limit reached. The fallback model (if configured) was also exhausted. \
+                 Try again in a moment.",
+            ),
+            "quota_exhausted" => (
+                "quota_exhausted",
+                "Out of credits",
+                "Your provider account is out of credits or usage. Top up, wait for the plan \
+                 window to reset, or switch providers via `hermes model`.",
+            ),
+            "auth" => (
+                "auth_mismatch",
+                "Authentication failed",
+                "The selected model may not be supported by your configured provider or your API \
+                 key is invalid. Run `hermes model` in your terminal to update credentials, \
+                 then restart the WebUI.",
+            ),
+            "model_not_found" => (
+                "model_not_found",
+                "Model not found",
+                "The selected model was not found by the provider. Check the model ID in Settings \
+                 or run `hermes model` to verify it exists for your provider.",
+            ),
             _ => ("error", "Error", ""),
         };
-        ProviderError { kind: kind.to_string(), label, message, hint }
+        ProviderError {
+            kind: kind.to_string(),
+            label,
+            message,
+            hint,
+        }
     }
 
     /// The saved error bubble's text.
@@ -537,7 +906,12 @@ fn out_rows(out: &Produced, partial: bool) -> Vec<Value> {
     let mut rows = out.rows.clone();
     let text = out.text.trim();
     if !text.is_empty() || rows.is_empty() {
-        let mut m = json!({"role": "assistant", "content": text, "reasoning": if out.reasoning.is_empty() { Value::Null } else { json!(out.reasoning) }, "finish_reason": "stop"});
+        let mut m = json!({
+            "role": "assistant",
+            "content": text,
+            "reasoning": if out.reasoning.is_empty() { Value::Null } else { json!(out.reasoning) },
+            "finish_reason": "stop"
+        });
         if !out.reasoning.is_empty() {
             m["reasoning_content"] = json!(out.reasoning);
         }
@@ -575,18 +949,33 @@ mod tests {
     #[test]
     fn a_long_reply_can_come_in_paragraphs() {
         let p = Plan::from_message("x [[tokens=5]] [[para=2]]");
-        assert_eq!(p.steps, vec![Step::Text(" tok1 tok2\n\ntok3 tok4\n\ntok5".into())]);
+        assert_eq!(
+            p.steps,
+            vec![Step::Text(" tok1 tok2\n\ntok3 tok4\n\ntok5".into())]
+        );
     }
 
     #[test]
     fn markers_pick_the_script() {
         let p = Plan::from_message("Please run [[tool:echo hi]]");
-        assert_eq!(p.steps[0], Step::Tool { command: "echo hi".into(), fail: false });
+        assert_eq!(
+            p.steps[0],
+            Step::Tool {
+                command: "echo hi".into(),
+                fail: false
+            }
+        );
         let p = Plan::from_message("Cancel me [[tokens=3]] [[delay=50]]");
         assert_eq!(p.pace_ms, 50);
         assert_eq!(p.steps, vec![Step::Text(" tok1 tok2 tok3".into())]);
         let p = Plan::from_message("Deploy it [[clarify:Which target?|staging|prod]]");
-        assert_eq!(p.steps[0], Step::Clarify { question: "Which target?".into(), choices: vec!["staging".into(), "prod".into()] });
+        assert_eq!(
+            p.steps[0],
+            Step::Clarify {
+                question: "Which target?".into(),
+                choices: vec!["staging".into(), "prod".into()]
+            }
+        );
         let p = Plan::from_message("hello");
         assert!(matches!(&p.steps[0], Step::Text(t) if t.contains("```rust")));
         assert_eq!(strip_markers("a [[echo]] b"), "a  b");
@@ -604,7 +993,10 @@ mod tests {
     fn dangerous_commands_need_approval_by_kind() {
         assert_eq!(danger("rm -rf ./x"), Some("recursive delete"));
         assert_eq!(danger("find ./x -delete"), Some("find -delete"));
-        assert_eq!(danger("chmod -R 777 ./x"), Some("world/other-writable permissions"));
+        assert_eq!(
+            danger("chmod -R 777 ./x"),
+            Some("world/other-writable permissions")
+        );
         assert_eq!(danger("echo hi"), None);
         assert_eq!(danger("rm ./file"), None);
     }
@@ -613,6 +1005,9 @@ mod tests {
     fn echo_undoes_the_shells_quoting() {
         assert_eq!(echo_output("hi"), "hi");
         assert_eq!(echo_output("'a b'  \"c\""), "a b c");
-        assert_eq!(echo_output("'self['\\''__pwned'\\'']=4'"), "self['__pwned']=4");
+        assert_eq!(
+            echo_output("'self['\\''__pwned'\\'']=4'"),
+            "self['__pwned']=4"
+        );
     }
 }

@@ -17,8 +17,9 @@ use crate::App;
 
 /// The pane document's policy: scripts only from this origin (no inline script, no eval), wasm
 /// compilation allowed; styles from this origin; API calls same-origin.
-pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: https:; \
-font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+style-src 'self'; img-src 'self' data: https:; font-src 'self' data:; connect-src 'self'; \
+object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 /// How to serve the bundle.
 #[derive(Debug, Clone, Copy)]
@@ -66,8 +67,14 @@ fn mime_of(path: &str) -> &'static str {
 /// (so 16 digits, or fewer: `style-24e2401be62a9be.css`); the split chunks carry the same hash.
 fn is_hashed(path: &str) -> bool {
     let stem = path.rsplit('/').next().unwrap_or(path);
-    let stem = stem.split('.').next().unwrap_or(stem).trim_end_matches("_bg");
-    stem.rsplit_once('-').is_some_and(|(_, h)| (12..=16).contains(&h.len()) && h.chars().all(|c| c.is_ascii_hexdigit()))
+    let stem = stem
+        .split('.')
+        .next()
+        .unwrap_or(stem)
+        .trim_end_matches("_bg");
+    stem.rsplit_once('-').is_some_and(|(_, h)| {
+        (12..=16).contains(&h.len()) && h.chars().all(|c| c.is_ascii_hexdigit())
+    })
 }
 
 fn fnv(bytes: &[u8]) -> String {
@@ -80,15 +87,25 @@ fn fnv(bytes: &[u8]) -> String {
 }
 
 fn compress(raw: &[u8], mime: &str) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
-    let compressible = mime.starts_with("text/") || mime.contains("javascript") || mime.contains("json") || mime == "application/wasm" || mime.contains("svg");
+    let compressible = mime.starts_with("text/")
+        || mime.contains("javascript")
+        || mime.contains("json")
+        || mime == "application/wasm"
+        || mime.contains("svg");
     if !compressible || raw.len() < 512 {
         return (None, None);
     }
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     let gzip = gz.write_all(raw).ok().and_then(|_| gz.finish().ok());
     let mut br = Vec::new();
-    let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
-    let brotli = brotli::BrotliCompress(&mut &raw[..], &mut br, &params).ok().map(|_| br);
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
+    let brotli = brotli::BrotliCompress(&mut &raw[..], &mut br, &params)
+        .ok()
+        .map(|_| br);
     (gzip, brotli)
 }
 
@@ -100,11 +117,25 @@ fn load(dir: &Path, base: &Path, out: &mut HashMap<String, Asset>) -> std::io::R
             load(&path, base, out)?;
             continue;
         }
-        let rel = path.strip_prefix(base).map_err(std::io::Error::other)?.to_string_lossy().replace('\\', "/");
+        let rel = path
+            .strip_prefix(base)
+            .map_err(std::io::Error::other)?
+            .to_string_lossy()
+            .replace('\\', "/");
         let raw = std::fs::read(&path)?;
         let mime = mime_of(&rel);
         let (gzip, brotli) = compress(&raw, mime);
-        out.insert(rel.clone(), Asset { etag: fnv(&raw), immutable: is_hashed(&rel), raw, gzip, brotli, mime });
+        out.insert(
+            rel.clone(),
+            Asset {
+                etag: fnv(&raw),
+                immutable: is_hashed(&rel),
+                raw,
+                gzip,
+                brotli,
+                mime,
+            },
+        );
     }
     Ok(())
 }
@@ -115,14 +146,22 @@ fn rebase(index: &str, mount: &str) -> String {
         Some(i) => {
             let rest = &index[i + 12..];
             let end = rest.find('"').unwrap_or(0);
-            format!("{}<base href=\"{}\"{}", &index[..i], mount, &rest[end + 1..])
+            format!(
+                "{}<base href=\"{}\"{}",
+                &index[..i],
+                mount,
+                &rest[end + 1..]
+            )
         }
         None => index.replacen("<head>", &format!("<head><base href=\"{mount}\">"), 1),
     }
 }
 
 fn security_headers(h: &mut HeaderMap) {
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
 }
 
@@ -130,27 +169,48 @@ impl Bundle {
     fn index_response(&self, headers: &HeaderMap) -> Response {
         let mut html = self.index.clone();
         if self.inject.csrf {
-            let token = self.app.as_ref().and_then(|a| a.auth.csrf_for(headers)).unwrap_or_default();
-            let block = format!("<script type=\"application/json\" id=\"hermes-config\">{{\"csrfToken\":\"{token}\"}}</script></head>");
+            let token = self
+                .app
+                .as_ref()
+                .and_then(|a| a.auth.csrf_for(headers))
+                .unwrap_or_default();
+            let block = format!(
+                "<script type=\"application/json\" \
+                 id=\"hermes-config\">{{\"csrfToken\":\"{token}\"}}</script></head>"
+            );
             html = html.replacen("</head>", &block, 1);
         }
         let mut r = (StatusCode::OK, html).into_response();
         let h = r.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
         h.insert("x-frame-options", HeaderValue::from_static("DENY"));
         security_headers(h);
         r
     }
 
     fn asset_response(&self, a: &Asset, headers: &HeaderMap) -> Response {
-        if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(a.etag.as_str()) {
+        if headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            == Some(a.etag.as_str())
+        {
             let mut r = StatusCode::NOT_MODIFIED.into_response();
-            r.headers_mut().insert(header::ETAG, HeaderValue::from_str(&a.etag).expect("etag"));
+            r.headers_mut()
+                .insert(header::ETAG, HeaderValue::from_str(&a.etag).expect("etag"));
             return r;
         }
-        let accept = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let accept = headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         let accepts = |enc: &str| accept_encoding(accept, enc);
         let (body, encoding) = match (&a.brotli, &a.gzip) {
             (Some(br), _) if accepts("br") => (br.clone(), Some("br")),
@@ -167,7 +227,14 @@ impl Bundle {
             h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
         }
         h.insert(header::ETAG, HeaderValue::from_str(&a.etag).expect("etag"));
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static(if a.immutable { "public, max-age=31536000, immutable" } else { "no-cache" }));
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(if a.immutable {
+                "public, max-age=31536000, immutable"
+            } else {
+                "no-cache"
+            }),
+        );
         security_headers(h);
         r
     }
@@ -175,7 +242,10 @@ impl Bundle {
 
 async fn serve(State(b): State<Arc<Bundle>>, req: Request) -> Response {
     let path = req.uri().path();
-    let rel = path.strip_prefix(b.mount.as_str()).unwrap_or("").trim_start_matches('/');
+    let rel = path
+        .strip_prefix(b.mount.as_str())
+        .unwrap_or("")
+        .trim_start_matches('/');
     if rel.is_empty() || rel == "index.html" {
         return b.index_response(req.headers());
     }
@@ -191,10 +261,19 @@ async fn serve(State(b): State<Arc<Bundle>>, req: Request) -> Response {
 }
 
 /// Adds the bundle at `mount` to `router`.
-pub fn mount(router: Router, dist: &Path, mount: &str, inject: Serving, app: Option<Arc<App>>) -> Router {
+pub fn mount(
+    router: Router,
+    dist: &Path,
+    mount: &str,
+    inject: Serving,
+    app: Option<Arc<App>>,
+) -> Router {
     let mut assets = HashMap::new();
     if let Err(e) = load(dist, dist, &mut assets) {
-        eprintln!("pane-server: cannot read the bundle in {}: {e} (build it with `cargo xtask build`)", dist.display());
+        eprintln!(
+            "pane-server: cannot read the bundle in {}: {e} (build it with `cargo xtask build`)",
+            dist.display()
+        );
     }
     if inject.wasm_as_text {
         for a in assets.values_mut().filter(|a| a.mime == "application/wasm") {
@@ -204,15 +283,31 @@ pub fn mount(router: Router, dist: &Path, mount: &str, inject: Serving, app: Opt
     let index = assets
         .remove("index.html")
         .map(|a| String::from_utf8_lossy(&a.raw).to_string())
-        .unwrap_or_else(|| "<!doctype html><title>hermes-pane</title><p>The pane bundle is missing: run <code>cargo xtask build</code>.</p>".into());
-    let bundle = Arc::new(Bundle { index: rebase(&index, mount), assets, mount: mount.to_string(), inject, app });
+        .unwrap_or_else(|| {
+            "<!doctype html><title>hermes-pane</title><p>The pane bundle is missing: \
+             run <code>cargo xtask build</code>.</p>"
+                .into()
+        });
+    let bundle = Arc::new(Bundle {
+        index: rebase(&index, mount),
+        assets,
+        mount: mount.to_string(),
+        inject,
+        app,
+    });
     let handler = get(serve).with_state(bundle);
     if mount == "/" {
         router.fallback_service(handler)
     } else {
         let bare = mount.trim_end_matches('/').to_string();
         let target = mount.to_string();
-        router.route(&bare, get(move || async move { Redirect::permanent(&target) })).route(mount, handler.clone()).route(&format!("{mount}{{*path}}"), handler)
+        router
+            .route(
+                &bare,
+                get(move || async move { Redirect::permanent(&target) }),
+            )
+            .route(mount, handler.clone())
+            .route(&format!("{mount}{{*path}}"), handler)
     }
 }
 
@@ -234,7 +329,10 @@ mod tests {
 
     #[test]
     fn base_is_rewritten_to_the_mount() {
-        assert_eq!(rebase("<head><base href=\"/\"><x>", "/pane/"), "<head><base href=\"/pane/\"><x>");
+        assert_eq!(
+            rebase("<head><base href=\"/\"><x>", "/pane/"),
+            "<head><base href=\"/pane/\"><x>"
+        );
         assert_eq!(rebase("<head><x>", "/p/"), "<head><base href=\"/p/\"><x>");
     }
 }
@@ -244,7 +342,10 @@ fn accept_encoding(header: &str, enc: &str) -> bool {
     header.split(',').any(|p| {
         let mut parts = p.split(';');
         let name = parts.next().unwrap_or("").trim();
-        let q = parts.find_map(|x| x.trim().strip_prefix("q=")).and_then(|q| q.trim().parse::<f32>().ok()).unwrap_or(1.0);
+        let q = parts
+            .find_map(|x| x.trim().strip_prefix("q="))
+            .and_then(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
         name.eq_ignore_ascii_case(enc) && q > 0.0
     })
 }

@@ -75,8 +75,14 @@ impl Stats {
 
     /// Resets the maxima (between test phases).
     pub fn reset_max(&self) {
-        self.connections_max.store(self.connections_open.load(Ordering::SeqCst), Ordering::SeqCst);
-        self.chat_streams_max.store(self.chat_streams_open.load(Ordering::SeqCst), Ordering::SeqCst);
+        self.connections_max.store(
+            self.connections_open.load(Ordering::SeqCst),
+            Ordering::SeqCst,
+        );
+        self.chat_streams_max.store(
+            self.chat_streams_open.load(Ordering::SeqCst),
+            Ordering::SeqCst,
+        );
     }
 }
 
@@ -91,7 +97,8 @@ pub struct FaultState {
 impl FaultState {
     pub fn set(&self, f: Faults) {
         if let Some(ms) = f.refuse_for_ms {
-            *self.refuse_until.lock().expect("refuse") = Some(Instant::now() + Duration::from_millis(ms));
+            *self.refuse_until.lock().expect("refuse") =
+                Some(Instant::now() + Duration::from_millis(ms));
         }
         *self.faults.lock().expect("faults") = f;
     }
@@ -99,7 +106,10 @@ impl FaultState {
     /// Takes the one-shot stream faults for a new chat-stream connection.
     pub fn take_stream_faults(&self) -> crate::streams::ConnFaults {
         let mut f = self.faults.lock().expect("faults");
-        crate::streams::ConnFaults { drop_after: f.drop_after.take(), malformed: std::mem::take(&mut f.malformed_once) }
+        crate::streams::ConnFaults {
+            drop_after: f.drop_after.take(),
+            malformed: std::mem::take(&mut f.malformed_once),
+        }
     }
 
     /// Whether this `chat/start` must fail.
@@ -131,7 +141,12 @@ impl Drop for ConnGuard {
 }
 
 /// Accepts connections and serves each over HTTP/1.1 (like the real backend: no h2).
-pub async fn serve(listener: tokio::net::TcpListener, router: Router, stats: Arc<Stats>, refuse: Option<Arc<Mutex<Option<Instant>>>>) {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    stats: Arc<Stats>,
+    refuse: Option<Arc<Mutex<Option<Instant>>>>,
+) {
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(s) => s,
@@ -154,7 +169,10 @@ pub async fn serve(listener: tokio::net::TcpListener, router: Router, stats: Arc
         let svc = TowerToHyperService::new(router.clone());
         tokio::spawn(async move {
             let _guard = guard;
-            let _ = hyper::server::conn::http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), svc).await;
+            let _ = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
         });
     }
 }

@@ -74,8 +74,16 @@ impl Config {
 
 /// An approval or clarify the agent waits on.
 pub enum Prompt {
-    Approval { id: String, value: Value, answer: oneshot::Sender<String> },
-    Clarify { id: String, value: Value, answer: oneshot::Sender<String> },
+    Approval {
+        id: String,
+        value: Value,
+        answer: oneshot::Sender<String>,
+    },
+    Clarify {
+        id: String,
+        value: Value,
+        answer: oneshot::Sender<String>,
+    },
 }
 
 impl Prompt {
@@ -118,14 +126,21 @@ pub struct Allowed {
 
 impl Allowed {
     pub fn allows(&self, sid: &str, pattern: &str) -> bool {
-        self.always.contains(pattern) || self.by_session.get(sid).is_some_and(|s| s.contains(pattern))
+        self.always.contains(pattern)
+            || self
+                .by_session
+                .get(sid)
+                .is_some_and(|s| s.contains(pattern))
     }
 
     /// Records an approval's answer.
     pub fn answered(&mut self, sid: &str, pattern: &str, choice: &str) {
         match choice {
             "session" => {
-                self.by_session.entry(sid.to_string()).or_default().insert(pattern.to_string());
+                self.by_session
+                    .entry(sid.to_string())
+                    .or_default()
+                    .insert(pattern.to_string());
             }
             "always" => {
                 self.always.insert(pattern.to_string());
@@ -139,7 +154,11 @@ impl App {
     /// Loads the data dir; turns a restart interrupted are settled as the real backend does.
     pub fn new(config: Config) -> std::io::Result<Arc<App>> {
         let store = Store::open(&config.data_dir)?;
-        let mut sessions: BTreeMap<String, Session> = store.load_sessions().into_iter().map(|s| (s.session_id.clone(), s)).collect();
+        let mut sessions: BTreeMap<String, Session> = store
+            .load_sessions()
+            .into_iter()
+            .map(|s| (s.session_id.clone(), s))
+            .collect();
         let mut channels = HashMap::new();
         for (sid, stream, rows) in store.load_journals() {
             channels.insert(stream.clone(), Channel::from_journal(&sid, &stream, rows));
@@ -182,7 +201,9 @@ impl App {
         let data = data.to_string();
         let (frame, sid) = {
             let mut map = self.channels.lock().expect("channels");
-            let Some(c) = map.get_mut(stream_id) else { return };
+            let Some(c) = map.get_mut(stream_id) else {
+                return;
+            };
             if !c.live {
                 return;
             }
@@ -193,7 +214,16 @@ impl App {
         if !self.sessions.lock().expect("sessions").contains_key(&sid) {
             return;
         }
-        self.store.append_journal(&sid, stream_id, &JournalRow { seq: frame.seq, event: frame.event, data: frame.data, ts: now() });
+        self.store.append_journal(
+            &sid,
+            stream_id,
+            &JournalRow {
+                seq: frame.seq,
+                event: frame.event,
+                data: frame.data,
+                ts: now(),
+            },
+        );
     }
 
     /// The worker of `stream_id` is done: later connects replay the journal.
@@ -205,11 +235,20 @@ impl App {
     }
 
     pub fn is_live(&self, stream_id: &str) -> bool {
-        self.channels.lock().expect("channels").get(stream_id).is_some_and(|c| c.live)
+        self.channels
+            .lock()
+            .expect("channels")
+            .get(stream_id)
+            .is_some_and(|c| c.live)
     }
 
     pub fn add_prompt(&self, sid: &str, p: Prompt) {
-        self.prompts.lock().expect("prompts").entry(sid.to_string()).or_default().push_back(p);
+        self.prompts
+            .lock()
+            .expect("prompts")
+            .entry(sid.to_string())
+            .or_default()
+            .push_back(p);
         self.changed("attention_pending", Some(sid));
     }
 
@@ -220,11 +259,26 @@ impl App {
 
     /// `"approval"` / `"clarify"` when the session waits on the user.
     pub fn attention_of(&self, sid: &str) -> Option<&'static str> {
-        self.prompts.lock().expect("prompts").get(sid).and_then(|q| q.front()).map(|p| if p.is_approval() { "approval" } else { "clarify" })
+        self.prompts
+            .lock()
+            .expect("prompts")
+            .get(sid)
+            .and_then(|q| q.front())
+            .map(|p| {
+                if p.is_approval() {
+                    "approval"
+                } else {
+                    "clarify"
+                }
+            })
     }
 
     pub fn is_first_turn(&self, sid: &str) -> bool {
-        self.sessions.lock().expect("sessions").get(sid).is_some_and(|s| s.turns == 0 && !s.manual_title)
+        self.sessions
+            .lock()
+            .expect("sessions")
+            .get(sid)
+            .is_some_and(|s| s.turns == 0 && !s.manual_title)
     }
 
     pub fn set_title(&self, sid: &str, title: &str, manual: bool) {
@@ -242,7 +296,9 @@ impl App {
     /// Context compression: a continuation session takes over; the old one becomes its parent.
     pub fn rotate_session(&self, old: &str) -> String {
         let mut map = self.sessions.lock().expect("sessions");
-        let Some(mut s) = map.get(old).cloned() else { return old.to_string() };
+        let Some(mut s) = map.get(old).cloned() else {
+            return old.to_string();
+        };
         let new_id = model::hex_id(12);
         if let Some(o) = map.get_mut(old) {
             o.active_stream_id = None;
@@ -252,9 +308,12 @@ impl App {
         }
         s.session_id = new_id.clone();
         s.parent_session_id = Some(old.to_string());
-        s.messages = vec![
-            json!({"role": "assistant", "content": "*Summary of the earlier conversation (context compressed).*", "_compressionRecovery": true, "timestamp": now()}),
-        ];
+        s.messages = vec![json!({
+            "role": "assistant",
+            "content": "*Summary of the earlier conversation (context compressed).*",
+            "_compressionRecovery": true,
+            "timestamp": now()
+        })];
         self.store.save_session(&s);
         map.insert(new_id.clone(), s);
         drop(map);
@@ -276,7 +335,9 @@ impl App {
         duration: f64,
     ) -> Value {
         let mut map = self.sessions.lock().expect("sessions");
-        let Some(s) = map.get_mut(sid) else { return Value::Null };
+        let Some(s) = map.get_mut(sid) else {
+            return Value::Null;
+        };
         if s.active_stream_id.as_deref() != Some(stream_id) {
             // A stale or cancelled worker must not overwrite a newer turn.
             return saved_session_json(s);
@@ -296,7 +357,13 @@ impl App {
             s.messages.push(r);
         }
         if let Some(e) = error {
-            s.messages.push(json!({"role": "assistant", "content": e.bubble(), "_error": true, "provider_details": e.message, "timestamp": t}));
+            s.messages.push(json!({
+                "role": "assistant",
+                "content": e.bubble(),
+                "_error": true,
+                "provider_details": e.message,
+                "timestamp": t
+            }));
         }
         s.tool_calls.extend(tools.iter().cloned());
         s.finish_turn(t);
@@ -316,12 +383,26 @@ impl App {
 pub fn push_user_row(s: &mut Session) {
     if let Some(text) = s.pending_user_message.take() {
         let mut content = text;
-        let names: Vec<String> = s.pending_attachments.iter().filter_map(|a| a["path"].as_str().map(str::to_string)).collect();
+        let names: Vec<String> = s
+            .pending_attachments
+            .iter()
+            .filter_map(|a| a["path"].as_str().map(str::to_string))
+            .collect();
         if !names.is_empty() {
             content.push_str(&format!("\n\n[Attached files: {}]", names.join(", ")));
         }
-        let attachments: Vec<Value> = s.pending_attachments.iter().filter_map(|a| a["name"].as_str().map(|n| json!(n))).collect();
-        let mut row = json!({"role": "user", "content": content, "_db_persisted": true, "timestamp": s.pending_started_at.unwrap_or_else(now), "id": s.messages.len() + 1});
+        let attachments: Vec<Value> = s
+            .pending_attachments
+            .iter()
+            .filter_map(|a| a["name"].as_str().map(|n| json!(n)))
+            .collect();
+        let mut row = json!({
+            "role": "user",
+            "content": content,
+            "_db_persisted": true,
+            "timestamp": s.pending_started_at.unwrap_or_else(now),
+            "id": s.messages.len() + 1
+        });
         if !attachments.is_empty() {
             row["attachments"] = json!(attachments);
         }
@@ -335,13 +416,20 @@ fn recover_interrupted(s: &mut Session, channel: Option<&Channel>) {
     if let Some(c) = channel {
         let text = partial_text(c);
         if !text.is_empty() {
-            s.messages.push(json!({"role": "assistant", "content": text, "_partial": true, "timestamp": now()}));
+            s.messages.push(
+                json!({"role": "assistant", "content": text, "_partial": true, "timestamp": now()}),
+            );
         }
     }
-    s.messages.push(
-        json!({"role": "assistant", "content": "**Interrupted:** The server restarted before this reply finished.\n\n*Send the message again to retry.*",
-        "_error": true, "provider_details": "The stream's worker was lost in a restart.", "provider_details_label": "Recovery details", "timestamp": now()}),
-    );
+    s.messages.push(json!({
+        "role": "assistant",
+        "content": "**Interrupted:** The server restarted before this reply finished.\n\n\
+                    *Send the message again to retry.*",
+        "_error": true,
+        "provider_details": "The stream's worker was lost in a restart.",
+        "provider_details_label": "Recovery details",
+        "timestamp": now()
+    }));
     s.pending_attachments.clear();
     s.pending_started_at = None;
     s.updated_at = now();
@@ -354,7 +442,10 @@ pub fn partial_text(c: &Channel) -> String {
     rt.started(&c.stream_id);
     for f in c.frames.iter().filter(|f| f.journaled) {
         if let Ok(ev) = pane_core::StreamEvent::decode(&f.event, &f.data) {
-            let id = pane_core::EventId { stream_id: c.stream_id.clone(), seq: f.seq };
+            let id = pane_core::EventId {
+                stream_id: c.stream_id.clone(),
+                seq: f.seq,
+            };
             rt.apply(&c.stream_id, Some(&id), &ev);
         }
     }

@@ -22,7 +22,8 @@ struct Args {
     /// Where the pane is mounted. Default: `/` in demo mode, `/pane/` in proxy mode.
     #[arg(long)]
     mount: Option<String>,
-    /// Proxy to a real Hermes WebUI at this URL instead of the stand-in (e.g. http://127.0.0.1:8787).
+    /// Proxy to a real Hermes WebUI at this URL instead of the stand-in
+    /// (e.g. http://127.0.0.1:8787).
     #[arg(long)]
     backend: Option<String>,
     /// Enable fault injection and connection stats (`/api/__faults`, `/api/__stats`) for tests.
@@ -69,9 +70,17 @@ fn normalize_mount(m: &str) -> String {
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let proxy = args.backend.is_some();
-    let mount = normalize_mount(args.mount.as_deref().unwrap_or(if proxy { "/pane/" } else { "/" }));
+    let mount =
+        normalize_mount(
+            args.mount
+                .as_deref()
+                .unwrap_or(if proxy { "/pane/" } else { "/" }),
+        );
     if proxy && mount == "/" {
-        eprintln!("pane-server: in proxy mode the backend owns `/` (its app shell, login and CSRF token); mount the pane elsewhere, e.g. --mount /pane/");
+        eprintln!(
+            "pane-server: in proxy mode the backend owns `/` (its app shell, \
+             login and CSRF token); mount the pane elsewhere, e.g. --mount /pane/"
+        );
         return std::process::ExitCode::FAILURE;
     }
     let config = pane_server::Config {
@@ -88,7 +97,10 @@ async fn main() -> std::process::ExitCode {
         wasm_as_text: args.wasm_as_text,
     };
     if !args.dist.join("index.html").exists() {
-        eprintln!("pane-server: warning: {} has no index.html (build the pane with `cargo xtask build`)", args.dist.display());
+        eprintln!(
+            "pane-server: warning: {} has no index.html (build the pane with `cargo xtask build`)",
+            args.dist.display()
+        );
     }
     let running = match pane_server::start(config.clone()).await {
         Ok(r) => r,
@@ -99,7 +111,10 @@ async fn main() -> std::process::ExitCode {
     };
     match &args.backend {
         Some(b) => println!("pane-server: proxying to Hermes WebUI at {b}"),
-        None => println!("pane-server: stand-in Hermes backend, data in {}", config.data_dir.display()),
+        None => println!(
+            "pane-server: stand-in Hermes backend, data in {}",
+            config.data_dir.display()
+        ),
     }
     println!("pane-server: serving the pane at {}", running.url(&mount));
     let _ = running.task.await;

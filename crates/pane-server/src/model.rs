@@ -6,14 +6,19 @@ use serde_json::{json, Map, Value};
 
 /// Seconds since the epoch, as the backend stamps everything.
 pub fn now() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// `n` random lowercase hex characters.
 pub fn hex_id(n: usize) -> String {
     use rand::Rng;
     let mut rng = rand::rng();
-    (0..n).map(|_| char::from_digit(rng.random_range(0..16), 16).expect("hex digit")).collect()
+    (0..n)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).expect("hex digit"))
+        .collect()
 }
 
 /// A pending approval or clarify, as the stand-in keeps it.
@@ -63,7 +68,12 @@ impl Session {
 
     pub fn new() -> Session {
         let t = now();
-        Session { session_id: hex_id(12), created_at: t, updated_at: t, ..Default::default() }
+        Session {
+            session_id: hex_id(12),
+            created_at: t,
+            updated_at: t,
+            ..Default::default()
+        }
     }
 
     pub fn user_message_count(&self) -> usize {
@@ -83,7 +93,11 @@ impl Session {
     pub fn text_of(m: &Value) -> String {
         match &m["content"] {
             Value::String(s) => s.clone(),
-            Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).collect::<Vec<_>>().join(""),
+            Value::Array(parts) => parts
+                .iter()
+                .filter_map(|p| p["text"].as_str())
+                .collect::<Vec<_>>()
+                .join(""),
             _ => String::new(),
         }
     }
@@ -201,7 +215,9 @@ pub fn compact_json(s: &Session, messages: &[Value], is_streaming: bool) -> Map<
         "tool_calls": s.tool_calls,
         "regeneration_revision": format!("{:064x}", s.revision),
     });
-    let Value::Object(mut map) = v else { unreachable!("object literal") };
+    let Value::Object(mut map) = v else {
+        unreachable!("object literal")
+    };
     if let Some(p) = &s.parent_session_id {
         map.insert("parent_session_id".into(), json!(p));
     }

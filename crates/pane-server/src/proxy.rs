@@ -21,15 +21,28 @@ struct Proxy {
     client: Client<HttpConnector, Body>,
 }
 
-const HOP_BY_HOP: &[&str] =
-    &["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "proxy-connection"];
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-connection",
+];
 
 fn strip_hop_by_hop(h: &mut HeaderMap) {
     let listed: Vec<HeaderName> = h
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()).collect::<Vec<_>>())
+        .flat_map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_ascii_lowercase())
+                .collect::<Vec<_>>()
+        })
         .filter_map(|n| HeaderName::from_bytes(n.as_bytes()).ok())
         .collect();
     for n in listed {
@@ -41,9 +54,17 @@ fn strip_hop_by_hop(h: &mut HeaderMap) {
 }
 
 async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
-    let path_q = req.uri().path_and_query().map_or("/", |pq| pq.as_str()).to_string();
+    let path_q = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |pq| pq.as_str())
+        .to_string();
     let Ok(uri) = format!("{}{}", p.backend, path_q).parse::<Uri>() else {
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": "bad request path"}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "bad request path"})),
+        )
+            .into_response();
     };
     let (mut parts, body) = req.into_parts();
     let client_host = parts.headers.get(header::HOST).cloned();
@@ -51,7 +72,9 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
     if let Some(h) = &client_host {
         parts.headers.insert("x-forwarded-host", h.clone());
     }
-    parts.headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    parts
+        .headers
+        .insert("x-forwarded-proto", HeaderValue::from_static("http"));
     parts.uri = uri;
     let upstream = Request::from_parts(parts, body);
     match p.client.request(upstream).await {
@@ -61,15 +84,28 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
             // Streamed frame by frame: an SSE event is passed on the moment it arrives.
             Response::from_parts(parts, Body::new(incoming))
         }
-        Err(e) => (StatusCode::BAD_GATEWAY, Json(json!({"error": format!("Hermes WebUI backend unreachable ({}): {e}", p.backend)}))).into_response(),
+        Err(e) => (
+            StatusCode::BAD_GATEWAY,
+            Json(
+                json!({"error": format!("Hermes WebUI backend unreachable ({}): {e}", p.backend)}),
+            ),
+        )
+            .into_response(),
     }
 }
 
 /// The proxy-mode router.
 pub fn router(config: &Config) -> std::io::Result<Router> {
-    let backend = config.backend.clone().unwrap_or_default().trim_end_matches('/').to_string();
+    let backend = config
+        .backend
+        .clone()
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_string();
     if !backend.starts_with("http://") {
-        return Err(std::io::Error::other(format!("--backend must be an http:// URL, got {backend:?}")));
+        return Err(std::io::Error::other(format!(
+            "--backend must be an http:// URL, got {backend:?}"
+        )));
     }
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
@@ -77,7 +113,16 @@ pub fn router(config: &Config) -> std::io::Result<Router> {
     let proxy = Arc::new(Proxy { backend, client });
     let mut router = Router::new().fallback(forward).with_state(proxy);
     if let Some(dist) = &config.dist {
-        router = crate::bundle::mount(router, dist, &config.mount, crate::bundle::Serving { csrf: false, wasm_as_text: config.wasm_as_text }, None);
+        router = crate::bundle::mount(
+            router,
+            dist,
+            &config.mount,
+            crate::bundle::Serving {
+                csrf: false,
+                wasm_as_text: config.wasm_as_text,
+            },
+            None,
+        );
     }
     Ok(router)
 }

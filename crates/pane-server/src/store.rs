@@ -31,7 +31,9 @@ impl Store {
         fs::create_dir_all(dir.join("sessions"))?;
         fs::create_dir_all(dir.join("journals"))?;
         fs::create_dir_all(dir.join("uploads"))?;
-        Ok(Store { dir: dir.to_path_buf() })
+        Ok(Store {
+            dir: dir.to_path_buf(),
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -39,14 +41,19 @@ impl Store {
     }
 
     fn session_path(&self, sid: &str) -> PathBuf {
-        self.dir.join("sessions").join(format!("{}.json", safe(sid)))
+        self.dir
+            .join("sessions")
+            .join(format!("{}.json", safe(sid)))
     }
 
     /// Saves a session atomically.
     pub fn save_session(&self, s: &Session) {
         let path = self.session_path(&s.session_id);
         let tmp = path.with_extension("json.tmp");
-        let result = serde_json::to_vec(s).map_err(std::io::Error::other).and_then(|bytes| fs::write(&tmp, bytes)).and_then(|_| fs::rename(&tmp, &path));
+        let result = serde_json::to_vec(s)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| fs::write(&tmp, bytes))
+            .and_then(|_| fs::rename(&tmp, &path));
         if let Err(e) = result {
             eprintln!("pane-server: could not save session {}: {e}", s.session_id);
         }
@@ -59,7 +66,9 @@ impl Store {
 
     /// Every saved session.
     pub fn load_sessions(&self) -> Vec<Session> {
-        let Ok(rd) = fs::read_dir(self.dir.join("sessions")) else { return Vec::new() };
+        let Ok(rd) = fs::read_dir(self.dir.join("sessions")) else {
+            return Vec::new();
+        };
         rd.filter_map(Result::ok)
             .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
             .filter_map(|e| fs::read(e.path()).ok())
@@ -68,7 +77,10 @@ impl Store {
     }
 
     fn journal_path(&self, sid: &str, stream: &str) -> PathBuf {
-        self.dir.join("journals").join(safe(sid)).join(format!("{}.jsonl", safe(stream)))
+        self.dir
+            .join("journals")
+            .join(safe(sid))
+            .join(format!("{}.jsonl", safe(stream)))
     }
 
     /// Appends one row to a stream's journal.
@@ -81,7 +93,11 @@ impl Store {
             Ok(l) => l,
             Err(_) => return,
         };
-        let result = fs::OpenOptions::new().create(true).append(true).open(&path).and_then(|mut f| writeln!(f, "{line}"));
+        let result = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| writeln!(f, "{line}"));
         if let Err(e) = result {
             eprintln!("pane-server: could not append to journal {stream}: {e}");
         }
@@ -95,14 +111,24 @@ impl Store {
     /// Every journal: `(session id, stream id, rows)`.
     pub fn load_journals(&self) -> Vec<(String, String, Vec<JournalRow>)> {
         let mut out = Vec::new();
-        let Ok(sessions) = fs::read_dir(self.dir.join("journals")) else { return out };
+        let Ok(sessions) = fs::read_dir(self.dir.join("journals")) else {
+            return out;
+        };
         for sdir in sessions.filter_map(Result::ok) {
             let sid = sdir.file_name().to_string_lossy().to_string();
-            let Ok(files) = fs::read_dir(sdir.path()) else { continue };
+            let Ok(files) = fs::read_dir(sdir.path()) else {
+                continue;
+            };
             for f in files.filter_map(Result::ok) {
                 let name = f.file_name().to_string_lossy().to_string();
-                let Some(stream) = name.strip_suffix(".jsonl") else { continue };
-                let rows = fs::read_to_string(f.path()).unwrap_or_default().lines().filter_map(|l| serde_json::from_str::<JournalRow>(l).ok()).collect();
+                let Some(stream) = name.strip_suffix(".jsonl") else {
+                    continue;
+                };
+                let rows = fs::read_to_string(f.path())
+                    .unwrap_or_default()
+                    .lines()
+                    .filter_map(|l| serde_json::from_str::<JournalRow>(l).ok())
+                    .collect();
                 out.push((sid.clone(), stream.to_string(), rows));
             }
         }
@@ -119,7 +145,16 @@ impl Store {
 
 /// A path component with nothing but safe characters.
 fn safe(s: &str) -> String {
-    let cleaned: String = s.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+    let cleaned: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     let cleaned = cleaned.trim_start_matches('.').to_string();
     if cleaned.is_empty() {
         "_".into()

@@ -37,7 +37,8 @@ pub struct Channel {
     pub frames: Vec<Frame>,
     /// The worker still runs (upstream: the id is in `STREAMS`).
     pub live: bool,
-    /// Where a subscriber without a cursor starts: the offline buffer (cleared by a live broadcast).
+    /// Where a subscriber without a cursor starts: the offline buffer (cleared by a live
+    /// broadcast).
     pub buffer_start: usize,
     pub subscribers: usize,
     /// Set by cancel (not a journal row upstream).
@@ -62,23 +63,47 @@ impl Channel {
     /// A finished channel rebuilt from a journal on disk.
     pub fn from_journal(session_id: &str, stream_id: &str, rows: Vec<JournalRow>) -> Channel {
         let mut c = Channel::new(session_id, stream_id);
-        c.frames = rows.into_iter().map(|r| Frame { seq: r.seq, journaled: true, event: r.event, data: r.data }).collect();
+        c.frames = rows
+            .into_iter()
+            .map(|r| Frame {
+                seq: r.seq,
+                journaled: true,
+                event: r.event,
+                data: r.data,
+            })
+            .collect();
         c.live = false;
         c
     }
 
     pub fn last_seq(&self) -> u64 {
-        self.frames.iter().rev().find(|f| f.journaled).map_or(0, |f| f.seq)
+        self.frames
+            .iter()
+            .rev()
+            .find(|f| f.journaled)
+            .map_or(0, |f| f.seq)
     }
 
     fn journal_terminal(&self) -> Option<&Frame> {
-        self.frames.iter().rev().find(|f| f.journaled && is_relay_close(&f.event))
+        self.frames
+            .iter()
+            .rev()
+            .find(|f| f.journaled && is_relay_close(&f.event))
     }
 
     /// Appends a frame (journaled frames get the next seq) and wakes subscribers.
     pub fn push(&mut self, event: &str, data: String, journaled: bool) -> Frame {
-        let seq = if journaled { self.last_seq() + 1 } else { self.last_seq() };
-        let f = Frame { seq, journaled, event: event.into(), data };
+        let seq = if journaled {
+            self.last_seq() + 1
+        } else {
+            self.last_seq()
+        };
+        let f = Frame {
+            seq,
+            journaled,
+            event: event.into(),
+            data,
+        };
         self.frames.push(f.clone());
         if self.subscribers > 0 {
             // A live broadcast clears the offline buffer.
@@ -98,7 +123,10 @@ impl Channel {
     pub fn journal_json(&self) -> serde_json::Value {
         let last = self.frames.iter().rev().find(|f| f.journaled);
         let terminal = self.journal_terminal().is_some() || self.terminal_state.is_some();
-        let terminal_state = match (self.terminal_state.as_deref(), self.journal_terminal().map(|f| f.event.as_str())) {
+        let terminal_state = match (
+            self.terminal_state.as_deref(),
+            self.journal_terminal().map(|f| f.event.as_str()),
+        ) {
             (Some(s), _) => s.to_string(),
             (None, Some("stream_end")) => "completed".into(),
             (None, Some("apperror")) | (None, Some("error")) => "errored".into(),
@@ -220,7 +248,11 @@ pub fn subscribe(
         let c = map.get_mut(stream_id)?;
         let dead = !c.live;
         let idx = match cursor {
-            CursorRequest::After(n) => c.frames.iter().position(|f| f.journaled && f.seq > n).unwrap_or(c.frames.len()),
+            CursorRequest::After(n) => c
+                .frames
+                .iter()
+                .position(|f| f.journaled && f.seq > n)
+                .unwrap_or(c.frames.len()),
             CursorRequest::None if dead => 0,
             CursorRequest::None => c.buffer_start.min(c.frames.len()),
         };
@@ -228,7 +260,10 @@ pub fn subscribe(
         (idx, dead, c.tx.subscribe())
     };
     let state = SubState {
-        _guard: SubGuard { channels: channels.clone(), stream_id: stream_id.into() },
+        _guard: SubGuard {
+            channels: channels.clone(),
+            stream_id: stream_id.into(),
+        },
         channels: channels.clone(),
         stream_id: stream_id.into(),
         rx,
@@ -269,7 +304,12 @@ pub fn subscribe(
                         "session_id": c.session_id,
                         "stream_id": c.stream_id,
                     });
-                    Some(Err(Frame { seq: c.last_seq() + 1, journaled: false, event: "apperror".into(), data: data.to_string() }))
+                    Some(Err(Frame {
+                        seq: c.last_seq() + 1,
+                        journaled: false,
+                        event: "apperror".into(),
+                        data: data.to_string(),
+                    }))
                 } else {
                     None
                 }
@@ -279,7 +319,9 @@ pub fn subscribe(
                     if st.faults.malformed {
                         st.faults.malformed = false;
                         st.idx -= 1;
-                        let bad = Event::default().event("token").data("{\"text\": \"unterminated");
+                        let bad = Event::default()
+                            .event("token")
+                            .data("{\"text\": \"unterminated");
                         return Some((Ok(bad), st));
                     }
                     st.sent += 1;
@@ -310,15 +352,41 @@ mod tests {
 
     #[test]
     fn cursor_precedence_follows_the_contract() {
-        let r = |replay, after_seq, after_id, last| resolve_cursor("s", 10, replay, after_seq, after_id, last);
+        let r = |replay, after_seq, after_id, last| {
+            resolve_cursor("s", 10, replay, after_seq, after_id, last)
+        };
         assert_eq!(r(None, None, None, None), CursorRequest::None);
         assert_eq!(r(None, None, None, Some("s:4")), CursorRequest::After(4));
-        assert_eq!(r(Some("1"), None, None, Some("s:4")), CursorRequest::After(0), "query params beat Last-Event-ID");
+        assert_eq!(
+            r(Some("1"), None, None, Some("s:4")),
+            CursorRequest::After(0),
+            "query params beat Last-Event-ID"
+        );
         assert_eq!(r(Some("1"), Some("3"), None, None), CursorRequest::After(3));
-        assert_eq!(r(Some("1"), Some("3"), Some("s:5"), None), CursorRequest::After(5), "after_event_id wins");
-        assert_eq!(r(Some("1"), Some("3"), Some(""), None), CursorRequest::After(3), "an empty after_event_id is absent");
-        assert_eq!(r(None, None, Some("other:5"), None), CursorRequest::After(0), "another stream → from the start");
-        assert_eq!(r(None, Some("x"), None, None), CursorRequest::After(0), "malformed → from the start");
-        assert_eq!(r(None, Some("11"), None, None), CursorRequest::After(0), "ahead → from the start");
+        assert_eq!(
+            r(Some("1"), Some("3"), Some("s:5"), None),
+            CursorRequest::After(5),
+            "after_event_id wins"
+        );
+        assert_eq!(
+            r(Some("1"), Some("3"), Some(""), None),
+            CursorRequest::After(3),
+            "an empty after_event_id is absent"
+        );
+        assert_eq!(
+            r(None, None, Some("other:5"), None),
+            CursorRequest::After(0),
+            "another stream → from the start"
+        );
+        assert_eq!(
+            r(None, Some("x"), None, None),
+            CursorRequest::After(0),
+            "malformed → from the start"
+        );
+        assert_eq!(
+            r(None, Some("11"), None, None),
+            CursorRequest::After(0),
+            "ahead → from the start"
+        );
     }
 }

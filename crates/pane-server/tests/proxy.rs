@@ -35,7 +35,12 @@ async fn upstream() -> (String, Sent) {
                             tokio::time::sleep(Duration::from_millis(400)).await;
                             sent.lock().unwrap().push(Instant::now());
                             Some((
-                                Ok::<_, Infallible>(Event::default().id(format!("s:{}", i + 1)).event("token").data(format!("{{\"text\":\"t{i}\"}}"))),
+                                Ok::<_, Infallible>(
+                                    Event::default()
+                                        .id(format!("s:{}", i + 1))
+                                        .event("token")
+                                        .data(format!("{{\"text\":\"t{i}\"}}")),
+                                ),
                                 i + 1,
                             ))
                         }
@@ -47,13 +52,33 @@ async fn upstream() -> (String, Sent) {
         .route(
             "/api/echo",
             post(|headers: HeaderMap| async move {
-                let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-                let mut r = Json(json!({"cookie": h("cookie"), "csrf": h("x-hermes-csrf-token"), "host": h("host"), "origin": h("origin")})).into_response();
-                r.headers_mut().insert(header::SET_COOKIE, "hermes_session=abc.def; HttpOnly; Path=/".parse().unwrap());
+                let h = |k: &str| {
+                    headers
+                        .get(k)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string()
+                };
+                let mut r = Json(json!({
+                    "cookie": h("cookie"),
+                    "csrf": h("x-hermes-csrf-token"),
+                    "host": h("host"),
+                    "origin": h("origin")
+                }))
+                .into_response();
+                r.headers_mut().insert(
+                    header::SET_COOKIE,
+                    "hermes_session=abc.def; HttpOnly; Path=/".parse().unwrap(),
+                );
                 r
             }),
         )
-        .route("/", get(|| async { Html("<script>window.__HERMES_CONFIG__ = {csrfToken:\"tok123\"};</script>") }));
+        .route(
+            "/",
+            get(|| async {
+                Html("<script>window.__HERMES_CONFIG__ = {csrfToken:\"tok123\"};</script>")
+            }),
+        );
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
@@ -78,7 +103,11 @@ async fn sse_frames_pass_through_the_proxy_unbuffered() {
     let sent = sent.lock().unwrap().clone();
     for (f, t) in s.frames.iter().zip(sent.iter()) {
         let lag = f.at.duration_since(*t);
-        assert!(lag < Duration::from_millis(250), "frame {} arrived {lag:?} after the upstream sent it", f.id);
+        assert!(
+            lag < Duration::from_millis(250),
+            "frame {} arrived {lag:?} after the upstream sent it",
+            f.id
+        );
     }
     // Frames arrive as sent (spaced), not in one burst at the end.
     assert!(s.frames[2].at.duration_since(s.frames[0].at) > Duration::from_millis(600));
@@ -94,16 +123,31 @@ async fn cookies_and_csrf_pass_through_and_origin_matches_host() {
         "POST",
         &format!("{base}/api/echo"),
         Some(json!({})),
-        &[("cookie", "hermes_session=abc.def"), ("x-hermes-csrf-token", "tok123"), ("origin", &origin)],
+        &[
+            ("cookie", "hermes_session=abc.def"),
+            ("x-hermes-csrf-token", "tok123"),
+            ("origin", &origin),
+        ],
     )
     .await;
     assert_eq!(r.body["cookie"], "hermes_session=abc.def");
     assert_eq!(r.body["csrf"], "tok123");
     assert_eq!(r.body["origin"], origin.as_str());
-    assert_eq!(r.body["host"], host.as_str(), "the browser's Host is kept so Origin == Host upstream");
-    assert_eq!(r.headers["set-cookie"], "hermes_session=abc.def; HttpOnly; Path=/");
+    assert_eq!(
+        r.body["host"],
+        host.as_str(),
+        "the browser's Host is kept so Origin == Host upstream"
+    );
+    assert_eq!(
+        r.headers["set-cookie"],
+        "hermes_session=abc.def; HttpOnly; Path=/"
+    );
     let shell = common::get(&format!("{base}/")).await;
-    assert_eq!(pane_core::wire::csrf_token_from_shell(&shell.text).as_deref(), Some("tok123"), "the backend shell is reachable for the token");
+    assert_eq!(
+        pane_core::wire::csrf_token_from_shell(&shell.text).as_deref(),
+        Some("tok123"),
+        "the backend shell is reachable for the token"
+    );
 }
 
 #[tokio::test]
@@ -115,5 +159,8 @@ async fn a_dead_backend_is_a_clear_502() {
     let (base, _p) = proxy_to(&dead).await;
     let r = common::get(&format!("{base}/api/sessions")).await;
     assert_eq!(r.status, 502);
-    assert!(r.body["error"].as_str().unwrap().contains("backend unreachable"));
+    assert!(r.body["error"]
+        .as_str()
+        .unwrap()
+        .contains("backend unreachable"));
 }

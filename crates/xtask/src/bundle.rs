@@ -16,21 +16,35 @@ pub(crate) fn build_bundle(dist_dir: &str, features: Option<&str>, public_url: &
     let mut c = cmd("trunk");
     // Offline: a tool version mismatch is an error instead of a GitHub download (the crates
     // were fetched just above); no self-update check against the registry's web API.
-    c.args(["build", "--release", "--dist", dist_dir, "--public-url", public_url]).env("TRUNK_OFFLINE", "true").env("TRUNK_SKIP_VERSION_CHECK", "true");
+    c.args([
+        "build",
+        "--release",
+        "--dist",
+        dist_dir,
+        "--public-url",
+        public_url,
+    ])
+    .env("TRUNK_OFFLINE", "true")
+    .env("TRUNK_SKIP_VERSION_CHECK", "true");
     // `split`: the release bundle's lazily loaded chunks (see split_bundle).
     let features = features.map_or("split".to_string(), |f| format!("split,{f}"));
     c.args(["--features", &features]);
     let t = Instant::now();
     run(c)?;
     split_bundle(&root().join(dist_dir))?;
-    say(&format!("bundle built in {:.0} s", t.elapsed().as_secs_f64()));
+    say(&format!(
+        "bundle built in {:.0} s",
+        t.elapsed().as_secs_f64()
+    ));
     Ok(())
 }
 
 /// Minifies a JS module or a stylesheet with esbuild (npm, pinned; see setup_build_tools).
 pub(crate) fn esbuild(from: &Path, to: &Path) -> Res {
     let mut c = cmd(tools_bin().join("esbuild").to_str().expect("utf-8 path"));
-    c.arg(from).args(["--minify", "--log-level=warning", "--allow-overwrite"]).arg(format!("--outfile={}", to.display()));
+    c.arg(from)
+        .args(["--minify", "--log-level=warning", "--allow-overwrite"])
+        .arg(format!("--outfile={}", to.display()));
     if from.extension().is_some_and(|e| e == "js") {
         c.arg("--format=esm");
     }
@@ -45,8 +59,15 @@ pub(crate) fn bundle_css(dist: &Path, index: &mut String) -> Res {
     while let Some(at) = index.find("<link rel=\"stylesheet\"") {
         let end = at + index[at..].find('>').ok_or("unterminated <link>")? + 1;
         let tag = index[at..end].to_string();
-        let href = tag.split("href=\"./").nth(1).and_then(|r| r.split('"').next()).ok_or_else(|| format!("no href in {tag}"))?.to_string();
-        css.push_str(&std::fs::read_to_string(dist.join(&href)).map_err(|e| format!("{href}: {e}"))?);
+        let href = tag
+            .split("href=\"./")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .ok_or_else(|| format!("no href in {tag}"))?
+            .to_string();
+        css.push_str(
+            &std::fs::read_to_string(dist.join(&href)).map_err(|e| format!("{href}: {e}"))?,
+        );
         css.push('\n');
         std::fs::remove_file(dist.join(&href)).map_err(|e| e.to_string())?;
         // Keep the line's indentation and newline tidy: drop the tag and the whitespace after it.
@@ -63,11 +84,20 @@ pub(crate) fn bundle_css(dist: &Path, index: &mut String) -> Res {
     let digest = {
         use sha2::Digest;
         let d = sha2::Sha256::digest(std::fs::read(&tmp).map_err(|e| e.to_string())?);
-        d.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>()
+        d.iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     };
     let name = format!("style-{digest}.css");
     std::fs::rename(&tmp, dist.join(&name)).map_err(|e| e.to_string())?;
-    index.insert_str(at, &format!("<link rel=\"stylesheet\" href=\"./{name}\" integrity=\"{}\"/>\n", sri(&dist.join(&name))?));
+    index.insert_str(
+        at,
+        &format!(
+            "<link rel=\"stylesheet\" href=\"./{name}\" integrity=\"{}\"/>\n",
+            sri(&dist.join(&name))?
+        ),
+    );
     Ok(())
 }
 
@@ -76,7 +106,10 @@ pub(crate) fn sri(path: &Path) -> Result<String, String> {
     use base64::Engine;
     use sha2::Digest;
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(sha2::Sha384::digest(&bytes))))
+    Ok(format!(
+        "sha384-{}",
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha384::digest(&bytes))
+    ))
 }
 
 /// Finishes the bundle Trunk just built with the `split` feature. Cuts the lazily loaded chunks
@@ -93,11 +126,18 @@ pub(crate) fn split_bundle(dist: &Path) -> Res {
         .ok_or_else(|| format!("no hermes-pane-<hash>.js in {}", dist.display()))?;
     let stem = js.trim_end_matches(".js").to_string();
     let hash = stem.rsplit('-').next().unwrap_or_default().to_string();
-    let target = env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"));
-    let input = std::fs::read(target.join("wasm32-unknown-unknown/release/hermes-pane.wasm")).map_err(|e| format!("cargo's wasm: {e}"))?;
+    let target = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let input = std::fs::read(target.join("wasm32-unknown-unknown/release/hermes-pane.wasm"))
+        .map_err(|e| format!("cargo's wasm: {e}"))?;
     let work = env::temp_dir().join(format!("hermes-pane-split-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
-    let (link, main_js, main_wasm) = (format!("./split-{hash}.js"), format!("./{stem}.js"), work.join("main.wasm"));
+    let (link, main_js, main_wasm) = (
+        format!("./split-{hash}.js"),
+        format!("./{stem}.js"),
+        work.join("main.wasm"),
+    );
     let split = wasm_split_cli_support::transform({
         let mut o = wasm_split_cli_support::Options::new(&input);
         o.output_dir = &work;
@@ -108,10 +148,24 @@ pub(crate) fn split_bundle(dist: &Path) -> Res {
     })
     .map_err(|e| format!("wasm-split: {e:#}"))?;
     if split.split_modules.is_empty() {
-        return Err("wasm-split found no split point: was the bundle built with the `split` feature?".into());
+        return Err(
+            "wasm-split found no split point: was the bundle built with the `split` feature?"
+                .into(),
+        );
     }
     let mut c = cmd("wasm-bindgen");
-    c.args(["--target", "web", "--weak-refs", "--keep-lld-exports", "--no-typescript", "--out-name", &stem, "--out-dir"]).arg(dist).arg(&main_wasm);
+    c.args([
+        "--target",
+        "web",
+        "--weak-refs",
+        "--keep-lld-exports",
+        "--no-typescript",
+        "--out-name",
+        &stem,
+        "--out-dir",
+    ])
+    .arg(dist)
+    .arg(&main_wasm);
     run(c)?;
     let opt = |from: &Path, to: &Path| {
         let mut c = cmd(tools_bin().join("wasm-opt").to_str().expect("utf-8 path"));
@@ -120,26 +174,33 @@ pub(crate) fn split_bundle(dist: &Path) -> Res {
     };
     let bg = dist.join(format!("{stem}_bg.wasm"));
     opt(&bg, &bg)?;
-    let mut loader = std::fs::read_to_string(work.join(&link)).map_err(|e| format!("wasm-split's loader: {e}"))?;
+    let mut loader = std::fs::read_to_string(work.join(&link))
+        .map_err(|e| format!("wasm-split's loader: {e}"))?;
     // The loader compiles chunks with `instantiateStreaming` only, which refuses a `.wasm` not
     // served as `application/wasm` — Hermes' own /static/ handler serves it as text/plain. Fall
     // back to compiling the bytes then (as wasm-bindgen's glue does for the main module), and
     // name an HTTP error rather than failing on its body.
     const STREAMING: &str = "WebAssembly.instantiateStreaming(src, imports)";
     if !loader.contains(STREAMING) {
-        return Err(format!("wasm-split's loader changed: no `{STREAMING}` to give a fallback"));
+        return Err(format!(
+            "wasm-split's loader changed: no `{STREAMING}` to give a fallback"
+        ));
     }
     loader = loader.replace(STREAMING, "instantiateChunk(src, imports)");
     loader.push_str(
         "async function instantiateChunk(src, imports) {\n\
          \x20   const r = await src;\n\
          \x20   if (!r.ok) throw new Error(`${r.url}: HTTP ${r.status}`);\n\
-         \x20   if ((r.headers.get('Content-Type') || '').startsWith('application/wasm')) return WebAssembly.instantiateStreaming(r, imports);\n\
+         \x20   if ((r.headers.get('Content-Type') || '').startsWith('application/wasm')) return \
+         WebAssembly.instantiateStreaming(r, imports);\n\
          \x20   return WebAssembly.instantiate(await r.arrayBuffer(), imports);\n\
          }\n",
     );
     for chunk in &split.split_modules {
-        let name = chunk.file_stem().and_then(|n| n.to_str()).ok_or("chunk name")?;
+        let name = chunk
+            .file_stem()
+            .and_then(|n| n.to_str())
+            .ok_or("chunk name")?;
         let hashed = format!("{name}-{hash}.wasm");
         loader = loader.replace(&format!("\"./{name}.wasm\""), &format!("\"./{hashed}\""));
         opt(chunk, &dist.join(&hashed))?;
@@ -155,7 +216,11 @@ pub(crate) fn split_bundle(dist: &Path) -> Res {
     // Minified JS (wasm-bindgen's glue is written for reading); the stylesheets, one file per
     // component in the source, as one minified file (fewer requests, and brotli does better on
     // one text than on nine).
-    for js in [format!("{stem}.js"), link.trim_start_matches("./").to_string(), "boot.js".to_string()] {
+    for js in [
+        format!("{stem}.js"),
+        link.trim_start_matches("./").to_string(),
+        "boot.js".to_string(),
+    ] {
         esbuild(&dist.join(&js), &dist.join(&js))?;
     }
     let index_path = dist.join("index.html");
@@ -164,31 +229,55 @@ pub(crate) fn split_bundle(dist: &Path) -> Res {
     // Trunk's preload tags pin the old files' digests: give them the new ones, and preload the
     // loader (the main module imports it) in parallel too.
     for file in [format!("{stem}.js"), format!("{stem}_bg.wasm")] {
-        let at = index.find(&format!("href=\"./{file}\"")).ok_or_else(|| format!("index.html does not preload {file}"))?;
+        let at = index
+            .find(&format!("href=\"./{file}\""))
+            .ok_or_else(|| format!("index.html does not preload {file}"))?;
         let tag_end = at + index[at..].find('>').ok_or("unterminated preload tag")?;
-        let start =
-            at + index[at..tag_end].find("integrity=\"").ok_or_else(|| format!("the preload of {file} has no integrity attribute"))? + "integrity=\"".len();
+        let start = at
+            + index[at..tag_end]
+                .find("integrity=\"")
+                .ok_or_else(|| format!("the preload of {file} has no integrity attribute"))?
+            + "integrity=\"".len();
         let end = start + index[start..].find('"').ok_or("unterminated integrity")?;
         index.replace_range(start..end, &sri(&dist.join(&file))?);
     }
-    let tag = format!("<link rel=\"modulepreload\" href=\"{link}\" crossorigin=\"anonymous\" integrity=\"{}\">\n", sri(&dist.join(&link))?);
+    let tag = format!(
+        "<link rel=\"modulepreload\" href=\"{link}\" crossorigin=\"anonymous\" integrity=\"{}\">\n",
+        sri(&dist.join(&link))?
+    );
     let at = index.find("</head>").ok_or("index.html has no </head>")?;
     index.insert_str(at, &tag);
     std::fs::write(&index_path, index).map_err(|e| e.to_string())?;
-    say(&format!("split the wasm: {} lazily loaded chunk(s)", split.split_modules.len()));
+    say(&format!(
+        "split the wasm: {} lazily loaded chunk(s)",
+        split.split_modules.len()
+    ));
     Ok(())
 }
 
 /// `build [--features F] [--base /static/pane/]`: the release bundle in `dist/`, its `<base href>`
 /// set for where it will be served from (pane-server rewrites it itself).
 pub(crate) fn task_build(args: &[String]) -> Res {
-    let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).map(String::as_str);
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .map(String::as_str)
+    };
     build_bundle("dist", value("--features"), "./")?;
     if let Some(base) = value("--base") {
         let path = root().join("dist/index.html");
         let html = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
-        let base = if base.ends_with('/') { base.to_string() } else { format!("{base}/") };
-        std::fs::write(&path, html.replacen("<base href=\"/\"", &format!("<base href=\"{base}\""), 1)).map_err(|e| e.to_string())?;
+        let base = if base.ends_with('/') {
+            base.to_string()
+        } else {
+            format!("{base}/")
+        };
+        std::fs::write(
+            &path,
+            html.replacen("<base href=\"/\"", &format!("<base href=\"{base}\""), 1),
+        )
+        .map_err(|e| e.to_string())?;
         say(&format!("dist/index.html: base set to {base}"));
     }
     Ok(())

@@ -22,7 +22,10 @@ use setup::{setup_browser, setup_build_tools};
 use test::{build_server, in_scratch, server_bin, task_test};
 
 pub(crate) fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
 }
 
 pub(crate) fn tools_bin() -> PathBuf {
@@ -30,12 +33,18 @@ pub(crate) fn tools_bin() -> PathBuf {
 }
 
 pub(crate) fn cargo_bin() -> PathBuf {
-    env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env::var("HOME").unwrap_or_default()).join(".cargo")).join("bin")
+    env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env::var("HOME").unwrap_or_default()).join(".cargo"))
+        .join("bin")
 }
 
 /// PATH with the pinned tools first (npm wasm-opt before any system one).
 pub(crate) fn tool_path() -> String {
-    let mut parts = vec![tools_bin().display().to_string(), cargo_bin().display().to_string()];
+    let mut parts = vec![
+        tools_bin().display().to_string(),
+        cargo_bin().display().to_string(),
+    ];
     if let Ok(p) = env::var("PATH") {
         parts.push(p);
     }
@@ -65,8 +74,14 @@ pub(crate) fn run(mut c: Command) -> Res {
 }
 
 pub(crate) fn output(program: &str, args: &[&str]) -> Option<String> {
-    let out = cmd(program).args(args).stderr(Stdio::null()).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).to_string())
+    let out = cmd(program)
+        .args(args)
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).to_string())
 }
 
 /// One set-up step: skip when `present`, else install.
@@ -78,7 +93,10 @@ pub(crate) fn step(name: &str, present: bool, install: impl FnOnce() -> Res) -> 
     say(&format!("{name}: installing…"));
     let t = Instant::now();
     install()?;
-    say(&format!("{name}: installed in {:.0} s", t.elapsed().as_secs_f64()));
+    say(&format!(
+        "{name}: installed in {:.0} s",
+        t.elapsed().as_secs_f64()
+    ));
     Ok(())
 }
 
@@ -106,8 +124,19 @@ fn task_run(args: &[String]) -> Res {
     let (_model, model) = hermes::start_model(&root().join("target/native-release/pane-model"))?;
     let dir = root().join("target/hermes-run");
     let webui = hermes::copy_webui(&install, &dir, &root().join("dist"), "/static/pane/")?;
-    let hermes = hermes::start(&install, &webui, &dir.join("instance"), &model, None, "http://127.0.0.1:8080")?;
-    say(&format!("Hermes WebUI (scripted model) at {} — its own UI at /, the pane also at /static/pane/index.html", hermes.url));
+    let hermes = hermes::start(
+        &install,
+        &webui,
+        &dir.join("instance"),
+        &model,
+        None,
+        "http://127.0.0.1:8080",
+    )?;
+    say(&format!(
+        "Hermes WebUI (scripted model) at {} — its own UI at /, the pane also at \
+         /static/pane/index.html",
+        hermes.url
+    ));
     c.args(["--backend", &hermes.url]).args(server_args);
     run(c)
 }
@@ -119,11 +148,20 @@ fn task_bench(args: &[String]) -> Res {
     build_bundle("dist", None, "./")?;
     build_server()?;
     let mut c = cmd("cargo");
-    c.args(["run", "--profile", "native-release", "-p", "pane-e2e", "--bin", "pane-bench", "--"])
-        .args(args)
-        .env("PANE_DIST", root().join("target/bench-dist"))
-        .env("PANE_SHIP_DIST", root().join("dist"))
-        .env("PANE_SERVER_BIN", server_bin());
+    c.args([
+        "run",
+        "--profile",
+        "native-release",
+        "-p",
+        "pane-e2e",
+        "--bin",
+        "pane-bench",
+        "--",
+    ])
+    .args(args)
+    .env("PANE_DIST", root().join("target/bench-dist"))
+    .env("PANE_SHIP_DIST", root().join("dist"))
+    .env("PANE_SERVER_BIN", server_bin());
     in_scratch("bench", || run(c))
 }
 
@@ -141,11 +179,22 @@ fn main() -> ExitCode {
         "bench" => task_bench(rest),
         _ => {
             println!(
-                "usage: cargo xtask <task>\n\n  run [server args]   build the pane and serve it with the stand-in backend\n                      (e.g. `-- --backend http://127.0.0.1:8787` to use a real Hermes WebUI)\n  test [lint|native|browser|e2e|real] [--hermes DIR] [--only NAME]
+                "usage: cargo xtask <task>
+
+  run [server args]   build the pane and serve it with the stand-in backend
+                      (e.g. `-- --backend http://127.0.0.1:8787` to use a real Hermes WebUI)
+  test [lint|native|browser|e2e|real] [--hermes DIR] [--only NAME]
                       run every check and test (or one phase; `real` runs the browser
-                      scenarios against the real Hermes WebUI, `--only` some of them)\n  bench               measure the pane in headless Chromium, write BENCHMARKS data\n  setup               install the tools only\n  build [--features F] [--base PATH]  build the release bundle into dist/"
+                      scenarios against the real Hermes WebUI, `--only` some of them)
+  bench               measure the pane in headless Chromium, write BENCHMARKS data
+  setup               install the tools only
+  build [--features F] [--base PATH]  build the release bundle into dist/"
             );
-            return if task == "help" { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+            return if task == "help" {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            };
         }
     };
     match result {

@@ -1,7 +1,7 @@
 //! `cargo xtask test`: the phases (lint, native, browser, e2e, real), each timed.
 
 use std::env;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Instant;
 
@@ -29,10 +29,22 @@ pub(crate) struct StandIn {
 impl StandIn {
     fn start(extra: &[&str]) -> Result<StandIn, String> {
         use std::io::BufRead;
-        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
-        let data = std::env::temp_dir().join(format!("hermes-pane-browser-tests-{}", std::process::id()));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let data =
+            std::env::temp_dir().join(format!("hermes-pane-browser-tests-{}", std::process::id()));
         let mut child = cmd(server_bin().to_str().expect("utf-8 path"))
-            .args(["--addr", &format!("127.0.0.1:{port}"), "--data-dir", data.to_str().expect("utf-8"), "--dist", "target/no-dist", "--faults"])
+            .args([
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+                data.to_str().expect("utf-8"),
+                "--dist",
+                "target/no-dist",
+                "--faults",
+            ])
             .args(extra)
             .stdout(Stdio::piped())
             .spawn()
@@ -47,7 +59,10 @@ impl StandIn {
             }
         }
         std::thread::spawn(move || for _ in lines {});
-        Ok(StandIn { child, url: format!("http://127.0.0.1:{port}/") })
+        Ok(StandIn {
+            child,
+            url: format!("http://127.0.0.1:{port}/"),
+        })
     }
 }
 
@@ -62,9 +77,15 @@ pub(crate) fn task_test(args: &[String]) -> Res {
     let started = Instant::now();
     setup_build_tools()?;
     setup_browser()?;
-    let only = args.first().map(String::as_str).filter(|a| !a.starts_with("--"));
+    let only = args
+        .first()
+        .map(String::as_str)
+        .filter(|a| !a.starts_with("--"));
     in_scratch("tests", || test_phases(only, args))?;
-    say(&format!("all tests passed in {:.0} s", started.elapsed().as_secs_f64()));
+    say(&format!(
+        "all tests passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    ));
     Ok(())
 }
 
@@ -84,7 +105,10 @@ pub(crate) fn in_scratch(what: &str, f: impl FnOnce() -> Res) -> Res {
         Ok(()) => {
             let _ = std::fs::remove_dir_all(&scratch);
         }
-        Err(_) => say(&format!("temporary files of this run are kept in {}", scratch.display())),
+        Err(_) => say(&format!(
+            "temporary files of this run are kept in {}",
+            scratch.display()
+        )),
     }
     result
 }
@@ -109,15 +133,58 @@ pub(crate) fn test_phases(only: Option<&str>, args: &[String]) -> Res {
         let mut c = cmd("cargo");
         c.args(["fmt", "--all", "--check"]);
         run(c)?;
+        // The `view!` bodies (leptosfmt.toml), and what neither formatter breaks.
+        let mut c = cmd("leptosfmt");
+        c.args(["--check", "--quiet", "src/"]);
+        run(c).map_err(|e| format!("{e} (run `leptosfmt src/` to format the views)"))?;
+        long_lines()?;
         let mut c = cmd("cargo");
-        c.args(["clippy", "--quiet", "-p", "pane-core", "-p", "pane-server", "-p", "pane-e2e", "-p", "xtask", "--all-targets", "--", "-D", "warnings"]);
+        c.args([
+            "clippy",
+            "--quiet",
+            "-p",
+            "pane-core",
+            "-p",
+            "pane-server",
+            "-p",
+            "pane-e2e",
+            "-p",
+            "xtask",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]);
         run(c)?;
         let mut c = cmd("cargo");
-        c.args(["clippy", "--quiet", "-p", "hermes-pane", "--target", "wasm32-unknown-unknown", "--all-targets", "--", "-D", "warnings"]);
+        c.args([
+            "clippy",
+            "--quiet",
+            "-p",
+            "hermes-pane",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]);
         run(c)?;
         // The release bundle's code paths (`split`: the lazily loaded chunks; `test-hooks`).
         let mut c = cmd("cargo");
-        c.args(["clippy", "--quiet", "-p", "hermes-pane", "--target", "wasm32-unknown-unknown", "--all-targets", "--all-features", "--", "-D", "warnings"]);
+        c.args([
+            "clippy",
+            "--quiet",
+            "-p",
+            "hermes-pane",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ]);
         run(c)
     })?;
     phase("native", &mut || {
@@ -130,10 +197,16 @@ pub(crate) fn test_phases(only: Option<&str>, args: &[String]) -> Res {
         build_server()?;
         let backend = StandIn::start(&["--test-cors"])?;
         let mut c = cmd("cargo");
-        c.args(["test", "-p", "hermes-pane", "--target", "wasm32-unknown-unknown"])
-            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-            .env("WASM_BINDGEN_TEST_TIMEOUT", "180")
-            .env("PANE_TEST_BACKEND", &backend.url);
+        c.args([
+            "test",
+            "-p",
+            "hermes-pane",
+            "--target",
+            "wasm32-unknown-unknown",
+        ])
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "180")
+        .env("PANE_TEST_BACKEND", &backend.url);
         let r = run(c);
         drop(backend);
         r
@@ -150,9 +223,18 @@ pub(crate) fn test_phases(only: Option<&str>, args: &[String]) -> Res {
         e2e_bundle()?;
         build_server()?;
         let mut c = cmd("cargo");
-        c.args(["test", "-p", "pane-e2e", "--lib", "--test", "e2e", "--", "--test-threads=1"])
-            .env("PANE_DIST", root().join("target/e2e-dist"))
-            .env("PANE_SERVER_BIN", server_bin());
+        c.args([
+            "test",
+            "-p",
+            "pane-e2e",
+            "--lib",
+            "--test",
+            "e2e",
+            "--",
+            "--test-threads=1",
+        ])
+        .env("PANE_DIST", root().join("target/e2e-dist"))
+        .env("PANE_SERVER_BIN", server_bin());
         run(c)
     })?;
     phase("real", &mut || {
@@ -162,38 +244,73 @@ pub(crate) fn test_phases(only: Option<&str>, args: &[String]) -> Res {
         let install = hermes::install(args)?;
         e2e_bundle()?;
         build_server()?;
-        let (_model, model) = hermes::start_model(&root().join("target/native-release/pane-model"))?;
+        let (_model, model) =
+            hermes::start_model(&root().join("target/native-release/pane-model"))?;
         let mount = "/static/pane/";
         // `test real --only NAME`: just the tests whose name contains NAME, on one set of
         // instances (for working on one scenario).
-        let only: Option<&str> = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).map(String::as_str);
+        let only: Option<&str> = args
+            .iter()
+            .position(|a| a == "--only")
+            .and_then(|i| args.get(i + 1))
+            .map(String::as_str);
         let groups: Vec<(&str, Vec<&str>)> = match only {
             Some(f) => vec![("only", vec![f])],
-            None => vec![("proxy", vec!["::proxy", "trunk_serve"]), ("embedded", vec!["::embedded"])],
+            None => vec![
+                ("proxy", vec!["::proxy", "trunk_serve"]),
+                ("embedded", vec!["::embedded"]),
+            ],
         };
         for (embedding, filters) in groups {
             let scratch = env::temp_dir().join(format!("hermes-{embedding}"));
-            let webui = hermes::copy_webui(&install, &scratch, &root().join("target/e2e-dist"), mount)?;
+            let webui =
+                hermes::copy_webui(&install, &scratch, &root().join("target/e2e-dist"), mount)?;
             // `trunk serve` (README mode c, on Trunk.toml's port 8080) proxies with the backend's
             // host: its page's origin is allowed as the README says to allow it.
-            let open = hermes::start(&install, &webui, &scratch.join("open"), &model, None, "http://127.0.0.1:8080")?;
-            let locked = hermes::start(&install, &webui, &scratch.join("password"), &model, Some(REAL_PASSWORD), "")?;
+            let open = hermes::start(
+                &install,
+                &webui,
+                &scratch.join("open"),
+                &model,
+                None,
+                "http://127.0.0.1:8080",
+            )?;
+            let locked = hermes::start(
+                &install,
+                &webui,
+                &scratch.join("password"),
+                &model,
+                Some(REAL_PASSWORD),
+                "",
+            )?;
             say(&format!("real backend, {embedding}: the scenarios"));
             let mut c = cmd("cargo");
-            c.args(["test", "-p", "pane-e2e", "--test", "real", "--", "--test-threads=1"])
-                .args(&filters)
-                .env("PANE_DIST", root().join("target/e2e-dist"))
-                .env("PANE_SERVER_BIN", server_bin())
-                .env("PANE_REAL_URL", &open.url)
-                .env("PANE_REAL_WORKSPACE", &open.workspace)
-                .env("PANE_REAL_PW_URL", &locked.url)
-                .env("PANE_REAL_PW_WORKSPACE", &locked.workspace)
-                .env("PANE_REAL_PASSWORD", REAL_PASSWORD)
-                .env("PANE_REAL_STATIC_MOUNT", mount)
-                .env("PANE_REAL_MODEL", &model);
+            c.args([
+                "test",
+                "-p",
+                "pane-e2e",
+                "--test",
+                "real",
+                "--",
+                "--test-threads=1",
+            ])
+            .args(&filters)
+            .env("PANE_DIST", root().join("target/e2e-dist"))
+            .env("PANE_SERVER_BIN", server_bin())
+            .env("PANE_REAL_URL", &open.url)
+            .env("PANE_REAL_WORKSPACE", &open.workspace)
+            .env("PANE_REAL_PW_URL", &locked.url)
+            .env("PANE_REAL_PW_WORKSPACE", &locked.workspace)
+            .env("PANE_REAL_PASSWORD", REAL_PASSWORD)
+            .env("PANE_REAL_STATIC_MOUNT", mount)
+            .env("PANE_REAL_MODEL", &model);
             let r = run(c);
             if r.is_err() {
-                say(&format!("Hermes WebUI logs: {} and {}", open.log.display(), locked.log.display()));
+                say(&format!(
+                    "Hermes WebUI logs: {} and {}",
+                    open.log.display(),
+                    locked.log.display()
+                ));
             }
             r?;
         }
@@ -203,4 +320,66 @@ pub(crate) fn test_phases(only: Option<&str>, args: &[String]) -> Res {
         say(&format!("{name}: {secs:.0} s"));
     }
     Ok(())
+}
+
+/// The widest a line of Rust may be (rustfmt.toml, leptosfmt.toml).
+const MAX_WIDTH: usize = 100;
+
+/// No line of Rust over [`MAX_WIDTH`] columns: rustfmt and leptosfmt leave macro bodies and long
+/// string literals alone. A line may be longer only for a literal with no space in it (a URL),
+/// which cannot break.
+fn long_lines() -> Res {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let name = e.file_name();
+            if p.is_dir() {
+                if name != "target"
+                    && name != "node_modules"
+                    && !name.to_string_lossy().starts_with('.')
+                {
+                    walk(&p, out);
+                }
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    for d in ["src", "tests", "crates", "build.rs"] {
+        let p = root().join(d);
+        if p.is_file() {
+            files.push(p);
+        } else {
+            walk(&p, &mut files);
+        }
+    }
+    let mut bad = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        for (n, line) in text.lines().enumerate() {
+            if line.chars().count() <= MAX_WIDTH {
+                continue;
+            }
+            let unbreakable = match (line.find('"'), line.rfind('"')) {
+                (Some(a), Some(b)) if b > a => !line[a..b].contains(' '),
+                _ => false,
+            };
+            if !unbreakable {
+                let rel = f.strip_prefix(root()).unwrap_or(f);
+                bad.push(format!("{}:{}", rel.display(), n + 1));
+            }
+        }
+    }
+    if bad.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} line(s) over {MAX_WIDTH} columns (break the macro body or the string by hand): {}",
+        bad.len(),
+        bad.join(", ")
+    ))
 }

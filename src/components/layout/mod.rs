@@ -29,22 +29,38 @@ pub fn Layout(children: Children) -> impl IntoView {
     let narrow = narrow_screen();
     let sidebar_inert = move || narrow.get() && !drawer.0.get();
     view! {
-        <Shortcuts help=help/>
+        <Shortcuts help=help />
         <div class="app" class:drawer-open=move || drawer.0.get()>
-            <div class="sidebar-slot" inert=sidebar_inert><Sidebar/></div>
+            <div class="sidebar-slot" inert=sidebar_inert>
+                <Sidebar />
+            </div>
             <div class="drawer-backdrop" on:click=move |_| drawer.0.set(false)></div>
             <main class="main">
                 <header class="mobile-bar">
-                    <button type="button" class="icon-btn" data-testid="drawer-toggle" aria-label="Sessions" on:click=move |_| drawer.0.update(|o| *o = !*o)>"☰"</button>
+                    <button
+                        type="button"
+                        class="icon-btn"
+                        data-testid="drawer-toggle"
+                        aria-label="Sessions"
+                        on:click=move |_| drawer.0.update(|o| *o = !*o)
+                    >
+                        "☰"
+                    </button>
                     <span class="brand">"Hermes"</span>
                 </header>
-                <OfflineBanner/>
-                <div class="route" class:hidden=move || hub.active.get().is_some()>{children()}</div>
-                <For each=move || hub.mounted.get() key=|id| id.clone() children=move |id| view! { <SessionPane id=id/> }/>
+                <OfflineBanner />
+                <div class="route" class:hidden=move || hub.active.get().is_some()>
+                    {children()}
+                </div>
+                <For
+                    each=move || hub.mounted.get()
+                    key=|id| id.clone()
+                    children=move |id| view! { <SessionPane id=id /> }
+                />
             </main>
-            <Toasts/>
-            <LiveRegion/>
-            <ShortcutHelp open=help/>
+            <Toasts />
+            <LiveRegion />
+            <ShortcutHelp open=help />
         </div>
     }
 }
@@ -53,7 +69,11 @@ pub fn Layout(children: Children) -> impl IntoView {
 fn narrow_screen() -> RwSignal<bool> {
     use wasm_bindgen::JsCast;
     let narrow = RwSignal::new(false);
-    let Some(mq) = web_sys::window().and_then(|w| w.match_media("(max-width: 760px)").ok().flatten()) else { return narrow };
+    let Some(mq) =
+        web_sys::window().and_then(|w| w.match_media("(max-width: 760px)").ok().flatten())
+    else {
+        return narrow;
+    };
     narrow.set(mq.matches());
     let on_change = wasm_bindgen::closure::Closure::<dyn FnMut()>::new({
         let mq = mq.clone();

@@ -11,24 +11,55 @@ pub fn Toasts() -> impl IntoView {
     let hub = use_hub();
     view! {
         <div class="toasts" role="region" aria-label="Notifications" data-testid="toasts">
-            <For each=move || hub.toasts.get() key=|t| t.id children=move |t| {
-                let id = t.id;
-                let kind = match t.kind {
-                    ToastKind::Info => "info",
-                    ToastKind::Warning => "warning",
-                    ToastKind::Error => "error",
-                    ToastKind::Attention => "attention",
-                };
-                view! {
-                    <div class="toast" data-kind=kind data-testid="toast" role=if matches!(t.kind, ToastKind::Error) { "alert" } else { "status" }>
-                        <span class="toast-text">{t.text.clone()}</span>
-                        {t.open.clone().map(|sid| view! {
-                            <button type="button" class="btn small primary" data-testid="toast-open" on:click=move |_| { hub.open(&sid); hub.dismiss(id); }>"Open"</button>
-                        })}
-                        <button type="button" class="icon-btn" aria-label="Dismiss" on:click=move |_| hub.dismiss(id)>"×"</button>
-                    </div>
+            <For
+                each=move || hub.toasts.get()
+                key=|t| t.id
+                children=move |t| {
+                    let id = t.id;
+                    let kind = match t.kind {
+                        ToastKind::Info => "info",
+                        ToastKind::Warning => "warning",
+                        ToastKind::Error => "error",
+                        ToastKind::Attention => "attention",
+                    };
+                    view! {
+                        <div
+                            class="toast"
+                            data-kind=kind
+                            data-testid="toast"
+                            role=if matches!(t.kind, ToastKind::Error) { "alert" } else { "status" }
+                        >
+                            <span class="toast-text">{t.text.clone()}</span>
+                            {t
+                                .open
+                                .clone()
+                                .map(|sid| {
+                                    view! {
+                                        <button
+                                            type="button"
+                                            class="btn small primary"
+                                            data-testid="toast-open"
+                                            on:click=move |_| {
+                                                hub.open(&sid);
+                                                hub.dismiss(id);
+                                            }
+                                        >
+                                            "Open"
+                                        </button>
+                                    }
+                                })}
+                            <button
+                                type="button"
+                                class="icon-btn"
+                                aria-label="Dismiss"
+                                on:click=move |_| hub.dismiss(id)
+                            >
+                                "×"
+                            </button>
+                        </div>
+                    }
                 }
-            }/>
+            />
         </div>
     }
 }
@@ -36,7 +67,11 @@ pub fn Toasts() -> impl IntoView {
 #[component]
 pub fn LiveRegion() -> impl IntoView {
     let hub = use_hub();
-    view! { <div class="sr-only" role="status" aria-live="polite" data-testid="announcer">{move || hub.announce.get()}</div> }
+    view! {
+        <div class="sr-only" role="status" aria-live="polite" data-testid="announcer">
+            {move || hub.announce.get()}
+        </div>
+    }
 }
 
 #[component]
@@ -44,7 +79,9 @@ pub fn OfflineBanner() -> impl IntoView {
     let hub = use_hub();
     view! {
         <Show when=move || hub.offline.get().is_some()>
-            <div class="offline" role="alert" data-testid="offline-banner">{move || hub.offline.get()}</div>
+            <div class="offline" role="alert" data-testid="offline-banner">
+                {move || hub.offline.get()}
+            </div>
         </Show>
     }
 }

@@ -33,7 +33,10 @@ fn focus(selector: &str) {
 fn typing(ev: &ev::KeyboardEvent) -> bool {
     ev.target()
         .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-        .is_some_and(|e| matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT") || e.has_attribute("contenteditable"))
+        .is_some_and(|e| {
+            matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+                || e.has_attribute("contenteditable")
+        })
 }
 
 /// The keyboard shortcuts, on the window. What a key does is in the later chunk: keys pressed
@@ -50,97 +53,132 @@ pub fn Shortcuts(help: RwSignal<bool>) -> impl IntoView {
 }
 
 crate::later_fns! {
-    fn on_key(hub: crate::hub::Hub, help: RwSignal<bool>, ev: ev::KeyboardEvent) -> Result<(), crate::lazy::NotLoaded> as preload_keys {
-        let step = move |delta: i32| {
-            let ids: Vec<String> = hub
-                .sidebar
-                .pinned()
-                .with_untracked(|p| p.iter().map(|r| r.id.clone()).collect::<Vec<_>>())
-                .into_iter()
-                .chain(hub.sidebar.recent().with_untracked(|r| r.iter().map(|r| r.id.clone()).collect::<Vec<_>>()))
-                .collect();
-            if ids.is_empty() {
-                return;
-            }
-            let cur = hub.active.get_untracked().and_then(|a| ids.iter().position(|i| *i == a));
-            let next = match cur {
-                Some(i) => (i as i32 + delta).rem_euclid(ids.len() as i32) as usize,
-                None => 0,
-            };
-            hub.open(&ids[next]);
-        };
-        let key = ev.key();
-        if ev.alt_key() && !ev.ctrl_key() && !ev.meta_key() {
-            let code = ev.code();
-            let handled = match (code.as_str(), key.as_str()) {
-                ("KeyN", _) => {
-                    leptos::task::spawn_local(async move {
-                        if let Err(e) = hub.new_session().await {
-                            hub.toast(crate::hub::ToastKind::Error, e, None);
-                        }
-                    });
-                    true
-                }
-                (_, "ArrowDown") => {
-                    step(1);
-                    true
-                }
-                (_, "ArrowUp") => {
-                    step(-1);
-                    true
-                }
-                ("KeyC", _) => {
-                    focus(".pane:not(.hidden) [data-testid=composer-input], .route:not(.hidden) [data-testid=composer-input]");
-                    true
-                }
-                ("KeyK", _) => {
-                    focus("[data-testid=search]");
-                    true
-                }
-                ("Period", _) => {
-                    if let Some(a) = hub.active.get_untracked() {
-                        hub.stop(&a);
-                    }
-                    true
-                }
-                ("Slash", _) => {
-                    help.update(|h| *h = !*h);
-                    true
-                }
-                _ => false,
-            };
-            if handled {
-                ev.prevent_default();
-            }
-        } else if key == "?" && !typing(&ev) {
-            help.update(|h| *h = !*h);
-            ev.prevent_default();
-        } else if key == "Escape" && help.get_untracked() {
-            help.set(false);
-        }
-        Ok(())
-    }
+    fn on_key(
+        hub: crate::hub::Hub,
+        help: RwSignal<bool>,
+        ev: ev::KeyboardEvent,
+    ) -> () as preload_keys => on_key_body;
+    fn shortcut_help(open: RwSignal<bool>) -> AnyView as preload_help => shortcut_help_body;
+}
 
-    fn shortcut_help(open: RwSignal<bool>) -> Result<AnyView, crate::lazy::NotLoaded> as preload_help {
-        Ok(view! {
-            <Show when=move || open.get()>
-                <div class="dialog-backdrop" on:click=move |_| open.set(false)></div>
-                <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="shortcut-title" data-testid="shortcut-help">
-                    <h2 id="shortcut-title">"Keyboard shortcuts"</h2>
-                    <dl class="shortcut-list">
-                        {SHORTCUTS.iter().map(|(k, v)| view! { <dt><kbd>{*k}</kbd></dt><dd>{*v}</dd> }).collect_view()}
-                    </dl>
-                    <button type="button" class="btn" autofocus on:click=move |_| open.set(false)>"Close"</button>
-                </div>
-            </Show>
+fn on_key_body(hub: crate::hub::Hub, help: RwSignal<bool>, ev: ev::KeyboardEvent) {
+    let step = move |delta: i32| {
+        let ids: Vec<String> = hub
+            .sidebar
+            .pinned()
+            .with_untracked(|p| p.iter().map(|r| r.id.clone()).collect::<Vec<_>>())
+            .into_iter()
+            .chain(
+                hub.sidebar
+                    .recent()
+                    .with_untracked(|r| r.iter().map(|r| r.id.clone()).collect::<Vec<_>>()),
+            )
+            .collect();
+        if ids.is_empty() {
+            return;
         }
-        .into_any())
+        let cur = hub
+            .active
+            .get_untracked()
+            .and_then(|a| ids.iter().position(|i| *i == a));
+        let next = match cur {
+            Some(i) => (i as i32 + delta).rem_euclid(ids.len() as i32) as usize,
+            None => 0,
+        };
+        hub.open(&ids[next]);
+    };
+    let key = ev.key();
+    if ev.alt_key() && !ev.ctrl_key() && !ev.meta_key() {
+        let code = ev.code();
+        let handled = match (code.as_str(), key.as_str()) {
+            ("KeyN", _) => {
+                leptos::task::spawn_local(async move {
+                    if let Err(e) = hub.new_session().await {
+                        hub.toast(crate::hub::ToastKind::Error, e, None);
+                    }
+                });
+                true
+            }
+            (_, "ArrowDown") => {
+                step(1);
+                true
+            }
+            (_, "ArrowUp") => {
+                step(-1);
+                true
+            }
+            ("KeyC", _) => {
+                focus(
+                    ".pane:not(.hidden) [data-testid=composer-input], \
+                     .route:not(.hidden) [data-testid=composer-input]",
+                );
+                true
+            }
+            ("KeyK", _) => {
+                focus("[data-testid=search]");
+                true
+            }
+            ("Period", _) => {
+                if let Some(a) = hub.active.get_untracked() {
+                    hub.stop(&a);
+                }
+                true
+            }
+            ("Slash", _) => {
+                help.update(|h| *h = !*h);
+                true
+            }
+            _ => false,
+        };
+        if handled {
+            ev.prevent_default();
+        }
+    } else if key == "?" && !typing(&ev) {
+        help.update(|h| *h = !*h);
+        ev.prevent_default();
+    } else if key == "Escape" && help.get_untracked() {
+        help.set(false);
     }
 }
 
+fn shortcut_help_body(open: RwSignal<bool>) -> AnyView {
+    view! {
+        <Show when=move || open.get()>
+            <div class="dialog-backdrop" on:click=move |_| open.set(false)></div>
+            <div
+                class="dialog"
+                role="dialog"
+                aria-modal="true"
+                aria-labelledby="shortcut-title"
+                data-testid="shortcut-help"
+            >
+                <h2 id="shortcut-title">"Keyboard shortcuts"</h2>
+                <dl class="shortcut-list">
+                    {SHORTCUTS
+                        .iter()
+                        .map(|(k, v)| {
+                            view! {
+                                <dt>
+                                    <kbd>{*k}</kbd>
+                                </dt>
+                                <dd>{*v}</dd>
+                            }
+                        })
+                        .collect_view()}
+                </dl>
+                <button type="button" class="btn" autofocus on:click=move |_| open.set(false)>
+                    "Close"
+                </button>
+            </div>
+        </Show>
+    }
+    .into_any()
+}
 /// The shortcut list (`?`); its code is in the later chunk.
 #[component]
 pub fn ShortcutHelp(open: RwSignal<bool>) -> impl IntoView {
-    crate::lazy::view(move || crate::lazy::now(shortcut_help(open)), move || open.get().then(crate::lazy::loading).flatten())
+    crate::lazy::view(
+        move || crate::lazy::now(shortcut_help(open)),
+        move || open.get().then(crate::lazy::loading).flatten(),
+    )
 }
-

@@ -8,14 +8,15 @@ use reactive_stores::{Field, KeyedSubfield, Store};
 
 use super::theme::ThemeToggle;
 use crate::hub::{RowView, RowViewStoreFields, SidebarView, SidebarViewStoreFields, ToastKind};
-use crate::lazy::{self, NotLoaded};
+use crate::lazy;
 use crate::use_hub;
 
 #[component]
 pub fn Sidebar() -> impl IntoView {
     let hub = use_hub();
     let query = RwSignal::new(String::new());
-    let pending: StoredValue<Option<leptos::prelude::TimeoutHandle>, LocalStorage> = StoredValue::new_local(None);
+    let pending: StoredValue<Option<leptos::prelude::TimeoutHandle>, LocalStorage> =
+        StoredValue::new_local(None);
     let on_search = move |ev: ev::Event| {
         let q = event_target_value(&ev);
         query.set(q.clone());
@@ -23,7 +24,11 @@ pub fn Sidebar() -> impl IntoView {
             h.clear();
         }
         // Debounced: one request after typing pauses.
-        let h = set_timeout_with_handle(move || hub.search(Some(q)), std::time::Duration::from_millis(250)).ok();
+        let h = set_timeout_with_handle(
+            move || hub.search(Some(q)),
+            std::time::Duration::from_millis(250),
+        )
+        .ok();
         pending.set_value(h);
     };
     let on_search_key = move |ev: ev::KeyboardEvent| {
@@ -44,8 +49,16 @@ pub fn Sidebar() -> impl IntoView {
         <nav class="sidebar" aria-label="Sessions" data-testid="sidebar">
             <div class="sidebar-head">
                 <span class="brand">"Hermes"</span>
-                <ThemeToggle/>
-                <button type="button" class="btn primary" data-testid="new-session" on:click=new_session title="New session (Alt+N)">"+ New"</button>
+                <ThemeToggle />
+                <button
+                    type="button"
+                    class="btn primary"
+                    data-testid="new-session"
+                    on:click=new_session
+                    title="New session (Alt+N)"
+                >
+                    "+ New"
+                </button>
             </div>
             <input
                 class="search"
@@ -57,34 +70,45 @@ pub fn Sidebar() -> impl IntoView {
                 on:input=on_search
                 on:keydown=on_search_key
             />
-            <div class="sidebar-scroll" on:pointerenter=move |_| hub.hold_sidebar(true) on:pointerleave=move |_| hub.hold_sidebar(false)>
+            <div
+                class="sidebar-scroll"
+                on:pointerenter=move |_| hub.hold_sidebar(true)
+                on:pointerleave=move |_| hub.hold_sidebar(false)
+            >
                 <Show when=move || side.error().get().is_some()>
-                    <p class="sidebar-error" role="alert" data-testid="sidebar-error">{move || side.error().get()}</p>
+                    <p class="sidebar-error" role="alert" data-testid="sidebar-error">
+                        {move || side.error().get()}
+                    </p>
                 </Show>
                 <div class:hidden=move || side.searching().get()>
                     <Show when=move || side.pinned().with(|r| !r.is_empty())>
                         <h3 class="group-title">"Pinned"</h3>
                     </Show>
                     <ul class="rows" data-testid="group-pinned">
-                        <Rows rows=side.pinned()/>
+                        <Rows rows=side.pinned() />
                     </ul>
                     <Show when=move || side.recent().with(|r| !r.is_empty())>
                         <h3 class="group-title">"Recent"</h3>
                     </Show>
                     <ul class="rows" data-testid="group-recent">
-                        <Rows rows=side.recent()/>
+                        <Rows rows=side.recent() />
                     </ul>
-                    <Show when=move || side.loaded().get() && side.recent().with(Vec::is_empty) && side.pinned().with(Vec::is_empty)>
+                    <Show when=move || {
+                        side.loaded().get() && side.recent().with(Vec::is_empty)
+                            && side.pinned().with(Vec::is_empty)
+                    }>
                         <p class="muted pad">"No sessions yet."</p>
                     </Show>
                 </div>
                 <Show when=move || side.searching().get()>
                     <h3 class="group-title">"Search results"</h3>
                     <ul class="rows" data-testid="group-results">
-                        <Rows rows=side.results()/>
+                        <Rows rows=side.results() />
                     </ul>
                     <Show when=move || side.results().with(Vec::is_empty)>
-                        <p class="muted pad" data-testid="no-results">"No matching sessions."</p>
+                        <p class="muted pad" data-testid="no-results">
+                            "No matching sessions."
+                        </p>
                     </Show>
                 </Show>
             </div>
@@ -95,8 +119,16 @@ pub fn Sidebar() -> impl IntoView {
 /// A group's rows, keyed by session id (one list component for the three groups: each `<For>`
 /// is its own copy of the keyed-diff code in the wasm).
 #[component]
-fn Rows(rows: KeyedSubfield<Store<SidebarView>, SidebarView, String, Vec<RowView>>) -> impl IntoView {
-    view! { <For each=move || rows key=|r| r.read().id.clone() children=|r| view! { <Row row=r.into()/> }/> }
+fn Rows(
+    rows: KeyedSubfield<Store<SidebarView>, SidebarView, String, Vec<RowView>>,
+) -> impl IntoView {
+    view! {
+        <For
+            each=move || rows
+            key=|r| r.read().id.clone()
+            children=|r| view! { <Row row=r.into() /> }
+        />
+    }
 }
 
 /// One row; reads its own fields, so it is updated in place, never replaced. Renaming and the
@@ -107,7 +139,10 @@ fn Row(row: Field<RowView>) -> impl IntoView {
     let id = StoredValue::new(row.id().get_untracked());
     let active = move || hub.active.get().as_deref() == Some(id.get_value().as_str());
     let running = move || row.state().with(|s| s != "idle");
-    let edit = Rename { renaming: RwSignal::new(false), over: StoredValue::new(false) };
+    let edit = Rename {
+        renaming: RwSignal::new(false),
+        over: StoredValue::new(false),
+    };
     view! {
         <li
             class="row"
@@ -120,27 +155,78 @@ fn Row(row: Field<RowView>) -> impl IntoView {
         >
             <Show
                 when=move || edit.renaming.get()
-                fallback=move || view! {
-                    <button type="button" class="row-main" aria-current=move || if active() { "page" } else { "false" } on:click=move |_| hub.open(&id.get_value()) on:dblclick=move |_| edit.start()>
-                        <span class="row-line">
-                            <Show when=running>
-                                <span class="spinner" aria-label="running" data-testid="row-running"></span>
-                            </Show>
-                            <span class="row-title" data-testid="row-title">{move || row.title().get()}</span>
-                            <Show when=move || row.unread().get()>
-                                <span class="unread-dot" data-testid="unread-dot" aria-label="unread"></span>
-                            </Show>
-                        </span>
-                        {move || row.badge().get().map(|b| view! { <span class="badge" data-testid="row-badge">{b}</span> })}
-                        {move || row.preview().get().map(|p| view! { <span class="row-preview" data-testid="row-preview">{p}</span> })}
-                    </button>
+                fallback=move || {
+                    view! {
+                        <button
+                            type="button"
+                            class="row-main"
+                            aria-current=move || if active() { "page" } else { "false" }
+                            on:click=move |_| hub.open(&id.get_value())
+                            on:dblclick=move |_| edit.start()
+                        >
+                            <span class="row-line">
+                                <Show when=running>
+                                    <span
+                                        class="spinner"
+                                        aria-label="running"
+                                        data-testid="row-running"
+                                    ></span>
+                                </Show>
+                                <span class="row-title" data-testid="row-title">
+                                    {move || row.title().get()}
+                                </span>
+                                <Show when=move || row.unread().get()>
+                                    <span
+                                        class="unread-dot"
+                                        data-testid="unread-dot"
+                                        aria-label="unread"
+                                    ></span>
+                                </Show>
+                            </span>
+                            {move || {
+                                row.badge()
+                                    .get()
+                                    .map(|b| {
+                                        view! {
+                                            <span class="badge" data-testid="row-badge">
+                                                {b}
+                                            </span>
+                                        }
+                                    })
+                            }}
+                            {move || {
+                                row.preview()
+                                    .get()
+                                    .map(|p| {
+                                        view! {
+                                            <span class="row-preview" data-testid="row-preview">
+                                                {p}
+                                            </span>
+                                        }
+                                    })
+                            }}
+                        </button>
+                    }
                 }
             >
                 {lazy::view(move || lazy::now(rename_input(row, id, edit)), lazy::nothing)}
             </Show>
             <div class="row-actions">
                 <Show when=running>
-                    <button type="button" class="icon-btn stop" data-testid="row-stop" title="Stop this reply" aria-label="Stop this reply" on:click=move |_| if !hub.rows_just_moved() { hub.stop(&id.get_value()) }>"■"</button>
+                    <button
+                        type="button"
+                        class="icon-btn stop"
+                        data-testid="row-stop"
+                        title="Stop this reply"
+                        aria-label="Stop this reply"
+                        on:click=move |_| {
+                            if !hub.rows_just_moved() {
+                                hub.stop(&id.get_value())
+                            }
+                        }
+                    >
+                        "■"
+                    </button>
                 </Show>
                 {lazy::view(move || lazy::now(row_actions(row, id, edit)), lazy::nothing)}
             </div>
@@ -168,69 +254,141 @@ impl Rename {
 }
 
 crate::later_fns! {
-    fn rename_input(row: Field<RowView>, id: StoredValue<String>, edit: Rename) -> Result<AnyView, NotLoaded> as preload_rename {
-        let hub = use_hub();
-        let input = NodeRef::<leptos::html::Input>::new();
-        let commit = move |value: String| {
-            if std::mem::replace(&mut *edit.over.write_value(), true) {
-                return;
-            }
-            edit.renaming.set(false);
-            if !value.trim().is_empty() && value != row.title().get_untracked() {
-                hub.rename(&id.get_value(), &value);
-            }
-        };
-        let cancel = move || {
-            edit.over.set_value(true);
-            edit.renaming.set(false);
-        };
-        // `autofocus` works once per document; focus (and select) the field each time it appears.
-        Effect::new(move |_| {
-            if let Some(el) = input.get() {
-                let _ = el.focus();
-                el.select();
-            }
-        });
-        Ok(view! {
-            <input
-                class="rename-input"
-                data-testid="row-rename-input"
-                aria-label="New title"
-                node_ref=input
-                value=move || row.title().get_untracked()
-                on:keydown=move |ev: ev::KeyboardEvent| match ev.key().as_str() {
-                    "Enter" => commit(event_target_value(&ev)),
-                    "Escape" => cancel(),
-                    _ => {}
-                }
-                on:blur=move |ev| commit(event_target_value(&ev))
-            />
-        }
-        .into_any())
-    }
-
-    fn row_actions(row: Field<RowView>, id: StoredValue<String>, edit: Rename) -> Result<AnyView, NotLoaded> as preload_row_actions {
-        let hub = use_hub();
-        let confirming = RwSignal::new(false);
-        let pinned = move || row.pinned().get();
-        Ok(view! {
-            <Show
-                when=move || confirming.get()
-                fallback=move || view! {
-                    <button type="button" class="icon-btn" data-testid="row-rename" title="Rename" aria-label="Rename" on:click=move |_| edit.start()>"✎"</button>
-                    <button type="button" class="icon-btn" data-testid="row-pin" title=move || if pinned() { "Unpin" } else { "Pin" } aria-label=move || if pinned() { "Unpin" } else { "Pin" } aria-pressed=move || pinned().to_string() on:click=move |_| hub.set_flag(&id.get_value(), crate::api::Flag::Pinned, !pinned())>{move || if pinned() { "★" } else { "☆" }}</button>
-                    <button type="button" class="icon-btn" data-testid="row-archive" title="Archive" aria-label="Archive" on:click=move |_| if !hub.rows_just_moved() { hub.set_flag(&id.get_value(), crate::api::Flag::Archived, true) }>"⤓"</button>
-                    <button type="button" class="icon-btn" data-testid="row-delete" title="Delete" aria-label="Delete" on:click=move |_| confirming.set(true)><super::icons::Trash/></button>
-                }
-            >
-                <span class="confirm" role="group" aria-label="Confirm delete">
-                    "Delete?"
-                    <button type="button" class="btn danger small" data-testid="row-delete-confirm" on:click=move |_| { confirming.set(false); hub.delete(&id.get_value()); }>"Delete"</button>
-                    <button type="button" class="btn small" data-testid="row-delete-cancel" on:click=move |_| confirming.set(false)>"Keep"</button>
-                </span>
-            </Show>
-        }
-        .into_any())
-    }
+    fn rename_input(
+        row: Field<RowView>,
+        id: StoredValue<String>,
+        edit: Rename,
+    ) -> AnyView as preload_rename => rename_input_body;
+    fn row_actions(
+        row: Field<RowView>,
+        id: StoredValue<String>,
+        edit: Rename,
+    ) -> AnyView as preload_row_actions => row_actions_body;
 }
 
+fn rename_input_body(row: Field<RowView>, id: StoredValue<String>, edit: Rename) -> AnyView {
+    let hub = use_hub();
+    let input = NodeRef::<leptos::html::Input>::new();
+    let commit = move |value: String| {
+        if std::mem::replace(&mut *edit.over.write_value(), true) {
+            return;
+        }
+        edit.renaming.set(false);
+        if !value.trim().is_empty() && value != row.title().get_untracked() {
+            hub.rename(&id.get_value(), &value);
+        }
+    };
+    let cancel = move || {
+        edit.over.set_value(true);
+        edit.renaming.set(false);
+    };
+    // `autofocus` works once per document; focus (and select) the field each time it appears.
+    Effect::new(move |_| {
+        if let Some(el) = input.get() {
+            let _ = el.focus();
+            el.select();
+        }
+    });
+    view! {
+        <input
+            class="rename-input"
+            data-testid="row-rename-input"
+            aria-label="New title"
+            node_ref=input
+            value=move || row.title().get_untracked()
+            on:keydown=move |ev: ev::KeyboardEvent| match ev.key().as_str() {
+                "Enter" => commit(event_target_value(&ev)),
+                "Escape" => cancel(),
+                _ => {}
+            }
+            on:blur=move |ev| commit(event_target_value(&ev))
+        />
+    }
+    .into_any()
+}
+
+fn row_actions_body(row: Field<RowView>, id: StoredValue<String>, edit: Rename) -> AnyView {
+    let hub = use_hub();
+    let confirming = RwSignal::new(false);
+    let pinned = move || row.pinned().get();
+    view! {
+        <Show
+            when=move || confirming.get()
+            fallback=move || {
+                view! {
+                    <button
+                        type="button"
+                        class="icon-btn"
+                        data-testid="row-rename"
+                        title="Rename"
+                        aria-label="Rename"
+                        on:click=move |_| edit.start()
+                    >
+                        "✎"
+                    </button>
+                    <button
+                        type="button"
+                        class="icon-btn"
+                        data-testid="row-pin"
+                        title=move || if pinned() { "Unpin" } else { "Pin" }
+                        aria-label=move || if pinned() { "Unpin" } else { "Pin" }
+                        aria-pressed=move || pinned().to_string()
+                        on:click=move |_| {
+                            hub.set_flag(&id.get_value(), crate::api::Flag::Pinned, !pinned())
+                        }
+                    >
+                        {move || if pinned() { "★" } else { "☆" }}
+                    </button>
+                    <button
+                        type="button"
+                        class="icon-btn"
+                        data-testid="row-archive"
+                        title="Archive"
+                        aria-label="Archive"
+                        on:click=move |_| {
+                            if !hub.rows_just_moved() {
+                                hub.set_flag(&id.get_value(), crate::api::Flag::Archived, true)
+                            }
+                        }
+                    >
+                        "⤓"
+                    </button>
+                    <button
+                        type="button"
+                        class="icon-btn"
+                        data-testid="row-delete"
+                        title="Delete"
+                        aria-label="Delete"
+                        on:click=move |_| confirming.set(true)
+                    >
+                        <super::icons::Trash />
+                    </button>
+                }
+            }
+        >
+            <span class="confirm" role="group" aria-label="Confirm delete">
+                "Delete?"
+                <button
+                    type="button"
+                    class="btn danger small"
+                    data-testid="row-delete-confirm"
+                    on:click=move |_| {
+                        confirming.set(false);
+                        hub.delete(&id.get_value());
+                    }
+                >
+                    "Delete"
+                </button>
+                <button
+                    type="button"
+                    class="btn small"
+                    data-testid="row-delete-cancel"
+                    on:click=move |_| confirming.set(false)
+                >
+                    "Keep"
+                </button>
+            </span>
+        </Show>
+    }
+    .into_any()
+}

@@ -10,8 +10,15 @@ pub fn current() -> String {
 }
 
 fn apply(theme: &str) {
-    if let Some(el) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
-        let _ = if theme.is_empty() { el.remove_attribute("data-theme") } else { el.set_attribute("data-theme", theme) };
+    if let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    {
+        let _ = if theme.is_empty() {
+            el.remove_attribute("data-theme")
+        } else {
+            el.set_attribute("data-theme", theme)
+        };
     }
 }
 
@@ -40,8 +47,19 @@ pub fn ThemeToggle() -> impl IntoView {
         theme.set(n.to_string());
     };
     view! {
-        <button type="button" class="icon-btn theme-toggle" data-testid="theme-toggle" on:click=next title=label aria-label=label>
-            {move || match theme.get().as_str() { "light" => "☀", "dark" => "☾", _ => "◐" }}
+        <button
+            type="button"
+            class="icon-btn theme-toggle"
+            data-testid="theme-toggle"
+            on:click=next
+            title=label
+            aria-label=label
+        >
+            {move || match theme.get().as_str() {
+                "light" => "☀",
+                "dark" => "☾",
+                _ => "◐",
+            }}
         </button>
     }
 }

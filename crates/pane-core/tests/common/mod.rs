@@ -40,7 +40,10 @@ pub fn frames(name: &str) -> Vec<Frame> {
     parse_all(&raw_body(&read_fixture(name)))
         .into_iter()
         .filter_map(|i| match i {
-            SseItem::Frame(f) => Some(Frame::decode(&f.last_event_id, &f.event, &f.data).unwrap_or_else(|e| panic!("{name}: {e}"))),
+            SseItem::Frame(f) => Some(
+                Frame::decode(&f.last_event_id, &f.event, &f.data)
+                    .unwrap_or_else(|e| panic!("{name}: {e}")),
+            ),
             _ => None,
         })
         .collect()
@@ -48,10 +51,19 @@ pub fn frames(name: &str) -> Vec<Frame> {
 
 /// The stream id of a fixture (from its first id).
 pub fn stream_of(frames: &[Frame]) -> String {
-    frames.iter().find_map(|f| f.id.as_ref().map(|i| i.stream_id.clone())).expect("has ids")
+    frames
+        .iter()
+        .find_map(|f| f.id.as_ref().map(|i| i.stream_id.clone()))
+        .expect("has ids")
 }
 
 /// Builds a journaled frame.
 pub fn frame(stream: &str, seq: u64, event: StreamEvent) -> Frame {
-    Frame { id: Some(EventId { stream_id: stream.into(), seq }), event }
+    Frame {
+        id: Some(EventId {
+            stream_id: stream.into(),
+            seq,
+        }),
+        event,
+    }
 }

@@ -33,11 +33,18 @@ impl Figure {
     fn stats(&self) -> (f64, f64, f64, f64) {
         let mut s = self.samples.clone();
         s.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
-        (percentile(&s, 50.0), percentile(&s, 95.0), s.first().copied().unwrap_or(f64::NAN), s.last().copied().unwrap_or(f64::NAN))
+        (
+            percentile(&s, 50.0),
+            percentile(&s, 95.0),
+            s.first().copied().unwrap_or(f64::NAN),
+            s.last().copied().unwrap_or(f64::NAN),
+        )
     }
 
     fn verdict(&self) -> String {
-        let Some((limit, which)) = self.budget else { return "report".into() };
+        let Some((limit, which)) = self.budget else {
+            return "report".into();
+        };
         let (p50, p95, _, max) = self.stats();
         let v = match which {
             "p95" => p95,
@@ -53,8 +60,19 @@ impl Figure {
 
     fn json(&self) -> Value {
         let (p50, p95, min, max) = self.stats();
-        json!({"group": self.group, "name": self.name, "unit": self.unit, "median": p50, "p95": p95, "min": min, "max": max,
-            "runs": self.samples.len(), "budget": self.budget.map(|(l, w)| json!({"limit": l, "statistic": w})), "verdict": self.verdict(), "note": self.note})
+        json!({
+            "group": self.group,
+            "name": self.name,
+            "unit": self.unit,
+            "median": p50,
+            "p95": p95,
+            "min": min,
+            "max": max,
+            "runs": self.samples.len(),
+            "budget": self.budget.map(|(l, w)| json!({"limit": l, "statistic": w})),
+            "verdict": self.verdict(),
+            "note": self.note
+        })
     }
 }
 
@@ -66,11 +84,20 @@ fn fig(
     budget: Option<(f64, &'static str)>,
     note: impl Into<String>,
 ) -> Figure {
-    Figure { group, name: name.into(), unit, samples, budget, note: note.into() }
+    Figure {
+        group,
+        name: name.into(),
+        unit,
+        samples,
+        budget,
+        note: note.into(),
+    }
 }
 
 fn ship_dist() -> PathBuf {
-    std::env::var_os("PANE_SHIP_DIST").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../dist"))
+    std::env::var_os("PANE_SHIP_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../dist"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -81,7 +108,11 @@ fn sizes(bytes: &[u8]) -> (usize, usize, usize) {
     gz.write_all(bytes).unwrap();
     let gz = gz.finish().unwrap().len();
     let mut br = Vec::new();
-    let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
     brotli::BrotliCompress(&mut &bytes[..], &mut br, &params).unwrap();
     (bytes.len(), gz, br.len())
 }
@@ -108,7 +139,8 @@ fn later_assets(dir: &Path, initial: &[Value]) -> Vec<Value> {
 }
 
 fn assets(dir: &Path) -> (Vec<Value>, (usize, usize, usize)) {
-    let index = std::fs::read_to_string(dir.join("index.html")).expect("dist/index.html (run cargo xtask build)");
+    let index = std::fs::read_to_string(dir.join("index.html"))
+        .expect("dist/index.html (run cargo xtask build)");
     let mut names = vec!["index.html".to_string()];
     for attr in ["href=\"./", "src=\"./", "data-js=\"./", "data-wasm=\"./"] {
         let mut rest = index.as_str();
@@ -136,21 +168,38 @@ fn assets(dir: &Path) -> (Vec<Value>, (usize, usize, usize)) {
 // Browser helpers
 
 async fn seed(server: &Server, messages: usize, title: &str) -> String {
-    server.post("api/__seed", json!({"messages": messages, "title": title})).await["session_id"].as_str().unwrap().to_string()
+    server
+        .post("api/__seed", json!({"messages": messages, "title": title}))
+        .await["session_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 async fn loaded_fully(b: &Browser, sid: &str) {
-    b.click(&format!("[data-testid=session-row][data-session-id=\"{sid}\"] .row-main")).await;
+    b.click(&format!(
+        "[data-testid=session-row][data-session-id=\"{sid}\"] .row-main"
+    ))
+    .await;
     b.wait(
         "the pane",
         Duration::from_secs(30),
-        &format!("return document.querySelector('.pane[data-session-id=\"{sid}\"]:not(.hidden) [data-role]') !== null"),
+        &format!(
+            "return document.querySelector('.pane[data-session-id=\"{sid}\"]:not(.hidden) \
+             [data-role]') !== null"
+        ),
     )
     .await;
     // Page the whole transcript in.
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let more = b.js(&format!("const p = document.querySelector('.pane[data-session-id=\"{sid}\"]'); const btn = p.querySelector('[data-testid=load-older]'); if (btn && !btn.disabled) {{ window.__hermesPane.loadOlder('{sid}'); }} return btn !== null")).await;
+        let more = b
+            .js(&format!(
+                "const p = document.querySelector('.pane[data-session-id=\"{sid}\"]'); \
+                 const btn = p.querySelector('[data-testid=load-older]'); if (btn && \
+                 !btn.disabled) {{ window.__hermesPane.loadOlder('{sid}'); }} return btn !== null"
+            ))
+            .await;
         if more == false {
             break;
         }
@@ -168,13 +217,17 @@ const sleep = ms => new Promise(r => setTimeout(r, ms));
   for (let i = 0; i < n; i++) {
     const id = ids[i % ids.length];
     await sleep(25 + Math.random() * 25);
-    const row = document.querySelector(`[data-testid=session-row][data-session-id="${id}"] .row-main`);
+    const row = document.querySelector(
+      `[data-testid=session-row][data-session-id="${id}"] .row-main`);
     const t0 = performance.now();
     row.click();
     for (let frames = 1; ; frames++) {
       await frame();
       const p = document.querySelector(`.pane[data-session-id="${id}"]`);
-      if (p && !p.classList.contains('hidden') && p.querySelector('[data-role]')) { out.push([performance.now() - t0, frames]); break; }
+      if (p && !p.classList.contains('hidden') && p.querySelector('[data-role]')) {
+        out.push([performance.now() - t0, frames]);
+        break;
+      }
       if (performance.now() - t0 > 10000) { out.push([-1, frames]); break; }
     }
   }
@@ -184,19 +237,35 @@ const sleep = ms => new Promise(r => setTimeout(r, ms));
 
 /// Click → painted times (ms) of `count` switches among `ids`.
 async fn switches(b: &Browser, ids: &[String], count: usize) -> Vec<f64> {
-    switches_with_frames(b, ids, count).await.into_iter().map(|(ms, _)| ms).collect()
+    switches_with_frames(b, ids, count)
+        .await
+        .into_iter()
+        .map(|(ms, _)| ms)
+        .collect()
 }
 
 /// Click → painted: (ms, animation frames waited; 1 = painted in the very next frame).
 async fn switches_with_frames(b: &Browser, ids: &[String], count: usize) -> Vec<(f64, f64)> {
-    let script = SWITCH_JS.replace("IDS", &json!(ids).to_string()).replace("COUNT", &count.to_string());
+    let script = SWITCH_JS
+        .replace("IDS", &json!(ids).to_string())
+        .replace("COUNT", &count.to_string());
     let v = b.js_async(&script).await;
-    v.as_array().unwrap().iter().filter_map(|p| Some((p[0].as_f64()?, p[1].as_f64()?))).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| Some((p[0].as_f64()?, p[1].as_f64()?)))
+        .collect()
 }
 
 async fn metrics(b: &Browser) -> (f64, f64) {
     let m = b.cdp("Performance.getMetrics", json!({})).await;
-    let get = |name: &str| m["metrics"].as_array().and_then(|a| a.iter().find(|x| x["name"] == name)).and_then(|x| x["value"].as_f64()).unwrap_or(0.0);
+    let get = |name: &str| {
+        m["metrics"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["name"] == name))
+            .and_then(|x| x["value"].as_f64())
+            .unwrap_or(0.0)
+    };
     (get("TaskDuration"), get("Timestamp"))
 }
 
@@ -204,8 +273,14 @@ async fn heap(b: &Browser) -> (f64, f64) {
     b.cdp("HeapProfiler.collectGarbage", json!({})).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     b.cdp("HeapProfiler.collectGarbage", json!({})).await;
-    let js = b.cdp("Runtime.getHeapUsage", json!({})).await["usedSize"].as_f64().unwrap_or(f64::NAN);
-    let wasm = b.js("return window.__hermesPane.wasmMemory()").await.as_f64().unwrap_or(f64::NAN);
+    let js = b.cdp("Runtime.getHeapUsage", json!({})).await["usedSize"]
+        .as_f64()
+        .unwrap_or(f64::NAN);
+    let wasm = b
+        .js("return window.__hermesPane.wasmMemory()")
+        .await
+        .as_f64()
+        .unwrap_or(f64::NAN);
     (js, wasm)
 }
 
@@ -213,14 +288,23 @@ async fn heap(b: &Browser) -> (f64, f64) {
 // Scenarios
 
 async fn load_to_interactive(figs: &mut Vec<Figure>) {
-    let server = Server::start(ServerOpts { dist: ship_dist(), ..ServerOpts::default() }).await;
+    let server = Server::start(ServerOpts {
+        dist: ship_dist(),
+        ..ServerOpts::default()
+    })
+    .await;
     seed(&server, 40, "A session").await;
     let (b, driver) = Browser::start().await;
     b.cdp("Network.enable", json!({})).await;
     let measure = |b: Browser, url: String| async move {
         b.goto(&url).await;
         let v = b
-            .wait("interactive", Duration::from_secs(30), "const e = performance.getEntriesByName('pane-interactive')[0]; return e ? e.startTime : null")
+            .wait(
+                "interactive",
+                Duration::from_secs(30),
+                "const e = performance.getEntriesByName('pane-interactive')[0]; \
+                 return e ? e.startTime : null",
+            )
             .await;
         v.as_f64().unwrap()
     };
@@ -238,9 +322,17 @@ async fn load_to_interactive(figs: &mut Vec<Figure>) {
         "ms",
         cold,
         Some((500.0, "p50")),
-        "navigation start → app up with the session list (performance mark), HTTP cache cleared over CDP",
+        "navigation start → app up with the session list (performance mark), HTTP cache cleared \
+         over CDP",
     ));
-    figs.push(fig("load", "load → interactive, warm cache", "ms", warm, Some((300.0, "p50")), "same, second visit (hashed assets are immutable)"));
+    figs.push(fig(
+        "load",
+        "load → interactive, warm cache",
+        "ms",
+        warm,
+        Some((300.0, "p50")),
+        "same, second visit (hashed assets are immutable)",
+    ));
     let _ = b.client.close().await;
     drop(driver);
 }
@@ -249,7 +341,10 @@ async fn switching(figs: &mut Vec<Figure>) {
     let server = Server::start(ServerOpts::default()).await;
     let (b, driver) = Browser::start().await;
     for n in [20usize, 200, 2000] {
-        let ids = [seed(&server, n, &format!("{n} messages A")).await, seed(&server, n, &format!("{n} messages B")).await];
+        let ids = [
+            seed(&server, n, &format!("{n} messages A")).await,
+            seed(&server, n, &format!("{n} messages B")).await,
+        ];
         open_app(&b, &server.url()).await;
         for id in &ids {
             loaded_fully(&b, id).await;
@@ -262,7 +357,8 @@ async fn switching(figs: &mut Vec<Figure>) {
             "ms",
             pairs.iter().map(|p| p.0).collect(),
             budget,
-            "click → first animation frame at which the pane shows (clicks at random frame phase; includes waiting for that frame)",
+            "click → first animation frame at which the pane shows (clicks at random frame phase; \
+             includes waiting for that frame)",
         ));
         figs.push(fig(
             "switch",
@@ -270,7 +366,8 @@ async fn switching(figs: &mut Vec<Figure>) {
             "frames",
             pairs.iter().map(|p| p.1).collect(),
             None,
-            "1 = the pane is on screen in the first frame after the click (the switch fits in one frame)",
+            "1 = the pane is on screen in the first frame after the click (the switch fits in one \
+             frame)",
         ));
     }
     // Open a 2,000-message session straight from the server.
@@ -278,10 +375,32 @@ async fn switching(figs: &mut Vec<Figure>) {
     for i in 0..5 {
         let id = seed(&server, 2000, &format!("big {i}")).await;
         open_app(&b, &server.url()).await;
-        b.wait("its row", Duration::from_secs(30), &format!("return document.querySelector('[data-testid=session-row][data-session-id=\"{id}\"]') !== null"))
+        b.wait(
+            "its row",
+            Duration::from_secs(30),
+            &format!(
+                "return \
+                 document.querySelector('[data-testid=session-row][data-session-id=\"{id}\"]') \
+                 !== null"
+            ),
+        )
+        .await;
+        let v = b
+            .js_async(
+                &SWITCH_JS
+                    .replace("IDS", &json!([id]).to_string())
+                    .replace("COUNT", "1"),
+            )
+            .await[0]
+            .clone();
+        let timing = b
+            .js(
+                "return performance.getEntriesByType('resource').filter(e => \
+                 e.name.includes('api/session?')).slice(-2).map(e => \
+                 [e.name.split('?')[1].slice(0, 60), Math.round(e.startTime), \
+                 Math.round(e.duration)])",
+            )
             .await;
-        let v = b.js_async(&SWITCH_JS.replace("IDS", &json!([id]).to_string()).replace("COUNT", "1")).await[0].clone();
-        let timing = b.js("return performance.getEntriesByType('resource').filter(e => e.name.includes('api/session?')).slice(-2).map(e => [e.name.split('?')[1].slice(0, 60), Math.round(e.startTime), Math.round(e.duration)])").await;
         eprintln!("open 2000: {} ms; fetches {timing}", v[0]);
         open.push(v[0].as_f64().unwrap());
     }
@@ -306,37 +425,71 @@ enum Reply {
     OneParagraph,
 }
 
-async fn streaming(figs: &mut Vec<Figure>, sessions: usize, budget_override: Option<usize>, reply: Reply) {
+async fn streaming(
+    figs: &mut Vec<Figure>,
+    sessions: usize,
+    budget_override: Option<usize>,
+    reply: Reply,
+) {
     let server = Server::start(ServerOpts::default()).await;
-    let extra: Vec<String> = std::env::var("BENCH_CHROME_FLAGS").map(|f| f.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
+    let extra: Vec<String> = std::env::var("BENCH_CHROME_FLAGS")
+        .map(|f| f.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
     let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
     let (b, driver) = Browser::start_with(&extra).await;
     let mut ids = Vec::new();
     for _ in 0..sessions {
-        ids.push(server.post("api/session/new", json!({})).await["session"]["session_id"].as_str().unwrap().to_string());
+        ids.push(
+            server.post("api/session/new", json!({})).await["session"]["session_id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
-    let q = budget_override.map(|n| format!("?budget={n}")).unwrap_or_default();
+    let q = budget_override
+        .map(|n| format!("?budget={n}"))
+        .unwrap_or_default();
     open_app(&b, &format!("{}session/{}{q}", server.url(), ids[0])).await;
     for id in &ids {
         let message = match reply {
             Reply::Paragraphs => "[[tokens=700]] [[para=40]] [[delay=20]] [[ttft=0]]",
             Reply::OneParagraph => "[[tokens=700]] [[delay=20]] [[ttft=0]]",
         };
-        let (status, _) = server.request("POST", "api/chat/start", Some(json!({"session_id": id, "message": message}))).await;
+        let (status, _) = server
+            .request(
+                "POST",
+                "api/chat/start",
+                Some(json!({"session_id": id, "message": message})),
+            )
+            .await;
         assert_eq!(status, 200);
     }
     // Let every session attach, then measure three 3 s windows.
-    b.wait("the shown session streaming", Duration::from_secs(30), "return document.querySelector('.pane:not(.hidden) [data-streaming]') !== null").await;
+    b.wait(
+        "the shown session streaming",
+        Duration::from_secs(30),
+        "return document.querySelector('.pane:not(.hidden) [data-streaming]') !== null",
+    )
+    .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    b.js("window.__long = []; new PerformanceObserver(l => l.getEntries().forEach(e => window.__long.push(e.duration))).observe({type: 'longtask'}); window.__hermesPane.latencies(); return true").await;
-    b.cdp("Performance.enable", json!({"timeDomain": "timeTicks"})).await;
+    b.js(
+        "window.__long = []; new PerformanceObserver(l => l.getEntries().forEach(e => \
+         window.__long.push(e.duration))).observe({type: 'longtask'}); \
+         window.__hermesPane.latencies(); return true",
+    )
+    .await;
+    b.cdp("Performance.enable", json!({"timeDomain": "timeTicks"}))
+        .await;
     let profile = std::env::var("BENCH_PROFILE").is_ok();
     if profile {
         b.cdp("Profiler.enable", json!({})).await;
-        b.cdp("Profiler.setSamplingInterval", json!({"interval": 200})).await;
+        b.cdp("Profiler.setSamplingInterval", json!({"interval": 200}))
+            .await;
         b.cdp("Profiler.start", json!({})).await;
     }
-    let open0 = b.js("return JSON.parse(window.__hermesPane.transports()).length").await;
+    let open0 = b
+        .js("return JSON.parse(window.__hermesPane.transports()).length")
+        .await;
     // Three 3-second windows: three samples of the busy share.
     let mut busy = Vec::new();
     let (mut task0, mut ts0) = metrics(&b).await;
@@ -347,11 +500,27 @@ async fn streaming(figs: &mut Vec<Figure>, sessions: usize, budget_override: Opt
         (task0, ts0) = (task1, ts1);
     }
     if profile {
-        print_profile(&b.cdp("Profiler.stop", json!({})).await["profile"], &format!("{sessions} sessions"));
+        print_profile(
+            &b.cdp("Profiler.stop", json!({})).await["profile"],
+            &format!("{sessions} sessions"),
+        );
     }
 
-    let lat: Vec<f64> = serde_json::from_str(b.js("return window.__hermesPane.latencies()").await.as_str().unwrap()).unwrap();
-    let long: Vec<f64> = b.js("return window.__long").await.as_array().unwrap().iter().filter_map(Value::as_f64).collect();
+    let lat: Vec<f64> = serde_json::from_str(
+        b.js("return window.__hermesPane.latencies()")
+            .await
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let long: Vec<f64> = b
+        .js("return window.__long")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_f64)
+        .collect();
     let shape = match reply {
         Reply::Paragraphs => "",
         Reply::OneParagraph => ", one long paragraph",
@@ -376,7 +545,10 @@ async fn streaming(figs: &mut Vec<Figure>, sessions: usize, budget_override: Opt
         "count",
         vec![long.len() as f64],
         heavy.then_some((0.0, "max")),
-        format!("longest: {:.0} ms", long.iter().cloned().fold(0.0, f64::max)),
+        format!(
+            "longest: {:.0} ms",
+            long.iter().cloned().fold(0.0, f64::max)
+        ),
     ));
     figs.push(fig(
         "stream",
@@ -384,7 +556,8 @@ async fn streaming(figs: &mut Vec<Figure>, sessions: usize, budget_override: Opt
         "ms",
         lat,
         heavy.then_some((50.0, "p95")),
-        "EventSource handler → next animation frame after the DOM shows the token (budget: 1 frame of 16.7 ms + the 33 ms paint batching interval)",
+        "EventSource handler → next animation frame after the DOM shows the token (budget: \
+         1 frame of 16.7 ms + the 33 ms paint batching interval)",
     ));
     let _ = b.client.close().await;
     drop(driver);
@@ -399,12 +572,27 @@ fn print_profile(p: &Value, label: &str) {
     let mut name_of = std::collections::HashMap::new();
     for n in &nodes {
         let f = &n["callFrame"];
-        let name = format!("{} {}", f["functionName"].as_str().unwrap_or(""), f["url"].as_str().unwrap_or("").rsplit('/').next().unwrap_or(""));
+        let name = format!(
+            "{} {}",
+            f["functionName"].as_str().unwrap_or(""),
+            f["url"]
+                .as_str()
+                .unwrap_or("")
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+        );
         name_of.insert(n["id"].as_i64().unwrap_or(0), name);
     }
     let mut self_ms: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
-    for (s, d) in samples.iter().zip(deltas.iter().skip(1).chain(std::iter::once(&json!(0)))) {
-        let name = name_of.get(&s.as_i64().unwrap_or(0)).cloned().unwrap_or_default();
+    for (s, d) in samples
+        .iter()
+        .zip(deltas.iter().skip(1).chain(std::iter::once(&json!(0))))
+    {
+        let name = name_of
+            .get(&s.as_i64().unwrap_or(0))
+            .cloned()
+            .unwrap_or_default();
         *self_ms.entry(name).or_default() += d.as_f64().unwrap_or(0.0) / 1000.0;
     }
     let mut v: Vec<_> = self_ms.into_iter().collect();
@@ -422,7 +610,8 @@ async fn idle(figs: &mut Vec<Figure>) {
     let sid = seed(&server, 40, "idle").await;
     open_app(&b, &format!("{}session/{sid}", server.url())).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    b.cdp("Performance.enable", json!({"timeDomain": "timeTicks"})).await;
+    b.cdp("Performance.enable", json!({"timeDomain": "timeTicks"}))
+        .await;
     let (task0, ts0) = metrics(&b).await;
     tokio::time::sleep(Duration::from_secs(6)).await;
     let (task1, ts1) = metrics(&b).await;
@@ -440,14 +629,20 @@ async fn idle(figs: &mut Vec<Figure>) {
 
 async fn memory(figs: &mut Vec<Figure>, cycle: usize) {
     let server = Server::start(ServerOpts::default()).await;
-    let (b, driver) = Browser::start_with(&["--js-flags=--expose-gc", "--enable-precise-memory-info"]).await;
+    let (b, driver) =
+        Browser::start_with(&["--js-flags=--expose-gc", "--enable-precise-memory-info"]).await;
     let mut ids = Vec::new();
     for i in 0..10 {
         ids.push(seed(&server, 40, &format!("memory {i}")).await);
     }
     let ids: Vec<String> = ids.into_iter().take(cycle).collect();
     open_app(&b, &server.url()).await;
-    b.wait("rows", Duration::from_secs(30), "return document.querySelectorAll('[data-testid=session-row]').length >= 10").await;
+    b.wait(
+        "rows",
+        Duration::from_secs(30),
+        "return document.querySelectorAll('[data-testid=session-row]').length >= 10",
+    )
+    .await;
     // Warm-up: visit every session once (their transcripts loaded), then measure.
     switches(&b, &ids, 2 * cycle).await;
     let (js0, wasm0) = heap(&b).await;
@@ -455,23 +650,48 @@ async fn memory(figs: &mut Vec<Figure>, cycle: usize) {
     let mut trend = Vec::new();
     for _ in 0..10 {
         all.extend(switches(&b, &ids, 100).await);
-        trend.push(b.js("return window.__hermesPane.wasmMemory()").await.as_f64().unwrap_or(0.0) / 1_048_576.0);
+        trend.push(
+            b.js("return window.__hermesPane.wasmMemory()")
+                .await
+                .as_f64()
+                .unwrap_or(0.0)
+                / 1_048_576.0,
+        );
     }
     eprintln!("wasm memory every 100 switches (MB): {trend:.1?}");
     let (js1, wasm1) = heap(&b).await;
-    let open = b.js("return JSON.parse(window.__hermesPane.transports()).length").await.as_f64().unwrap();
+    let open = b
+        .js("return JSON.parse(window.__hermesPane.transports()).length")
+        .await
+        .as_f64()
+        .unwrap();
     let mb = |x: f64| x / 1_048_576.0;
     let label = format!("1,000 switches among {cycle} sessions");
     let budget = (cycle == 10).then_some((2.0, "max"));
-    let mounts = if cycle > 6 { format!("6 panes kept mounted, {} rebuilt per cycle", cycle - 6) } else { "all panes stay mounted".to_string() };
-    figs.push(fig("memory", format!("{label}: JS heap growth"), "MB", vec![mb(js1 - js0)], budget, format!("{:.1} → {:.1} MB after GC", mb(js0), mb(js1))));
+    let mounts = if cycle > 6 {
+        format!("6 panes kept mounted, {} rebuilt per cycle", cycle - 6)
+    } else {
+        "all panes stay mounted".to_string()
+    };
+    figs.push(fig(
+        "memory",
+        format!("{label}: JS heap growth"),
+        "MB",
+        vec![mb(js1 - js0)],
+        budget,
+        format!("{:.1} → {:.1} MB after GC", mb(js0), mb(js1)),
+    ));
     figs.push(fig(
         "memory",
         format!("{label}: wasm memory growth"),
         "MB",
         vec![mb(wasm1 - wasm0)],
         budget,
-        format!("{:.1} → {:.1} MB; every 100 switches: {trend:.1?}", mb(wasm0), mb(wasm1)),
+        format!(
+            "{:.1} → {:.1} MB; every 100 switches: {trend:.1?}",
+            mb(wasm0),
+            mb(wasm1)
+        ),
     ));
     figs.push(fig(
         "memory",
@@ -481,7 +701,14 @@ async fn memory(figs: &mut Vec<Figure>, cycle: usize) {
         (cycle == 10).then_some((3.0, "max")),
         "nothing runs: none should be open",
     ));
-    figs.push(fig("memory", format!("{label}: each switch"), "ms", all, None, format!("click → painted; {mounts}")));
+    figs.push(fig(
+        "memory",
+        format!("{label}: each switch"),
+        "ms",
+        all,
+        None,
+        format!("click → painted; {mounts}"),
+    ));
     let _ = b.client.close().await;
     drop(driver);
 }
@@ -491,21 +718,41 @@ async fn fanout(figs: &mut Vec<Figure>) {
     let mut rates = Vec::new();
     for _ in 0..3 {
         let server = Server::start(ServerOpts::default()).await;
-        let sid = server.post("api/session/new", json!({})).await["session"]["session_id"].as_str().unwrap().to_string();
-        let r = server.post("api/chat/start", json!({"session_id": sid, "message": "[[tokens=2000]] [[delay=1]] [[ttft=1500]]"})).await;
+        let sid = server.post("api/session/new", json!({})).await["session"]["session_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let r = server
+            .post(
+                "api/chat/start",
+                json!({"session_id": sid, "message": "[[tokens=2000]] [[delay=1]] [[ttft=1500]]"}),
+            )
+            .await;
         let stream = r["stream_id"].as_str().unwrap().to_string();
         let mut tasks = Vec::new();
         for _ in 0..50 {
             let url = format!("{}/api/chat/stream?stream_id={stream}", server.base);
             tasks.push(tokio::spawn(async move {
-                let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                    .build::<_, http_body_util::Empty<hyper::body::Bytes>>(hyper_util::client::legacy::connect::HttpConnector::new());
-                let resp = client.request(hyper::Request::get(url).body(http_body_util::Empty::new()).unwrap()).await.unwrap();
+                let client = hyper_util::client::legacy::Client::builder(
+                    hyper_util::rt::TokioExecutor::new(),
+                )
+                .build::<_, http_body_util::Empty<hyper::body::Bytes>>(
+                    hyper_util::client::legacy::connect::HttpConnector::new(),
+                );
+                let resp = client
+                    .request(
+                        hyper::Request::get(url)
+                            .body(http_body_util::Empty::new())
+                            .unwrap(),
+                    )
+                    .await
+                    .unwrap();
                 let mut body = resp.into_body();
                 let (mut frames, mut first, mut last) = (0usize, None, Instant::now());
                 while let Some(Ok(f)) = body.frame().await {
                     if let Ok(d) = f.into_data() {
-                        let n = d.windows(7).filter(|w| w == b"\nevent:").count() + usize::from(d.starts_with(b"id:") || d.starts_with(b"event:"));
+                        let n = d.windows(7).filter(|w| w == b"\nevent:").count()
+                            + usize::from(d.starts_with(b"id:") || d.starts_with(b"event:"));
                         if n > 0 {
                             first.get_or_insert_with(Instant::now);
                             last = Instant::now();
@@ -543,9 +790,18 @@ async fn fanout(figs: &mut Vec<Figure>) {
 fn machine() -> (String, usize) {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown".into());
-    (cpu, std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+    (
+        cpu,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+    )
 }
 
 fn today() -> String {
@@ -605,25 +861,68 @@ async fn main() {
     let date = today();
     let out_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench");
     std::fs::create_dir_all(&out_dir).unwrap();
-    let report = json!({"date": date, "machine": {"cpu": cpu, "cores": cores}, "assets": rows, "assets_total": {"raw": total.0, "gzip": total.1, "brotli": total.2, "budget_brotli": BUDGET_BROTLI}, "later": later,
-        "figures": figs.iter().map(Figure::json).collect::<Vec<_>>(), "seconds": started.elapsed().as_secs_f64()});
-    std::fs::write(out_dir.join("bench.json"), serde_json::to_string_pretty(&report).unwrap()).unwrap();
-    let mut md = format!("Measured {date} on {cpu} ({cores} cores), headless Chromium, stand-in server on loopback; bench bundle built with `test-hooks`, sizes from the shipped bundle.\n\n");
-    md.push_str("### Initial assets (shipped bundle)\n\n| file | raw | gzip -9 | brotli -11 |\n| --- | ---: | ---: | ---: |\n");
-    for r in &rows {
-        md.push_str(&format!("| `{}` | {} | {} | {} |\n", r["file"].as_str().unwrap(), r["raw"], r["gzip"], r["brotli"]));
-    }
-    let verdict = if total.2 <= BUDGET_BROTLI { "✅ ≤ 250,000 bytes" } else { "❌ > 250,000 bytes" };
-    md.push_str(&format!("| **total** | **{}** | **{}** | **{}** ({verdict}) |\n\n", total.0, total.1, total.2));
+    let report = json!({
+        "date": date,
+        "machine": {"cpu": cpu, "cores": cores},
+        "assets": rows,
+        "assets_total": {
+            "raw": total.0,
+            "gzip": total.1,
+            "brotli": total.2,
+            "budget_brotli": BUDGET_BROTLI
+        },
+        "later": later,
+        "figures": figs.iter().map(Figure::json).collect::<Vec<_>>(),
+        "seconds": started.elapsed().as_secs_f64()
+    });
+    std::fs::write(
+        out_dir.join("bench.json"),
+        serde_json::to_string_pretty(&report).unwrap(),
+    )
+    .unwrap();
+    let mut md = format!(
+        "Measured {date} on {cpu} ({cores} cores), headless Chromium, stand-in server on loopback; \
+         bench bundle built with `test-hooks`, sizes from the shipped bundle.\n\n"
+    );
     md.push_str(
-        "### Loaded after start (wasm-split chunks, fetched once the pane runs)\n\n| file | raw | gzip -9 | brotli -11 |\n| --- | ---: | ---: | ---: |\n",
+        "### Initial assets (shipped bundle)\n\n| file | raw | gzip -9 | brotli -11 |\n\
+         | --- | ---: | ---: | ---: |\n",
+    );
+    for r in &rows {
+        md.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            r["file"].as_str().unwrap(),
+            r["raw"],
+            r["gzip"],
+            r["brotli"]
+        ));
+    }
+    let verdict = if total.2 <= BUDGET_BROTLI {
+        "✅ ≤ 250,000 bytes"
+    } else {
+        "❌ > 250,000 bytes"
+    };
+    md.push_str(&format!(
+        "| **total** | **{}** | **{}** | **{}** ({verdict}) |\n\n",
+        total.0, total.1, total.2
+    ));
+    md.push_str(
+        "### Loaded after start (wasm-split chunks, fetched once the pane runs)\n\n\
+         | file | raw | gzip -9 | brotli -11 |\n| --- | ---: | ---: | ---: |\n",
     );
     for r in &later {
-        md.push_str(&format!("| `{}` | {} | {} | {} |\n", r["file"].as_str().unwrap(), r["raw"], r["gzip"], r["brotli"]));
+        md.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            r["file"].as_str().unwrap(),
+            r["raw"],
+            r["gzip"],
+            r["brotli"]
+        ));
     }
     md.push('\n');
     md.push_str(
-        "### Figures\n\n| figure | unit | median | p95 | min | max | runs | budget | how |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |\n",
+        "### Figures\n\n| figure | unit | median | p95 | min | max | runs | budget | how |\n\
+         | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |\n",
     );
     for f in &figs {
         let (p50, p95, min, max) = f.stats();
@@ -640,8 +939,15 @@ async fn main() {
             f.note
         ));
     }
-    md.push_str(&format!("\nBench run time: {:.0} s.\n", started.elapsed().as_secs_f64()));
+    md.push_str(&format!(
+        "\nBench run time: {:.0} s.\n",
+        started.elapsed().as_secs_f64()
+    ));
     std::fs::write(out_dir.join("bench.md"), &md).unwrap();
     println!("{md}");
-    println!("written: {} and {}", out_dir.join("bench.json").display(), out_dir.join("bench.md").display());
+    println!(
+        "written: {} and {}",
+        out_dir.join("bench.json").display(),
+        out_dir.join("bench.md").display()
+    );
 }

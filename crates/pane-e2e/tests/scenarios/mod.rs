@@ -22,7 +22,9 @@ pub fn row(sid: &str) -> String {
 /// the row that just moved under the pointer: then the pane shows that other session, and the
 /// click is repeated (said on stderr), as a person would.
 pub async fn show(b: &Browser, sid: &str) {
-    let shown = format!("return document.querySelector('.pane:not(.hidden)')?.dataset.sessionId === '{sid}'");
+    let shown = format!(
+        "return document.querySelector('.pane:not(.hidden)')?.dataset.sessionId === '{sid}'"
+    );
     for attempt in 1..=3 {
         b.click(&format!("{} .row-main", row(sid))).await;
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -33,7 +35,10 @@ pub async fn show(b: &Browser, sid: &str) {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let state = b
-            .js("return JSON.stringify({path: location.pathname, shown: [...document.querySelectorAll('.pane:not(.hidden)')].map(p => p.dataset.sessionId), panes: [...document.querySelectorAll('.pane')].map(p => p.dataset.sessionId), fatal: document.body.dataset.paneFatal || null})")
+            .js("return JSON.stringify({path: location.pathname, shown: \
+                 [...document.querySelectorAll('.pane:not(.hidden)')].map(p => \
+                 p.dataset.sessionId), panes: [...document.querySelectorAll('.pane')].map(p => \
+                 p.dataset.sessionId), fatal: document.body.dataset.paneFatal || null})")
             .await;
         eprintln!("click {attempt} on {sid}'s row did not show it: {state}");
     }
@@ -48,7 +53,8 @@ pub async fn start(b: &Browser, text: &str) -> String {
         "the reply to start",
         T,
         &format!(
-            "return document.querySelector('{SHOWN} [data-streaming]') !== null || document.querySelector('{SHOWN} [data-role=assistant]:not(.live)') !== null"
+            "return document.querySelector('{SHOWN} [data-streaming]') !== null || \
+             document.querySelector('{SHOWN} [data-role=assistant]:not(.live)') !== null"
         ),
     )
     .await;
@@ -57,13 +63,33 @@ pub async fn start(b: &Browser, text: &str) -> String {
 
 /// Waits until the shown pane has settled (no live turn, not busy) and returns its reply text.
 pub async fn settled_reply(b: &Browser) -> String {
-    b.wait("the shown reply to settle", T, &format!("return document.querySelector('{SHOWN} [data-streaming]') === null && document.querySelector('{SHOWN} [data-testid=pane-status]')?.dataset.status === 'idle'")).await;
-    b.js(SHOWN_REPLY_JS).await.as_str().unwrap_or_default().to_string()
+    b.wait(
+        "the shown reply to settle",
+        T,
+        &format!(
+            "return document.querySelector('{SHOWN} [data-streaming]') === null && \
+             document.querySelector('{SHOWN} [data-testid=pane-status]')?.dataset.status === 'idle'"
+        ),
+    )
+    .await;
+    b.js(SHOWN_REPLY_JS)
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Waits until the shown pane's last settled reply reads exactly `text`.
 pub async fn wait_reply(b: &Browser, text: &str) {
-    b.wait(&format!("the reply {text:?}"), T, &format!("const r = (() => {{ {SHOWN_REPLY_JS} }})(); return r === {}", Value::from(text))).await;
+    b.wait(
+        &format!("the reply {text:?}"),
+        T,
+        &format!(
+            "const r = (() => {{ {SHOWN_REPLY_JS} }})(); return r === {}",
+            Value::from(text)
+        ),
+    )
+    .await;
 }
 
 /// `window.__hermesPane.transports()` as JSON.
@@ -73,7 +99,10 @@ pub async fn transports(b: &Browser) -> Vec<Value> {
 }
 
 pub fn expected_tokens(n: usize) -> String {
-    (1..=n).map(|i| format!("tok{i}")).collect::<Vec<_>>().join(" ")
+    (1..=n)
+        .map(|i| format!("tok{i}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The live text of `sid` was painted as prefixes of the settled turn shown now (see
@@ -87,7 +116,11 @@ pub async fn assert_live(b: &Browser, sid: &str) {
 
 /// A unique directory name for a real-workspace check.
 fn unique(tag: &str) -> String {
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos() % 1_000_000_000;
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos()
+        % 1_000_000_000;
     format!("{tag}-{n}")
 }
 
@@ -102,84 +135,236 @@ fn make_dir(server: &Server, dir: &str) {
 /// no command: there the saved tool result is the evidence).
 fn assert_ran(server: &Server, dir: &str, what: &str) {
     if let Some(ws) = server.workspace() {
-        assert!(!ws.join(dir).exists(), "{what}: the command ran, {dir} is gone");
+        assert!(
+            !ws.join(dir).exists(),
+            "{what}: the command ran, {dir} is gone"
+        );
     }
 }
 
 /// On the real backend, the command that was to remove `dir` did not run.
 fn assert_not_ran(server: &Server, dir: &str, what: &str) {
     if let Some(ws) = server.workspace() {
-        assert!(ws.join(dir).exists(), "{what}: the command did not run, {dir} is still there");
+        assert!(
+            ws.join(dir).exists(),
+            "{what}: the command did not run, {dir} is still there"
+        );
     }
 }
 
 /// The content of the last saved `tool` message of `sid`.
 async fn last_tool_result(server: &Server, sid: &str) -> String {
     let m = server.messages(sid).await;
-    m.iter().rev().find(|m| m["role"] == "tool").and_then(|m| m["content"].as_str()).unwrap_or_default().to_string()
+    m.iter()
+        .rev()
+        .find(|m| m["role"] == "tool")
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or_default()
+        .to_string()
 }
 
 // ---------------------------------------------------------------------------------------------
 
-pub async fn basic_turn_renders_markdown_and_code_and_the_sidebar_shows_the_title(server: Server, b: Browser) {
+pub async fn basic_turn_renders_markdown_and_code_and_the_sidebar_shows_the_title(
+    server: Server,
+    b: Browser,
+) {
     open_app(&b, &server.url()).await;
     let sid = start(&b, "Show me what you can render").await;
     let text = settled_reply(&b).await;
     assert!(text.contains("Here is what I can render"), "{text}");
-    let langs = b.js(&format!("return [...document.querySelectorAll('{SHOWN} .code-block code')].map(c => c.className).join(' ')")).await;
-    for l in ["language-rust", "language-python", "language-bash", "language-json"] {
+    let langs = b
+        .js(&format!(
+            "return [...document.querySelectorAll('{SHOWN} .code-block code')].map(c => \
+             c.className).join(' ')"
+        ))
+        .await;
+    for l in [
+        "language-rust",
+        "language-python",
+        "language-bash",
+        "language-json",
+    ] {
         assert!(langs.as_str().unwrap().contains(l), "{langs}");
     }
-    assert_eq!(b.js(&format!("return document.querySelectorAll('{SHOWN} .md table tr').length")).await, 3, "the markdown table rendered");
-    assert!(b.js(&format!("return document.querySelectorAll('{SHOWN} .tok-keyword').length")).await.as_u64().unwrap() > 3, "code is highlighted");
-    assert_eq!(b.js(&format!("return document.querySelectorAll('{SHOWN} [data-testid=copy-code]').length")).await, 4, "each code block has a copy button");
-    let link = b.js(&format!("return document.querySelector('{SHOWN} .md a').rel")).await;
+    assert_eq!(
+        b.js(&format!(
+            "return document.querySelectorAll('{SHOWN} .md table tr').length"
+        ))
+        .await,
+        3,
+        "the markdown table rendered"
+    );
+    assert!(
+        b.js(&format!(
+            "return document.querySelectorAll('{SHOWN} .tok-keyword').length"
+        ))
+        .await
+        .as_u64()
+        .unwrap()
+            > 3,
+        "code is highlighted"
+    );
+    assert_eq!(
+        b.js(&format!(
+            "return document.querySelectorAll('{SHOWN} [data-testid=copy-code]').length"
+        ))
+        .await,
+        4,
+        "each code block has a copy button"
+    );
+    let link = b
+        .js(&format!(
+            "return document.querySelector('{SHOWN} .md a').rel"
+        ))
+        .await;
     assert_eq!(link, "noopener noreferrer");
     server.wait_idle(&sid, T).await;
-    let title = b.wait("the generated title in the sidebar", T, &format!("const r = document.querySelector('{} [data-testid=row-title]'); return r && r.textContent === 'Show me what you can render' ? r.textContent : null", row(&sid))).await;
+    let title = b
+        .wait(
+            "the generated title in the sidebar",
+            T,
+            &format!(
+                "const r = document.querySelector('{} [data-testid=row-title]'); return r && \
+                 r.textContent === 'Show me what you can render' ? r.textContent : null",
+                row(&sid)
+            ),
+        )
+        .await;
     assert_eq!(title, Value::from("Show me what you can render"));
-    b.wait("the row to show idle", T, &format!("return document.querySelector('{}').dataset.state === 'idle' || null", row(&sid))).await;
+    b.wait(
+        "the row to show idle",
+        T,
+        &format!(
+            "return document.querySelector('{}').dataset.state === 'idle' || null",
+            row(&sid)
+        ),
+    )
+    .await;
     // The title stays (a list answer that was on its way when it arrived must not put the
     // provisional one back): the pane header agrees, a second later too.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(b.js(&format!("return document.querySelector('{} [data-testid=row-title]').textContent", row(&sid))).await, "Show me what you can render");
-    assert_eq!(b.js(&format!("return document.querySelector('{SHOWN} [data-testid=pane-title]').textContent")).await, "Show me what you can render");
+    assert_eq!(
+        b.js(&format!(
+            "return document.querySelector('{} [data-testid=row-title]').textContent",
+            row(&sid)
+        ))
+        .await,
+        "Show me what you can render"
+    );
+    assert_eq!(
+        b.js(&format!(
+            "return document.querySelector('{SHOWN} [data-testid=pane-title]').textContent"
+        ))
+        .await,
+        "Show me what you can render"
+    );
 }
 
 pub async fn a_tool_call_shows_a_card_that_completes_with_its_result(server: Server, b: Browser) {
     open_app(&b, &server.url()).await;
-    let sid = start(&b, "Run it [[tool:echo hello-from-the-tool]] [[tokens=40]] [[delay=20]] [[ttft=0]]").await;
-    b.wait("a running or finished tool card", T, &format!("return document.querySelector('{SHOWN} [data-testid=tool-card]') !== null")).await;
+    let sid = start(
+        &b,
+        "Run it [[tool:echo hello-from-the-tool]] [[tokens=40]] [[delay=20]] [[ttft=0]]",
+    )
+    .await;
+    b.wait(
+        "a running or finished tool card",
+        T,
+        &format!("return document.querySelector('{SHOWN} [data-testid=tool-card]') !== null"),
+    )
+    .await;
     server.wait_idle(&sid, T).await;
     let text = settled_reply(&b).await;
-    assert!(text.starts_with("Tool said:") && text.ends_with(&expected_tokens(40)), "{text}");
-    let card = b.js(&format!("const c = document.querySelector('{SHOWN} [data-testid=tool-card]'); return {{status: c.dataset.status, tool: c.dataset.tool, n: document.querySelectorAll('{SHOWN} [data-testid=tool-card]').length}}")).await;
+    assert!(
+        text.starts_with("Tool said:") && text.ends_with(&expected_tokens(40)),
+        "{text}"
+    );
+    let card = b
+        .js(&format!(
+            "const c = document.querySelector('{SHOWN} [data-testid=tool-card]'); return {{status: \
+             c.dataset.status, tool: c.dataset.tool, n: document.querySelectorAll('{SHOWN} \
+             [data-testid=tool-card]').length}}"
+        ))
+        .await;
     assert_eq!(card["status"], "done", "{card}");
     assert_eq!(card["tool"], "terminal", "{card}");
     assert_eq!(card["n"], 1, "one card: {card}");
-    b.js(&format!("document.querySelectorAll('{SHOWN} [data-testid=tool-card] details').forEach(d => d.open = true); return true")).await;
-    let preview = b.js(&format!("return document.querySelector('{SHOWN} [data-testid=tool-preview]')?.textContent || ''")).await;
-    assert!(preview.as_str().unwrap().contains("hello-from-the-tool"), "the card shows the result: {preview}");
+    b.js(&format!(
+        "document.querySelectorAll('{SHOWN} [data-testid=tool-card] details').forEach(d => d.open \
+         = true); return true"
+    ))
+    .await;
+    let preview = b
+        .js(&format!(
+            "return document.querySelector('{SHOWN} [data-testid=tool-preview]')?.textContent || ''"
+        ))
+        .await;
+    assert!(
+        preview.as_str().unwrap().contains("hello-from-the-tool"),
+        "the card shows the result: {preview}"
+    );
     assert_eq!(text, saved_reply(&server.messages(&sid).await));
     assert_live(&b, &sid).await;
 }
 
-pub async fn reasoning_is_shown_apart_from_the_answer_live_and_after_a_reload(server: Server, b: Browser) {
+pub async fn reasoning_is_shown_apart_from_the_answer_live_and_after_a_reload(
+    server: Server,
+    b: Browser,
+) {
     open_app(&b, &server.url()).await;
-    let sid = start(&b, "Think first [[reasoning=12]] [[tokens=30]] [[delay=20]] [[ttft=0]]").await;
-    b.wait("the live reasoning", T, &format!("return (document.querySelector('{SHOWN} [data-testid=reasoning]')?.textContent || '').includes('think0')")).await;
+    let sid = start(
+        &b,
+        "Think first [[reasoning=12]] [[tokens=30]] [[delay=20]] [[ttft=0]]",
+    )
+    .await;
+    b.wait(
+        "the live reasoning",
+        T,
+        &format!(
+            "return (document.querySelector('{SHOWN} [data-testid=reasoning]')?.textContent || \
+             '').includes('think0')"
+        ),
+    )
+    .await;
     server.wait_idle(&sid, T).await;
-    assert_eq!(settled_reply(&b).await, expected_tokens(30), "the answer holds no reasoning");
-    let thought = (0..12).map(|i| format!("think{i}")).collect::<Vec<_>>().join(" ");
-    let shown = b.js(&format!("return document.querySelector('{SHOWN} [data-testid=reasoning] .reasoning-text')?.textContent")).await;
-    assert_eq!(shown, Value::from(thought.as_str()), "the settled turn keeps its reasoning");
+    assert_eq!(
+        settled_reply(&b).await,
+        expected_tokens(30),
+        "the answer holds no reasoning"
+    );
+    let thought = (0..12)
+        .map(|i| format!("think{i}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let shown = b
+        .js(&format!(
+            "return document.querySelector('{SHOWN} [data-testid=reasoning] \
+             .reasoning-text')?.textContent"
+        ))
+        .await;
+    assert_eq!(
+        shown,
+        Value::from(thought.as_str()),
+        "the settled turn keeps its reasoning"
+    );
     assert_live(&b, &sid).await;
     b.js("location.reload(); return true").await;
-    b.wait("the app after reload", T, "return document.querySelector('[data-testid=sidebar]') !== null && window.__hermesPane !== undefined").await;
+    b.wait(
+        "the app after reload",
+        T,
+        "return document.querySelector('[data-testid=sidebar]') !== null && window.__hermesPane \
+         !== undefined",
+    )
+    .await;
     b.wait(
         "the reasoning after a reload",
         T,
-        &format!("return document.querySelector('{SHOWN} [data-testid=reasoning] .reasoning-text')?.textContent === {}", Value::from(thought.as_str())),
+        &format!(
+            "return document.querySelector('{SHOWN} [data-testid=reasoning] \
+             .reasoning-text')?.textContent === {}",
+            Value::from(thought.as_str())
+        ),
     )
     .await;
 }
@@ -190,47 +375,97 @@ pub async fn a_second_turn_builds_on_the_first(server: Server, b: Browser) {
     wait_reply(&b, &expected_tokens(6)).await;
     server.wait_idle(&sid, T).await;
     send(&b, "second turn [[tokens=90]] [[delay=15]] [[ttft=0]]").await;
-    b.wait("the second reply streaming", T, &format!("return document.querySelector('{SHOWN} [data-streaming]') !== null")).await;
+    b.wait(
+        "the second reply streaming",
+        T,
+        &format!("return document.querySelector('{SHOWN} [data-streaming]') !== null"),
+    )
+    .await;
     server.wait_idle(&sid, T).await;
     wait_reply(&b, &expected_tokens(90)).await;
     assert_live(&b, &sid).await;
-    let shown = b.js(&format!("return [...document.querySelectorAll('{SHOWN} [data-role]:not(.live)')].map(e => e.dataset.role + ':' + (e.querySelector('.md, [data-testid=user-text]')?.innerText || '')).join('\\n')")).await;
+    let shown = b
+        .js(&format!(
+            "return [...document.querySelectorAll('{SHOWN} [data-role]:not(.live)')].map(e => \
+             e.dataset.role + ':' + (e.querySelector('.md, [data-testid=user-text]')?.innerText || \
+             '')).join('\\n')"
+        ))
+        .await;
     let expected = format!(
-        "user:first turn [[tokens=6]] [[ttft=0]]\nassistant:{}\nuser:second turn [[tokens=90]] [[delay=15]] [[ttft=0]]\nassistant:{}",
+        "user:first turn [[tokens=6]] [[ttft=0]]\nassistant:{}\nuser:second turn [[tokens=90]] \
+         [[delay=15]] [[ttft=0]]\nassistant:{}",
         expected_tokens(6),
         expected_tokens(90)
     );
-    assert_eq!(shown, Value::from(expected.as_str()), "both turns, in order, as typed");
+    assert_eq!(
+        shown,
+        Value::from(expected.as_str()),
+        "both turns, in order, as typed"
+    );
     let saved = server.messages(&sid).await;
-    assert_eq!(saved.iter().filter(|m| m["role"] == "user").count(), 2, "{saved:?}");
+    assert_eq!(
+        saved.iter().filter(|m| m["role"] == "user").count(),
+        2,
+        "{saved:?}"
+    );
 }
 
-pub async fn switching_mid_stream_reuses_transports_and_every_text_matches_the_server(server: Server, b: Browser) {
+pub async fn switching_mid_stream_reuses_transports_and_every_text_matches_the_server(
+    server: Server,
+    b: Browser,
+) {
     open_app(&b, &server.url()).await;
     let mut ids = Vec::new();
     for i in 0..3 {
-        ids.push(start(&b, &format!("session {i} [[tokens=700]] [[delay=15]] [[ttft=0]]")).await);
+        ids.push(
+            start(
+                &b,
+                &format!("session {i} [[tokens=700]] [[delay=15]] [[ttft=0]]"),
+            )
+            .await,
+        );
     }
     // `start` returns once the reply shows (the optimistic turn paints before `chat/start`
     // answers): wait for the last session's transport to open.
-    b.wait("a transport per running session", T, "return JSON.parse(window.__hermesPane.transports()).filter(t => t.readyState === 1).length === 3 || null")
-        .await;
+    b.wait(
+        "a transport per running session",
+        T,
+        "return JSON.parse(window.__hermesPane.transports()).filter(t => t.readyState === \
+         1).length === 3 || null",
+    )
+    .await;
     let before = transports(&b).await;
-    assert_eq!(before.len(), 3, "one transport per running session: {before:?}");
+    assert_eq!(
+        before.len(),
+        3,
+        "one transport per running session: {before:?}"
+    );
     let created = b.js("return window.__hermesPane.created()").await;
     // 50 pseudo-random switches (deterministic LCG), including back to the same one.
     let mut x: u64 = 12345;
     for _ in 0..50 {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let sid = &ids[(x >> 33) as usize % 3];
         show(&b, sid).await;
     }
     let after = transports(&b).await;
     for t in &after {
-        let same = before.iter().find(|o| o["stream"] == t["stream"]).expect("no new stream appeared");
-        assert_eq!(same["serial"], t["serial"], "the same EventSource object is reused on switch-back");
+        let same = before
+            .iter()
+            .find(|o| o["stream"] == t["stream"])
+            .expect("no new stream appeared");
+        assert_eq!(
+            same["serial"], t["serial"],
+            "the same EventSource object is reused on switch-back"
+        );
     }
-    assert_eq!(b.js("return window.__hermesPane.created()").await, created, "no transport was torn down and reopened");
+    assert_eq!(
+        b.js("return window.__hermesPane.created()").await,
+        created,
+        "no transport was torn down and reopened"
+    );
     for sid in &ids {
         server.wait_idle(sid, Duration::from_secs(90)).await;
     }
@@ -238,54 +473,112 @@ pub async fn switching_mid_stream_reuses_transports_and_every_text_matches_the_s
         show(&b, sid).await;
         let shown = settled_reply(&b).await;
         let saved = saved_reply(&server.messages(sid).await);
-        assert_eq!(shown, saved, "session {sid}: visible text equals the saved reply");
+        assert_eq!(
+            shown, saved,
+            "session {sid}: visible text equals the saved reply"
+        );
         assert_eq!(shown, expected_tokens(700));
         assert_live(&b, sid).await;
     }
     if server.kind == Backend::StandIn {
         let stats = server.stats().await;
-        assert_eq!(stats["chat_streams_total"], 3, "the server saw exactly one stream connection per turn: {stats}");
+        assert_eq!(
+            stats["chat_streams_total"], 3,
+            "the server saw exactly one stream connection per turn: {stats}"
+        );
     }
 }
 
-pub async fn eight_running_sessions_stay_under_the_connection_budget_and_all_complete(server: Server, b: Browser) {
+pub async fn eight_running_sessions_stay_under_the_connection_budget_and_all_complete(
+    server: Server,
+    b: Browser,
+) {
     open_app(&b, &server.url()).await;
-    let budget = b.js("return window.__hermesPane.budget()").await.as_u64().unwrap();
-    assert_eq!(budget, 3, "HTTP/1.1: 4 connections, one for the session list");
+    let budget = b
+        .js("return window.__hermesPane.budget()")
+        .await
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        budget, 3,
+        "HTTP/1.1: 4 connections, one for the session list"
+    );
     // Sample the open EventSources every 10 ms for the whole run.
-    b.js("window.__maxOpen = 0; setInterval(() => { const n = JSON.parse(window.__hermesPane.transports()).filter(t => t.readyState !== 2).length; if (n > window.__maxOpen) window.__maxOpen = n; }, 10); return true").await;
+    b.js("window.__maxOpen = 0; setInterval(() => { const n = \
+          JSON.parse(window.__hermesPane.transports()).filter(t => t.readyState !== 2).length; \
+          if (n > window.__maxOpen) window.__maxOpen = n; }, 10); return true")
+        .await;
     let mut ids = Vec::new();
     for i in 0..8 {
-        ids.push(start(&b, &format!("run {i} [[tokens=260]] [[delay=25]] [[ttft=0]]")).await);
+        ids.push(
+            start(
+                &b,
+                &format!("run {i} [[tokens=260]] [[delay=25]] [[ttft=0]]"),
+            )
+            .await,
+        );
         assert!(transports(&b).await.len() as u64 <= budget);
     }
     // While all eight run: list refreshes and session loads keep completing (hang guard 2 s).
     for sid in ids.iter().take(4) {
         let t = Instant::now();
         show(&b, sid).await;
-        b.wait("the session to be painted", Duration::from_secs(2), &format!("return document.querySelectorAll('{SHOWN} [data-role=user]').length > 0")).await;
-        assert!(t.elapsed() < Duration::from_secs(2), "switch took {:?}", t.elapsed());
-        let v = b.js_async("const done = arguments[0]; const t = performance.now(); fetch('/api/sessions').then(r => r.json()).then(() => done(performance.now() - t), () => done(-1));").await;
+        b.wait(
+            "the session to be painted",
+            Duration::from_secs(2),
+            &format!("return document.querySelectorAll('{SHOWN} [data-role=user]').length > 0"),
+        )
+        .await;
+        assert!(
+            t.elapsed() < Duration::from_secs(2),
+            "switch took {:?}",
+            t.elapsed()
+        );
+        let v = b
+            .js_async(
+                "const done = arguments[0]; const t = performance.now(); \
+                 fetch('/api/sessions').then(r => r.json()).then(() => done(performance.now() - \
+                 t), () => done(-1));",
+            )
+            .await;
         let ms = v.as_f64().unwrap();
-        assert!((0.0..2000.0).contains(&ms), "the session list fetch took {ms} ms");
-        assert!(transports(&b).await.len() as u64 <= budget, "never more transports than the budget");
+        assert!(
+            (0.0..2000.0).contains(&ms),
+            "the session list fetch took {ms} ms"
+        );
+        assert!(
+            transports(&b).await.len() as u64 <= budget,
+            "never more transports than the budget"
+        );
     }
     for sid in &ids {
         server.wait_idle(sid, Duration::from_secs(120)).await;
     }
     let max_open = b.js("return window.__maxOpen").await.as_u64().unwrap();
-    assert!(max_open <= budget, "at most {budget} EventSources were ever open at once (saw {max_open})");
+    assert!(
+        max_open <= budget,
+        "at most {budget} EventSources were ever open at once (saw {max_open})"
+    );
     assert_eq!(max_open, budget, "the budget was used in full");
     if server.kind == Backend::StandIn {
         // The server notices a closed stream only at its next write, so its own count can lag
         // a park by a frame; it is reported, not asserted.
         eprintln!("server stats: {}", server.stats().await);
     }
-    b.wait("every transport to close", T, "return JSON.parse(window.__hermesPane.transports()).length === 0").await;
+    b.wait(
+        "every transport to close",
+        T,
+        "return JSON.parse(window.__hermesPane.transports()).length === 0",
+    )
+    .await;
     for (i, sid) in ids.iter().enumerate() {
         show(&b, sid).await;
         let shown = settled_reply(&b).await;
-        assert_eq!(shown, saved_reply(&server.messages(sid).await), "session {i}");
+        assert_eq!(
+            shown,
+            saved_reply(&server.messages(sid).await),
+            "session {i}"
+        );
         assert_eq!(shown, expected_tokens(260), "session {i} complete");
         if i < 4 {
             assert_live(&b, sid).await;
@@ -293,77 +586,192 @@ pub async fn eight_running_sessions_stay_under_the_connection_budget_and_all_com
     }
 }
 
-pub async fn reload_mid_stream_restores_the_live_turn_without_gaps_or_duplicates(server: Server, b: Browser) {
+pub async fn reload_mid_stream_restores_the_live_turn_without_gaps_or_duplicates(
+    server: Server,
+    b: Browser,
+) {
     open_app(&b, &server.url()).await;
-    let sid = start(&b, "reload me [[tool:echo hi]] [[tokens=500]] [[delay=15]] [[ttft=0]]").await;
-    b.wait("some tokens", T, &format!("return (document.querySelector('{SHOWN} [data-testid=streaming-md]')?.innerText || '').includes('tok40')")).await;
+    let sid = start(
+        &b,
+        "reload me [[tool:echo hi]] [[tokens=500]] [[delay=15]] [[ttft=0]]",
+    )
+    .await;
+    b.wait(
+        "some tokens",
+        T,
+        &format!(
+            "return (document.querySelector('{SHOWN} [data-testid=streaming-md]')?.innerText || \
+             '').includes('tok40')"
+        ),
+    )
+    .await;
     b.js("location.reload(); return true").await;
-    b.wait("the app after reload", T, "return document.querySelector('[data-testid=sidebar]') !== null && window.__hermesPane !== undefined").await;
+    b.wait(
+        "the app after reload",
+        T,
+        "return document.querySelector('[data-testid=sidebar]') !== null && window.__hermesPane \
+         !== undefined",
+    )
+    .await;
     let live = b
         .wait(
             "the live turn back after reload",
             T,
             &format!(
-                "const el = document.querySelector('{SHOWN} [data-testid=streaming-md]'); return el && el.innerText.includes('tok') ? el.innerText : null"
+                "const el = document.querySelector('{SHOWN} [data-testid=streaming-md]'); \
+                 return el && el.innerText.includes('tok') ? el.innerText : null"
             ),
         )
         .await;
     let live = live.as_str().unwrap().to_string();
     let start_at = live.find("tok1 ").expect("the prefix is there");
-    assert!(live[start_at..].starts_with("tok1 tok2 tok3"), "no missing prefix: {}", &live[..live.len().min(200)]);
+    assert!(
+        live[start_at..].starts_with("tok1 tok2 tok3"),
+        "no missing prefix: {}",
+        &live[..live.len().min(200)]
+    );
     let counted: Vec<&str> = live[start_at..].split_whitespace().collect();
     for (i, w) in counted.iter().enumerate() {
-        assert_eq!(*w, format!("tok{}", i + 1), "no duplicated or missing token at {i}");
+        assert_eq!(
+            *w,
+            format!("tok{}", i + 1),
+            "no duplicated or missing token at {i}"
+        );
     }
-    assert_eq!(b.js(&format!("return document.querySelectorAll('{SHOWN} [data-testid=tool-card]').length")).await, 1, "one tool card, not two");
+    assert_eq!(
+        b.js(&format!(
+            "return document.querySelectorAll('{SHOWN} [data-testid=tool-card]').length"
+        ))
+        .await,
+        1,
+        "one tool card, not two"
+    );
     server.wait_idle(&sid, T).await;
     let shown = settled_reply(&b).await;
     assert_eq!(shown, saved_reply(&server.messages(&sid).await));
-    assert_eq!(b.js(&format!("return document.querySelectorAll('{SHOWN} [data-testid=tool-card]').length")).await, 1);
+    assert_eq!(
+        b.js(&format!(
+            "return document.querySelectorAll('{SHOWN} [data-testid=tool-card]').length"
+        ))
+        .await,
+        1
+    );
     // Across the reload too: every painted text, before and after, a prefix of the final one.
     assert_live(&b, &sid).await;
 }
 
-pub async fn approval_and_clarify_in_a_background_session_badge_the_row_and_continue_when_answered(server: Server, b: Browser) {
+pub async fn approval_and_clarify_in_a_background_session_badge_the_row_and_continue_when_answered(
+    server: Server,
+    b: Browser,
+) {
     open_app(&b, &server.url()).await;
     let dir = unique("demo");
     make_dir(&server, &dir);
-    let a = start(&b, &format!("Clean up [[tool:rm -rf ./{dir}]] [[ttft=2500]]")).await;
-    let c = start(&b, "Deploy it [[clarify:Which target?|staging|prod]] [[ttft=2500]]").await;
+    let a = start(
+        &b,
+        &format!("Clean up [[tool:rm -rf ./{dir}]] [[ttft=2500]]"),
+    )
+    .await;
+    let c = start(
+        &b,
+        "Deploy it [[clarify:Which target?|staging|prod]] [[ttft=2500]]",
+    )
+    .await;
     let other = start(&b, "meanwhile [[tokens=400]] [[delay=20]]").await;
     // `other` is shown; both background rows wait on the user.
-    b.wait("the approval badge", T, &format!("const r = document.querySelector('{}'); return r && r.dataset.state === 'attention' && r.querySelector('[data-testid=row-badge]')?.textContent === 'Needs approval'", row(&a))).await;
-    b.wait("the clarify badge", T, &format!("const r = document.querySelector('{}'); return r && r.dataset.state === 'attention' && r.querySelector('[data-testid=row-badge]')?.textContent === 'Needs answer'", row(&c))).await;
-    b.wait("a non-blocking notice", T, "return [...document.querySelectorAll('[data-testid=toast]')].some(t => t.innerText.includes('needs your approval'))")
-        .await;
-    assert_eq!(b.js(&format!("return document.querySelector('{SHOWN}').dataset.sessionId")).await, other.as_str(), "the notice did not steal the view");
+    b.wait(
+        "the approval badge",
+        T,
+        &format!(
+            "const r = document.querySelector('{}'); return r && r.dataset.state === 'attention' \
+             && r.querySelector('[data-testid=row-badge]')?.textContent === 'Needs approval'",
+            row(&a)
+        ),
+    )
+    .await;
+    b.wait(
+        "the clarify badge",
+        T,
+        &format!(
+            "const r = document.querySelector('{}'); return r && r.dataset.state === 'attention' \
+             && r.querySelector('[data-testid=row-badge]')?.textContent === 'Needs answer'",
+            row(&c)
+        ),
+    )
+    .await;
+    b.wait(
+        "a non-blocking notice",
+        T,
+        "return [...document.querySelectorAll('[data-testid=toast]')].some(t => \
+         t.innerText.includes('needs your approval'))",
+    )
+    .await;
     assert_eq!(
-        b.js(&format!("return document.querySelector('{SHOWN} [data-testid=approval-card]')")).await,
+        b.js(&format!(
+            "return document.querySelector('{SHOWN}').dataset.sessionId"
+        ))
+        .await,
+        other.as_str(),
+        "the notice did not steal the view"
+    );
+    assert_eq!(
+        b.js(&format!(
+            "return document.querySelector('{SHOWN} [data-testid=approval-card]')"
+        ))
+        .await,
         Value::Null,
         "the card belongs to its own session"
     );
     assert_not_ran(&server, &dir, "before the answer");
     // Open A: its card is there; approving continues the turn.
     show(&b, &a).await;
-    b.wait("the approval card", T, &format!("return document.querySelector('{SHOWN} [data-testid=approval-card]') !== null")).await;
-    b.click(&format!("{SHOWN} [data-testid=approve-once]")).await;
-    b.wait("the card to go", T, &format!("return document.querySelector('{SHOWN} [data-testid=approval-card]') === null")).await;
+    b.wait(
+        "the approval card",
+        T,
+        &format!("return document.querySelector('{SHOWN} [data-testid=approval-card]') !== null"),
+    )
+    .await;
+    b.click(&format!("{SHOWN} [data-testid=approve-once]"))
+        .await;
+    b.wait(
+        "the card to go",
+        T,
+        &format!("return document.querySelector('{SHOWN} [data-testid=approval-card]') === null"),
+    )
+    .await;
     server.wait_idle(&a, T).await;
     let text = settled_reply(&b).await;
     assert!(text.contains("approved by the user"), "{text}");
-    assert_eq!(b.js(&format!("return document.querySelector('{SHOWN} [data-testid=tool-card]').dataset.status")).await, "done");
+    assert_eq!(
+        b.js(&format!(
+            "return document.querySelector('{SHOWN} [data-testid=tool-card]').dataset.status"
+        ))
+        .await,
+        "done"
+    );
     assert_ran(&server, &dir, "approved");
     // Same for clarify.
     show(&b, &c).await;
-    b.wait("the clarify card", T, &format!("return document.querySelector('{SHOWN} [data-testid=clarify-card]') !== null")).await;
-    b.click(&format!("{SHOWN} [data-testid=clarify-choice]")).await;
+    b.wait(
+        "the clarify card",
+        T,
+        &format!("return document.querySelector('{SHOWN} [data-testid=clarify-card]') !== null"),
+    )
+    .await;
+    b.click(&format!("{SHOWN} [data-testid=clarify-choice]"))
+        .await;
     server.wait_idle(&c, T).await;
     let text = settled_reply(&b).await;
     assert!(text.contains("You chose: staging"), "{text}");
     b.wait(
         "the badges to clear",
         T,
-        &format!("return document.querySelector('{}').dataset.state === 'idle' && document.querySelector('{}').dataset.state === 'idle'", row(&a), row(&c)),
+        &format!(
+            "return document.querySelector('{}').dataset.state === 'idle' && \
+             document.querySelector('{}').dataset.state === 'idle'",
+            row(&a),
+            row(&c)
+        ),
     )
     .await;
 }
@@ -371,57 +779,146 @@ pub async fn approval_and_clarify_in_a_background_session_badge_the_row_and_cont
 /// One approval turn in the shown session: sends `text`, answers its card with `choice`
 /// (`None`: no card must come — the command is already allowed), and returns the saved tool
 /// result once the turn is over.
-async fn approval_turn(server: &Server, b: &Browser, sid: &str, text: &str, choice: Option<&str>) -> String {
+async fn approval_turn(
+    server: &Server,
+    b: &Browser,
+    sid: &str,
+    text: &str,
+    choice: Option<&str>,
+) -> String {
     send(b, text).await;
     if let Some(choice) = choice {
-        b.wait("the approval card", T, &format!("return document.querySelector('{SHOWN} [data-testid=approval-card]') !== null")).await;
-        b.click(&format!("{SHOWN} [data-testid=approve-{choice}]")).await;
-        b.wait("the card to go", T, &format!("return document.querySelector('{SHOWN} [data-testid=approval-card]') === null")).await;
+        b.wait(
+            "the approval card",
+            T,
+            &format!(
+                "return document.querySelector('{SHOWN} [data-testid=approval-card]') !== null"
+            ),
+        )
+        .await;
+        b.click(&format!("{SHOWN} [data-testid=approve-{choice}]"))
+            .await;
+        b.wait(
+            "the card to go",
+            T,
+            &format!(
+                "return document.querySelector('{SHOWN} [data-testid=approval-card]') === null"
+            ),
+        )
+        .await;
     }
     server.wait_idle(sid, T).await;
     settled_reply(b).await;
-    assert_eq!(b.js(&format!("return document.querySelector('{SHOWN} [data-testid=approval-card]')")).await, Value::Null, "no card is left");
+    assert_eq!(
+        b.js(&format!(
+            "return document.querySelector('{SHOWN} [data-testid=approval-card]')"
+        ))
+        .await,
+        Value::Null,
+        "no card is left"
+    );
     last_tool_result(server, sid).await
 }
 
 pub async fn each_approval_choice_really_runs_or_blocks_the_command(server: Server, b: Browser) {
     open_app(&b, &server.url()).await;
-    let d: Vec<String> = ["once", "again", "sess1", "sess2", "sess3", "alw1", "alw2"].iter().map(|t| unique(t)).collect();
+    let d: Vec<String> = ["once", "again", "sess1", "sess2", "sess3", "alw1", "alw2"]
+        .iter()
+        .map(|t| unique(t))
+        .collect();
     for dir in &d {
         make_dir(&server, dir);
     }
     // Once: this command only; the next one asks again — and is denied, so it is blocked.
     let s1 = new_session(&b).await;
-    let r = approval_turn(&server, &b, &s1, &format!("[[tool:rm -rf ./{}]] [[tokens=2]] [[ttft=0]]", d[0]), Some("once")).await;
+    let r = approval_turn(
+        &server,
+        &b,
+        &s1,
+        &format!("[[tool:rm -rf ./{}]] [[tokens=2]] [[ttft=0]]", d[0]),
+        Some("once"),
+    )
+    .await;
     assert!(r.contains("approved by the user"), "{r}");
     assert_ran(&server, &d[0], "approved once");
-    let r = approval_turn(&server, &b, &s1, &format!("[[tool:rm -rf ./{}]] [[tokens=2]] [[ttft=0]]", d[1]), Some("deny")).await;
+    let r = approval_turn(
+        &server,
+        &b,
+        &s1,
+        &format!("[[tool:rm -rf ./{}]] [[tokens=2]] [[ttft=0]]", d[1]),
+        Some("deny"),
+    )
+    .await;
     assert!(r.contains("BLOCKED"), "{r}");
     assert_not_ran(&server, &d[1], "denied");
-    assert!(settled_reply(&b).await.contains("BLOCKED"), "the reply says so");
+    assert!(
+        settled_reply(&b).await.contains("BLOCKED"),
+        "the reply says so"
+    );
     // Session: the same kind of command runs without asking in this session, not in another.
     let s2 = new_session(&b).await;
-    approval_turn(&server, &b, &s2, &format!("[[tool:rm -rf ./{}]] [[tokens=2]] [[ttft=0]]", d[2]), Some("session")).await;
+    approval_turn(
+        &server,
+        &b,
+        &s2,
+        &format!("[[tool:rm -rf ./{}]] [[tokens=2]] [[ttft=0]]", d[2]),
+        Some("session"),
+    )
+    .await;
     assert_ran(&server, &d[2], "approved for the session");
-    let r = approval_turn(&server, &b, &s2, &format!("[[tool:rm -rf ./{}]] [[tokens=2]] [[ttft=0]]", d[3]), None).await;
-    assert!(!r.contains("approval"), "allowed for the session, not asked: {r}");
+    let r = approval_turn(
+        &server,
+        &b,
+        &s2,
+        &format!("[[tool:rm -rf ./{}]] [[tokens=2]] [[ttft=0]]", d[3]),
+        None,
+    )
+    .await;
+    assert!(
+        !r.contains("approval"),
+        "allowed for the session, not asked: {r}"
+    );
     assert_ran(&server, &d[3], "allowed for the session");
     let s3 = new_session(&b).await;
-    let r = approval_turn(&server, &b, &s3, &format!("[[tool:rm -rf ./{}]] [[tokens=2]] [[ttft=0]]", d[4]), Some("deny")).await;
+    let r = approval_turn(
+        &server,
+        &b,
+        &s3,
+        &format!("[[tool:rm -rf ./{}]] [[tokens=2]] [[ttft=0]]", d[4]),
+        Some("deny"),
+    )
+    .await;
     assert!(r.contains("BLOCKED"), "another session asks again: {r}");
     assert_not_ran(&server, &d[4], "denied in another session");
     // Always: that kind of command runs without asking anywhere from now on. (`find -delete`,
     // a pattern no other scenario uses: the allowlist outlives the session.)
     let s4 = new_session(&b).await;
-    approval_turn(&server, &b, &s4, &format!("[[tool:find ./{} -delete]] [[tokens=2]] [[ttft=0]]", d[5]), Some("always")).await;
+    approval_turn(
+        &server,
+        &b,
+        &s4,
+        &format!("[[tool:find ./{} -delete]] [[tokens=2]] [[ttft=0]]", d[5]),
+        Some("always"),
+    )
+    .await;
     assert_ran(&server, &d[5], "approved always");
     let s5 = new_session(&b).await;
-    let r = approval_turn(&server, &b, &s5, &format!("[[tool:find ./{} -delete]] [[tokens=2]] [[ttft=0]]", d[6]), None).await;
+    let r = approval_turn(
+        &server,
+        &b,
+        &s5,
+        &format!("[[tool:find ./{} -delete]] [[tokens=2]] [[ttft=0]]", d[6]),
+        None,
+    )
+    .await;
     assert!(!r.contains("approval"), "allowed always, not asked: {r}");
     assert_ran(&server, &d[6], "allowed always");
 }
 
-pub async fn stop_from_the_sidebar_cancels_only_that_rows_stream_and_a_next_turn_works(server: Server, b: Browser) {
+pub async fn stop_from_the_sidebar_cancels_only_that_rows_stream_and_a_next_turn_works(
+    server: Server,
+    b: Browser,
+) {
     open_app(&b, &server.url()).await;
     let a = start(&b, "stop me [[tokens=800]] [[delay=20]] [[ttft=0]]").await;
     let bb = start(&b, "keep me [[tokens=400]] [[delay=20]] [[ttft=0]]").await;
@@ -432,74 +929,188 @@ pub async fn stop_from_the_sidebar_cancels_only_that_rows_stream_and_a_next_turn
         "both rows running",
         T,
         &format!(
-            "return document.querySelector('{}')?.dataset.state === 'running' && document.querySelector('{}')?.dataset.state === 'running'",
+            "return document.querySelector('{}')?.dataset.state === 'running' && \
+             document.querySelector('{}')?.dataset.state === 'running'",
             row(&a),
             row(&bb)
         ),
     )
     .await;
     tokio::time::sleep(Duration::from_millis(700)).await;
-    b.click(&format!("{} [data-testid=row-stop]", row(&a))).await;
-    b.wait("A idle", T, &format!("return document.querySelector('{}')?.dataset.state === 'idle'", row(&a))).await;
-    assert_eq!(b.js(&format!("return document.querySelector('{}').dataset.state", row(&bb))).await, "running", "B keeps running");
-    assert_eq!(b.js(&format!("return document.querySelector('{SHOWN}').dataset.sessionId")).await, bb.as_str());
+    b.click(&format!("{} [data-testid=row-stop]", row(&a)))
+        .await;
+    b.wait(
+        "A idle",
+        T,
+        &format!(
+            "return document.querySelector('{}')?.dataset.state === 'idle'",
+            row(&a)
+        ),
+    )
+    .await;
+    assert_eq!(
+        b.js(&format!(
+            "return document.querySelector('{}').dataset.state",
+            row(&bb)
+        ))
+        .await,
+        "running",
+        "B keeps running"
+    );
+    assert_eq!(
+        b.js(&format!(
+            "return document.querySelector('{SHOWN}').dataset.sessionId"
+        ))
+        .await,
+        bb.as_str()
+    );
     server.wait_idle(&a, T).await;
     let saved_a = server.messages(&a).await;
     let last = saved_a.last().unwrap();
-    assert!(last["content"].as_str().unwrap().to_lowercase().contains("cancelled"), "A was cancelled: {saved_a:?}");
+    assert!(
+        last["content"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("cancelled"),
+        "A was cancelled: {saved_a:?}"
+    );
     server.wait_idle(&bb, Duration::from_secs(60)).await;
-    assert_eq!(settled_reply(&b).await, expected_tokens(400), "B finished untouched");
+    assert_eq!(
+        settled_reply(&b).await,
+        expected_tokens(400),
+        "B finished untouched"
+    );
     show(&b, &a).await;
-    b.wait("A's cancel marker", T, &format!("return [...document.querySelectorAll('{SHOWN} [data-testid=error-message], {SHOWN} [data-testid=cancelled-marker], {SHOWN} [data-role=assistant]')].some(e => e.innerText.toLowerCase().includes('cancelled'))")).await;
-    assert_eq!(b.js(&format!("return document.querySelector('{SHOWN} [data-testid=pane-status]').dataset.status")).await, "idle", "no stale spinner");
+    b.wait(
+        "A's cancel marker",
+        T,
+        &format!(
+            "return [...document.querySelectorAll('{SHOWN} [data-testid=error-message], \
+             {SHOWN} [data-testid=cancelled-marker], {SHOWN} [data-role=assistant]')].some(e => \
+             e.innerText.toLowerCase().includes('cancelled'))"
+        ),
+    )
+    .await;
+    assert_eq!(
+        b.js(&format!(
+            "return document.querySelector('{SHOWN} [data-testid=pane-status]').dataset.status"
+        ))
+        .await,
+        "idle",
+        "no stale spinner"
+    );
     // The next turn in A works and leaks nothing of the stopped one.
     send(&b, "after the stop [[tokens=5]] [[ttft=0]]").await;
     wait_reply(&b, &expected_tokens(5)).await;
     server.wait_idle(&a, T).await;
 }
 
-pub async fn a_turn_started_elsewhere_shows_up_running_in_the_sidebar_and_is_followed(server: Server, b: Browser) {
+pub async fn a_turn_started_elsewhere_shows_up_running_in_the_sidebar_and_is_followed(
+    server: Server,
+    b: Browser,
+) {
     open_app(&b, &server.url()).await;
     // Started and finished by another client before the pane opens it: the saved transcript.
     let done = server.new_session().await;
-    server.start_turn(&done, "ended elsewhere [[tokens=12]] [[ttft=0]]").await;
+    server
+        .start_turn(&done, "ended elsewhere [[tokens=12]] [[ttft=0]]")
+        .await;
     server.wait_idle(&done, T).await;
     // Started by another client while the pane is open: the list learns it from
     // `sessions_changed`, and the pane follows the stream in the background.
     let sid = server.new_session().await;
-    server.start_turn(&sid, "elsewhere [[tokens=300]] [[delay=20]] [[ttft=0]]").await;
-    b.wait("the row running with a live preview", T, &format!("const r = document.querySelector('{}'); return r && r.dataset.state === 'running' && (r.querySelector('[data-testid=row-preview]')?.textContent || '').includes('tok')", row(&sid))).await;
+    server
+        .start_turn(&sid, "elsewhere [[tokens=300]] [[delay=20]] [[ttft=0]]")
+        .await;
+    b.wait(
+        "the row running with a live preview",
+        T,
+        &format!(
+            "const r = document.querySelector('{}'); return r && r.dataset.state === 'running' && \
+             (r.querySelector('[data-testid=row-preview]')?.textContent || '').includes('tok')",
+            row(&sid)
+        ),
+    )
+    .await;
     show(&b, &sid).await;
-    b.wait("the live turn", T, &format!("return document.querySelector('{SHOWN} [data-streaming]') !== null")).await;
+    b.wait(
+        "the live turn",
+        T,
+        &format!("return document.querySelector('{SHOWN} [data-streaming]') !== null"),
+    )
+    .await;
     server.wait_idle(&sid, T).await;
     assert_eq!(settled_reply(&b).await, expected_tokens(300));
     assert_live(&b, &sid).await;
     show(&b, &done).await;
     assert_eq!(settled_reply(&b).await, expected_tokens(12));
-    assert_eq!(b.js(&format!("return document.querySelector('{SHOWN} [data-testid=user-text]')?.innerText")).await, "ended elsewhere [[tokens=12]] [[ttft=0]]");
+    assert_eq!(
+        b.js(&format!(
+            "return document.querySelector('{SHOWN} [data-testid=user-text]')?.innerText"
+        ))
+        .await,
+        "ended elsewhere [[tokens=12]] [[ttft=0]]"
+    );
 }
 
 pub async fn a_provider_error_is_shown_clearly_and_nothing_is_lost(server: Server, b: Browser) {
     open_app(&b, &server.url()).await;
     let sid = start(&b, "This will fail [[error]] [[ttft=0]]").await;
     server.wait_idle(&sid, T).await;
-    let err = b.wait("the error in the transcript", T, &format!("return document.querySelector('{SHOWN} [data-testid=error-message]')?.innerText")).await;
+    let err = b
+        .wait(
+            "the error in the transcript",
+            T,
+            &format!(
+                "return document.querySelector('{SHOWN} [data-testid=error-message]')?.innerText"
+            ),
+        )
+        .await;
     let err = string(&err);
-    assert!(err.contains("Rate limit") && err.contains("429"), "the provider's error, said plainly: {err}");
+    assert!(
+        err.contains("Rate limit") && err.contains("429"),
+        "the provider's error, said plainly: {err}"
+    );
     // The message that failed is there as typed (never the agent's workspace line).
-    assert_eq!(b.js(&format!("return document.querySelector('{SHOWN} [data-testid=user-text]')?.innerText")).await, "This will fail [[error]] [[ttft=0]]");
-    assert_eq!(b.js(&format!("return document.querySelector('{SHOWN} [data-testid=pane-status]').dataset.status")).await, "idle", "no stale spinner");
+    assert_eq!(
+        b.js(&format!(
+            "return document.querySelector('{SHOWN} [data-testid=user-text]')?.innerText"
+        ))
+        .await,
+        "This will fail [[error]] [[ttft=0]]"
+    );
+    assert_eq!(
+        b.js(&format!(
+            "return document.querySelector('{SHOWN} [data-testid=pane-status]').dataset.status"
+        ))
+        .await,
+        "idle",
+        "no stale spinner"
+    );
     // The next turn works.
     send(&b, "try again [[tokens=4]] [[ttft=0]]").await;
     wait_reply(&b, &expected_tokens(4)).await;
     server.wait_idle(&sid, T).await;
-    let users: Vec<String> = server.messages(&sid).await.iter().filter(|m| m["role"] == "user").map(|m| string(&m["content"])).collect();
+    let users: Vec<String> = server
+        .messages(&sid)
+        .await
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .map(|m| string(&m["content"]))
+        .collect();
     assert_eq!(users.len(), 2, "both messages are saved: {users:?}");
 }
 
 /// Payloads that would set `window.__pwned` if any markup ran.
 pub fn xss_payloads() -> Vec<String> {
-    let actions = ["window.__pwned=1", "window.__pwned=2", "top.__pwned=3", "self['__pwned']=4", "(window.__pwned=5)"];
+    let actions = [
+        "window.__pwned=1",
+        "window.__pwned=2",
+        "top.__pwned=3",
+        "self['__pwned']=4",
+        "(window.__pwned=5)",
+    ];
     let templates = [
         "<script>{}</script>",
         "<img src=x onerror=\"{}\">",
@@ -544,42 +1155,94 @@ pub async fn hostile_content_never_runs_and_is_shown_as_text(server: Server, b: 
     // User messages + assistant replies (the agent echoes them), 15 payloads per turn.
     let sid = new_session(&b).await;
     for chunk in payloads.chunks(15) {
-        server.start_turn(&sid, &format!("[[echo]] [[ttft=0]] [[delay=1]]\n{}", chunk.join("\n"))).await;
+        server
+            .start_turn(
+                &sid,
+                &format!("[[echo]] [[ttft=0]] [[delay=1]]\n{}", chunk.join("\n")),
+            )
+            .await;
         server.wait_idle(&sid, T).await;
     }
     // Tool previews (the command really runs on the real backend: one shell word) and titles.
     let tools = new_session(&b).await;
     for p in payloads.iter().step_by(10) {
-        server.start_turn(&tools, &format!("[[tool:echo {}]] [[ttft=0]]", shell_quote(p))).await;
+        server
+            .start_turn(
+                &tools,
+                &format!("[[tool:echo {}]] [[ttft=0]]", shell_quote(p)),
+            )
+            .await;
         server.wait_idle(&tools, T).await;
     }
     for p in payloads.iter().step_by(20) {
         let s = server.new_session().await;
-        server.start_turn(&s, &format!("[[title:{p}]] [[tokens=1]] [[ttft=0]]")).await;
+        server
+            .start_turn(&s, &format!("[[title:{p}]] [[tokens=1]] [[ttft=0]]"))
+            .await;
         server.wait_idle(&s, T).await;
     }
     b.js("location.reload(); return true").await;
     open_app(&b, &server.session_url(&sid)).await;
-    b.wait("the echoed transcript", T, &format!("return document.querySelectorAll('{SHOWN} [data-role=assistant]').length >= {}", payloads.chunks(15).count()))
+    b.wait(
+        "the echoed transcript",
+        T,
+        &format!(
+            "return document.querySelectorAll('{SHOWN} [data-role=assistant]').length >= {}",
+            payloads.chunks(15).count()
+        ),
+    )
+    .await;
+    let shown_user = b
+        .js(&format!(
+            "return [...document.querySelectorAll('{SHOWN} [data-testid=user-text]')].map(e => \
+             e.textContent).join('\\n')"
+        ))
         .await;
-    let shown_user = b.js(&format!("return [...document.querySelectorAll('{SHOWN} [data-testid=user-text]')].map(e => e.textContent).join('\\n')")).await;
     for p in &payloads {
-        assert!(shown_user.as_str().unwrap().contains(p.as_str()), "payload not shown verbatim as text: {p}");
+        assert!(
+            shown_user.as_str().unwrap().contains(p.as_str()),
+            "payload not shown verbatim as text: {p}"
+        );
     }
     show(&b, &tools).await;
-    b.wait("tool previews", T, &format!("return document.querySelectorAll('{SHOWN} [data-testid=tool-preview]').length > 5")).await;
-    b.js(&format!("document.querySelectorAll('{SHOWN} details').forEach(d => d.open = true); return true")).await;
-    let previews = b.js(&format!("return [...document.querySelectorAll('{SHOWN} [data-testid=tool-preview]')].map(e => e.textContent).join('\\n')")).await;
+    b.wait(
+        "tool previews",
+        T,
+        &format!(
+            "return document.querySelectorAll('{SHOWN} [data-testid=tool-preview]').length > 5"
+        ),
+    )
+    .await;
+    b.js(&format!(
+        "document.querySelectorAll('{SHOWN} details').forEach(d => d.open = true); return true"
+    ))
+    .await;
+    let previews = b
+        .js(&format!(
+            "return [...document.querySelectorAll('{SHOWN} [data-testid=tool-preview]')].map(e => \
+             e.textContent).join('\\n')"
+        ))
+        .await;
     for p in payloads.iter().step_by(10) {
-        assert!(previews.as_str().unwrap().contains(p.as_str()), "the tool's output is shown verbatim as text: {p}");
+        assert!(
+            previews.as_str().unwrap().contains(p.as_str()),
+            "the tool's output is shown verbatim as text: {p}"
+        );
     }
     tokio::task::yield_now().await;
     let checks = b
-        .js("return { pwned: window.__pwned === undefined ? null : window.__pwned, scripts: document.querySelectorAll('main script, nav script').length, \
-             handlers: [...document.querySelectorAll('main *, nav *')].filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length, \
-             jslinks: [...document.querySelectorAll('main a')].filter(a => a.href.toLowerCase().startsWith('javascript')).length, \
-             frames: document.querySelectorAll('main iframe, main object, main embed, main svg:not(.icon), main img').length, \
-             titles: [...document.querySelectorAll('[data-testid=row-title]')].map(t => t.textContent) }")
+        .js(
+            "return { pwned: window.__pwned === undefined ? null : window.__pwned, scripts: \
+             document.querySelectorAll('main script, nav script').length, \
+             handlers: [...document.querySelectorAll('main *, nav *')].filter(e => \
+             [...e.attributes].some(a => a.name.startsWith('on'))).length, \
+             jslinks: [...document.querySelectorAll('main a')].filter(a => \
+             a.href.toLowerCase().startsWith('javascript')).length, \
+             frames: document.querySelectorAll('main iframe, main object, main embed, \
+             main svg:not(.icon), main img').length, \
+             titles: [...document.querySelectorAll('[data-testid=row-title]')].map(t => \
+             t.textContent) }",
+        )
         .await;
     assert_eq!(checks["pwned"], Value::Null, "a payload ran: {checks}");
     assert_eq!(checks["scripts"], 0, "{checks}");
@@ -587,31 +1250,71 @@ pub async fn hostile_content_never_runs_and_is_shown_as_text(server: Server, b: 
     assert_eq!(checks["jslinks"], 0, "{checks}");
     assert_eq!(checks["frames"], 0, "{checks}");
     let titles = checks["titles"].to_string();
-    assert!(titles.contains("<img src=x onerror"), "hostile titles are shown as text: {titles}");
+    assert!(
+        titles.contains("<img src=x onerror"),
+        "hostile titles are shown as text: {titles}"
+    );
     // Clicking a neutralised javascript: link does nothing either.
     let blocked = b
-        .js(&format!("const s = document.querySelector('{SHOWN} .blocked-link, .pane .blocked-link'); if (s) s.click(); return window.__pwned === undefined"))
+        .js(&format!(
+            "const s = document.querySelector('{SHOWN} .blocked-link, .pane .blocked-link'); \
+             if (s) s.click(); return window.__pwned === undefined"
+        ))
         .await;
     assert_eq!(blocked, true);
 }
 
 /// The backend's login page (the stand-in's or Hermes' own): types the password, submits.
 pub async fn log_in(b: &Browser, password: &str) {
-    b.wait("the login page", T, "return location.pathname.endsWith('/login') && document.querySelector('form input[type=password]') !== null").await;
+    b.wait(
+        "the login page",
+        T,
+        "return location.pathname.endsWith('/login') && document.querySelector('form \
+         input[type=password]') !== null",
+    )
+    .await;
     b.type_into("form input[type=password]", password).await;
     b.type_into("form input[type=password]", "\u{E007}").await; // Enter submits
 }
 
-pub async fn password_mode_goes_through_the_login_and_posts_carry_the_csrf_token(server: Server, b: Browser) {
-    let password = server.opts.password.clone().expect("a password-mode backend");
+pub async fn password_mode_goes_through_the_login_and_posts_carry_the_csrf_token(
+    server: Server,
+    b: Browser,
+) {
+    let password = server
+        .opts
+        .password
+        .clone()
+        .expect("a password-mode backend");
     let deep = server.session_url("nowhere");
     b.goto(&deep).await;
-    b.wait("the login page", T, "return location.pathname.endsWith('/login')").await;
-    let next = string(&b.js("return new URLSearchParams(location.search).get('next')").await);
-    assert!(deep.ends_with(&next), "the login page will come back to {deep}: next={next}");
+    b.wait(
+        "the login page",
+        T,
+        "return location.pathname.endsWith('/login')",
+    )
+    .await;
+    let next = string(
+        &b.js("return new URLSearchParams(location.search).get('next')")
+            .await,
+    );
+    assert!(
+        deep.ends_with(&next),
+        "the login page will come back to {deep}: next={next}"
+    );
     log_in(&b, &password).await;
-    b.wait("back at the pane", T, "return !location.pathname.endsWith('/login') && document.querySelector('[data-testid=sidebar]') !== null").await;
-    assert!(deep.ends_with(&format!("{}{}", b.js("return location.pathname").await.as_str().unwrap(), b.js("return location.search").await.as_str().unwrap())));
+    b.wait(
+        "back at the pane",
+        T,
+        "return !location.pathname.endsWith('/login') && \
+         document.querySelector('[data-testid=sidebar]') !== null",
+    )
+    .await;
+    assert!(deep.ends_with(&format!(
+        "{}{}",
+        b.js("return location.pathname").await.as_str().unwrap(),
+        b.js("return location.search").await.as_str().unwrap()
+    )));
     // POSTs carry the CSRF token: creating a session and sending succeed.
     open_app(&b, &server.url()).await;
     let sid = start(&b, "authenticated [[tokens=3]] [[ttft=0]]").await;
@@ -619,7 +1322,12 @@ pub async fn password_mode_goes_through_the_login_and_posts_carry_the_csrf_token
     assert_eq!(settled_reply(&b).await, "tok1 tok2 tok3");
     // Without the token the backend's gate refuses a browser POST: the pane's success above
     // is the token's doing, not an open door.
-    let refused = b.js_async("const done = arguments[0]; fetch('/api/session/new', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{}'}).then(r => done(r.status))").await;
+    let refused = b
+        .js_async(
+            "const done = arguments[0]; fetch('/api/session/new', {method: 'POST', headers: \
+             {'Content-Type': 'application/json'}, body: '{}'}).then(r => done(r.status))",
+        )
+        .await;
     assert_eq!(refused, 403, "a POST without the token is refused");
     if server.kind == Backend::StandIn {
         // The token goes stale: the pane re-reads it once and the POST goes through.
@@ -629,8 +1337,29 @@ pub async fn password_mode_goes_through_the_login_and_posts_carry_the_csrf_token
         // A token that can never be right: a clear message, the draft kept.
         server.faults(json!({"break_csrf": true})).await;
         send(&b, "bad token").await;
-        let err = b.wait("the CSRF error", T, &format!("return document.querySelector('{SHOWN} [data-testid=composer-error]')?.innerText")).await;
-        assert!(err.as_str().unwrap().to_lowercase().contains("session expired"), "{err}");
-        assert_eq!(b.js(&format!("return document.querySelector('{SHOWN} [data-testid=composer-input]').value")).await, "bad token");
+        let err = b
+            .wait(
+                "the CSRF error",
+                T,
+                &format!(
+                    "return document.querySelector('{SHOWN} \
+                     [data-testid=composer-error]')?.innerText"
+                ),
+            )
+            .await;
+        assert!(
+            err.as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("session expired"),
+            "{err}"
+        );
+        assert_eq!(
+            b.js(&format!(
+                "return document.querySelector('{SHOWN} [data-testid=composer-input]').value"
+            ))
+            .await,
+            "bad token"
+        );
     }
 }

@@ -5,15 +5,30 @@ use super::*;
 
 pub(super) async fn auth_status(State(app): AppState, headers: HeaderMap) -> Response {
     let on = app.auth.enabled();
-    no_store(Json(json!({"auth_enabled": on, "logged_in": app.auth.logged_in(&headers), "oidc_enabled": false, "password_auth_enabled": on, "passkeys_enabled": false})).into_response())
+    no_store(
+        Json(json!({
+            "auth_enabled": on,
+            "logged_in": app.auth.logged_in(&headers),
+            "oidc_enabled": false,
+            "password_auth_enabled": on,
+            "passkeys_enabled": false
+        }))
+        .into_response(),
+    )
 }
 
 pub(super) async fn auth_login(State(app): AppState, bytes: Bytes) -> Response {
     let v = body(&bytes);
-    match app.auth.login(v.get("password").and_then(Value::as_str).unwrap_or("")) {
+    match app
+        .auth
+        .login(v.get("password").and_then(Value::as_str).unwrap_or(""))
+    {
         Some(cookie) => {
             let mut r = Json(json!({"ok": true})).into_response();
-            r.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&auth::set_cookie(&cookie)).expect("cookie header"));
+            r.headers_mut().insert(
+                header::SET_COOKIE,
+                HeaderValue::from_str(&auth::set_cookie(&cookie)).expect("cookie header"),
+            );
             r
         }
         None => err(StatusCode::UNAUTHORIZED, "Invalid password"),
@@ -23,7 +38,10 @@ pub(super) async fn auth_login(State(app): AppState, bytes: Bytes) -> Response {
 pub(super) async fn auth_logout(State(app): AppState, headers: HeaderMap) -> Response {
     app.auth.logout(&headers);
     let mut r = Json(json!({"ok": true})).into_response();
-    r.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static("hermes_session=; Path=/; Max-Age=0"));
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("hermes_session=; Path=/; Max-Age=0"),
+    );
     r
 }
 
@@ -38,13 +56,23 @@ pub(super) async fn login_get(State(app): AppState, Query(q): Q) -> Response {
 pub(super) async fn login_post(State(app): AppState, bytes: Bytes) -> Response {
     let form: HashMap<String, String> = url_form(&bytes);
     let next = auth::safe_next(form.get("next").map(String::as_str).unwrap_or("/"));
-    match app.auth.login(form.get("password").map(String::as_str).unwrap_or("")) {
+    match app
+        .auth
+        .login(form.get("password").map(String::as_str).unwrap_or(""))
+    {
         Some(cookie) => {
             let mut r = Redirect::to(&next).into_response();
-            r.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&auth::set_cookie(&cookie)).expect("cookie header"));
+            r.headers_mut().insert(
+                header::SET_COOKIE,
+                HeaderValue::from_str(&auth::set_cookie(&cookie)).expect("cookie header"),
+            );
             r
         }
-        None => (StatusCode::UNAUTHORIZED, Html(auth::login_page(&next, true))).into_response(),
+        None => (
+            StatusCode::UNAUTHORIZED,
+            Html(auth::login_page(&next, true)),
+        )
+            .into_response(),
     }
 }
 
@@ -89,11 +117,13 @@ pub(super) async fn shell(State(app): AppState, headers: HeaderMap) -> Response 
     let mount = pane_core::markdown::escaped(&app.config.mount);
     let html = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>Hermes WebUI (stand-in)</title>\
-<script>window.__HERMES_CONFIG__ = {{basePath:\"/\", csrfToken:\"{token}\"}};</script></head>\
-<body><p>This is the stand-in Hermes WebUI backend. The pane lives at <a href=\"{mount}\">{mount}</a>.</p></body></html>"
+<script>window.__HERMES_CONFIG__ = {{basePath:\"/\", csrfToken:\"{token}\"}};</script></head><body>\
+<p>This is the stand-in Hermes WebUI backend. The pane lives at <a \
+href=\"{mount}\">{mount}</a>.</p></body></html>"
     );
     let mut r = Html(html).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 

@@ -48,15 +48,21 @@ fn err(status: StatusCode, msg: &str) -> Response {
 
 /// Upstream's `read_body`: malformed JSON silently becomes `{}`.
 fn body(bytes: &Bytes) -> Value {
-    serde_json::from_slice::<Value>(bytes).ok().filter(Value::is_object).unwrap_or_else(|| json!({}))
+    serde_json::from_slice::<Value>(bytes)
+        .ok()
+        .filter(Value::is_object)
+        .unwrap_or_else(|| json!({}))
 }
 
 fn str_field<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
-    v.get(k).and_then(Value::as_str).filter(|s| !s.trim().is_empty())
+    v.get(k)
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
 }
 
 fn no_store(mut r: Response) -> Response {
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
@@ -83,14 +89,20 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/approval/respond", post(approval_respond))
         .route("/api/clarify/pending", get(clarify_pending))
         .route("/api/clarify/respond", post(clarify_respond))
-        .route("/api/upload", post(upload).layer(DefaultBodyLimit::max(upload_limit)))
+        .route(
+            "/api/upload",
+            post(upload).layer(DefaultBodyLimit::max(upload_limit)),
+        )
         .route("/api/auth/status", get(auth_status))
         .route("/api/auth/login", post(auth_login))
         .route("/api/auth/logout", post(auth_logout))
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/login", get(login_get).post(login_post));
     if app.config.faults {
-        api = api.route("/api/__faults", post(set_faults)).route("/api/__stats", get(stats)).route("/api/__seed", post(seed));
+        api = api
+            .route("/api/__faults", post(set_faults))
+            .route("/api/__stats", get(stats))
+            .route("/api/__seed", post(seed));
     }
     api = api.route("/api/{*rest}", get(not_found).post(not_found));
     let mount = app.config.mount.clone();
@@ -98,10 +110,15 @@ pub fn router(app: Arc<App>) -> Router {
         api = api.route("/", get(shell));
     }
     // JSON is gzipped above 1 KB like upstream; SSE and images never are (DefaultPredicate).
-    let compression = CompressionLayer::new().gzip(true).compress_when(DefaultPredicate::new().and(SizeAbove::new(1024)));
+    let compression = CompressionLayer::new()
+        .gzip(true)
+        .compress_when(DefaultPredicate::new().and(SizeAbove::new(1024)));
     let mut router = api.with_state(app.clone()).layer(compression);
     if let Some(dist) = &app.config.dist {
-        let inject = crate::bundle::Serving { csrf: app.auth.enabled(), wasm_as_text: app.config.wasm_as_text };
+        let inject = crate::bundle::Serving {
+            csrf: app.auth.enabled(),
+            wasm_as_text: app.config.wasm_as_text,
+        };
         router = crate::bundle::mount(router, dist, &mount, inject, Some(app.clone()));
     }
     router.layer(middleware::from_fn_with_state(app, gate))
@@ -124,7 +141,10 @@ async fn gate(State(app): AppState, req: Request, next: Next) -> Response {
             tokio::time::sleep(Duration::from_millis(delay)).await;
         }
     }
-    let public = path == "/health" || path == "/login" || path.starts_with("/api/auth/") || path.starts_with("/api/__");
+    let public = path == "/health"
+        || path == "/login"
+        || path.starts_with("/api/auth/")
+        || path.starts_with("/api/__");
     if app.auth.enabled() && !public && !app.auth.logged_in(req.headers()) {
         if is_api {
             return err(StatusCode::UNAUTHORIZED, "Authentication required");
@@ -135,7 +155,12 @@ async fn gate(State(app): AppState, req: Request, next: Next) -> Response {
         }
     }
     if is_api && path != "/api/auth/login" {
-        if let Err(resp) = auth::check_post(&app.auth, req.method(), req.headers(), app.faults.csrf_broken()) {
+        if let Err(resp) = auth::check_post(
+            &app.auth,
+            req.method(),
+            req.headers(),
+            app.faults.csrf_broken(),
+        ) {
             return resp;
         }
     }
@@ -144,12 +169,26 @@ async fn gate(State(app): AppState, req: Request, next: Next) -> Response {
 
 /// Test-only CORS: preflights answered, every response opened to the caller's origin.
 async fn test_cors(req: Request, next: Next) -> Response {
-    let origin = req.headers().get(header::ORIGIN).cloned().unwrap_or(HeaderValue::from_static("*"));
-    let mut resp = if req.method() == axum::http::Method::OPTIONS { StatusCode::NO_CONTENT.into_response() } else { next.run(req).await };
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .cloned()
+        .unwrap_or(HeaderValue::from_static("*"));
+    let mut resp = if req.method() == axum::http::Method::OPTIONS {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(req).await
+    };
     let h = resp.headers_mut();
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
-    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("content-type, x-hermes-csrf-token"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type, x-hermes-csrf-token"),
+    );
     resp
 }
 

@@ -5,7 +5,9 @@
 use super::*;
 
 pub(super) fn is_streaming(app: &App, s: &Session) -> bool {
-    s.active_stream_id.as_deref().is_some_and(|id| app.is_live(id))
+    s.active_stream_id
+        .as_deref()
+        .is_some_and(|id| app.is_live(id))
 }
 
 pub(super) fn listed(s: &Session) -> bool {
@@ -14,27 +16,51 @@ pub(super) fn listed(s: &Session) -> bool {
 
 pub(super) async fn list_sessions(State(app): AppState, Query(q): Q) -> Response {
     let include_archived = q.get("include_archived").is_some_and(|v| v == "1");
-    let sessions: Vec<Session> = app.sessions.lock().expect("sessions").values().filter(|s| listed(s)).cloned().collect();
+    let sessions: Vec<Session> = app
+        .sessions
+        .lock()
+        .expect("sessions")
+        .values()
+        .filter(|s| listed(s))
+        .cloned()
+        .collect();
     let archived_count = sessions.iter().filter(|s| s.archived).count();
     let mut rows: Vec<(bool, f64, Value)> = sessions
         .iter()
         .filter(|s| include_archived || !s.archived)
         .map(|s| {
             let live = is_streaming(&app, s);
-            (live, s.last_message_at.unwrap_or(s.updated_at), row_json(s, live, app.attention_of(&s.session_id)))
+            (
+                live,
+                s.last_message_at.unwrap_or(s.updated_at),
+                row_json(s, live, app.attention_of(&s.session_id)),
+            )
         })
         .collect();
     // Runtime-active rows first, then newest activity.
-    rows.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal)));
+    rows.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then(b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal))
+    });
     let n = rows.len();
     no_store(
         Json(json!({
             "sessions": rows.into_iter().map(|r| r.2).collect::<Vec<_>>(),
             "sidebar_reference_sessions": [],
-            "cli_count": 0, "archived_count": archived_count, "archived_webui_count": archived_count, "archived_cli_count": 0,
-            "webui_session_count": n, "cli_session_count": 0, "include_archived": include_archived, "all_profiles": false,
-            "active_profile": "default", "other_profile_count": 0, "server_time": now(), "server_tz": "+0000",
-            "archived_limit": 50, "archived_offset": 0,
+            "cli_count": 0,
+            "archived_count": archived_count,
+            "archived_webui_count": archived_count,
+            "archived_cli_count": 0,
+            "webui_session_count": n,
+            "cli_session_count": 0,
+            "include_archived": include_archived,
+            "all_profiles": false,
+            "active_profile": "default",
+            "other_profile_count": 0,
+            "server_time": now(),
+            "server_tz": "+0000",
+            "archived_limit": 50,
+            "archived_offset": 0,
         }))
         .into_response(),
     )
@@ -55,8 +81,15 @@ pub(super) async fn search_sessions(State(app): AppState, Query(q): Q) -> Respon
             if s.shown_title().to_lowercase().contains(&needle) {
                 return true;
             }
-            let from = if depth == 0 { 0 } else { s.messages.len().saturating_sub(depth) };
-            content && s.messages[from..].iter().any(|m| Session::text_of(m).to_lowercase().contains(&needle))
+            let from = if depth == 0 {
+                0
+            } else {
+                s.messages.len().saturating_sub(depth)
+            };
+            content
+                && s.messages[from..]
+                    .iter()
+                    .any(|m| Session::text_of(m).to_lowercase().contains(&needle))
         })
         .map(|s| row_json(s, false, None))
         .collect();
@@ -73,10 +106,23 @@ pub(super) fn snapshot(c: &Channel) -> Value {
         match f.event.as_str() {
             "token" => text.push_str(d["text"].as_str().unwrap_or("")),
             "reasoning" => reasoning.push_str(d["text"].as_str().unwrap_or("")),
-            "tool" if d["name"] != "clarify" => tools.push(json!({"name": d["name"], "tid": d["tid"], "args": d["args"], "done": false})),
+            "tool" if d["name"] != "clarify" => tools.push(
+                json!({"name": d["name"], "tid": d["tid"], "args": d["args"], "done": false}),
+            ),
             "tool_complete" => {
-                let slot = tools.iter_mut().rev().find(|t| t["tid"] == d["tid"] && !d["tid"].is_null());
-                let entry = json!({"name": d["name"], "tid": d["tid"], "args": d["args"], "preview": d["preview"], "done": true, "is_error": d["is_error"], "duration": d["duration"]});
+                let slot = tools
+                    .iter_mut()
+                    .rev()
+                    .find(|t| t["tid"] == d["tid"] && !d["tid"].is_null());
+                let entry = json!({
+                    "name": d["name"],
+                    "tid": d["tid"],
+                    "args": d["args"],
+                    "preview": d["preview"],
+                    "done": true,
+                    "is_error": d["is_error"],
+                    "duration": d["duration"]
+                });
                 match slot {
                     Some(t) => *t = entry,
                     None => tools.push(entry),
@@ -87,11 +133,23 @@ pub(super) fn snapshot(c: &Channel) -> Value {
     }
     let last = c.last_seq();
     json!({
-        "session_id": c.session_id, "stream_id": c.stream_id, "last_seq": last,
-        "last_event_id": if last > 0 { Value::from(format!("{}:{}", c.stream_id, last)) } else { Value::Null },
+        "session_id": c.session_id,
+        "stream_id": c.stream_id,
+        "last_seq": last,
+        "last_event_id": if last > 0 {
+            Value::from(format!("{}:{}", c.stream_id, last))
+        } else {
+            Value::Null
+        },
         "event_count": c.frames.iter().filter(|f| f.journaled).count(),
-        "last_assistant_text": text, "last_reasoning_text": reasoning, "tool_calls": tools, "messages": [],
-        "activity_burst_anchors": [], "current_activity_burst_id": null, "current_live_segment_seq": last, "anchor_activity_scene": null,
+        "last_assistant_text": text,
+        "last_reasoning_text": reasoning,
+        "tool_calls": tools,
+        "messages": [],
+        "activity_burst_anchors": [],
+        "current_activity_burst_id": null,
+        "current_live_segment_seq": last,
+        "anchor_activity_scene": null,
     })
 }
 
@@ -99,18 +157,40 @@ pub(super) fn snapshot(c: &Channel) -> Value {
 /// call and the tool's result (its preview standing in for the whole result).
 pub(super) fn in_flight_rows(c: &Channel) -> Vec<Value> {
     let mut rows = Vec::new();
-    for f in c.frames.iter().filter(|f| f.journaled && f.event == "tool_complete") {
+    for f in c
+        .frames
+        .iter()
+        .filter(|f| f.journaled && f.event == "tool_complete")
+    {
         let d: Value = serde_json::from_str(&f.data).unwrap_or(Value::Null);
-        let call = json!({"id": d["tid"], "call_id": d["tid"], "type": "function", "function": {"name": d["name"], "arguments": d["args"].to_string()}});
-        rows.push(json!({"role": "assistant", "content": "", "tool_calls": [call], "timestamp": now()}));
-        rows.push(json!({"role": "tool", "name": d["name"], "tool_name": d["name"], "content": d["preview"], "tool_call_id": d["tid"], "timestamp": now()}));
+        let call = json!({
+            "id": d["tid"],
+            "call_id": d["tid"],
+            "type": "function",
+            "function": {"name": d["name"], "arguments": d["args"].to_string()}
+        });
+        rows.push(
+            json!({"role": "assistant", "content": "", "tool_calls": [call], "timestamp": now()}),
+        );
+        rows.push(json!({
+            "role": "tool",
+            "name": d["name"],
+            "tool_name": d["name"],
+            "content": d["preview"],
+            "tool_call_id": d["tid"],
+            "timestamp": now()
+        }));
     }
     rows
 }
 
 pub(super) async fn load_session(State(app): AppState, Query(q): Q) -> Response {
-    let Some(sid) = q.get("session_id").filter(|s| !s.is_empty()) else { return err(StatusCode::BAD_REQUEST, "session_id is required") };
-    let Some(mut s) = app.sessions.lock().expect("sessions").get(sid).cloned() else { return err(StatusCode::NOT_FOUND, "Session not found") };
+    let Some(sid) = q.get("session_id").filter(|s| !s.is_empty()) else {
+        return err(StatusCode::BAD_REQUEST, "session_id is required");
+    };
+    let Some(mut s) = app.sessions.lock().expect("sessions").get(sid).cloned() else {
+        return err(StatusCode::NOT_FOUND, "Session not found");
+    };
     // Upstream's `_clear_stale_stream_state`: a stream id the server no longer knows is cleared.
     if let Some(stream) = s.active_stream_id.clone() {
         if !app.channels.lock().expect("channels").contains_key(&stream) {
@@ -127,13 +207,24 @@ pub(super) async fn load_session(State(app): AppState, Query(q): Q) -> Response 
         }
     }
     let with_messages = q.get("messages").is_none_or(|m| m != "0");
-    let limit: Option<usize> = q.get("msg_limit").and_then(|v| v.parse().ok()).map(|n: usize| n.clamp(1, 500));
-    let before: usize = q.get("msg_before").and_then(|v| v.parse().ok()).unwrap_or(s.messages.len()).min(s.messages.len());
+    let limit: Option<usize> = q
+        .get("msg_limit")
+        .and_then(|v| v.parse().ok())
+        .map(|n: usize| n.clamp(1, 500));
+    let before: usize = q
+        .get("msg_before")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(s.messages.len())
+        .min(s.messages.len());
     let (window, offset) = if !with_messages {
         (Vec::new(), 0)
     } else {
         let start = limit.map_or(0, |n| before.saturating_sub(n));
-        let end = if limit.is_some() || q.contains_key("msg_before") { before } else { s.messages.len() };
+        let end = if limit.is_some() || q.contains_key("msg_before") {
+            before
+        } else {
+            s.messages.len()
+        };
         (s.messages[start..end].to_vec(), start)
     };
     let live = is_streaming(&app, &s);
@@ -141,10 +232,24 @@ pub(super) async fn load_session(State(app): AppState, Query(q): Q) -> Response 
     if live && with_messages && before == s.messages.len() {
         // As upstream: the turn in flight is already in `messages` — its prompt, and the
         // assistant and tool rows of each tool call it finished.
-        if let Some(c) = s.active_stream_id.as_deref().and_then(|id| app.channels.lock().expect("channels").get(id).map(in_flight_rows)) {
-            let mut user = json!({"role": "user", "content": s.pending_user_message.clone().unwrap_or_default(), "timestamp": s.pending_started_at});
+        if let Some(c) = s.active_stream_id.as_deref().and_then(|id| {
+            app.channels
+                .lock()
+                .expect("channels")
+                .get(id)
+                .map(in_flight_rows)
+        }) {
+            let mut user = json!({
+                "role": "user",
+                "content": s.pending_user_message.clone().unwrap_or_default(),
+                "timestamp": s.pending_started_at
+            });
             if !s.pending_attachments.is_empty() {
-                user["attachments"] = json!(s.pending_attachments.iter().filter_map(|a| a["name"].as_str()).collect::<Vec<_>>());
+                user["attachments"] = json!(s
+                    .pending_attachments
+                    .iter()
+                    .filter_map(|a| a["name"].as_str())
+                    .collect::<Vec<_>>());
             }
             window.push(user);
             window.extend(c);
@@ -179,10 +284,18 @@ pub(super) fn session_reply(app: &App, s: &Session, ok: bool) -> Response {
 }
 
 /// Runs `f` on a stored session and saves it.
-pub(super) fn with_session(app: &App, v: &Value, f: impl FnOnce(&mut Session) -> Result<(), Response>) -> Result<Session, Response> {
-    let Some(sid) = str_field(v, "session_id") else { return Err(err(StatusCode::BAD_REQUEST, "session_id is required")) };
+pub(super) fn with_session(
+    app: &App,
+    v: &Value,
+    f: impl FnOnce(&mut Session) -> Result<(), Response>,
+) -> Result<Session, Response> {
+    let Some(sid) = str_field(v, "session_id") else {
+        return Err(err(StatusCode::BAD_REQUEST, "session_id is required"));
+    };
     let mut map = app.sessions.lock().expect("sessions");
-    let Some(s) = map.get_mut(sid) else { return Err(err(StatusCode::NOT_FOUND, "Session not found")) };
+    let Some(s) = map.get_mut(sid) else {
+        return Err(err(StatusCode::NOT_FOUND, "Session not found"));
+    };
     f(s)?;
     s.updated_at = now();
     if s.persisted {
@@ -194,13 +307,18 @@ pub(super) fn with_session(app: &App, v: &Value, f: impl FnOnce(&mut Session) ->
 pub(super) async fn new_session(State(app): AppState, bytes: Bytes) -> Response {
     let _ = body(&bytes);
     let s = Session::new();
-    app.sessions.lock().expect("sessions").insert(s.session_id.clone(), s.clone());
+    app.sessions
+        .lock()
+        .expect("sessions")
+        .insert(s.session_id.clone(), s.clone());
     session_reply(&app, &s, false)
 }
 
 pub(super) async fn rename_session(State(app): AppState, bytes: Bytes) -> Response {
     let v = body(&bytes);
-    let Some(title) = str_field(&v, "title").map(|t| t.trim().chars().take(200).collect::<String>()) else {
+    let Some(title) =
+        str_field(&v, "title").map(|t| t.trim().chars().take(200).collect::<String>())
+    else {
         return err(StatusCode::BAD_REQUEST, "title is required");
     };
     match with_session(&app, &v, |s| {
@@ -219,10 +337,19 @@ pub(super) async fn rename_session(State(app): AppState, bytes: Bytes) -> Respon
 pub(super) async fn pin_session(State(app): AppState, bytes: Bytes) -> Response {
     let v = body(&bytes);
     let pinned = v.get("pinned").and_then(Value::as_bool).unwrap_or(true);
-    let pinned_now = app.sessions.lock().expect("sessions").values().filter(|s| s.pinned && listed(s)).count();
+    let pinned_now = app
+        .sessions
+        .lock()
+        .expect("sessions")
+        .values()
+        .filter(|s| s.pinned && listed(s))
+        .count();
     match with_session(&app, &v, |s| {
         if pinned && !s.pinned && pinned_now >= 3 {
-            return Err(err(StatusCode::BAD_REQUEST, "You can pin at most 3 sessions. Unpin one first."));
+            return Err(err(
+                StatusCode::BAD_REQUEST,
+                "You can pin at most 3 sessions. Unpin one first.",
+            ));
         }
         s.pinned = pinned;
         Ok(())
@@ -252,7 +379,9 @@ pub(super) async fn archive_session(State(app): AppState, bytes: Bytes) -> Respo
 
 pub(super) async fn delete_session(State(app): AppState, bytes: Bytes) -> Response {
     let v = body(&bytes);
-    let Some(sid) = str_field(&v, "session_id") else { return err(StatusCode::BAD_REQUEST, "session_id is required") };
+    let Some(sid) = str_field(&v, "session_id") else {
+        return err(StatusCode::BAD_REQUEST, "session_id is required");
+    };
     // Deleting does not cancel a running stream (as upstream).
     if app.sessions.lock().expect("sessions").remove(sid).is_none() {
         return err(StatusCode::NOT_FOUND, "Session not found");
@@ -264,14 +393,23 @@ pub(super) async fn delete_session(State(app): AppState, bytes: Bytes) -> Respon
 
 pub(super) async fn truncate_session(State(app): AppState, bytes: Bytes) -> Response {
     let v = body(&bytes);
-    let Some(keep) = v.get("keep_count").and_then(Value::as_u64) else { return err(StatusCode::BAD_REQUEST, "keep_count must be a non-negative integer") };
+    let Some(keep) = v.get("keep_count").and_then(Value::as_u64) else {
+        return err(
+            StatusCode::BAD_REQUEST,
+            "keep_count must be a non-negative integer",
+        );
+    };
     match with_session(&app, &v, |s| {
         if s.active_stream_id.is_some() {
             return Err(err(StatusCode::CONFLICT, "session has an active stream"));
         }
         let keep = (keep as usize).min(s.messages.len());
         s.messages.truncate(keep);
-        s.tool_calls.retain(|t| t["assistant_msg_idx"].as_u64().is_some_and(|i| (i as usize) < keep));
+        s.tool_calls.retain(|t| {
+            t["assistant_msg_idx"]
+                .as_u64()
+                .is_some_and(|i| (i as usize) < keep)
+        });
         Ok(())
     }) {
         Ok(s) => {
@@ -289,14 +427,23 @@ pub(super) async fn retry_session(State(app): AppState, bytes: Bytes) -> Respons
         if s.active_stream_id.is_some() {
             return Err(err(StatusCode::CONFLICT, "session has an active stream"));
         }
-        let Some(i) = s.messages.iter().rposition(|m| m["role"] == "user") else { return Err(err(StatusCode::BAD_REQUEST, "No previous message to retry.")) };
+        let Some(i) = s.messages.iter().rposition(|m| m["role"] == "user") else {
+            return Err(err(
+                StatusCode::BAD_REQUEST,
+                "No previous message to retry.",
+            ));
+        };
         let mut text = Session::text_of(&s.messages[i]);
         if let Some(p) = text.rfind("\n\n[Attached files:") {
             text.truncate(p);
         }
         let removed = s.messages.len() - i;
         s.messages.truncate(i);
-        s.tool_calls.retain(|t| t["assistant_msg_idx"].as_u64().is_some_and(|x| (x as usize) < i));
+        s.tool_calls.retain(|t| {
+            t["assistant_msg_idx"]
+                .as_u64()
+                .is_some_and(|x| (x as usize) < i)
+        });
         reply = json!({"ok": true, "last_user_text": text, "removed_count": removed});
         Ok(())
     }) {
@@ -316,12 +463,33 @@ pub(super) async fn sessions_events(State(app): AppState) -> Response {
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         rx.changed().await.ok()?;
         let c = rx.borrow_and_update().clone();
-        let data = json!({"type": "sessions_changed", "version": c.version, "reason": c.reason, "profile": "default", "session_id": c.session_id});
-        Some((Ok::<_, std::convert::Infallible>(Event::default().event("sessions_changed").data(data.to_string())), rx))
+        let data = json!({
+            "type": "sessions_changed",
+            "version": c.version,
+            "reason": c.reason,
+            "profile": "default",
+            "session_id": c.session_id
+        });
+        Some((
+            Ok::<_, std::convert::Infallible>(
+                Event::default()
+                    .event("sessions_changed")
+                    .data(data.to_string()),
+            ),
+            rx,
+        ))
     });
-    let mut resp = Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keepalive")).into_response();
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    resp.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
+    let mut resp = Sse::new(stream)
+        .keep_alive(
+            KeepAlive::new()
+                .interval(Duration::from_secs(15))
+                .text("keepalive"),
+        )
+        .into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    resp.headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
     resp
 }
 

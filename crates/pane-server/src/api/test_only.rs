@@ -3,7 +3,10 @@
 #[allow(unused_imports)]
 use super::*;
 
-pub(super) async fn set_faults(State(app): AppState, Json(f): Json<crate::faults::Faults>) -> Response {
+pub(super) async fn set_faults(
+    State(app): AppState,
+    Json(f): Json<crate::faults::Faults>,
+) -> Response {
     if let Some(stream) = &f.forget_stream {
         let gone = app.channels.lock().expect("channels").remove(stream);
         if let Some(c) = gone {
@@ -26,17 +29,28 @@ pub(super) async fn seed(State(app): AppState, bytes: Bytes) -> Response {
     let v = body(&bytes);
     let n = v.get("messages").and_then(Value::as_u64).unwrap_or(20) as usize;
     let mut s = Session::new();
-    s.title = Some(v.get("title").and_then(Value::as_str).unwrap_or("Seeded session").to_string());
+    s.title = Some(
+        v.get("title")
+            .and_then(Value::as_str)
+            .unwrap_or("Seeded session")
+            .to_string(),
+    );
     s.persisted = true;
     let t = now() - n as f64;
     for i in 0..n {
         let content = if i % 2 == 0 {
             format!("Question {i}: how does part {i} work?")
         } else {
-            format!("### Answer {i}\n\nPart {i} works like **this**: a list,\n\n- one `item`\n- two items\n\n```rust\nfn part_{i}() -> u32 {{ {i} }}\n```\n\nThat is all for part {i}.")
+            format!(
+                "### Answer {i}\n\nPart {i} works like **this**: a list,\n\n- one `item`\n\
+                 - two items\n\n```rust\nfn part_{i}() -> u32 {{ {i} }}\n```\n\n\
+                 That is all for part {i}."
+            )
         };
         let role = if i % 2 == 0 { "user" } else { "assistant" };
-        s.messages.push(json!({"role": role, "content": content, "timestamp": t + i as f64, "id": i + 1}));
+        s.messages.push(
+            json!({"role": role, "content": content, "timestamp": t + i as f64, "id": i + 1}),
+        );
     }
     s.turns = (n / 2) as u64;
     s.updated_at = t + n as f64;

@@ -5,7 +5,12 @@ use super::*;
 
 pub(super) async fn upload(State(app): AppState, mut form: Multipart) -> Response {
     let limit = app.config.max_upload_bytes;
-    let too_big = || err(StatusCode::PAYLOAD_TOO_LARGE, &format!("File too large (max {} MB)", limit / (1024 * 1024)));
+    let too_big = || {
+        err(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("File too large (max {} MB)", limit / (1024 * 1024)),
+        )
+    };
     let mut sid: Option<String> = None;
     let mut file: Option<(String, String, Vec<u8>)> = None;
     loop {
@@ -13,14 +18,21 @@ pub(super) async fn upload(State(app): AppState, mut form: Multipart) -> Respons
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) => {
-                return if e.status() == StatusCode::PAYLOAD_TOO_LARGE { too_big() } else { err(StatusCode::BAD_REQUEST, &format!("Malformed upload: {e}")) };
+                return if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    too_big()
+                } else {
+                    err(StatusCode::BAD_REQUEST, &format!("Malformed upload: {e}"))
+                };
             }
         };
         match field.name() {
             Some("session_id") => sid = field.text().await.ok(),
             Some("file") => {
                 let name = field.file_name().unwrap_or("upload.bin").to_string();
-                let mime = field.content_type().unwrap_or("application/octet-stream").to_string();
+                let mime = field
+                    .content_type()
+                    .unwrap_or("application/octet-stream")
+                    .to_string();
                 let mut data = Vec::new();
                 let mut field = field;
                 loop {
@@ -46,17 +58,33 @@ pub(super) async fn upload(State(app): AppState, mut form: Multipart) -> Respons
             _ => {}
         }
     }
-    let Some(sid) = sid.filter(|s| !s.is_empty()) else { return err(StatusCode::BAD_REQUEST, "session_id is required") };
+    let Some(sid) = sid.filter(|s| !s.is_empty()) else {
+        return err(StatusCode::BAD_REQUEST, "session_id is required");
+    };
     if !app.sessions.lock().expect("sessions").contains_key(&sid) {
         return err(StatusCode::NOT_FOUND, "Session not found");
     }
-    let Some((name, mime, data)) = file else { return err(StatusCode::BAD_REQUEST, "file is required") };
+    let Some((name, mime, data)) = file else {
+        return err(StatusCode::BAD_REQUEST, "file is required");
+    };
     let path = app.store.upload_path(&sid, &name);
     if let Err(e) = std::fs::write(&path, &data) {
-        return err(StatusCode::INTERNAL_SERVER_ERROR, &format!("Could not store the file: {e}"));
+        return err(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("Could not store the file: {e}"),
+        );
     }
     let is_image = mime.starts_with("image/");
-    no_store(Json(json!({"filename": name, "path": path.display().to_string(), "size": data.len(), "mime": mime, "is_image": is_image})).into_response())
+    no_store(
+        Json(json!({
+            "filename": name,
+            "path": path.display().to_string(),
+            "size": data.len(),
+            "mime": mime,
+            "is_image": is_image
+        }))
+        .into_response(),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -19,7 +19,11 @@ pub fn client() -> Client<HttpConnector, Body> {
 
 /// A fresh temporary data directory.
 pub fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("pane-server-test-{tag}-{}-{}", std::process::id(), pane_server::model::hex_id(6)));
+    let d = std::env::temp_dir().join(format!(
+        "pane-server-test-{tag}-{}-{}",
+        std::process::id(),
+        pane_server::model::hex_id(6)
+    ));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
@@ -42,21 +46,37 @@ pub struct Reply {
     pub text: String,
 }
 
-pub async fn request(method: &str, url: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Reply {
+pub async fn request(
+    method: &str,
+    url: &str,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> Reply {
     let mut b = Request::builder().method(method).uri(url);
     for (k, v) in headers {
         b = b.header(*k, *v);
     }
     let req = match body {
-        Some(v) => b.header("content-type", "application/json").body(Body::from(v.to_string())).unwrap(),
+        Some(v) => b
+            .header("content-type", "application/json")
+            .body(Body::from(v.to_string()))
+            .unwrap(),
         None => b.body(Body::empty()).unwrap(),
     };
-    let resp = tokio::time::timeout(Duration::from_secs(20), client().request(req)).await.expect("request hang guard").unwrap();
+    let resp = tokio::time::timeout(Duration::from_secs(20), client().request(req))
+        .await
+        .expect("request hang guard")
+        .unwrap();
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
     let text = String::from_utf8_lossy(&bytes).to_string();
-    Reply { status, headers, body: serde_json::from_str(&text).unwrap_or(Value::Null), text }
+    Reply {
+        status,
+        headers,
+        body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        text,
+    }
 }
 
 pub async fn get(url: &str) -> Reply {
@@ -69,12 +89,21 @@ pub async fn post(url: &str, body: Value) -> Reply {
 
 /// A new session id.
 pub async fn new_session(base: &str) -> String {
-    post(&format!("{base}/api/session/new"), json!({})).await.body["session"]["session_id"].as_str().unwrap().to_string()
+    post(&format!("{base}/api/session/new"), json!({}))
+        .await
+        .body["session"]["session_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// Starts a turn; returns the stream id.
 pub async fn start_turn(base: &str, sid: &str, message: &str) -> String {
-    let r = post(&format!("{base}/api/chat/start"), json!({"session_id": sid, "message": message})).await;
+    let r = post(
+        &format!("{base}/api/chat/start"),
+        json!({"session_id": sid, "message": message}),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text);
     r.body["stream_id"].as_str().unwrap().to_string()
 }
@@ -101,11 +130,19 @@ pub struct Sse {
 }
 
 pub async fn sse(url: &str, headers: &[(&str, &str)]) -> Sse {
-    let mut b = Request::builder().uri(url).header("accept", "text/event-stream");
+    let mut b = Request::builder()
+        .uri(url)
+        .header("accept", "text/event-stream");
     for (k, v) in headers {
         b = b.header(*k, *v);
     }
-    let resp = tokio::time::timeout(Duration::from_secs(20), client().request(b.body(Body::empty()).unwrap())).await.expect("sse hang guard").unwrap();
+    let resp = tokio::time::timeout(
+        Duration::from_secs(20),
+        client().request(b.body(Body::empty()).unwrap()),
+    )
+    .await
+    .expect("sse hang guard")
+    .unwrap();
     Sse {
         status: resp.status().as_u16(),
         headers: resp.headers().clone(),
@@ -122,7 +159,9 @@ impl Sse {
     pub async fn read_until(&mut self, timeout: Duration, pred: impl Fn(&[Got]) -> bool) {
         let deadline = Instant::now() + timeout;
         while !pred(&self.frames) && !self.ended {
-            let Some(body) = self.body.as_mut() else { return };
+            let Some(body) = self.body.as_mut() else {
+                return;
+            };
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return;
@@ -149,7 +188,13 @@ impl Sse {
 
     fn take(&mut self, item: SseItem) {
         match item {
-            SseItem::Frame(f) => self.frames.push(Got { id: f.last_event_id, had_id: f.had_id, event: f.event, data: f.data, at: Instant::now() }),
+            SseItem::Frame(f) => self.frames.push(Got {
+                id: f.last_event_id,
+                had_id: f.had_id,
+                event: f.event,
+                data: f.data,
+                at: Instant::now(),
+            }),
             SseItem::Comment(c) => self.comments.push(c),
             SseItem::Retry(_) => {}
         }
@@ -173,14 +218,21 @@ impl Sse {
 /// Every frame decodes with pane-core: no error, no unknown event.
 pub fn assert_pane_core_decodes(frames: &[Got]) {
     for f in frames {
-        let ev = pane_core::StreamEvent::decode(&f.event, &f.data).unwrap_or_else(|e| panic!("{e}: {}", f.data));
-        assert!(!matches!(ev, pane_core::StreamEvent::Unknown { .. }), "unknown event {}", f.event);
+        let ev = pane_core::StreamEvent::decode(&f.event, &f.data)
+            .unwrap_or_else(|e| panic!("{e}: {}", f.data));
+        assert!(
+            !matches!(ev, pane_core::StreamEvent::Unknown { .. }),
+            "unknown event {}",
+            f.event
+        );
     }
 }
 
 /// The captured fixture of the real backend, as frames.
 pub fn fixture(name: &str) -> Vec<(String, String, String)> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../pane-core/tests/fixtures/hermes-webui").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../pane-core/tests/fixtures/hermes-webui")
+        .join(name);
     let captured = std::fs::read_to_string(path).unwrap();
     let body: String = captured
         .lines()
@@ -200,12 +252,22 @@ pub fn fixture(name: &str) -> Vec<(String, String, String)> {
         + "\n";
     pane_core::sse::parse_all(&body)
         .into_iter()
-        .filter_map(|i| if let SseItem::Frame(f) = i { Some((f.last_event_id, f.event, f.data)) } else { None })
+        .filter_map(|i| {
+            if let SseItem::Frame(f) = i {
+                Some((f.last_event_id, f.event, f.data))
+            } else {
+                None
+            }
+        })
         .collect()
 }
 
 /// Polls `f` until it returns `Some`, with a hang guard.
-pub async fn wait_for<T>(what: &str, timeout: Duration, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+pub async fn wait_for<T>(
+    what: &str,
+    timeout: Duration,
+    mut f: impl AsyncFnMut() -> Option<T>,
+) -> T {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(v) = f().await {

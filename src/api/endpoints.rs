@@ -1,0 +1,195 @@
+//! Every endpoint of the contract the pane calls, as a typed function.
+
+use super::*;
+
+/// The endpoints the pane uses (§0 of the contract): the only place their paths are written.
+impl Api {
+    pub async fn auth_status(&self) -> Result<wire::AuthStatus, ApiError> {
+        self.get("Checking sign-in", "api/auth/status").await
+    }
+
+    pub async fn sessions(&self) -> Result<wire::SessionList, ApiError> {
+        self.get("Loading the session list", "api/sessions").await
+    }
+
+    /// The session-list invalidation channel (`sessions_changed`).
+    pub fn sessions_events_url(&self) -> String {
+        self.url("api/sessions/events")
+    }
+
+    pub async fn session(&self, id: &str, part: Part) -> Result<wire::SessionEnvelope, ApiError> {
+        let id = pane_core::url_encode(id);
+        let (what, path) = match part {
+            Part::Meta => (
+                "Loading the session",
+                format!("api/session?session_id={id}&messages=0&resolve_model=0"),
+            ),
+            Part::Window => (
+                "Loading messages",
+                format!("api/session?session_id={id}&msg_limit={WINDOW}"),
+            ),
+            Part::Before { before, limit } => (
+                "Loading older messages",
+                format!("api/session?session_id={id}&msg_before={before}&msg_limit={limit}"),
+            ),
+        };
+        self.get(what, &path).await
+    }
+
+    pub async fn new_session(&self) -> Result<wire::SessionEnvelope, ApiError> {
+        self.post(
+            "Creating a session",
+            "api/session/new",
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    pub async fn rename(&self, id: &str, title: &str) -> Result<wire::SessionEnvelope, ApiError> {
+        self.post(
+            "Renaming",
+            "api/session/rename",
+            &serde_json::json!({"session_id": id, "title": title}),
+        )
+        .await
+    }
+
+    pub async fn set_flag(
+        &self,
+        id: &str,
+        flag: Flag,
+        on: bool,
+    ) -> Result<serde_json::Value, ApiError> {
+        match flag {
+            Flag::Pinned => {
+                self.post(
+                    "Pinning",
+                    "api/session/pin",
+                    &serde_json::json!({"session_id": id, "pinned": on}),
+                )
+                .await
+            }
+            Flag::Archived => {
+                self.post(
+                    "Archiving",
+                    "api/session/archive",
+                    &serde_json::json!({"session_id": id, "archived": on}),
+                )
+                .await
+            }
+        }
+    }
+
+    pub async fn delete(&self, id: &str) -> Result<serde_json::Value, ApiError> {
+        self.post(
+            "Deleting",
+            "api/session/delete",
+            &serde_json::json!({"session_id": id}),
+        )
+        .await
+    }
+
+    pub async fn retry(&self, id: &str) -> Result<wire::RetryReply, ApiError> {
+        self.post(
+            "Retrying",
+            "api/session/retry",
+            &serde_json::json!({"session_id": id}),
+        )
+        .await
+    }
+
+    /// Keeps the first `keep` messages (edit & resend).
+    pub async fn truncate(&self, id: &str, keep: u64) -> Result<wire::SessionEnvelope, ApiError> {
+        self.post(
+            "Editing the message",
+            "api/session/truncate",
+            &serde_json::json!({"session_id": id, "keep_count": keep}),
+        )
+        .await
+    }
+
+    pub async fn search(&self, q: &str) -> Result<wire::SearchReply, ApiError> {
+        self.get(
+            "Searching",
+            &format!(
+                "api/sessions/search?q={}&content=1&depth=0",
+                pane_core::url_encode(q.trim())
+            ),
+        )
+        .await
+    }
+
+    pub async fn chat_start(
+        &self,
+        req: &wire::ChatStartRequest,
+    ) -> Result<wire::ChatStartReply, ApiError> {
+        self.post("Sending your message", "api/chat/start", req)
+            .await
+    }
+
+    /// A chat stream with its resume query (`stream_id=…&replay=1&after_seq=…`).
+    pub fn chat_stream_url(&self, query: &str) -> String {
+        self.url(&format!("api/chat/stream?{query}"))
+    }
+
+    pub async fn stream_status(&self, stream: &str) -> Result<wire::StreamStatus, ApiError> {
+        self.get(
+            "Checking the stream",
+            &format!(
+                "api/chat/stream/status?stream_id={}",
+                pane_core::url_encode(stream)
+            ),
+        )
+        .await
+    }
+
+    /// Cancel is a GET (§3.6).
+    pub async fn cancel(&self, stream: &str) -> Result<wire::CancelReply, ApiError> {
+        self.get(
+            "Stopping the reply",
+            &format!(
+                "api/chat/cancel?stream_id={}",
+                pane_core::url_encode(stream)
+            ),
+        )
+        .await
+    }
+
+    pub async fn approval_pending(&self, id: &str) -> Result<wire::ApprovalPending, ApiError> {
+        self.get(
+            "Checking approvals",
+            &format!(
+                "api/approval/pending?session_id={}",
+                pane_core::url_encode(id)
+            ),
+        )
+        .await
+    }
+
+    pub async fn clarify_pending(&self, id: &str) -> Result<wire::ClarifyPending, ApiError> {
+        self.get(
+            "Checking questions",
+            &format!(
+                "api/clarify/pending?session_id={}",
+                pane_core::url_encode(id)
+            ),
+        )
+        .await
+    }
+
+    pub async fn approval_respond(
+        &self,
+        body: &wire::ApprovalRespond,
+    ) -> Result<wire::RespondReply, ApiError> {
+        self.post("Answering the approval", "api/approval/respond", body)
+            .await
+    }
+
+    pub async fn clarify_respond(
+        &self,
+        body: &wire::ClarifyRespond,
+    ) -> Result<wire::RespondReply, ApiError> {
+        self.post("Answering the question", "api/clarify/respond", body)
+            .await
+    }
+}

@@ -1,0 +1,194 @@
+//! The live turn: its shape (segments, tool cards) and its growing tail, streamed one markdown
+//! block at a time.
+
+use super::*;
+
+#[component]
+pub(super) fn LiveReply(store: Store<SessionView>) -> impl IntoView {
+    let user = Memo::new(move |_| {
+        store
+            .live()
+            .with(|l| l.as_ref().and_then(|l| l.user.clone()))
+    });
+    let attachments = Memo::new(move |_| {
+        store.live().with(|l| {
+            l.as_ref()
+                .map(|l| l.attachments.clone())
+                .unwrap_or_default()
+        })
+    });
+    let segs = move || {
+        store
+            .live()
+            .with(|l| l.as_ref().map(|l| l.segs.clone()).unwrap_or_default())
+    };
+    let compressing = Memo::new(move |_| {
+        store
+            .live()
+            .with(|l| l.as_ref().and_then(|l| l.compressing.clone()))
+    });
+    let waiting = Memo::new(move |_| {
+        store
+            .live()
+            .with(|l| l.as_ref().is_some_and(|l| l.segs.is_empty()))
+    });
+    view! {
+        {move || {
+            user.get()
+                .map(|u| {
+                    view! {
+                        <article
+                            class="msg user"
+                            data-testid="message"
+                            data-role="user"
+                            data-pending="true"
+                        >
+                            <div class="bubble" data-testid="user-text">
+                                {u}
+                            </div>
+                            {move || {
+                                let a = attachments.get();
+                                (!a.is_empty())
+                                    .then(|| {
+                                        view! {
+                                            <ul class="attachments">
+                                                {a
+                                                    .into_iter()
+                                                    .map(|a| {
+                                                        view! {
+                                                            <li>
+                                                                <crate::components::icons::Clip />
+                                                                " "
+                                                                {a}
+                                                            </li>
+                                                        }
+                                                    })
+                                                    .collect_view()}
+                                            </ul>
+                                        }
+                                    })
+                            }}
+                        </article>
+                    }
+                })
+        }}
+        <article
+            class="msg assistant live"
+            data-testid="message"
+            data-role="assistant"
+            data-streaming="true"
+            aria-busy="true"
+        >
+            <Show when=move || waiting.get()>
+                <span class="typing" aria-label="Waiting for the reply">
+                    <i></i>
+                    <i></i>
+                    <i></i>
+                </span>
+            </Show>
+            <For
+                each=segs
+                key={|s: &LiveSeg| s.key}
+                children={move |s: LiveSeg| view! { <LivePart seg=s store=store /> }}
+            />
+            {move || {
+                compressing
+                    .get()
+                    .map(|c| {
+                        view! {
+                            <div class="divider" role="status" data-testid="compressing">
+                                <span>{c} "…"</span>
+                            </div>
+                        }
+                    })
+            }}
+        </article>
+    }
+}
+
+#[component]
+pub(super) fn LivePart(seg: LiveSeg, store: Store<SessionView>) -> impl IntoView {
+    match seg.kind {
+        LiveSegKind::Text { html } => {
+            view! { <div class="md" inner_html=html.to_string()></div> }.into_any()
+        }
+        LiveSegKind::TextTail => {
+            view! { <StreamingMarkdown text=Signal::derive(move || store.tail().get()) /> }
+                .into_any()
+        }
+        LiveSegKind::Reasoning { text, live: false } => {
+            view! { <Reasoning text=Signal::stored(text) live=false /> }.into_any()
+        }
+        LiveSegKind::Reasoning { live: true, .. } => {
+            view! { <Reasoning text=Signal::derive(move || store.tail().get()) live=true /> }
+                .into_any()
+        }
+        LiveSegKind::Tool(first) => {
+            // The current state of this card (same key) from the live view.
+            let key = seg.key;
+            let card = Memo::new(move |_| {
+                store.live().with(|l| {
+                    l.as_ref()
+                        .and_then(|l| l.segs.iter().find(|s| s.key == key))
+                        .and_then(|s| {
+                            if let LiveSegKind::Tool(c) = &s.kind {
+                                Some(c.clone())
+                            } else {
+                                None
+                            }
+                        })
+                        .unwrap_or_else(|| first.clone())
+                })
+            });
+            view! { <ToolCardPanel card=card /> }.into_any()
+        }
+    }
+}
+
+/// Streaming markdown: finished blocks are rendered once and appended; only the growing last
+/// block is re-rendered when the text changes (at most once per frame).
+#[component]
+pub fn StreamingMarkdown(text: Signal<Arc<str>>) -> impl IntoView {
+    let done_el = NodeRef::<html::Div>::new();
+    let tail_el = NodeRef::<html::Div>::new();
+    // (splitter, blocks appended, text length, rendered as markdown rather than plain text)
+    let state: StoredValue<(BlockSplitter, usize, usize, bool), LocalStorage> =
+        StoredValue::new_local((BlockSplitter::new(), 0, 0, false));
+    Effect::new(move |_| {
+        let text = text.get();
+        let ready = crate::lazy::ready(crate::lazy::Chunk::Markdown);
+        if !ready {
+            crate::lazy::track(crate::lazy::Chunk::Markdown);
+        }
+        let (Some(done), Some(tail)) = (done_el.get(), tail_el.get()) else {
+            return;
+        };
+        state.update_value(|(splitter, rendered, last_len, was_ready)| {
+            // A shorter text is a new one; the renderer's arrival re-renders the plain blocks.
+            if text.len() < *last_len || ready != *was_ready {
+                *was_ready = ready;
+                *splitter = BlockSplitter::new();
+                *rendered = 0;
+                done.set_inner_html("");
+            }
+            splitter.update(&text);
+            for b in &splitter.done()[*rendered..] {
+                let _ = done.insert_adjacent_html(
+                    "beforeend",
+                    &crate::markdown::block_html(&b.source(&text)),
+                );
+            }
+            *rendered = splitter.done().len();
+            tail.set_inner_html(&crate::markdown::block_html(
+                &splitter.tail(&text).source(&text),
+            ));
+            *last_len = text.len();
+        });
+    });
+    view! {
+        <div class="md streaming" data-testid="streaming-md">
+            <div node_ref=done_el></div>
+            <div node_ref=tail_el></div>
+        </div>
+    }
+}

@@ -7,6 +7,28 @@ use std::time::Instant;
 
 use crate::{cmd, root, run, say, tools_bin, Res};
 
+/// The wasm build's flags: `.cargo/config.toml`'s (which this variable replaces), and the
+/// crate registry's source directories remapped to their crate-relative names. Every panic
+/// location keeps its file's path in the wasm: the registry's absolute prefix
+/// (`$CARGO_HOME/registry/src/index.crates.io-<hash>/`) made those strings depend on the
+/// machine, and cost bytes in the initial part for nothing.
+fn wasm_rustflags() -> String {
+    let mut flags = vec!["--cfg".to_string(), "erase_components".to_string()];
+    let cargo_home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")));
+    if let Some(src) = cargo_home.map(|h| h.join("registry").join("src")) {
+        if let Ok(dirs) = std::fs::read_dir(&src) {
+            let mut dirs: Vec<PathBuf> = dirs.flatten().map(|d| d.path()).collect();
+            dirs.sort();
+            for d in dirs {
+                flags.push(format!("--remap-path-prefix={}/=", d.display()));
+            }
+        }
+    }
+    flags.join("\x1f")
+}
+
 /// Builds the release bundle into `dist_dir` with Trunk + wasm-opt, never downloading tools.
 pub(crate) fn build_bundle(dist_dir: &str, features: Option<&str>, public_url: &str) -> Res {
     say(&format!("building the release bundle → {dist_dir}"));
@@ -25,7 +47,8 @@ pub(crate) fn build_bundle(dist_dir: &str, features: Option<&str>, public_url: &
         public_url,
     ])
     .env("TRUNK_OFFLINE", "true")
-    .env("TRUNK_SKIP_VERSION_CHECK", "true");
+    .env("TRUNK_SKIP_VERSION_CHECK", "true")
+    .env("CARGO_ENCODED_RUSTFLAGS", wasm_rustflags());
     // `split`: the release bundle's lazily loaded chunks (see split_bundle).
     let features = features.map_or("split".to_string(), |f| format!("split,{f}"));
     c.args(["--features", &features]);

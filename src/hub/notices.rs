@@ -203,6 +203,7 @@ crate::later!(finished(hub: Hub, id: String) -> () => finished_body);
 async fn finished_body(hub: Hub, id: String) {
     hub.announce_finished(&id)
 }
+
 crate::later!(
     attention(
         hub: Hub,

@@ -727,6 +727,89 @@ fn key(el: &web_sys::HtmlElement, init: &web_sys::KeyboardEventInit) {
     el.dispatch_event(&ev).unwrap();
 }
 
+/// The composer's own stylesheet in the test page (the box-sizing and the height cap are part
+/// of what is tested).
+fn composer_style() {
+    let doc = web_sys::window().unwrap().document().unwrap();
+    if doc.get_element_by_id("composer-style").is_none() {
+        let style = doc.create_element("style").unwrap();
+        style.set_id("composer-style");
+        style.set_text_content(Some(include_str!("../src/components/composer/style.css")));
+        doc.head().unwrap().append_child(&style).unwrap();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn composer_grows_with_its_text_and_scrolls_only_once_capped() {
+    composer_style();
+    let hub = hub();
+    let sid = hub.new_session().await.unwrap();
+    let store = hub.store(&sid);
+    let shown = Memo::new(|_| true);
+    let (el, _h) = mount(
+        hub,
+        move || view! { <Composer id=sid.clone() store=store shown=shown/> },
+    );
+    let input: web_sys::HtmlTextAreaElement = el
+        .query_selector("[data-testid=composer-input]")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    let type_text = |text: &str| {
+        input.set_value(text);
+        input
+            .dispatch_event(&web_sys::Event::new("input").unwrap())
+            .unwrap();
+    };
+    let overflow_y = |el: &web_sys::HtmlTextAreaElement| {
+        web_sys::window()
+            .unwrap()
+            .get_computed_style(el)
+            .unwrap()
+            .unwrap()
+            .get_property_value("overflow-y")
+            .unwrap()
+    };
+    type_text("");
+    sleep(20).await;
+    // Empty, the box fits its placeholder (which may wrap in the test page's narrow container).
+    let empty = input.offset_height();
+    assert_eq!(overflow_y(&input), "hidden", "no scroll bar when empty");
+    type_text("one line");
+    sleep(20).await;
+    let one = input.offset_height();
+    assert!(
+        input.scroll_height() <= input.client_height(),
+        "one line fits its box: content {} px, box {} px",
+        input.scroll_height(),
+        input.client_height()
+    );
+    assert_eq!(
+        overflow_y(&input),
+        "hidden",
+        "no scroll bar (nor its arrows) at one line"
+    );
+    type_text("one\ntwo\nthree");
+    sleep(20).await;
+    assert!(input.offset_height() > one, "three lines grow the box");
+    assert!(
+        input.scroll_height() <= input.client_height(),
+        "and still fit it"
+    );
+    assert_eq!(overflow_y(&input), "hidden");
+    type_text(&"many lines\n".repeat(200));
+    sleep(20).await;
+    assert!(
+        input.scroll_height() > input.client_height(),
+        "200 lines are capped by the stylesheet's max-height"
+    );
+    assert_eq!(overflow_y(&input), "auto", "capped, it scrolls");
+    type_text("");
+    sleep(20).await;
+    assert_eq!(input.offset_height(), empty, "emptied, it shrinks back");
+    assert_eq!(overflow_y(&input), "hidden");
+}
+
 #[wasm_bindgen_test]
 async fn composer_enter_sends_but_shift_enter_and_ime_do_not_and_drafts_persist() {
     let hub = hub();

@@ -28,11 +28,18 @@ struct Attachment {
     error: Option<String>,
 }
 
-/// Resizes a textarea to its content (CSS caps it).
+/// Resizes a textarea to its content (CSS caps it), with no scroll bar until it is capped.
 fn autogrow(el: &web_sys::HtmlTextAreaElement) {
     let style = web_sys::HtmlElement::style(el);
     let _ = style.set_property("height", "auto");
-    let _ = style.set_property("height", &format!("{}px", el.scroll_height()));
+    // `scrollHeight` leaves out the borders, which a `border-box` height includes: without them
+    // the box is 2 px short of one line of text and shows a scroll bar with its arrows.
+    let borders = el.offset_height() - el.client_height();
+    let wanted = el.scroll_height() + borders;
+    let _ = style.set_property("height", &format!("{wanted}px"));
+    // Scroll only once the stylesheet's max-height holds it shorter than its text.
+    let capped = el.offset_height() < wanted;
+    let _ = style.set_property("overflow-y", if capped { "auto" } else { "hidden" });
 }
 
 /// Enter sends unless Shift is held or an IME composition is in progress.

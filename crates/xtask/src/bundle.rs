@@ -7,26 +7,30 @@ use std::time::Instant;
 
 use crate::{cmd, root, run, say, tools_bin, Res};
 
-/// The wasm build's flags: `.cargo/config.toml`'s (which this variable replaces), and the
-/// crate registry's source directories remapped to their crate-relative names. Every panic
-/// location keeps its file's path in the wasm: the registry's absolute prefix
-/// (`$CARGO_HOME/registry/src/index.crates.io-<hash>/`) made those strings depend on the
-/// machine, and cost bytes in the initial part for nothing.
-fn wasm_rustflags() -> String {
-    let mut flags = vec!["--cfg".to_string(), "erase_components".to_string()];
+/// Flags added to `.cargo/config.toml`'s for the wasm build (Cargo joins a target's
+/// `rustflags` from the environment with the config's): the crate registry's source directories
+/// remapped to their crate-relative names. Every panic location keeps its file's path in the
+/// wasm; the registry's absolute prefix (`$CARGO_HOME/registry/src/index.crates.io-<hash>/`)
+/// made those strings depend on the machine, and cost bytes in the initial part for nothing.
+fn wasm_remap_flags() -> String {
     let cargo_home = env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")));
-    if let Some(src) = cargo_home.map(|h| h.join("registry").join("src")) {
-        if let Ok(dirs) = std::fs::read_dir(&src) {
-            let mut dirs: Vec<PathBuf> = dirs.flatten().map(|d| d.path()).collect();
-            dirs.sort();
-            for d in dirs {
-                flags.push(format!("--remap-path-prefix={}/=", d.display()));
-            }
-        }
-    }
-    flags.join("\x1f")
+    let Some(Ok(dirs)) = cargo_home.map(|h| std::fs::read_dir(h.join("registry").join("src")))
+    else {
+        return String::new();
+    };
+    let mut dirs: Vec<String> = dirs
+        .flatten()
+        .map(|d| d.path().display().to_string())
+        // The variable is split at whitespace: a path with a space is left as it is.
+        .filter(|d| !d.contains(char::is_whitespace))
+        .collect();
+    dirs.sort();
+    dirs.iter()
+        .map(|d| format!("--remap-path-prefix={d}/="))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Builds the release bundle into `dist_dir` with Trunk + wasm-opt, never downloading tools.
@@ -48,7 +52,10 @@ pub(crate) fn build_bundle(dist_dir: &str, features: Option<&str>, public_url: &
     ])
     .env("TRUNK_OFFLINE", "true")
     .env("TRUNK_SKIP_VERSION_CHECK", "true")
-    .env("CARGO_ENCODED_RUSTFLAGS", wasm_rustflags());
+    .env(
+        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+        wasm_remap_flags(),
+    );
     // `split`: the release bundle's lazily loaded chunks (see split_bundle).
     let features = features.map_or("split".to_string(), |f| format!("split,{f}"));
     c.args(["--features", &features]);

@@ -138,10 +138,7 @@ pub(crate) fn test_phases(only: Option<&str>, args: &[String]) -> Res {
         c.args(["--check", "--quiet", "src/"]);
         run(c).map_err(|e| format!("{e} (run `leptosfmt src/` to format the views)"))?;
         long_lines()?;
-        let mut c = cmd("cargo");
-        c.args([
-            "clippy",
-            "--quiet",
+        clippy(&[
             "-p",
             "pane-core",
             "-p",
@@ -150,42 +147,11 @@ pub(crate) fn test_phases(only: Option<&str>, args: &[String]) -> Res {
             "pane-e2e",
             "-p",
             "xtask",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ]);
-        run(c)?;
-        let mut c = cmd("cargo");
-        c.args([
-            "clippy",
-            "--quiet",
-            "-p",
-            "hermes-pane",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ]);
-        run(c)?;
+        ])?;
+        let wasm = ["-p", "hermes-pane", "--target", "wasm32-unknown-unknown"];
+        clippy(&wasm)?;
         // The release bundle's code paths (`split`: the lazily loaded chunks; `test-hooks`).
-        let mut c = cmd("cargo");
-        c.args([
-            "clippy",
-            "--quiet",
-            "-p",
-            "hermes-pane",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--all-targets",
-            "--all-features",
-            "--",
-            "-D",
-            "warnings",
-        ]);
-        run(c)
+        clippy(&[&wasm[..], &["--all-features"]].concat())
     })?;
     phase("native", &mut || {
         let mut c = cmd("cargo");
@@ -382,4 +348,13 @@ fn long_lines() -> Res {
         bad.len(),
         bad.join(", ")
     ))
+}
+
+/// Clippy on every target of what `args` selects, every warning an error.
+fn clippy(args: &[&str]) -> Res {
+    let mut c = cmd("cargo");
+    c.args(["clippy", "--quiet"])
+        .args(args)
+        .args(["--all-targets", "--", "-D", "warnings"]);
+    run(c)
 }

@@ -29,7 +29,10 @@ pub fn App() -> impl IntoView {
     lazy::start(lazy::Chunk::Markdown, preload_markdown, move || {
         hub.markdown_arrived()
     });
-    lazy::start(lazy::Chunk::Later, preload_later, || {});
+    // The tabs agree who holds the chat streams once its code is in.
+    lazy::start(lazy::Chunk::Later, preload_later, move || {
+        hub::tabs::begin(hub)
+    });
     #[cfg(feature = "test-hooks")]
     test_hooks::install(hub);
     components::theme::init();

@@ -11,7 +11,8 @@ fn set(obj: &js_sys::Object, name: &str, f: &JsValue) {
 }
 
 /// Installs `window.__hermesPane` with `transports()`, `created()`, `parked()`, `budget()`,
-/// `paints(id)`, `runtime(id)`, `loadOlder(id)`, `latencies()` and `wasmMemory()`.
+/// `paints(id)`, `runtime(id)`, `role()`, `held()`, `loadOlder(id)`, `latencies()` and
+/// `wasmMemory()`.
 pub fn install(hub: Hub) {
     let obj = js_sys::Object::new();
     let transports = Closure::<dyn Fn() -> String>::new(move || {
@@ -57,6 +58,12 @@ pub fn install(hub: Hub) {
             .unchecked_into::<js_sys::ArrayBuffer>()
             .byte_length() as f64
     });
+    let role = Closure::<dyn Fn() -> String>::new(move || hub.role().to_string());
+    let held = Closure::<dyn Fn() -> f64>::new(move || hub.held() as f64);
+    set(&obj, "role", role.as_ref());
+    set(&obj, "held", held.as_ref());
+    role.forget();
+    held.forget();
     set(&obj, "loadOlder", load_older.as_ref());
     set(&obj, "latencies", latencies.as_ref());
     set(&obj, "wasmMemory", memory.as_ref());

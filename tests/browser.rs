@@ -587,6 +587,7 @@ async fn approval_card_offers_every_choice_and_clears_when_nothing_is_pending() 
             session: sid.clone(),
             approval: Some(Some(approval)),
             clarify: None,
+            at: hub.ticket(),
         },
     );
     hub.show(Some(sid.clone()));

@@ -32,4 +32,7 @@ macro_rules! preload_later {
     };
 }
 
-preload_later!(cards, composer, shortcuts, sidebar, transcript);
+#[cfg(feature = "split")]
+use crate::hub::tabs;
+
+preload_later!(cards, composer, shortcuts, sidebar, tabs, transcript);

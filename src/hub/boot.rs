@@ -47,6 +47,9 @@ impl Hub {
 
     /// Loads the list and keeps it fresh with one `/api/sessions/events` connection.
     pub fn boot(&self) {
+        // No chat stream until the tabs have agreed who holds them: the browser's
+        // connections are shared by every tab.
+        self.update(None, Input::Budget(Budget::share(0)));
         let hub = *self;
         spawn_local(async move {
             let api = hub.api();
@@ -59,9 +62,9 @@ impl Hub {
                     api.ensure_csrf().await;
                 }
             }
-            // The channel first: a change between the list fetch and the channel connecting
-            // would otherwise be missed (its `open` re-fetches the list as well).
-            hub.open_sessions_channel();
+            // The session-list channel is opened by the tab that leads (or by each tab in the
+            // fallback) once the tabs have agreed ([`super::tabs`]); its `open` re-fetches
+            // the list, so no change between this fetch and it is missed.
             hub.refresh_list().await;
         });
         self.follow_visibility();
@@ -87,6 +90,11 @@ impl Hub {
     fn follow_visibility(&self) {
         let hub = *self;
         let apply = move || {
+            if hub.with(|i| i.shared) {
+                // The leader ranks what each tab shows; a hidden leader keeps leading.
+                super::tabs::wants_changed(hub);
+                return;
+            }
             let hidden = web_sys::window()
                 .and_then(|w| w.document())
                 .is_some_and(|d| d.hidden());
@@ -141,7 +149,10 @@ impl Hub {
         );
     }
 
-    fn open_sessions_channel(&self) {
+    pub(crate) fn open_sessions_channel(&self) {
+        if self.with(|i| i.closed || i.sessions_channel.is_some()) {
+            return;
+        }
         let hub = *self;
         let url = self.api().sessions_events_url();
         let mut reg = Registry::default();
@@ -151,8 +162,8 @@ impl Hub {
             "sessions",
             &["sessions_changed"],
             move |_, r| match r {
-                Report::Frame(f) if f.name == "sessions_changed" => hub.refresh_list_soon(),
-                Report::Open => hub.refresh_list_soon(),
+                Report::Frame(f) if f.name == "sessions_changed" => hub.list_changed(),
+                Report::Open => hub.list_changed(),
                 Report::Failed => {
                     // Drop it and come back later; the list is re-fetched on reconnect.
                     hub.with(|i| {
@@ -175,6 +186,15 @@ impl Hub {
         );
         if opened.is_ok() {
             self.with(|i| i.sessions_channel = Some(reg));
+        }
+    }
+
+    /// The session list changed (or its channel reconnected): re-fetch it, and so does every
+    /// other tab when this one leads.
+    fn list_changed(&self) {
+        self.refresh_list_soon();
+        if self.with(|i| i.shared) {
+            super::tabs::sessions_changed(*self);
         }
     }
 

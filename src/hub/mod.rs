@@ -21,6 +21,7 @@ mod paint;
 mod probes;
 pub mod store;
 mod streams;
+pub(crate) mod tabs;
 pub mod transport;
 mod views;
 
@@ -63,6 +64,18 @@ pub(crate) struct Inner {
     list_refresh_pending: bool,
     /// After [`Hub::shutdown`]: no transport opens again.
     closed: bool,
+    /// The budget of the whole browser for this origin (the page's protocol).
+    browser_budget: Budget,
+    /// The chat streams go through the tab that leads ([`tabs`]): this tab's core wants, the
+    /// leader holds.
+    shared: bool,
+    /// `pending`, `leader`, `follower` or `solo` (the fallback without a leader).
+    role: &'static str,
+    /// The chat EventSources held for the whole browser (by the leader; by this tab alone
+    /// in the fallback).
+    held: usize,
+    /// The fallback's share of the budget, as last given to the core.
+    solo_budget: Option<Budget>,
     navigate: Option<Navigate>,
     /// Paints of each session's view (tests check background events never repaint the shown one).
     pub(crate) paints: HashMap<String, u64>,
@@ -106,6 +119,11 @@ impl Hub {
                 search_seq: 0,
                 list_refresh_pending: false,
                 closed: false,
+                browser_budget: budget,
+                shared: false,
+                role: "pending",
+                held: 0,
+                solo_budget: None,
                 navigate: None,
                 paints: HashMap::new(),
                 #[cfg(feature = "test-hooks")]
@@ -179,8 +197,24 @@ impl Hub {
 
     /// Carries out the core's decisions.
     pub(crate) fn execute(&self, commands: Vec<Command>) {
+        // With a shared set of transports, an open or close changes what this tab asks of
+        // the leader, once after the batch.
+        let shared = self.with(|i| i.shared);
+        let mut wants_changed = false;
         for c in commands {
             match c {
+                Command::Open { .. } | Command::Close { .. } if shared => {
+                    wants_changed = true;
+                    if matches!(
+                        c,
+                        Command::Close {
+                            reason: pane_core::CloseReason::Ended,
+                            ..
+                        }
+                    ) {
+                        self.refresh_list_soon();
+                    }
+                }
                 Command::Open {
                     session_id,
                     stream_id,
@@ -239,6 +273,9 @@ impl Hub {
                     self.refresh_list_soon();
                 }
             }
+        }
+        if wants_changed {
+            tabs::wants_changed(*self);
         }
     }
 }

@@ -36,9 +36,30 @@ impl Hub {
         self.with(|i| i.core.parked())
     }
 
-    /// The budget in force.
+    /// The chat streams this tab may hold: the browser-wide budget when the tabs share one
+    /// set of transports, else this tab's own (its fallback share, or a hidden tab's).
     pub fn budget(&self) -> Budget {
-        self.with(|i| i.core.budget())
+        self.with(|i| match i.shared {
+            true => i.browser_budget,
+            false => i.core.budget(),
+        })
+    }
+
+    /// `pending`, `leader`, `follower` or `solo` (see [`super::tabs`]).
+    pub fn role(&self) -> &'static str {
+        self.with(|i| i.role)
+    }
+
+    /// The chat EventSources open for the whole browser: the leader's (as it last said, in a
+    /// follower), or this tab's own in the fallback.
+    pub fn held(&self) -> usize {
+        self.with(|i| {
+            if i.role == "follower" {
+                i.held
+            } else {
+                i.transports.len()
+            }
+        })
     }
 
     /// Token → paint latencies collected so far (ms), cleared (benchmarks; `test-hooks` only).

@@ -14,13 +14,13 @@ use super::{Hub, ToastKind};
 impl Hub {
     /// What a transport reports: a frame (decoded, then applied to the session that owns its
     /// stream, whichever is shown), its opening, or its failure.
-    fn on_report(&self, stream: &str, report: Report) {
+    pub(crate) fn on_report(&self, stream: &str, report: Report) {
         match report {
             Report::Frame(raw) => match Frame::decode(&raw.last_event_id, &raw.name, &raw.data) {
                 Ok(frame) => {
                     #[cfg(feature = "test-hooks")]
                     let token = matches!(frame.event, pane_core::StreamEvent::Token(_));
-                    let owner = self.with(|i| i.transports.get(stream).map(|t| t.session.clone()));
+                    let owner = self.owner_of(stream);
                     let commands = self.decide(Input::Frame {
                         stream: stream.to_string(),
                         id: frame.id,
@@ -42,7 +42,7 @@ impl Hub {
                 Err(e) => {
                     // Nothing is lost: the frame is skipped, the cursor does not move past it, and
                     // the saved session settles the turn.
-                    let owner = self.with(|i| i.transports.get(stream).map(|t| t.session.clone()));
+                    let owner = self.owner_of(stream);
                     let open = owner
                         .filter(|o| self.active.get_untracked().as_deref() == Some(o.as_str()));
                     let text = format!(
@@ -72,6 +72,18 @@ impl Hub {
                 }
             }
         }
+    }
+
+    /// The session whose core follows `stream` (through a transport of this tab's, or frames
+    /// relayed by the tab that leads).
+    fn owner_of(&self, stream: &str) -> Option<String> {
+        self.with(|i| {
+            i.core
+                .open_transports()
+                .into_iter()
+                .find(|(_, s)| s == stream)
+                .map(|(session, _)| session)
+        })
     }
 
     pub(crate) fn open_transport(&self, session: &str, stream: &str, query: &str) {
@@ -182,6 +194,7 @@ impl Hub {
 
     /// Closes every connection for good (page teardown; tests end with it).
     pub fn shutdown(&self) {
+        super::tabs::bye(*self);
         self.with(|i| {
             i.closed = true;
             for (_, stream, _, _) in i.transports.list() {

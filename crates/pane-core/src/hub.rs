@@ -95,7 +95,12 @@ impl Hub {
                 session,
                 approval,
                 clarify,
+                at,
             } => self.with_runtime(&session, |rt| {
+                // "Nothing pending" from a poll sent before the stream showed a card is stale.
+                let stale = at.0 < rt.prompt_known_at;
+                let approval = approval.filter(|a| a.is_some() || !stale);
+                let clarify = clarify.filter(|c| c.is_some() || !stale);
                 rt.prompts_polled(approval, clarify);
                 Vec::new()
             }),
@@ -478,6 +483,39 @@ impl Hub {
             .collect()
     }
 
+    /// The transports this tab's scheduler holds, each with its session's cursor and its rank
+    /// here — what a tab tells the leader of a shared set of transports
+    /// ([`crate::relay::TabWants`]).
+    pub fn wants(&self) -> Vec<crate::relay::Want> {
+        let recent = self.recent();
+        self.transports
+            .iter()
+            .filter_map(|(id, slot)| {
+                let rt = self.sessions.get(id)?;
+                let seq = rt
+                    .stream
+                    .as_ref()
+                    .filter(|s| s.stream_id == slot.stream_id)
+                    .map_or(0, |s| s.cursor.seq);
+                use crate::relay::Rank;
+                let rank = match self.priority(id, &recent) {
+                    Priority::Shown => Rank::Shown,
+                    Priority::Attention => Rank::Attention,
+                    Priority::Recent(_) => {
+                        Rank::Recent(recent.iter().position(|r| *r == id).unwrap_or(0) as u32)
+                    }
+                    Priority::Rest => Rank::Rest,
+                };
+                Some(crate::relay::Want {
+                    session: id.clone(),
+                    stream: slot.stream_id.clone(),
+                    seq,
+                    rank,
+                })
+            })
+            .collect()
+    }
+
     /// Sessions that want a transport but are over the budget.
     pub fn parked(&self) -> Vec<String> {
         self.sessions
@@ -533,6 +571,11 @@ impl Hub {
         let rt = self.sessions.get_mut(&owner).expect("owner exists");
         let title = rt.title.clone();
         let step = rt.apply(stream_id, id, event);
+        if matches!(event, StreamEvent::Approval(_) | StreamEvent::Clarify(_)) {
+            self.clock += 1;
+            rt.prompt_known_at = self.clock;
+        }
+        let rt = self.sessions.get_mut(&owner).expect("owner exists");
         if rt.title != title || matches!(event, StreamEvent::Title(_)) {
             self.clock += 1;
             let rt = self.sessions.get_mut(&owner).expect("owner exists");
@@ -672,14 +715,20 @@ impl Hub {
 
     /// Decides which sessions hold a transport under the budget and returns the opens and
     /// closes that get there. Closes come first so their connections are free for the opens.
-    fn schedule(&mut self) -> Vec<Command> {
+    /// The most recently viewed sessions, most recent first.
+    fn recent(&self) -> Vec<&String> {
         let mut by_recency: Vec<(&String, &u64)> = self.viewed.iter().collect();
         crate::sort_stable_by(&mut by_recency, |a, b| b.1.cmp(a.1));
-        let recent: Vec<&String> = by_recency
+        by_recency
             .into_iter()
             .take(RECENT_VIEWS)
             .map(|(k, _)| k)
-            .collect();
+            .collect()
+    }
+
+    fn schedule(&mut self) -> Vec<Command> {
+        let recent: Vec<String> = self.recent().into_iter().cloned().collect();
+        let recent: Vec<&String> = recent.iter().collect();
 
         let wanting: Vec<(String, String)> = self
             .sessions

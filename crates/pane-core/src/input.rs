@@ -37,11 +37,12 @@ pub enum Input {
     /// The status probe could not reach the server.
     ProbeFailed { session: String, stream: String },
     /// `/api/approval/pending` and `/api/clarify/pending` answered (`None`: that poll failed
-    /// and says nothing).
+    /// and says nothing); asked at `at` — a card the stream showed after that stays.
     PromptsPolled {
         session: String,
         approval: Option<Option<Approval>>,
         clarify: Option<Option<Clarify>>,
+        at: Ticket,
     },
     /// `chat/start` answered with a stream id (`uploads` ride with the turn).
     Started {

@@ -6,7 +6,8 @@
 //!   of stream events, terminal rules, approvals and clarifies owned by the session.
 //! - [`transport`] and [`hub`]: sessions by id, the active pane, transport reuse decisions and
 //!   the connection-budget scheduler; [`input`]: the hub's one input type ([`Input`], given to
-//!   [`Hub::update`]) and its output ([`Command`]).
+//!   [`Hub::update`]) and its output ([`Command`]); [`relay`]: one set of transports shared by
+//!   every tab of the browser (leader, followers, the fallback's split budget).
 //! - [`markdown`] and [`highlight`]: safe, incrementally re-renderable markdown.
 //! - [`view`]: plain projections the UI renders (sidebar rows and their order, the pane's
 //!   state, transcript items); [`paint`]: when to paint them.
@@ -19,6 +20,7 @@ pub mod input;
 pub mod json;
 pub mod markdown;
 pub mod paint;
+pub mod relay;
 pub mod route;
 pub mod session;
 pub mod sse;

@@ -157,6 +157,9 @@ pub struct SessionRuntime {
     /// When the title was learnt, on the hub's clock ([`crate::hub::Ticket`]): an answer to a
     /// request sent before then must not put an older title back.
     pub(crate) title_known_at: u64,
+    /// When the stream last showed an approval or clarify card (the hub's clock): a poll
+    /// sent before that saying nothing is pending is stale.
+    pub(crate) prompt_known_at: u64,
     /// The loaded window of the saved transcript.
     pub(crate) messages: Vec<Message>,
     /// Index of `messages[0]` in the full transcript.

@@ -96,12 +96,37 @@ impl Budget {
     /// What a hidden tab holds: the shown session's stream and the session list, so other
     /// tabs of the origin get the connections back.
     pub fn hidden_tab(&self) -> Budget {
-        Budget::with_connections(2.min(self.connections))
+        if *self == Budget::unlimited() {
+            // A tab of a shared set: the leader decides for every tab.
+            return *self;
+        }
+        Budget {
+            connections: 2.min(self.connections),
+            reserved: self.reserved,
+        }
     }
 
-    /// Chat stream slots.
+    /// A tab's share of a budget split between tabs (the fallback without a leader):
+    /// `chat` streams, possibly none, plus its session-list channel.
+    pub fn share(chat: usize) -> Budget {
+        Budget {
+            connections: chat + 1,
+            reserved: 1,
+        }
+    }
+
+    /// As much as a tab's scheduler can want: in a shared set of transports the leader
+    /// applies the browser-wide budget across tabs.
+    pub fn unlimited() -> Budget {
+        Budget {
+            connections: usize::MAX / 2,
+            reserved: 1,
+        }
+    }
+
+    /// Chat stream slots (none for a tab whose share is nothing).
     pub fn chat_slots(&self) -> usize {
-        self.connections.saturating_sub(self.reserved).max(1)
+        self.connections.saturating_sub(self.reserved)
     }
 }
 
@@ -208,6 +233,9 @@ mod tests {
         assert_eq!(Budget::for_protocol("h2").chat_slots(), 15);
         assert_eq!(Budget::for_protocol("h3").chat_slots(), 15);
         assert_eq!(Budget::with_connections(0).chat_slots(), 1);
+        assert_eq!(Budget::share(0).chat_slots(), 0);
+        assert_eq!(Budget::share(0).hidden_tab().chat_slots(), 0);
+        assert_eq!(Budget::share(2).hidden_tab().chat_slots(), 1);
     }
 
     #[test]

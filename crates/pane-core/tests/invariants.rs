@@ -1195,3 +1195,33 @@ fn a_rename_is_not_undone_by_a_list_that_was_on_its_way() {
     listed(&mut hub, &[titled_row("a", "old")], before);
     assert_eq!(hub.session("a").unwrap().title(), Some("My name"));
 }
+
+#[test]
+fn a_poll_sent_before_the_stream_showed_a_card_does_not_clear_it() {
+    let mut hub = two_running();
+    let polled = |hub: &mut Hub, at: Ticket| {
+        hub.update(Input::PromptsPolled {
+            session: "a".into(),
+            approval: Some(None),
+            clarify: Some(None),
+            at,
+        })
+    };
+    let before = hub.ticket();
+    let approval = Approval {
+        command: "rm -rf ./x".into(),
+        ..Default::default()
+    };
+    deliver(&mut hub, "sa", 1, StreamEvent::Approval(approval));
+    assert!(hub.session("a").unwrap().approval().is_some());
+    // The poll's answer, computed before the approval was pending, arrives now.
+    polled(&mut hub, before);
+    assert!(
+        hub.session("a").unwrap().approval().is_some(),
+        "a stale 'nothing pending' leaves the card"
+    );
+    // A poll sent after the card showed says it was answered elsewhere: it goes.
+    let after = hub.ticket();
+    polled(&mut hub, after);
+    assert!(hub.session("a").unwrap().approval().is_none());
+}

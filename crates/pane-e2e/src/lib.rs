@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod live;
 pub mod server;
+pub mod tabs;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

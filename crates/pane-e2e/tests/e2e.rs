@@ -40,6 +40,11 @@ on_the_stand_in!(
     a_turn_started_elsewhere_shows_up_running_in_the_sidebar_and_is_followed,
     a_provider_error_is_shown_clearly_and_nothing_is_lost,
     hostile_content_never_runs_and_is_shown_as_text,
+    three_tabs_share_one_set_of_transports_under_the_browser_wide_budget,
+    closing_the_leader_tab_mid_stream_hands_off_with_every_token_once,
+    a_crashed_leader_tab_hands_off_with_every_token_once,
+    an_approval_answered_in_one_tab_disappears_in_every_tab,
+    without_web_locks_two_tabs_split_the_budget_and_never_exceed_it,
     password_mode_goes_through_the_login_and_posts_carry_the_csrf_token {
         ServerOpts { password: Some("s3cret".into()), ..ServerOpts::default() }
     },

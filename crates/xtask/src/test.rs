@@ -113,6 +113,14 @@ pub(crate) fn in_scratch(what: &str, f: impl FnOnce() -> Res) -> Res {
     result
 }
 
+/// The NAME of `--only NAME` (a test-name filter for the browser suites).
+fn only_filter(args: &[String]) -> Option<&str> {
+    args.iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+}
+
 /// The password of the real backend's password-mode instance in the `real` phase.
 const REAL_PASSWORD: &str = "pane-test-secret";
 
@@ -199,6 +207,8 @@ pub(crate) fn test_phases(only: Option<&str>, args: &[String]) -> Res {
             "--",
             "--test-threads=1",
         ])
+        // `test e2e --only NAME`: just the tests whose name contains NAME.
+        .args(only_filter(args))
         .env("PANE_DIST", root().join("target/e2e-dist"))
         .env("PANE_SERVER_BIN", server_bin());
         run(c)
@@ -215,11 +225,7 @@ pub(crate) fn test_phases(only: Option<&str>, args: &[String]) -> Res {
         let mount = "/static/pane/";
         // `test real --only NAME`: just the tests whose name contains NAME, on one set of
         // instances (for working on one scenario).
-        let only: Option<&str> = args
-            .iter()
-            .position(|a| a == "--only")
-            .and_then(|i| args.get(i + 1))
-            .map(String::as_str);
+        let only = only_filter(args);
         let groups: Vec<(&str, Vec<&str>)> = match only {
             Some(f) => vec![("only", vec![f])],
             None => vec![

@@ -142,6 +142,7 @@ pub(super) async fn approve_body(hub: Hub, id: String, body: ApprovalRespond) {
                         prompt: Prompt::Approval,
                     },
                 );
+                crate::hub::tabs::answered(&id, Prompt::Approval);
             }
             RespondOutcome::Superseded => hub.poll_prompts(&id),
         },
@@ -168,12 +169,14 @@ pub(super) async fn answer_body(hub: Hub, id: String, body: ClarifyRespond) {
             prompt: Prompt::Clarify,
         },
     );
+    crate::hub::tabs::answered(&id, Prompt::Clarify);
 }
 
 later!(pub(super) poll_prompts(hub: Hub, id: String) -> () => poll_prompts_body);
 
 pub(super) async fn poll_prompts_body(hub: Hub, id: String) {
     let api = hub.api();
+    let at = hub.ticket();
     let approval = api.approval_pending(&id).await.ok().map(|a| a.pending);
     let clarify = api.clarify_pending(&id).await.ok().map(|c| c.pending);
     hub.update(
@@ -182,6 +185,7 @@ pub(super) async fn poll_prompts_body(hub: Hub, id: String) {
             session: id.clone(),
             approval,
             clarify,
+            at,
         },
     );
 }

@@ -785,6 +785,89 @@ async fn fanout(figs: &mut Vec<Figure>) {
     ));
 }
 
+/// Removes the Web Locks API and BroadcastChannel before the pane boots: each tab then holds
+/// its own transports under the page's full budget, as every tab did before the shared set.
+const PER_TAB_JS: &str = "Object.defineProperty(Navigator.prototype, 'locks', {configurable: \
+    true, get: () => undefined}); Object.defineProperty(window, 'BroadcastChannel', \
+    {configurable: true, value: undefined});";
+
+/// 1, 2 and 3 tabs (the third hidden), six running sessions, each tab showing one: the chat
+/// EventSources open at once across the browser, the long-lived connections (chat + session
+/// list), and `fetch('/api/sessions')` latency in every tab — per tab (before) and shared
+/// (after).
+async fn tabs(figs: &mut Vec<Figure>) {
+    use pane_e2e::tabs::*;
+    for shared in [false, true] {
+        for n in 1..=3usize {
+            let server = Server::start(ServerOpts::default()).await;
+            let mut ids = Vec::new();
+            for i in 0..6 {
+                let sid = server.new_session().await;
+                server
+                    .start_turn(&sid, &format!("tabs {i} [[tokens=900]] [[delay=25]] [[ttft=0]]"))
+                    .await;
+                ids.push(sid);
+            }
+            let (b, _driver) = Browser::start().await;
+            let extra = (!shared).then_some(PER_TAB_JS);
+            let mut handles = Vec::new();
+            for (t, sid) in ids.iter().take(n).enumerate() {
+                if t == 0 {
+                    instrument(&b, extra).await;
+                    pane_e2e::open_app(&b, &server.session_url(sid)).await;
+                    handles.push(current(&b).await);
+                } else {
+                    handles.push(open_window(&b, &server.session_url(sid), extra).await);
+                }
+                if t == 2 {
+                    b.js(HIDE_JS).await;
+                }
+            }
+            for h in &handles {
+                on(&b, h).await;
+                b.js(FETCH_LOOP_JS).await;
+            }
+            tokio::time::sleep(Duration::from_secs(8)).await;
+            let (mut logs, mut times, mut lists) = (Vec::new(), Vec::new(), 0.0);
+            for h in &handles {
+                on(&b, h).await;
+                logs.push(es_log(&b).await);
+                let v = b.js("return window.__fetchTimes || []").await;
+                times.extend(v.as_array().unwrap().iter().filter_map(|x| x.as_f64()));
+                lists += b
+                    .js("return window.__hermesPane.role() === 'follower' ? 0 : 1")
+                    .await
+                    .as_f64()
+                    .unwrap();
+            }
+            let chat = browser_wide_max(&logs) as f64;
+            let mode = if shared { "shared (after)" } else { "per tab (before)" };
+            let note = format!(
+                "{n} tab(s){}, 6 sessions streaming; {} connections held (chat + session list)",
+                if n == 3 { ", the third hidden" } else { "" },
+                chat + lists
+            );
+            figs.push(fig(
+                "tabs",
+                format!("{n} tab(s), {mode}: chat EventSources open at once"),
+                "streams",
+                vec![chat],
+                None,
+                note.clone(),
+            ));
+            figs.push(fig(
+                "tabs",
+                format!("{n} tab(s), {mode}: fetch('/api/sessions') in every tab"),
+                "ms",
+                times,
+                None,
+                note,
+            ));
+            let _ = b.client.close().await;
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 fn machine() -> (String, usize) {
@@ -852,6 +935,10 @@ async fn main() {
         eprintln!("bench: memory…");
         memory(&mut figs, 10).await;
         memory(&mut figs, 6).await;
+    }
+    if want("tabs") {
+        eprintln!("bench: tabs…");
+        tabs(&mut figs).await;
     }
     if want("server") {
         eprintln!("bench: server fan-out…");

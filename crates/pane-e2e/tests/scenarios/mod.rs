@@ -1363,3 +1363,293 @@ pub async fn password_mode_goes_through_the_login_and_posts_carry_the_csrf_token
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Several tabs of one browser: one set of transports, led by one tab.
+
+/// The first window of the test's browser: the EventSource log (the sampler is already in),
+/// `extra` before the pane, then the app.
+async fn first_tab(b: &Browser, url: &str, extra: Option<&str>) -> String {
+    if let Some(js) = extra {
+        b.cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": js }),
+        )
+        .await;
+    }
+    b.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": tabs::ES_LOG_JS }),
+    )
+    .await;
+    open_app(b, url).await;
+    tabs::current(b).await
+}
+
+/// How many times this tab asked the backend to answer an approval.
+async fn approval_posts(b: &Browser) -> u64 {
+    b.js(
+        "return performance.getEntriesByType('resource').filter(r => \
+          r.name.includes('approval/respond')).length",
+    )
+    .await
+    .as_u64()
+    .unwrap()
+}
+
+/// The shown session's settled reply in this tab equals the backend's and the scripted
+/// tokens; its live text was painted as prefixes only.
+async fn assert_settled_in_tab(b: &Browser, server: &Server, sid: &str, tokens: usize) {
+    show(b, sid).await;
+    let shown = settled_reply(b).await;
+    assert_eq!(shown, saved_reply(&server.messages(sid).await), "{sid}");
+    assert_eq!(shown, expected_tokens(tokens), "{sid} complete");
+}
+
+pub async fn three_tabs_share_one_set_of_transports_under_the_browser_wide_budget(
+    server: Server,
+    b: Browser,
+) {
+    let a = first_tab(&b, &server.url(), None).await;
+    tabs::wait_role(&b, "leader", T).await;
+    let budget = b
+        .js("return window.__hermesPane.budget()")
+        .await
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        budget, 3,
+        "HTTP/1.1: 4 connections for the browser, one for the list"
+    );
+    let w2 = tabs::open_window(&b, &server.url(), None).await;
+    tabs::wait_role(&b, "follower", T).await;
+    let w3 = tabs::open_window(&b, &server.url(), None).await;
+    tabs::wait_role(&b, "follower", T).await;
+    b.js(tabs::HIDE_JS).await;
+    let all = [a.clone(), w2.clone(), w3.clone()];
+    for w in &all {
+        tabs::on(&b, w).await;
+        b.js(tabs::FETCH_LOOP_JS).await;
+    }
+    tabs::on(&b, &a).await;
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        ids.push(
+            start(
+                &b,
+                &format!("run {i} [[tokens=260]] [[delay=25]] [[ttft=0]]"),
+            )
+            .await,
+        );
+    }
+    // The second window shows the second session, the hidden tab the third.
+    tabs::on(&b, &w2).await;
+    show(&b, &ids[1]).await;
+    tabs::on(&b, &w3).await;
+    show(&b, &ids[2]).await;
+    for sid in &ids {
+        server.wait_idle(sid, Duration::from_secs(120)).await;
+    }
+    let mut logs = Vec::new();
+    for (w, shown) in [(&w2, &ids[1]), (&w3, &ids[2]), (&a, &ids[7])] {
+        tabs::on(&b, w).await;
+        let (worst, answered) = tabs::fetch_times(&b).await;
+        assert!(answered > 0, "the fetch loop ran in every tab");
+        assert!(
+            (0.0..1000.0).contains(&worst),
+            "every fetch('/api/sessions') answered within 1 s in every tab (slowest {worst} ms)"
+        );
+        assert_settled_in_tab(&b, &server, shown, 260).await;
+        assert_live(&b, shown).await;
+        logs.push(tabs::es_log(&b).await);
+    }
+    assert!(
+        logs[0].is_empty() && logs[1].is_empty(),
+        "a follower never opens a chat EventSource of its own: {:?}",
+        &logs[..2]
+    );
+    let max = tabs::browser_wide_max(&logs);
+    eprintln!("chat EventSources open at once across the 3 tabs: at most {max}");
+    assert!(
+        max as u64 <= budget,
+        "never more than the budget across tabs ({max})"
+    );
+    assert_eq!(max as u64, budget, "the budget was used in full");
+    // Every transcript, in a follower too (it followed the sessions it did not show).
+    tabs::on(&b, &w2).await;
+    for sid in &ids {
+        assert_settled_in_tab(&b, &server, sid, 260).await;
+    }
+}
+
+/// Three sessions stream; the leader tab goes (closed with `pagehide`, or its renderer
+/// crashed); a follower takes over, and the transcripts in the remaining tabs are the
+/// backend's with every token once.
+async fn leader_goes_mid_stream(server: Server, b: Browser, crash: bool) {
+    let a = first_tab(&b, &server.url(), None).await;
+    tabs::wait_role(&b, "leader", T).await;
+    let w2 = tabs::open_window(&b, &server.url(), None).await;
+    let w3 = tabs::open_window(&b, &server.url(), None).await;
+    tabs::on(&b, &a).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(
+            start(
+                &b,
+                &format!("handoff {i} [[tokens=500]] [[delay=20]] [[ttft=0]]"),
+            )
+            .await,
+        );
+    }
+    tabs::on(&b, &w2).await;
+    show(&b, &ids[0]).await;
+    tabs::on(&b, &w3).await;
+    show(&b, &ids[1]).await;
+    b.wait(
+        "tokens in the follower",
+        T,
+        &format!(
+            "return (document.querySelector('{SHOWN} [data-testid=streaming-md]')?.innerText \
+             || '').includes('tok60')"
+        ),
+    )
+    .await;
+    tabs::on(&b, &a).await;
+    let gone = Instant::now();
+    if crash {
+        // The renderer dies: no `pagehide`, no goodbye; the browser drops its locks.
+        let _ = b.client.issue_cmd(Cdp("Page.crash", json!({}))).await;
+    } else {
+        b.client
+            .close_window()
+            .await
+            .expect("close the leader's window");
+    }
+    let mut leader = None;
+    let deadline = Instant::now() + T;
+    while leader.is_none() && Instant::now() < deadline {
+        for w in [&w2, &w3] {
+            tabs::on(&b, w).await;
+            if tabs::role(&b).await == "leader" {
+                leader = Some(w.clone());
+            }
+        }
+    }
+    let leader = leader.expect("a follower took the lead");
+    eprintln!("a new leader within {:?}", gone.elapsed());
+    tabs::on(&b, &leader).await;
+    b.wait(
+        "the new leader to hold the streams",
+        T,
+        "return window.__hermesPane.held() > 0 || null",
+    )
+    .await;
+    for sid in &ids {
+        server.wait_idle(sid, Duration::from_secs(120)).await;
+    }
+    for (w, sid) in [(&w2, &ids[0]), (&w3, &ids[1])] {
+        tabs::on(&b, w).await;
+        assert_settled_in_tab(&b, &server, sid, 500).await;
+        // The live text across the handoff: prefixes only, each token once.
+        assert_live(&b, sid).await;
+    }
+    // The session only the old leader showed was resumed too.
+    tabs::on(&b, &leader).await;
+    assert_settled_in_tab(&b, &server, &ids[2], 500).await;
+}
+
+pub async fn closing_the_leader_tab_mid_stream_hands_off_with_every_token_once(
+    server: Server,
+    b: Browser,
+) {
+    leader_goes_mid_stream(server, b, false).await
+}
+
+pub async fn a_crashed_leader_tab_hands_off_with_every_token_once(server: Server, b: Browser) {
+    leader_goes_mid_stream(server, b, true).await
+}
+
+pub async fn an_approval_answered_in_one_tab_disappears_in_every_tab(server: Server, b: Browser) {
+    let a = first_tab(&b, &server.url(), None).await;
+    let dir = unique("tabs");
+    make_dir(&server, &dir);
+    let sid = start(
+        &b,
+        &format!("Clean up [[tool:rm -rf ./{dir}]] [[ttft=500]]"),
+    )
+    .await;
+    let w2 = tabs::open_window(&b, &server.session_url(&sid), None).await;
+    let card =
+        format!("return document.querySelector('{SHOWN} [data-testid=approval-card]') !== null");
+    for w in [&a, &w2] {
+        tabs::on(&b, w).await;
+        b.wait("the approval card", T, &card).await;
+    }
+    b.click(&format!("{SHOWN} [data-testid=approve-once]"))
+        .await;
+    for w in [&w2, &a] {
+        tabs::on(&b, w).await;
+        b.wait(
+            "the card gone",
+            T,
+            &format!(
+                "return document.querySelector('{SHOWN} [data-testid=approval-card]') === null"
+            ),
+        )
+        .await;
+    }
+    server.wait_idle(&sid, T).await;
+    assert_ran(&server, &dir, "approved in the second tab");
+    tabs::on(&b, &a).await;
+    assert_eq!(approval_posts(&b).await, 0, "the first tab sent no answer");
+    tabs::on(&b, &w2).await;
+    assert_eq!(approval_posts(&b).await, 1, "the backend got one answer");
+}
+
+/// Removes the Web Locks API before the pane boots.
+const NO_LOCKS_JS: &str = "Object.defineProperty(Navigator.prototype, 'locks', \
+    {configurable: true, get: () => undefined});";
+
+pub async fn without_web_locks_two_tabs_split_the_budget_and_never_exceed_it(
+    server: Server,
+    b: Browser,
+) {
+    let a = first_tab(&b, &server.url(), Some(NO_LOCKS_JS)).await;
+    tabs::wait_role(&b, "solo", T).await;
+    let w2 = tabs::open_window(&b, &server.url(), Some(NO_LOCKS_JS)).await;
+    tabs::wait_role(&b, "solo", T).await;
+    tabs::on(&b, &a).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(
+            start(
+                &b,
+                &format!("solo {i} [[tokens=200]] [[delay=25]] [[ttft=0]]"),
+            )
+            .await,
+        );
+    }
+    tabs::on(&b, &w2).await;
+    show(&b, &ids[0]).await;
+    for sid in &ids {
+        server.wait_idle(sid, Duration::from_secs(120)).await;
+    }
+    let mut logs = Vec::new();
+    for w in [&a, &w2] {
+        tabs::on(&b, w).await;
+        logs.push(tabs::es_log(&b).await);
+    }
+    let max = tabs::browser_wide_max(&logs);
+    eprintln!("without a leader, 2 tabs held at most {max} chat EventSources at once");
+    assert!(
+        max <= 3,
+        "never more than the browser-wide budget across the tabs ({max})"
+    );
+    assert!(!logs[1].is_empty(), "each tab held its own transports");
+    tabs::on(&b, &w2).await;
+    assert_settled_in_tab(&b, &server, &ids[0], 200).await;
+    tabs::on(&b, &a).await;
+    for sid in &ids {
+        assert_settled_in_tab(&b, &server, sid, 200).await;
+    }
+}

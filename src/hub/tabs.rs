@@ -1,0 +1,583 @@
+//! One set of transports per browser: the shell of `pane_core::relay` (the decisions are
+//! there, tested natively). In the later chunk: it starts when that chunk is in, and until
+//! then a tab opens no chat stream (its core's budget is nothing), so a new tab never adds
+//! connections before it knows whether another tab leads.
+//!
+//! - Election: each tab holds a Web Lock of its own for its life (so the leader sees which
+//!   tabs are alive: a crashed one's lock goes with it), then asks for the leader lock
+//!   (`ifAvailable`); a tab that did not get it follows, and queues for it — the browser grants
+//!   it to one waiter as soon as the leader's document is gone, however it went.
+//! - The leader opens every chat EventSource (and the session-list channel) for every tab,
+//!   relays each frame over a BroadcastChannel and hands its own to its hub; a follower hands
+//!   the relayed frames of the streams it is attached to to its hub. Both go through
+//!   `Hub::on_report`, the path a tab's own transport takes.
+//! - Without Web Locks (or BroadcastChannel) each tab keeps its own transports under a share
+//!   of the browser-wide budget ([`pane_core::relay::Solo`]).
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, VecDeque};
+
+use js_sys::{Function, Object, Promise, Reflect};
+use pane_core::relay::{Follower, Leader, Msg, Out, RawFrame, Solo, TabWants, Take};
+use pane_core::transport::Budget;
+use pane_core::{Input, Prompt};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{BroadcastChannel, MessageEvent};
+
+use super::transport::{RawEvent, Report};
+use super::Hub;
+
+crate::later_fns! {
+    fn start(hub: Hub) -> () as preload_start => start_body;
+    fn changed(hub: Hub) -> () as preload_changed => changed_body;
+    fn leaving(hub: Hub) -> () as preload_leaving => leaving_body;
+    fn list_changed(hub: Hub) -> () as preload_list_changed => list_changed_body;
+}
+
+/// Starts the election once the later chunk is in (at once in builds without chunks).
+pub(crate) fn begin(hub: Hub) {
+    let _ = crate::lazy::now(start(hub));
+}
+
+/// This tab's core changed what it wants (a stream opened or closed, the tab shown or hidden).
+pub(crate) fn wants_changed(hub: Hub) {
+    let _ = crate::lazy::now(changed(hub));
+}
+
+/// The page is going: say so to the other tabs.
+pub(crate) fn bye(hub: Hub) {
+    if crate::lazy::ready(crate::lazy::Chunk::Later) {
+        let _ = crate::lazy::now(leaving(hub));
+    }
+}
+
+/// The leader's session-list channel saw a change: every tab re-fetches its list.
+pub(crate) fn sessions_changed(hub: Hub) {
+    let _ = crate::lazy::now(list_changed(hub));
+}
+
+enum Role {
+    Pending,
+    Leader(Leader),
+    Follower(Follower),
+    Solo(Option<Solo>),
+}
+
+struct Tabs {
+    me: String,
+    lock: String,
+    channel: Option<BroadcastChannel>,
+    role: Role,
+    /// The wants last posted.
+    posted: Option<Posted>,
+}
+
+/// What a follower last told the leader, without the cursors (they move with every frame and
+/// matter only when a stream is attached).
+#[derive(PartialEq)]
+struct Posted {
+    visible: bool,
+    wants: Vec<(String, String, pane_core::relay::Rank)>,
+}
+
+thread_local! {
+    static TABS: RefCell<Option<Tabs>> = const { RefCell::new(None) };
+    static QUEUE: RefCell<VecDeque<Out>> = const { RefCell::new(VecDeque::new()) };
+    static DRAINING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn with<R>(f: impl FnOnce(&mut Tabs) -> R) -> Option<R> {
+    TABS.with(|t| t.borrow_mut().as_mut().map(f))
+}
+
+fn now() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+fn visible() -> bool {
+    !web_sys::window()
+        .and_then(|w| w.document())
+        .is_some_and(|d| d.hidden())
+}
+
+fn post(msg: &Msg) {
+    let channel = with(|t| t.channel.clone()).flatten();
+    if let Some(c) = channel {
+        let _ = c.post_message(&JsValue::from_str(&msg.encode()));
+    }
+}
+
+/// `navigator.locks.request(name, options, callback)`, or `None` without Web Locks.
+fn request_lock(
+    name: &str,
+    if_available: bool,
+    granted: impl FnOnce(bool) + 'static,
+) -> Option<()> {
+    let nav = web_sys::window()?.navigator();
+    let locks = Reflect::get(&nav, &"locks".into()).ok()?;
+    if locks.is_undefined() || locks.is_null() {
+        return None;
+    }
+    let request: Function = Reflect::get(&locks, &"request".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let options = Object::new();
+    if if_available {
+        let _ = Reflect::set(&options, &"ifAvailable".into(), &JsValue::TRUE);
+    }
+    let cb = Closure::once(move |lock: JsValue| -> JsValue {
+        let got = !lock.is_null() && !lock.is_undefined();
+        granted(got);
+        if got {
+            // Held for the tab's life: the promise never settles.
+            Promise::new(&mut |_, _| {}).into()
+        } else {
+            JsValue::UNDEFINED
+        }
+    });
+    let r = request.call3(&locks, &name.into(), &options, cb.as_ref());
+    // Called once by the browser, when granted (or refused), possibly much later.
+    cb.forget();
+    r.ok().map(|_| ())
+}
+
+fn start_body(hub: Hub) {
+    if with(|_| ()).is_some() {
+        return;
+    }
+    let base = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.base_uri().ok().flatten())
+        .unwrap_or_default();
+    let lock = format!("hermes-pane:{base}");
+    let me = format!(
+        "{:x}{:08x}",
+        now(),
+        (js_sys::Math::random() * f64::from(u32::MAX)) as u32
+    );
+    let channel = BroadcastChannel::new(&lock).ok();
+    if let Some(c) = &channel {
+        let on = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+            if let Some(msg) = ev.data().as_string().and_then(|s| Msg::decode(&s)) {
+                receive(hub, msg);
+            }
+        });
+        c.set_onmessage(Some(on.as_ref().unchecked_ref()));
+        // Lives as long as the page.
+        on.forget();
+    }
+    TABS.with(|t| {
+        *t.borrow_mut() = Some(Tabs {
+            me: me.clone(),
+            lock: lock.clone(),
+            channel: channel.clone(),
+            role: Role::Pending,
+            posted: None,
+        })
+    });
+    let tab_lock = format!("{lock}:tab:{me}");
+    let elected = channel.is_some()
+        && request_lock(&tab_lock, false, move |_| {
+            let leader_lock = format!("{lock}:leader");
+            let queued = leader_lock.clone();
+            request_lock(&leader_lock, true, move |got| {
+                if got {
+                    become_leader(hub);
+                } else {
+                    become_follower(hub);
+                    // Granted when the leader's document is gone (closed, crashed, discarded).
+                    request_lock(&queued, false, move |_| become_leader(hub));
+                }
+            });
+        })
+        .is_some();
+    if !elected {
+        start_solo(hub, channel.is_some());
+    }
+    let tick = Closure::<dyn FnMut()>::new(move || heartbeat(hub));
+    if let Some(w) = web_sys::window() {
+        let _ = w.set_interval_with_callback_and_timeout_and_arguments_0(
+            tick.as_ref().unchecked_ref(),
+            1_000,
+        );
+    }
+    tick.forget();
+}
+
+fn set_role(hub: Hub, role: Role) {
+    let name = match &role {
+        Role::Pending => "pending",
+        Role::Leader(_) => "leader",
+        Role::Follower(_) => "follower",
+        Role::Solo(_) => "solo",
+    };
+    let shared = matches!(role, Role::Leader(_) | Role::Follower(_));
+    with(|t| t.role = role);
+    hub.with(|i| {
+        i.role = name;
+        i.shared = shared;
+    });
+}
+
+fn become_leader(hub: Hub) {
+    let (me, slots) = (
+        with(|t| t.me.clone()).unwrap_or_default(),
+        hub.with(|i| i.browser_budget.chat_slots()),
+    );
+    let leader = Leader::new(&me, slots);
+    let announce = leader.announce();
+    set_role(hub, Role::Leader(leader));
+    post(&announce);
+    with(|t| t.posted = None);
+    hub.open_sessions_channel();
+    // Every session that follows a live stream: the leader ranks them with the other tabs'.
+    hub.update(None, Input::Budget(Budget::unlimited()));
+    changed_body(hub);
+    hub.refresh_list_soon();
+}
+
+fn become_follower(hub: Hub) {
+    let me = with(|t| t.me.clone()).unwrap_or_default();
+    set_role(hub, Role::Follower(Follower::new(&me)));
+    hub.update(None, Input::Budget(Budget::unlimited()));
+    changed_body(hub);
+}
+
+fn start_solo(hub: Hub, with_channel: bool) {
+    let me = with(|t| t.me.clone()).unwrap_or_default();
+    if with_channel {
+        set_role(hub, Role::Solo(Some(Solo::new(&me, now()))));
+        post(&Msg::Here { tab: me });
+        // The share is taken once the peers have answered (the heartbeat recomputes it).
+    } else {
+        // Nobody to agree with: today's per-tab budget (a hidden tab holds less).
+        set_role(hub, Role::Solo(None));
+        let b = hub.with(|i| i.browser_budget);
+        hub.update(None, Input::Budget(b));
+    }
+    hub.open_sessions_channel();
+}
+
+fn solo_share(hub: Hub) {
+    let connections = hub.with(|i| i.browser_budget.connections);
+    let share = with(|t| match &t.role {
+        Role::Solo(Some(s)) => Some(s.share(connections, now())),
+        _ => None,
+    })
+    .flatten();
+    if let Some(n) = share {
+        let b = Budget::share(n);
+        if hub.with(|i| i.solo_budget != Some(b)) {
+            hub.with(|i| i.solo_budget = Some(b));
+            hub.update(None, Input::Budget(b));
+        }
+    }
+}
+
+fn heartbeat(hub: Hub) {
+    let me = with(|t| t.me.clone()).unwrap_or_default();
+    let role = hub.with(|i| i.role);
+    match role {
+        "solo" => {
+            with(|t| {
+                if let Role::Solo(Some(s)) = &mut t.role {
+                    s.expire(now());
+                }
+            });
+            post(&Msg::Here { tab: me });
+            solo_share(hub);
+        }
+        "leader" => {
+            let lock = with(|t| t.lock.clone()).unwrap_or_default();
+            query_alive(hub, format!("{lock}:tab:"));
+        }
+        _ => {}
+    }
+    let held = with(|t| match &t.role {
+        Role::Follower(f) => Some(f.held),
+        _ => None,
+    })
+    .flatten();
+    hub.with(|i| i.held = held.unwrap_or(i.transports.len()));
+}
+
+/// Asks the browser which tabs hold their own lock; the leader drops the others' wants.
+fn query_alive(hub: Hub, prefix: String) {
+    let Some(locks) = web_sys::window()
+        .and_then(|w| Reflect::get(&w.navigator(), &"locks".into()).ok())
+        .filter(|l| !l.is_undefined())
+    else {
+        return;
+    };
+    let Some(query) = Reflect::get(&locks, &"query".into())
+        .ok()
+        .and_then(|q| q.dyn_into::<Function>().ok())
+    else {
+        return;
+    };
+    let Ok(p) = query.call0(&locks).and_then(|p| p.dyn_into::<Promise>()) else {
+        return;
+    };
+    leptos::task::spawn_local(async move {
+        let Ok(state) = wasm_bindgen_futures::JsFuture::from(p).await else {
+            return;
+        };
+        let held = Reflect::get(&state, &"held".into()).unwrap_or(JsValue::NULL);
+        let alive: BTreeSet<String> = js_sys::Array::from(&held)
+            .iter()
+            .filter_map(|l| Reflect::get(&l, &"name".into()).ok()?.as_string())
+            .filter_map(|n| n.strip_prefix(&prefix).map(str::to_string))
+            .collect();
+        let out = with(|t| match &mut t.role {
+            Role::Leader(l) => l.alive(&alive, now()),
+            _ => Vec::new(),
+        });
+        run(hub, out.unwrap_or_default());
+    });
+}
+
+fn changed_body(hub: Hub) {
+    let (wants, me) = (
+        hub.with(|i| i.core.wants()),
+        with(|t| t.me.clone()).unwrap_or_default(),
+    );
+    let w = TabWants {
+        tab: me,
+        visible: visible(),
+        wants,
+    };
+    let key = Posted {
+        visible: w.visible,
+        wants: w
+            .wants
+            .iter()
+            .map(|x| (x.session.clone(), x.stream.clone(), x.rank))
+            .collect(),
+    };
+    let out = with(|t| match &mut t.role {
+        Role::Leader(l) => Some(l.wants(w, now())),
+        Role::Follower(f) => {
+            let streams: BTreeSet<String> = w.wants.iter().map(|x| x.stream.clone()).collect();
+            f.keep_only(&streams);
+            if t.posted.as_ref() != Some(&key) {
+                t.posted = Some(key);
+                Some(vec![Out::Post(Msg::Wants(w))])
+            } else {
+                None
+            }
+        }
+        _ => None,
+    })
+    .flatten();
+    if let Some(out) = out {
+        run(hub, out);
+    }
+}
+
+fn leaving_body(hub: Hub) {
+    let me = with(|t| t.me.clone());
+    if let Some(tab) = me {
+        post(&Msg::Bye { tab });
+    }
+    let _ = hub;
+}
+
+fn list_changed_body(hub: Hub) {
+    if hub.with(|i| i.role == "leader") {
+        post(&Msg::SessionsChanged);
+    }
+}
+
+/// An approval or clarify card was answered here: it goes in every tab.
+pub(crate) fn answered(session: &str, prompt: Prompt) {
+    post(&Msg::Answered {
+        session: session.to_string(),
+        approval: prompt == Prompt::Approval,
+    });
+}
+
+fn receive(hub: Hub, msg: Msg) {
+    match msg {
+        Msg::Answered { session, approval } => {
+            let prompt = if approval {
+                Prompt::Approval
+            } else {
+                Prompt::Clarify
+            };
+            hub.update(
+                Some(&session),
+                Input::Answered {
+                    session: session.clone(),
+                    prompt,
+                },
+            );
+            return;
+        }
+        Msg::SessionsChanged => {
+            hub.refresh_list_soon();
+            return;
+        }
+        _ => {}
+    }
+    let role = hub.with(|i| i.role);
+    match role {
+        "leader" => {
+            let out = with(|t| match (&mut t.role, msg) {
+                (Role::Leader(l), Msg::Wants(w)) => l.wants(w, now()),
+                (Role::Leader(l), Msg::Bye { tab }) => l.gone(&tab),
+                _ => Vec::new(),
+            });
+            run(hub, out.unwrap_or_default());
+        }
+        "follower" => {
+            let take = with(|t| match &mut t.role {
+                Role::Follower(f) => f.receive(msg),
+                _ => Take::Nothing,
+            });
+            match take.unwrap_or(Take::Nothing) {
+                Take::Frames { stream, frames } => {
+                    for f in frames {
+                        hub.on_report(&stream, Report::Frame(raw(f)));
+                    }
+                }
+                Take::SendWants => {
+                    with(|t| t.posted = None);
+                    changed_body(hub);
+                }
+                Take::Failed { stream } => local_failed(hub, &stream),
+                Take::Nothing => {}
+            }
+        }
+        "solo" => {
+            let answer = with(|t| match (&mut t.role, &msg) {
+                (Role::Solo(Some(s)), Msg::Here { tab }) => s.here(tab, now()),
+                (Role::Solo(Some(s)), Msg::Bye { tab }) => {
+                    s.gone(tab);
+                    false
+                }
+                _ => false,
+            });
+            if answer == Some(true) {
+                let me = with(|t| t.me.clone()).unwrap_or_default();
+                post(&Msg::Here { tab: me });
+            }
+            solo_share(hub);
+        }
+        _ => {}
+    }
+}
+
+fn raw(f: RawFrame) -> RawEvent {
+    RawEvent {
+        name: f.name,
+        data: f.data,
+        last_event_id: f.id,
+    }
+}
+
+/// The stream's transport failed: this tab's core probes it, if it still follows it.
+fn local_failed(hub: Hub, stream: &str) {
+    let follows = hub.with(|i| i.core.open_transports().iter().any(|(_, s)| s == stream));
+    if follows {
+        hub.update(
+            None,
+            Input::Failed {
+                stream: stream.to_string(),
+            },
+        );
+    }
+}
+
+/// Carries out the leader's decisions, one at a time and never inside another: applying a
+/// frame to this tab's hub can change what it wants, which decides again.
+fn run(hub: Hub, out: Vec<Out>) {
+    QUEUE.with(|q| q.borrow_mut().extend(out));
+    if DRAINING.with(|d| d.replace(true)) {
+        return;
+    }
+    while let Some(o) = QUEUE.with(|q| q.borrow_mut().pop_front()) {
+        execute(hub, o);
+    }
+    DRAINING.with(|d| d.set(false));
+    let held = hub.with(|i| i.transports.len());
+    hub.with(|i| i.held = held);
+}
+
+fn execute(hub: Hub, o: Out) {
+    match o {
+        Out::Open {
+            session,
+            stream,
+            query,
+        } => {
+            if hub.with(|i| i.closed) {
+                return;
+            }
+            let url = hub.api().chat_stream_url(&query);
+            let events = pane_core::event::KNOWN_EVENTS;
+            let opened = hub.with(|i| {
+                i.transports
+                    .open(&url, &session, &stream, events, move |s, r| {
+                        leader_report(hub, s, r)
+                    })
+            });
+            if hub.with(|i| i.transports.has_graveyard()) {
+                hub.reap_soon();
+            }
+            if opened.is_err() {
+                let out = with(|t| match &mut t.role {
+                    Role::Leader(l) => l.failed(&stream),
+                    _ => Vec::new(),
+                });
+                QUEUE.with(|q| q.borrow_mut().extend(out.unwrap_or_default()));
+            }
+        }
+        Out::Close { stream } => {
+            if hub.with(|i| i.transports.close(&stream)) {
+                hub.reap_soon();
+            }
+        }
+        Out::Post(m) => post(&m),
+        Out::Local { stream, frames } => {
+            for f in frames {
+                hub.on_report(&stream, Report::Frame(raw(f)));
+            }
+        }
+        Out::LocalFailed { stream } => local_failed(hub, &stream),
+    }
+}
+
+/// What a transport the leader holds reports: frames to the relay (which hands them to this
+/// tab's hub too, if it follows the stream), a failure to every tab's core.
+fn leader_report(hub: Hub, stream: &str, report: Report) {
+    let out = match report {
+        Report::Frame(f) => with(|t| match &mut t.role {
+            Role::Leader(l) => l.frame(
+                stream,
+                RawFrame {
+                    id: f.last_event_id,
+                    name: f.name,
+                    data: f.data,
+                },
+            ),
+            _ => Vec::new(),
+        }),
+        Report::Open => {
+            hub.on_report(stream, Report::Open);
+            None
+        }
+        Report::Failed => {
+            // Take control from the browser's own reconnect loop: close, let the cores probe.
+            if hub.with(|i| i.transports.close(stream)) {
+                hub.reap_soon();
+            }
+            with(|t| match &mut t.role {
+                Role::Leader(l) => l.failed(stream),
+                _ => Vec::new(),
+            })
+        }
+    };
+    run(hub, out.unwrap_or_default());
+}

@@ -92,7 +92,7 @@ impl Hub {
         let apply = move || {
             if hub.with(|i| i.shared) {
                 // The leader ranks what each tab shows; a hidden leader keeps leading.
-                super::tabs::wants_changed(hub);
+                super::tabs::tell(hub, super::tabs::Event::Changed);
                 return;
             }
             let hidden = web_sys::window()
@@ -194,7 +194,7 @@ impl Hub {
     fn list_changed(&self) {
         self.refresh_list_soon();
         if self.with(|i| i.shared) {
-            super::tabs::sessions_changed(*self);
+            super::tabs::tell(*self, super::tabs::Event::ListChanged);
         }
     }
 

@@ -197,30 +197,12 @@ impl Hub {
 
     /// Carries out the core's decisions.
     pub(crate) fn execute(&self, commands: Vec<Command>) {
-        // With a shared set of transports, an open or close changes what this tab asks of
-        // the leader, once after the batch.
-        let shared = self.with(|i| i.shared);
-        let mut wants_changed = false;
+        // Opens and closes go to the tabs' module (the later chunk), which holds the transports
+        // — or, with a shared set, tells the leader what this tab wants — once per batch.
+        let mut transports = Vec::new();
         for c in commands {
             match c {
-                Command::Open { .. } | Command::Close { .. } if shared => {
-                    wants_changed = true;
-                    if matches!(
-                        c,
-                        Command::Close {
-                            reason: pane_core::CloseReason::Ended,
-                            ..
-                        }
-                    ) {
-                        self.refresh_list_soon();
-                    }
-                }
-                Command::Open {
-                    session_id,
-                    stream_id,
-                    query,
-                } => self.open_transport(&session_id, &stream_id, &query),
-                Command::Close { stream_id, reason } => self.close_transport(&stream_id, reason),
+                c @ (Command::Open { .. } | Command::Close { .. }) => transports.push(c),
                 Command::Reload {
                     session_id,
                     delay_ms: 0,
@@ -274,8 +256,8 @@ impl Hub {
                 }
             }
         }
-        if wants_changed {
-            tabs::wants_changed(*self);
+        if !transports.is_empty() {
+            tabs::tell(*self, tabs::Event::Transports(transports));
         }
     }
 }

@@ -77,13 +77,7 @@ impl Hub {
     /// The session whose core follows `stream` (through a transport of this tab's, or frames
     /// relayed by the tab that leads).
     fn owner_of(&self, stream: &str) -> Option<String> {
-        self.with(|i| {
-            i.core
-                .open_transports()
-                .into_iter()
-                .find(|(_, s)| s == stream)
-                .map(|(session, _)| session)
-        })
+        self.with(|i| i.core.transport_owner(stream).map(str::to_string))
     }
 
     pub(crate) fn open_transport(&self, session: &str, stream: &str, query: &str) {
@@ -194,7 +188,7 @@ impl Hub {
 
     /// Closes every connection for good (page teardown; tests end with it).
     pub fn shutdown(&self) {
-        super::tabs::bye(*self);
+        super::tabs::tell(*self, super::tabs::Event::Leaving);
         self.with(|i| {
             i.closed = true;
             for (_, stream, _, _) in i.transports.list() {

@@ -28,33 +28,42 @@ use web_sys::{BroadcastChannel, MessageEvent};
 use super::transport::{RawEvent, Report};
 use super::Hub;
 
+/// What the rest of the hub tells this module (one split function for all: each costs the
+/// first paint a loader stub).
+pub(crate) enum Event {
+    /// The later chunk is in: start the election (at once in builds without chunks).
+    Start,
+    /// The core's opens and closes: carried out here (this tab's own transports), or, with a
+    /// shared set, what this tab asks of the leader. (None come before the chunk is in: the
+    /// core's budget is nothing until the tabs have agreed.)
+    Transports(Vec<pane_core::Command>),
+    /// This tab's core changed what it wants (a stream opened or closed, shown or hidden).
+    Changed,
+    /// The page is going: say so to the other tabs.
+    Leaving,
+    /// The leader's session-list channel saw a change: every tab re-fetches its list.
+    ListChanged,
+}
+
 crate::later_fns! {
-    fn start(hub: Hub) -> () as preload_start => start_body;
-    fn changed(hub: Hub) -> () as preload_changed => changed_body;
-    fn leaving(hub: Hub) -> () as preload_leaving => leaving_body;
-    fn list_changed(hub: Hub) -> () as preload_list_changed => list_changed_body;
+    fn call(hub: Hub, event: Event) -> () as preload_call => call_body;
 }
 
-/// Starts the election once the later chunk is in (at once in builds without chunks).
-pub(crate) fn begin(hub: Hub) {
-    let _ = crate::lazy::now(start(hub));
-}
-
-/// This tab's core changed what it wants (a stream opened or closed, the tab shown or hidden).
-pub(crate) fn wants_changed(hub: Hub) {
-    let _ = crate::lazy::now(changed(hub));
-}
-
-/// The page is going: say so to the other tabs.
-pub(crate) fn bye(hub: Hub) {
+/// Tells the tabs' module `event` (nothing before its chunk is in).
+pub(crate) fn tell(hub: Hub, event: Event) {
     if crate::lazy::ready(crate::lazy::Chunk::Later) {
-        let _ = crate::lazy::now(leaving(hub));
+        let _ = crate::lazy::now(call(hub, event));
     }
 }
 
-/// The leader's session-list channel saw a change: every tab re-fetches its list.
-pub(crate) fn sessions_changed(hub: Hub) {
-    let _ = crate::lazy::now(list_changed(hub));
+fn call_body(hub: Hub, event: Event) {
+    match event {
+        Event::Start => start_body(hub),
+        Event::Transports(commands) => transports(hub, commands),
+        Event::Changed => changed_body(hub),
+        Event::Leaving => leaving_body(hub),
+        Event::ListChanged => list_changed_body(hub),
+    }
 }
 
 enum Role {
@@ -376,6 +385,30 @@ fn changed_body(hub: Hub) {
     }
 }
 
+fn transports(hub: Hub, commands: Vec<pane_core::Command>) {
+    use pane_core::{CloseReason, Command};
+    let shared = hub.with(|i| i.shared);
+    for c in commands {
+        match c {
+            Command::Close {
+                reason: CloseReason::Ended,
+                ..
+            } if shared => hub.refresh_list_soon(),
+            _ if shared => {}
+            Command::Open {
+                session_id,
+                stream_id,
+                query,
+            } => hub.open_transport(&session_id, &stream_id, &query),
+            Command::Close { stream_id, reason } => hub.close_transport(&stream_id, reason),
+            _ => {}
+        }
+    }
+    if shared {
+        changed_body(hub);
+    }
+}
+
 fn leaving_body(hub: Hub) {
     let me = with(|t| t.me.clone());
     if let Some(tab) = me {
@@ -479,7 +512,7 @@ fn raw(f: RawFrame) -> RawEvent {
 
 /// The stream's transport failed: this tab's core probes it, if it still follows it.
 fn local_failed(hub: Hub, stream: &str) {
-    let follows = hub.with(|i| i.core.open_transports().iter().any(|(_, s)| s == stream));
+    let follows = hub.with(|i| i.core.transport_owner(stream).is_some());
     if follows {
         hub.update(
             None,

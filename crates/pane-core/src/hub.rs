@@ -516,6 +516,14 @@ impl Hub {
             .collect()
     }
 
+    /// The session whose transport carries `stream` (its own, or one a leader tab holds).
+    pub fn transport_owner(&self, stream: &str) -> Option<&str> {
+        self.transports
+            .iter()
+            .find(|(_, s)| s.stream_id == stream)
+            .map(|(k, _)| k.as_str())
+    }
+
     /// Sessions that want a transport but are over the budget.
     pub fn parked(&self) -> Vec<String> {
         self.sessions

@@ -804,7 +804,10 @@ async fn tabs(figs: &mut Vec<Figure>) {
             for i in 0..6 {
                 let sid = server.new_session().await;
                 server
-                    .start_turn(&sid, &format!("tabs {i} [[tokens=900]] [[delay=25]] [[ttft=0]]"))
+                    .start_turn(
+                        &sid,
+                        &format!("tabs {i} [[tokens=900]] [[delay=25]] [[ttft=0]]"),
+                    )
                     .await;
                 ids.push(sid);
             }
@@ -841,7 +844,11 @@ async fn tabs(figs: &mut Vec<Figure>) {
                     .unwrap();
             }
             let chat = browser_wide_max(&logs) as f64;
-            let mode = if shared { "shared (after)" } else { "per tab (before)" };
+            let mode = if shared {
+                "shared (after)"
+            } else {
+                "per tab (before)"
+            };
             let note = format!(
                 "{n} tab(s){}, 6 sessions streaming; {} connections held (chat + session list)",
                 if n == 3 { ", the third hidden" } else { "" },

@@ -870,6 +870,45 @@ async fn tabs(figs: &mut Vec<Figure>) {
                 None,
                 note,
             ));
+            if shared && n >= 2 {
+                // Handoff: the leader (the first tab) goes — closed with 2 tabs, its renderer
+                // crashed with 3 — until another tab leads and holds the streams again.
+                on(&b, &handles[0]).await;
+                let gone = Instant::now();
+                if n == 3 {
+                    let _ = b.client.issue_cmd(Cdp("Page.crash", json!({}))).await;
+                } else {
+                    let _ = b.client.close_window().await;
+                }
+                let mut took = None;
+                while took.is_none() && gone.elapsed() < Duration::from_secs(30) {
+                    for h in &handles[1..] {
+                        on(&b, h).await;
+                        let held = b
+                            .js("return window.__hermesPane.role() === 'leader' && \
+                                 JSON.parse(window.__hermesPane.transports()).filter(t => \
+                                 t.readyState === 1).length")
+                            .await;
+                        if held.as_u64().unwrap_or(0) > 0 {
+                            took = Some(gone.elapsed().as_secs_f64() * 1000.0);
+                        }
+                    }
+                }
+                let how = if n == 3 {
+                    "renderer crashed"
+                } else {
+                    "window closed"
+                };
+                figs.push(fig(
+                    "tabs",
+                    format!("handoff, leader {how}: → a new leader's streams open"),
+                    "ms",
+                    took.into_iter().collect(),
+                    None,
+                    "polled from WebDriver (each poll ~5–20 ms): the leader goes → another tab \
+                     leads and has an open EventSource again",
+                ));
+            }
             let _ = b.client.close().await;
         }
     }

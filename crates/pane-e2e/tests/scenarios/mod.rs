@@ -1514,7 +1514,21 @@ async fn leader_goes_mid_stream(server: Server, b: Browser, crash: bool) {
         ),
     )
     .await;
+    // The leader goes to the background first: hidden, it keeps leading (hidden tabs still
+    // run EventSource handlers); only the ranking of what it shows changes.
     tabs::on(&b, &a).await;
+    b.js(tabs::HIDE_JS).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        tabs::role(&b).await,
+        "leader",
+        "a hidden leader keeps leading"
+    );
+    assert_eq!(
+        b.js("return window.__hermesPane.held()").await.as_u64(),
+        Some(3),
+        "and keeps every stream"
+    );
     let gone = Instant::now();
     if crash {
         // The renderer dies: no `pagehide`, no goodbye; the browser drops its locks.

@@ -98,6 +98,26 @@ impl Api {
         .await
     }
 
+    /// Undoes the last turn (its user message and everything after it).
+    pub async fn undo(&self, id: &str) -> Result<wire::UndoReply, ApiError> {
+        self.post(
+            "Undoing the last turn",
+            "api/session/undo",
+            &serde_json::json!({"session_id": id}),
+        )
+        .await
+    }
+
+    /// A new session with the first `keep` messages of `id` (fork from a message).
+    pub async fn branch(&self, id: &str, keep: u64) -> Result<wire::BranchReply, ApiError> {
+        self.post(
+            "Forking the session",
+            "api/session/branch",
+            &serde_json::json!({"session_id": id, "keep_count": keep}),
+        )
+        .await
+    }
+
     /// Keeps the first `keep` messages (edit & resend).
     pub async fn truncate(&self, id: &str, keep: u64) -> Result<wire::SessionEnvelope, ApiError> {
         self.post(

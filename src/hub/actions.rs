@@ -199,6 +199,16 @@ impl Hub {
         self.spawn_later(lazy::run(retry(*self, id.to_string())));
     }
 
+    /// Undoes the last turn on the server, then shows what is left.
+    pub fn undo(&self, id: &str) {
+        self.spawn_later(lazy::run(undo(*self, id.to_string())));
+    }
+
+    /// Forks the session into a new one with its first `keep` messages, and opens it.
+    pub fn fork(&self, id: &str, keep: u64) {
+        self.spawn_later(lazy::run(fork(*self, id.to_string(), keep)));
+    }
+
     /// Edit & resend: keep the messages before `index`, then send `text` as a new turn.
     pub async fn edit_resend(&self, id: &str, index: u64, text: &str) -> Result<(), String> {
         let task = edit_resend(*self, id.to_string(), index, text.to_string());

@@ -43,6 +43,8 @@ pub enum ItemKind {
         partial: bool,
         details: Option<String>,
         usage: Option<String>,
+        /// How many messages a fork from this reply keeps (its whole turn).
+        fork: u64,
     },
     Divider {
         text: String,

@@ -294,6 +294,22 @@ pub fn transcript(rt: &SessionRuntime) -> Vec<TranscriptItem> {
     items
 }
 
+/// For each item, how many messages a fork "from here" keeps (`/api/session/branch`
+/// `keep_count`): everything up to the next user message — the whole turn the item belongs to,
+/// its tool results included — or the whole transcript for the last turn. `total` is the
+/// transcript's length (the window is its tail).
+pub fn fork_counts(items: &[TranscriptItem], total: u64) -> Vec<u64> {
+    let mut next_user = total;
+    let mut out = vec![0; items.len()];
+    for (i, item) in items.iter().enumerate().rev() {
+        out[i] = next_user;
+        if let TranscriptItem::User { key, .. } = item {
+            next_user = (key - 1) / 2;
+        }
+    }
+    out
+}
+
 /// What the session is doing, for the composer and the header (the `data-status` hook).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Status {
@@ -625,6 +641,30 @@ mod tests {
             !places_changed(&["a", "b"], &["a"]),
             "a row that left moves nothing before it"
         );
+    }
+
+    #[test]
+    fn a_fork_from_a_reply_keeps_its_whole_turn() {
+        let user = |key| TranscriptItem::User {
+            key,
+            text: "q".into(),
+            attachments: Vec::new(),
+        };
+        let reply = |key| TranscriptItem::Assistant {
+            key,
+            text: "r".into(),
+            reasoning: None,
+            tools: Vec::new(),
+            error: false,
+            partial: false,
+            details: None,
+            duration: None,
+            tps: None,
+        };
+        // Messages 10 (user), 11 (assistant with a tool call), 12 (tool, folded), 13 (reply),
+        // 14 (user), 15 (reply): a window from 10 of a transcript of 16.
+        let items = vec![user(21), reply(23), reply(27), user(29), reply(31)];
+        assert_eq!(fork_counts(&items, 16), vec![14, 14, 14, 16, 16]);
     }
 
     #[test]

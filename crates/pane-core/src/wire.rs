@@ -402,6 +402,24 @@ pub struct RetryReply {
     pub error: Option<String>,
 }
 
+/// `POST /api/session/undo`: `{ok, removed_count, removed_preview}`, or 200 `{error}` ("Nothing
+/// to undo.").
+#[derive(Debug, Clone, Default, PartialEq, FromJson)]
+pub struct UndoReply {
+    pub ok: bool,
+    pub removed_count: Option<u64>,
+    pub removed_preview: Option<String>,
+    pub error: Option<String>,
+}
+
+/// `POST /api/session/branch`: the new session (no session object: load it).
+#[derive(Debug, Clone, Default, PartialEq, FromJson)]
+pub struct BranchReply {
+    pub session_id: String,
+    pub title: Option<String>,
+    pub parent_session_id: Option<String>,
+}
+
 // ---------------------------------------------------------------------------------------------
 // Chat turn (§3)
 

@@ -23,8 +23,12 @@ pub(super) fn TranscriptEntry(item: Arc<Item>, id: String, last: Signal<bool>) -
             partial,
             details,
             usage,
+            fork,
         } => {
             let hub = use_hub();
+            let keep = *fork;
+            let fork_id = id.clone();
+            let undo_id = StoredValue::new(id.clone());
             let html = html.to_string();
             view! {
                 <article
@@ -80,7 +84,25 @@ pub(super) fn TranscriptEntry(item: Arc<Item>, id: String, last: Signal<bool>) -
                             >
                                 "Retry"
                             </button>
+                            <button
+                                type="button"
+                                class="btn link small"
+                                data-testid="undo-last"
+                                title="Remove this turn from the session"
+                                on:click=move |_| hub.undo(&undo_id.get_value())
+                            >
+                                "Undo"
+                            </button>
                         </Show>
+                        <button
+                            type="button"
+                            class="btn link small"
+                            data-testid="fork"
+                            title="A new session with the conversation up to here"
+                            on:click=move |_| hub.fork(&fork_id, keep)
+                        >
+                            "Fork"
+                        </button>
                     </footer>
                 </article>
             }

@@ -36,6 +36,8 @@ pub(super) fn project_items(rt: &pane_core::SessionRuntime, cache: &mut Cache) -
     let mut fresh = HashMap::new();
     let settled = transcript(rt);
     let usage = turn_usage(rt, &settled);
+    let total = rt.messages_offset() + rt.messages().len() as u64;
+    let forks = pane_core::view::fork_counts(&settled, total);
     let markdown = lazy::ready(Chunk::Markdown);
     let items = settled
         .into_iter()
@@ -47,7 +49,8 @@ pub(super) fn project_items(rt: &pane_core::SessionRuntime, cache: &mut Cache) -
                 .as_ref()
                 .filter(|(u, _)| *u == at)
                 .map(|(_, l)| l.clone());
-            let content = hash_of((t.content_hash(), &line));
+            let fork = forks[at];
+            let content = hash_of((t.content_hash(), &line, fork));
             if let Some((h, item)) = cache.items.get(&key) {
                 if *h == content {
                     fresh.insert(key, (content, item.clone()));
@@ -83,6 +86,7 @@ pub(super) fn project_items(rt: &pane_core::SessionRuntime, cache: &mut Cache) -
                     partial,
                     details,
                     usage: line.unwrap_or_else(|| usage_line(None, None, tps, duration)),
+                    fork,
                 },
                 TranscriptItem::Divider { text, .. } => ItemKind::Divider { text },
             };

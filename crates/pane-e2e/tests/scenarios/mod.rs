@@ -1667,3 +1667,97 @@ pub async fn without_web_locks_two_tabs_split_the_budget_and_never_exceed_it(
         assert_settled_in_tab(&b, &server, sid, 200).await;
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Turn control from a message's actions.
+
+/// `(role, content)` of saved messages (what a fork copies and an undo keeps).
+fn roles_and_texts(messages: &[Value]) -> Vec<(String, String)> {
+    messages
+        .iter()
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap_or_default().to_string(),
+                m["content"].to_string(),
+            )
+        })
+        .collect()
+}
+
+pub async fn undo_and_fork_from_a_messages_actions_act_on_the_backend(server: Server, b: Browser) {
+    open_app(&b, &server.url()).await;
+    let sid = start(&b, "first turn [[tokens=6]] [[ttft=0]]").await;
+    wait_reply(&b, &expected_tokens(6)).await;
+    server.wait_idle(&sid, T).await;
+    send(&b, "second turn [[tokens=4]] [[ttft=0]]").await;
+    wait_reply(&b, &expected_tokens(4)).await;
+    server.wait_idle(&sid, T).await;
+    let before = server.messages(&sid).await;
+    let second = before
+        .iter()
+        .rposition(|m| m["role"] == "user")
+        .expect("two turns");
+
+    // Fork from the first reply — with the keyboard: focus its Fork button, press Enter.
+    b.js(&format!(
+        "document.querySelector('{SHOWN} [data-role=assistant]:not(.live) \
+         [data-testid=fork]').focus(); return true"
+    ))
+    .await;
+    b.client
+        .active_element()
+        .await
+        .expect("the focused button")
+        .send_keys("\u{E007}")
+        .await
+        .expect("Enter");
+    let fork = b
+        .wait(
+            "the fork's URL",
+            T,
+            &format!("const s = {ADDRESS_SESSION_JS}; return s && s !== '{sid}' ? s : null"),
+        )
+        .await;
+    let fork = fork.as_str().unwrap().to_string();
+    b.wait(
+        "the fork's transcript",
+        T,
+        &format!(
+            "return document.querySelector('{SHOWN}')?.dataset.sessionId === '{fork}' && \
+             document.querySelectorAll('{SHOWN} [data-testid=user-text]').length === 1"
+        ),
+    )
+    .await;
+    wait_reply(&b, &expected_tokens(6)).await;
+    let forked = server.messages(&fork).await;
+    assert_eq!(
+        roles_and_texts(&forked),
+        roles_and_texts(&before[..second]),
+        "the fork holds the first turn, as the source had it"
+    );
+    b.wait(
+        "the fork in the sidebar",
+        T,
+        &format!("return document.querySelector('{}') !== null", row(&fork)),
+    )
+    .await;
+
+    // Back in the source, undo its last turn.
+    show(&b, &sid).await;
+    b.click(&format!("{SHOWN} [data-testid=undo-last]")).await;
+    b.wait(
+        "the undone turn gone",
+        T,
+        &format!(
+            "return document.querySelectorAll('{SHOWN} [data-testid=user-text]').length === 1"
+        ),
+    )
+    .await;
+    wait_reply(&b, &expected_tokens(6)).await;
+    let after = server.messages(&sid).await;
+    assert_eq!(
+        roles_and_texts(&after),
+        roles_and_texts(&before[..second]),
+        "the backend dropped the last turn and kept the first"
+    );
+}

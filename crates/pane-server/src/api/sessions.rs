@@ -455,6 +455,90 @@ pub(super) async fn retry_session(State(app): AppState, bytes: Bytes) -> Respons
     }
 }
 
+/// As upstream's `undo_last`: the last user message and everything after it go (one turn; no
+/// stream check); nothing to undo is a 200 `{error}`.
+pub(super) async fn undo_session(State(app): AppState, bytes: Bytes) -> Response {
+    let v = body(&bytes);
+    let mut reply = json!({"error": "Nothing to undo."});
+    match with_session(&app, &v, |s| {
+        if let Some(i) = s.messages.iter().rposition(|m| m["role"] == "user") {
+            let preview: String = Session::text_of(&s.messages[i]).chars().take(40).collect();
+            let removed = s.messages.len() - i;
+            s.messages.truncate(i);
+            s.tool_calls.retain(|t| {
+                t["assistant_msg_idx"]
+                    .as_u64()
+                    .is_some_and(|x| (x as usize) < i)
+            });
+            reply = json!({"ok": true, "removed_count": removed, "removed_preview": preview});
+        }
+        Ok(())
+    }) {
+        Ok(s) => {
+            if reply["ok"] == true {
+                app.changed("session_undo", Some(&s.session_id));
+            }
+            no_store(Json(reply).into_response())
+        }
+        Err(r) => r,
+    }
+}
+
+/// As upstream's branch: a new session with the first `keep_count` messages (all when
+/// omitted), titled "<title> (fork)", saved (and announced) only when it has messages.
+pub(super) async fn branch_session(State(app): AppState, bytes: Bytes) -> Response {
+    let v = body(&bytes);
+    let Some(sid) = str_field(&v, "session_id") else {
+        return err(StatusCode::BAD_REQUEST, "session_id is required");
+    };
+    let keep = match v.get("keep_count") {
+        None | Some(Value::Null) => None,
+        Some(k) => match k.as_u64() {
+            Some(k) => Some(k as usize),
+            None => return err(StatusCode::BAD_REQUEST, "keep_count must be an integer"),
+        },
+    };
+    let Some(source) = app.sessions.lock().expect("sessions").get(sid).cloned() else {
+        return err(StatusCode::NOT_FOUND, "Session not found");
+    };
+    let mut s = Session::new();
+    let keep = keep
+        .unwrap_or(source.messages.len())
+        .min(source.messages.len());
+    s.messages = source.messages[..keep].to_vec();
+    s.tool_calls = source
+        .tool_calls
+        .iter()
+        .filter(|t| {
+            t["assistant_msg_idx"]
+                .as_u64()
+                .is_some_and(|x| (x as usize) < keep)
+        })
+        .cloned()
+        .collect();
+    let title = str_field(&v, "title")
+        .map(|t| t.trim().chars().take(80).collect::<String>())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| format!("{} (fork)", source.shown_title()));
+    s.title = Some(title.clone());
+    s.parent_session_id = Some(source.session_id.clone());
+    s.last_message_at = source.last_message_at;
+    s.persisted = !s.messages.is_empty();
+    if s.persisted {
+        app.store.save_session(&s);
+    }
+    let id = s.session_id.clone();
+    let saved = s.persisted;
+    app.sessions.lock().expect("sessions").insert(id.clone(), s);
+    if saved {
+        app.changed("session_branch", Some(&id));
+    }
+    no_store(
+        Json(json!({"session_id": id, "title": title, "parent_session_id": source.session_id}))
+            .into_response(),
+    )
+}
+
 // ---------------------------------------------------------------------------------------------
 // Chat
 

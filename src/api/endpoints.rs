@@ -12,6 +12,15 @@ impl Api {
         self.get("Loading the session list", "api/sessions").await
     }
 
+    /// The list with the archived sessions mixed in (`archived: true`).
+    pub async fn sessions_with_archived(&self) -> Result<wire::SessionList, ApiError> {
+        self.get(
+            "Loading the archived sessions",
+            "api/sessions?include_archived=1",
+        )
+        .await
+    }
+
     /// The session-list invalidation channel (`sessions_changed`).
     pub fn sessions_events_url(&self) -> String {
         self.url("api/sessions/events")

@@ -112,7 +112,10 @@ impl Hub {
             Ok(list) => {
                 self.offline.set(None);
                 let rows = list.sessions;
-                self.with(|i| i.rows = rows.clone());
+                self.with(|i| {
+                    i.listed.extend(rows.iter().map(|r| r.session_id.clone()));
+                    i.rows = rows.clone();
+                });
                 self.update(None, Input::Listed { rows, at });
                 self.sidebar.error().set(None);
                 if !self.sidebar.loaded().get_untracked() {

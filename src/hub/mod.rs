@@ -54,6 +54,9 @@ pub(crate) struct Inner {
     core: pane_core::Hub,
     stores: HashMap<String, Store<SessionView>>,
     rows: Vec<pane_core::wire::SessionRow>,
+    /// Every session a list answer has named: one left out later (archived, deleted) is not
+    /// shown again as "started here, not listed yet".
+    listed: HashSet<String>,
     transports: Registry,
     sessions_channel: Option<Registry>,
     painter: paint::Painter,
@@ -110,6 +113,7 @@ impl Hub {
                 core: pane_core::Hub::new(budget),
                 stores: HashMap::new(),
                 rows: Vec::new(),
+                listed: HashSet::new(),
                 transports: Registry::default(),
                 sessions_channel: None,
                 painter: paint::Painter::default(),

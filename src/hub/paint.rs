@@ -220,7 +220,9 @@ impl Hub {
             let mut rows = i.rows.clone();
             // Sessions started here that the list has not caught up with yet.
             for s in i.core.sessions() {
-                let known = rows.iter().any(|r| s.answers_to(&r.session_id));
+                // Not one the list had and left out since (archived or deleted).
+                let known =
+                    rows.iter().any(|r| s.answers_to(&r.session_id)) || i.listed.contains(s.id());
                 if !known && (s.is_busy() || s.has_live_content() || !s.messages().is_empty()) {
                     let updated_at = Some(js_sys::Date::now() / 1000.0);
                     rows.insert(

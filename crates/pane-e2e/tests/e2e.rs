@@ -46,6 +46,7 @@ on_the_stand_in!(
     an_approval_answered_in_one_tab_disappears_in_every_tab,
     without_web_locks_two_tabs_split_the_budget_and_never_exceed_it,
     undo_and_fork_from_a_messages_actions_act_on_the_backend,
+    an_archived_session_is_listed_apart_and_comes_back_when_unarchived,
     password_mode_goes_through_the_login_and_posts_carry_the_csrf_token {
         ServerOpts { password: Some("s3cret".into()), ..ServerOpts::default() }
     },

@@ -45,6 +45,7 @@ pub fn Sidebar() -> impl IntoView {
         });
     };
     let side = hub.sidebar;
+    let archived = RwSignal::new(false);
     view! {
         <nav class="sidebar" aria-label="Sessions" data-testid="sidebar">
             <div class="sidebar-head">
@@ -100,6 +101,18 @@ pub fn Sidebar() -> impl IntoView {
                         <p class="muted pad">"No sessions yet."</p>
                     </Show>
                 </div>
+                <button
+                    type="button"
+                    class="btn link small archived-toggle"
+                    data-testid="show-archived"
+                    aria-expanded=move || archived.get().to_string()
+                    on:click=move |_| archived.update(|a| *a = !*a)
+                >
+                    {move || if archived.get() { "Hide archived" } else { "Archived sessions" }}
+                </button>
+                <Show when=move || {
+                    archived.get()
+                }>{lazy::view(move || lazy::now(archived_list()), lazy::loading)}</Show>
                 <Show when=move || side.searching().get()>
                     <h3 class="group-title">"Search results"</h3>
                     <ul class="rows" data-testid="group-results">
@@ -219,8 +232,8 @@ fn Row(row: Field<RowView>) -> impl IntoView {
                         data-testid="row-stop"
                         title="Stop this reply"
                         aria-label="Stop this reply"
-                        on:click=move |_| {
-                            if !hub.rows_just_moved() {
+                        on:click=move |ev: ev::MouseEvent| {
+                            if ev.detail() == 0 || !hub.rows_just_moved() {
                                 hub.stop(&id.get_value())
                             }
                         }
@@ -264,6 +277,101 @@ crate::later_fns! {
         id: StoredValue<String>,
         edit: Rename,
     ) -> AnyView as preload_row_actions => row_actions_body;
+    fn archived_list() -> AnyView as preload_archived => archived_list_body;
+}
+
+/// The archived sessions (`include_archived=1`), each with Unarchive; fetched when opened and
+/// after each unarchive.
+fn archived_list_body() -> AnyView {
+    let hub = use_hub();
+    let rows = RwSignal::new(None::<Result<Vec<(String, String)>, String>>);
+    let load = move || {
+        leptos::task::spawn_local(async move {
+            let r = hub.api().sessions_with_archived().await;
+            rows.set(Some(r.map_err(|e| e.message).map(|l| {
+                l.sessions
+                    .into_iter()
+                    .filter(|s| s.archived)
+                    .map(|s| (s.shown_title(), s.session_id))
+                    .map(|(title, id)| (id, title))
+                    .collect()
+            })));
+        })
+    };
+    load();
+    let unarchive = move |id: String| {
+        leptos::task::spawn_local(async move {
+            match hub
+                .api()
+                .set_flag(&id, crate::api::Flag::Archived, false)
+                .await
+            {
+                Ok(_) => {
+                    hub.toast(ToastKind::Info, "Unarchived.".into(), None);
+                    hub.refresh_list().await;
+                    load();
+                }
+                Err(e) => hub.toast(ToastKind::Error, e.message, None),
+            }
+        })
+    };
+    view! {
+        <div class="archived" data-testid="archived-list">
+            <h3 class="group-title">"Archived"</h3>
+            {move || match rows.get() {
+                None => view! { <p class="muted pad">"Loading…"</p> }.into_any(),
+                Some(Err(e)) => {
+                    view! {
+                        <p class="sidebar-error" role="alert">
+                            {e}
+                        </p>
+                    }
+                        .into_any()
+                }
+                Some(Ok(v)) if v.is_empty() => {
+                    view! { <p class="muted pad">"No archived sessions."</p> }.into_any()
+                }
+                Some(Ok(v)) => {
+                    view! {
+                        <ul class="rows">
+                            {v
+                                .into_iter()
+                                .map(|(id, title)| {
+                                    let open_id = id.clone();
+                                    let row_id = id.clone();
+                                    view! {
+                                        <li
+                                            class="archived-row"
+                                            data-testid="archived-row"
+                                            data-session-id=row_id
+                                        >
+                                            <button
+                                                type="button"
+                                                class="btn link row-title"
+                                                on:click=move |_| hub.open(&open_id)
+                                            >
+                                                {title}
+                                            </button>
+                                            <button
+                                                type="button"
+                                                class="btn small"
+                                                data-testid="row-unarchive"
+                                                on:click=move |_| unarchive(id.clone())
+                                            >
+                                                "Unarchive"
+                                            </button>
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                        .into_any()
+                }
+            }}
+        </div>
+    }
+    .into_any()
 }
 
 fn rename_input_body(row: Field<RowView>, id: StoredValue<String>, edit: Rename) -> AnyView {
@@ -345,8 +453,8 @@ fn row_actions_body(row: Field<RowView>, id: StoredValue<String>, edit: Rename) 
                         data-testid="row-archive"
                         title="Archive"
                         aria-label="Archive"
-                        on:click=move |_| {
-                            if !hub.rows_just_moved() {
+                        on:click=move |ev: ev::MouseEvent| {
+                            if ev.detail() == 0 || !hub.rows_just_moved() {
                                 hub.set_flag(&id.get_value(), crate::api::Flag::Archived, true)
                             }
                         }

@@ -1761,3 +1761,80 @@ pub async fn undo_and_fork_from_a_messages_actions_act_on_the_backend(server: Se
         "the backend dropped the last turn and kept the first"
     );
 }
+
+/// Focuses the element `css` and presses Enter on it (the keyboard path of a control).
+async fn press_enter_on(b: &Browser, css: &str) {
+    b.wait(
+        &format!("{css} to exist"),
+        T,
+        &format!(
+            "const e = document.querySelector('{css}'); if (!e) return null; e.focus(); \
+                  return document.activeElement === e"
+        ),
+    )
+    .await;
+    b.client
+        .active_element()
+        .await
+        .expect("the focused element")
+        .send_keys("\u{E007}")
+        .await
+        .expect("Enter");
+}
+
+/// The backend lists `sid` with `archived` as given (`include_archived=1`).
+async fn archived_on(server: &Server, sid: &str, archived: bool) -> bool {
+    let all = server.get("api/sessions?include_archived=1").await;
+    all["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["session_id"] == sid && s["archived"] == archived)
+}
+
+pub async fn an_archived_session_is_listed_apart_and_comes_back_when_unarchived(
+    server: Server,
+    b: Browser,
+) {
+    open_app(&b, &server.url()).await;
+    let sid = start(&b, "archive me [[tokens=3]] [[ttft=0]]").await;
+    wait_reply(&b, &expected_tokens(3)).await;
+    server.wait_idle(&sid, T).await;
+    let listed = |archived: bool| {
+        format!(
+            "return document.querySelector('[data-testid=group-recent] {}, \
+             [data-testid=group-pinned] {}') {} null",
+            row(&sid),
+            row(&sid),
+            if archived { "===" } else { "!==" }
+        )
+    };
+    // Archive it from its row, with the keyboard.
+    press_enter_on(&b, &format!("{} [data-testid=row-archive]", row(&sid))).await;
+    b.wait("the row gone from the list", T, &listed(true)).await;
+    assert!(
+        archived_on(&server, &sid, true).await,
+        "the backend has it archived"
+    );
+    // The archived view lists it; Unarchive brings it back.
+    press_enter_on(&b, "[data-testid=show-archived]").await;
+    let archived_row = format!("[data-testid=archived-row][data-session-id=\"{sid}\"]");
+    b.wait(
+        "the archived row",
+        T,
+        &format!("return document.querySelector('{archived_row}') !== null"),
+    )
+    .await;
+    press_enter_on(&b, &format!("{archived_row} [data-testid=row-unarchive]")).await;
+    b.wait(
+        "the archived row gone",
+        T,
+        &format!("return document.querySelector('{archived_row}') === null"),
+    )
+    .await;
+    b.wait("the row back in the list", T, &listed(false)).await;
+    assert!(
+        archived_on(&server, &sid, false).await,
+        "the backend has it unarchived"
+    );
+}

@@ -107,6 +107,26 @@ impl Api {
         .await
     }
 
+    /// The models the backend offers.
+    pub async fn models(&self) -> Result<wire::ModelList, ApiError> {
+        self.get("Loading the models", "api/models").await
+    }
+
+    /// Sets the session's model (and provider: `None` keeps the session's).
+    pub async fn set_model(
+        &self,
+        id: &str,
+        model: &str,
+        provider: Option<&str>,
+    ) -> Result<wire::SessionEnvelope, ApiError> {
+        self.post(
+            "Changing the model",
+            "api/session/update",
+            &serde_json::json!({"session_id": id, "model": model, "model_provider": provider}),
+        )
+        .await
+    }
+
     /// Undoes the last turn (its user message and everything after it).
     pub async fn undo(&self, id: &str) -> Result<wire::UndoReply, ApiError> {
         self.post(

@@ -5,6 +5,7 @@ pub mod cards;
 pub mod composer;
 pub mod icons;
 pub mod layout;
+pub mod models;
 pub mod notices;
 pub mod pane;
 pub mod shortcuts;
@@ -35,4 +36,4 @@ macro_rules! preload_later {
 #[cfg(feature = "split")]
 use crate::hub::tabs;
 
-preload_later!(cards, composer, shortcuts, sidebar, tabs, transcript);
+preload_later!(cards, composer, models, shortcuts, sidebar, tabs, transcript);

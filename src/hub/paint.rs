@@ -184,6 +184,7 @@ impl Hub {
         set_if!(store, tps, s.tps, changed);
         set_if!(store, usage, s.usage, changed);
         set_if!(store, stream_id, s.stream_id, changed);
+        set_if!(store, model, s.model, changed);
         if changed {
             self.with(|i| *i.paints.entry(id.to_string()).or_default() += 1);
         }

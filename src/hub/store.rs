@@ -119,6 +119,8 @@ pub struct SessionView {
     pub usage: Option<String>,
     /// The stream a Stop cancels.
     pub stream_id: Option<String>,
+    /// The session's model (the model picker's value).
+    pub model: Option<String>,
 }
 
 impl SessionView {

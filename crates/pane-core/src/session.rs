@@ -168,6 +168,10 @@ pub struct SessionRuntime {
     pub(crate) message_count: u64,
     pub(crate) tool_calls: Vec<SessionToolCall>,
     pub(crate) read_only: bool,
+    /// The session's model and its provider (`/api/session/update` sets them; the next turn
+    /// uses them).
+    pub(crate) model: Option<String>,
+    pub(crate) model_provider: Option<String>,
     pub(crate) pinned: bool,
     pub(crate) archived: bool,
     /// A full load from the server has happened.
@@ -232,6 +236,11 @@ impl SessionRuntime {
     /// Index of `messages[0]` in the full transcript.
     pub fn messages_offset(&self) -> u64 {
         self.messages_offset
+    }
+
+    /// The session's model and provider, as the server last said.
+    pub fn model(&self) -> (Option<&str>, Option<&str>) {
+        (self.model.as_deref(), self.model_provider.as_deref())
     }
 
     /// Total rows in the full transcript.
@@ -579,6 +588,10 @@ impl SessionRuntime {
             self.title = Some(t);
         }
         self.read_only = d.read_only;
+        if d.model.is_some() {
+            self.model = d.model.clone();
+            self.model_provider = d.model_provider.clone();
+        }
         self.pinned = d.pinned;
         self.archived = d.archived;
         if let Some(c) = d.message_count {

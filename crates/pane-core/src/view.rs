@@ -365,6 +365,8 @@ pub struct PaneState {
     /// The session's totals (live from `metering` while a turn runs).
     pub usage: Option<String>,
     pub stream_id: Option<String>,
+    /// The session's model (the picker's value).
+    pub model: Option<String>,
 }
 
 /// The pane's state for `rt`; `row` is its sidebar row, whose title stands in until the
@@ -412,6 +414,7 @@ pub fn pane_state(rt: &SessionRuntime, row: Option<&SessionRow>) -> PaneState {
             .filter(|(i, o)| *i + *o > 0.0)
             .map(|(i, o)| format!("Session: {} in · {} out", i as u64, o as u64)),
         stream_id: rt.live_stream_id().map(str::to_string),
+        model: rt.model.clone(),
     }
 }
 

@@ -376,6 +376,7 @@ pub struct SessionDetail {
     pub archived: bool,
     pub read_only: bool,
     pub model: Option<String>,
+    pub model_provider: Option<String>,
     pub workspace: Option<String>,
     pub context_length: Option<f64>,
     pub input_tokens: Option<f64>,
@@ -400,6 +401,50 @@ pub struct RetryReply {
     pub last_user_text: Option<String>,
     pub removed_count: Option<u64>,
     pub error: Option<String>,
+}
+
+/// `GET /api/models`: the models the backend offers, by provider.
+#[derive(Debug, Clone, Default, PartialEq, FromJson)]
+pub struct ModelList {
+    pub active_provider: Option<String>,
+    pub default_model: Option<String>,
+    pub groups: Vec<ModelGroup>,
+}
+
+/// One provider's models (`provider_id` is what a session's `model_provider` names).
+#[derive(Debug, Clone, Default, PartialEq, FromJson)]
+pub struct ModelGroup {
+    pub provider: String,
+    pub provider_id: Option<String>,
+    pub models: Vec<ModelOption>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, FromJson)]
+pub struct ModelOption {
+    pub id: String,
+    pub label: Option<String>,
+}
+
+impl ModelList {
+    /// `(model, provider, label)` of every choice, in the backend's order. The provider is
+    /// `None` for the "default" group (as the stock UI sends it: the server keeps the current
+    /// one). An `@provider:model` id (a model two providers offer) names its provider.
+    pub fn choices(&self) -> Vec<(String, Option<String>, String)> {
+        let mut out = Vec::new();
+        for g in &self.groups {
+            let group_provider = g.provider_id.clone().filter(|p| p != "default");
+            for m in &g.models {
+                let provider =
+                    m.id.strip_prefix('@')
+                        .and_then(|r| r.split_once(':'))
+                        .map(|(p, _)| p.to_string())
+                        .or_else(|| group_provider.clone());
+                let label = m.label.clone().unwrap_or_else(|| m.id.clone());
+                out.push((m.id.clone(), provider, format!("{label} · {}", g.provider)));
+            }
+        }
+        out
+    }
 }
 
 /// `POST /api/session/undo`: `{ok, removed_count, removed_preview}`, or 200 `{error}` ("Nothing

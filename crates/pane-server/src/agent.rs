@@ -382,9 +382,15 @@ pub async fn run(
     sid: String,
     stream_id: String,
     message: String,
+    model: String,
     mut cancel: watch::Receiver<bool>,
 ) {
-    let plan = Plan::from_message(&message);
+    let mut plan = Plan::from_message(&message);
+    if message.contains("[[model]]") {
+        // `[[model]]`: say which model the turn runs on (as the scripted model does for the
+        // real backend).
+        plan.steps = vec![Step::Text(format!("model: {model}"))];
+    }
     let started = Instant::now();
     let mut out = Produced::default();
     let mut ttft: Option<u64> = None;

@@ -46,6 +46,11 @@ pub struct Session {
     /// Exists only in memory until its first turn starts (as upstream).
     pub persisted: bool,
     pub parent_session_id: Option<String>,
+    /// The session's model and provider (`/api/session/update`, or a turn's own).
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub model_provider: Option<String>,
     pub todo_state: Option<Value>,
     /// Bumped per saved turn (regeneration revision).
     pub revision: u64,
@@ -74,6 +79,15 @@ impl Session {
             updated_at: t,
             ..Default::default()
         }
+    }
+
+    /// The model a turn uses (the backend's default until one is chosen).
+    pub fn model_name(&self) -> &str {
+        self.model.as_deref().unwrap_or("fake-model")
+    }
+
+    pub fn provider_name(&self) -> &str {
+        self.model_provider.as_deref().unwrap_or("custom")
     }
 
     pub fn user_message_count(&self) -> usize {
@@ -119,8 +133,8 @@ pub fn row_json(s: &Session, is_streaming: bool, attention_kind: Option<&str>) -
         "title": s.shown_title(),
         "display_title": s.shown_title(),
         "workspace": "/srv/hermes/workspace",
-        "model": "fake-model",
-        "model_provider": "custom",
+        "model": s.model_name(),
+        "model_provider": s.provider_name(),
         "message_count": s.message_count(),
         "user_message_count": s.user_message_count(),
         "created_at": s.created_at,
@@ -159,8 +173,8 @@ pub fn compact_json(s: &Session, messages: &[Value], is_streaming: bool) -> Map<
         "session_id": s.session_id,
         "title": s.shown_title(),
         "workspace": "/srv/hermes/workspace",
-        "model": "fake-model",
-        "model_provider": "custom",
+        "model": s.model_name(),
+        "model_provider": s.provider_name(),
         "message_count": s.message_count(),
         "created_at": s.created_at,
         "updated_at": s.updated_at,

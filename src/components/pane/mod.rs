@@ -45,6 +45,10 @@ pub fn SessionPane(id: String) -> impl IntoView {
                         }
                     }}
                 </span>
+                <super::models::ModelPicker
+                    id=sid
+                    model=Signal::derive(move || store.model().get())
+                />
                 <span class="usage muted" data-testid="pane-usage">
                     {move || store.usage().get()}
                 </span>

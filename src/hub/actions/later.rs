@@ -61,10 +61,19 @@ later!(pub(super) start_turn(hub: Hub, start: Start) -> Result<(), String> => st
 
 /// `chat/start` for a turn whose optimistic row shows; what it answered goes to the core.
 pub(super) async fn start_turn_body(hub: Hub, s: Start) -> Result<(), String> {
+    // The session's model, as the stock UI sends it (the picker set it on the server).
+    let (model, model_provider) = hub.with(|i| {
+        i.core.session(&s.session).map_or((None, None), |rt| {
+            let (m, p) = rt.model();
+            (m.map(str::to_string), p.map(str::to_string))
+        })
+    });
     let req = ChatStartRequest {
         session_id: s.session.clone(),
         message: s.message,
         attachments: s.uploads.clone(),
+        model,
+        model_provider,
         ..Default::default()
     };
     let (input, result) = match hub.api().chat_start(&req).await {

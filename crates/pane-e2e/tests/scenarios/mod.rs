@@ -1838,3 +1838,63 @@ pub async fn an_archived_session_is_listed_apart_and_comes_back_when_unarchived(
         "the backend has it unarchived"
     );
 }
+
+/// The session's model as the backend has it.
+async fn session_model(server: &Server, sid: &str) -> String {
+    let v = server
+        .get(&format!("api/session?session_id={sid}&messages=0"))
+        .await;
+    v["session"]["model"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+pub async fn the_model_picker_sets_the_sessions_model_and_its_next_turn_uses_it(
+    server: Server,
+    b: Browser,
+) {
+    open_app(&b, &server.url()).await;
+    let sid = start(&b, "first [[tokens=2]] [[ttft=0]]").await;
+    wait_reply(&b, &expected_tokens(2)).await;
+    server.wait_idle(&sid, T).await;
+    let picker = format!("{SHOWN} [data-testid=model-picker]");
+    b.wait(
+        "the model picker with the backend's models",
+        T,
+        &format!(
+            "const p = document.querySelector('{picker}'); return p && \
+             [...p.options].some(o => o.value === 'fake-model-b') && p.value === 'fake-model'"
+        ),
+    )
+    .await;
+    assert_eq!(session_model(&server, &sid).await, "fake-model");
+    // Keyboard only: focus the picker, the next option with the arrow key.
+    b.js(&format!(
+        "document.querySelector('{picker}').focus(); return true"
+    ))
+    .await;
+    b.client
+        .active_element()
+        .await
+        .expect("the picker")
+        .send_keys("\u{E015}")
+        .await
+        .expect("ArrowDown");
+    let deadline = Instant::now() + T;
+    while session_model(&server, &sid).await != "fake-model-b" {
+        assert!(
+            Instant::now() < deadline,
+            "the backend took the session's new model"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        b.js(&format!("return document.querySelector('{picker}').value"))
+            .await,
+        "fake-model-b",
+        "the header shows the session's model"
+    );
+    send(&b, "which model [[model]] [[ttft=0]]").await;
+    wait_reply(&b, "model: fake-model-b").await;
+}

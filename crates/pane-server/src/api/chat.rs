@@ -36,7 +36,7 @@ pub(super) async fn chat_start(State(app): AppState, bytes: Bytes) -> Response {
         app.channels.lock().expect("channels").remove(&stream_id);
         r
     };
-    let (started_at, title) = {
+    let (started_at, title, model) = {
         let mut map = app.sessions.lock().expect("sessions");
         let Some(s) = map.get_mut(&sid) else {
             return refuse(err(StatusCode::NOT_FOUND, "Session not found"));
@@ -60,6 +60,14 @@ pub(super) async fn chat_start(State(app): AppState, bytes: Bytes) -> Response {
             );
         }
         let t = now();
+        // A turn's own model becomes the session's (as upstream's chat/start).
+        if let Some(m) = str_field(&v, "model").filter(|m| !m.is_empty()) {
+            s.model = Some(m.to_string());
+            if let Some(p) = str_field(&v, "model_provider") {
+                s.model_provider = Some(p.to_string());
+            }
+        }
+        let model = s.model_name().to_string();
         s.active_stream_id = Some(stream_id.clone());
         s.pending_user_message = Some(message.clone());
         s.pending_attachments = attachments
@@ -76,7 +84,7 @@ pub(super) async fn chat_start(State(app): AppState, bytes: Bytes) -> Response {
             s.title = Some(message.chars().take(80).collect());
         }
         app.store.save_session(s);
-        (t, s.shown_title())
+        (t, s.shown_title(), model)
     };
     let (tx, rx) = watch::channel(false);
     app.runs.lock().expect("runs").insert(stream_id.clone(), tx);
@@ -86,6 +94,7 @@ pub(super) async fn chat_start(State(app): AppState, bytes: Bytes) -> Response {
         sid.clone(),
         stream_id.clone(),
         message,
+        model.clone(),
         rx,
     ));
     no_store(
@@ -95,6 +104,7 @@ pub(super) async fn chat_start(State(app): AppState, bytes: Bytes) -> Response {
             "pending_started_at": started_at,
             "turn_id": format!("{}-{}", chrono_like(started_at), hex_id(12)),
             "title": title,
+            "effective_model": model,
             "effective_model_provider": "custom",
         }))
         .into_response(),

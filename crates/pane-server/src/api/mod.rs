@@ -82,6 +82,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/session/truncate", post(truncate_session))
         .route("/api/session/retry", post(retry_session))
         .route("/api/session/undo", post(undo_session))
+        .route("/api/session/update", post(update_session))
+        .route("/api/models", get(models))
         .route("/api/session/branch", post(branch_session))
         .route("/api/chat/start", post(chat_start))
         .route("/api/chat/stream", get(chat_stream))

@@ -455,6 +455,47 @@ pub(super) async fn retry_session(State(app): AppState, bytes: Bytes) -> Respons
     }
 }
 
+/// The models the scripted provider offers, in upstream's shape (one `custom` group).
+pub(super) async fn models() -> Response {
+    no_store(
+        Json(json!({
+            "active_provider": "custom",
+            "default_model": "fake-model",
+            "configured_model_badges": {
+                "fake-model": {"role": "primary", "label": "Primary", "provider": "custom"}
+            },
+            "groups": [{
+                "provider": "Custom",
+                "provider_id": "custom",
+                "models": [
+                    {"id": "fake-model", "label": "fake-model"},
+                    {"id": "fake-model-b", "label": "fake-model-b"}
+                ]
+            }],
+            "aliases": {}
+        }))
+        .into_response(),
+    )
+}
+
+/// As upstream: `model` and `model_provider` (absent or null keeps the provider); the reply
+/// is the whole session.
+pub(super) async fn update_session(State(app): AppState, bytes: Bytes) -> Response {
+    let v = body(&bytes);
+    match with_session(&app, &v, |s| {
+        if let Some(m) = str_field(&v, "model").filter(|m| !m.is_empty()) {
+            s.model = Some(m.to_string());
+        }
+        if let Some(p) = str_field(&v, "model_provider").filter(|p| !p.is_empty()) {
+            s.model_provider = Some(p.to_string());
+        }
+        Ok(())
+    }) {
+        Ok(s) => session_reply(&app, &s, false),
+        Err(r) => r,
+    }
+}
+
 /// As upstream's `undo_last`: the last user message and everything after it go (one turn; no
 /// stream check); nothing to undo is a 200 `{error}`.
 pub(super) async fn undo_session(State(app): AppState, bytes: Bytes) -> Response {

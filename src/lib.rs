@@ -31,7 +31,8 @@ pub fn App() -> impl IntoView {
     });
     // The tabs agree who holds the chat streams once its code is in.
     lazy::start(lazy::Chunk::Later, preload_later, move || {
-        hub::tabs::tell(hub, hub::tabs::Event::Start)
+        hub::tabs::tell(hub, hub::tabs::Event::Start);
+        hub.load_settings();
     });
     #[cfg(feature = "test-hooks")]
     test_hooks::install(hub);

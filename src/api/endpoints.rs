@@ -107,6 +107,19 @@ impl Api {
         .await
     }
 
+    pub async fn settings(&self) -> Result<wire::Settings, ApiError> {
+        self.get("Loading the settings", "api/settings").await
+    }
+
+    /// Saves some settings (a partial object); the reply is all of them.
+    pub async fn save_settings(
+        &self,
+        changes: &serde_json::Value,
+    ) -> Result<wire::Settings, ApiError> {
+        self.post("Saving the settings", "api/settings", changes)
+            .await
+    }
+
     /// The models the backend offers.
     pub async fn models(&self) -> Result<wire::ModelList, ApiError> {
         self.get("Loading the models", "api/models").await

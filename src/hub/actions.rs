@@ -199,6 +199,11 @@ impl Hub {
         self.spawn_later(lazy::run(retry(*self, id.to_string())));
     }
 
+    /// Reads the backend's settings (once the later chunk is in).
+    pub fn load_settings(&self) {
+        self.spawn_later(lazy::run(load_settings(*self)));
+    }
+
     /// Undoes the last turn on the server, then shows what is left.
     pub fn undo(&self, id: &str) {
         self.spawn_later(lazy::run(undo(*self, id.to_string())));

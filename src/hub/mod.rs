@@ -102,6 +102,9 @@ pub struct Hub {
     pub announce: RwSignal<String>,
     /// Set while the backend cannot be reached.
     pub offline: RwSignal<Option<String>>,
+    /// The backend's settings the pane honours (`/api/settings`, shared with the stock UI).
+    pub send_key: RwSignal<pane_core::view::SendKey>,
+    pub notifications: RwSignal<bool>,
 }
 
 impl Hub {
@@ -140,6 +143,8 @@ impl Hub {
             toasts: RwSignal::new(Vec::new()),
             announce: RwSignal::new(String::new()),
             offline: RwSignal::new(None),
+            send_key: RwSignal::new(Default::default()),
+            notifications: RwSignal::new(false),
         }
     }
 

@@ -294,6 +294,59 @@ pub fn transcript(rt: &SessionRuntime) -> Vec<TranscriptItem> {
     items
 }
 
+/// Which key combination sends the composer's message (the backend's `send_key` setting,
+/// shared with the stock UI); the other Enter combinations insert a new line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SendKey {
+    /// Enter sends, Shift+Enter is a new line.
+    #[default]
+    Enter,
+    /// Ctrl (or Cmd) + Enter sends, Enter is a new line.
+    CtrlEnter,
+    /// Shift+Enter sends, Enter is a new line.
+    ShiftEnter,
+}
+
+impl SendKey {
+    /// From the setting's value (`enter`, `ctrl+enter`, `shift+enter`); anything else is the
+    /// default, as the backend treats it.
+    pub fn from_setting(value: &str) -> SendKey {
+        match value {
+            "ctrl+enter" => SendKey::CtrlEnter,
+            "shift+enter" => SendKey::ShiftEnter,
+            _ => SendKey::Enter,
+        }
+    }
+
+    /// The setting's value.
+    pub fn as_setting(self) -> &'static str {
+        match self {
+            SendKey::Enter => "enter",
+            SendKey::CtrlEnter => "ctrl+enter",
+            SendKey::ShiftEnter => "shift+enter",
+        }
+    }
+
+    /// Whether Enter with these modifiers sends (`ctrl` is Ctrl or Cmd). Never while an IME
+    /// composition is in progress (the caller checks).
+    pub fn sends(self, shift: bool, ctrl: bool) -> bool {
+        match self {
+            SendKey::Enter => !shift && !ctrl,
+            SendKey::CtrlEnter => ctrl,
+            SendKey::ShiftEnter => shift && !ctrl,
+        }
+    }
+
+    /// The composer's hint.
+    pub fn hint(self) -> &'static str {
+        match self {
+            SendKey::Enter => "Enter to send, Shift+Enter for a new line",
+            SendKey::CtrlEnter => "Ctrl+Enter to send, Enter for a new line",
+            SendKey::ShiftEnter => "Shift+Enter to send, Enter for a new line",
+        }
+    }
+}
+
 /// For each item, how many messages a fork "from here" keeps (`/api/session/branch`
 /// `keep_count`): everything up to the next user message — the whole turn the item belongs to,
 /// its tool results included — or the whole transcript for the last turn. `total` is the
@@ -643,6 +696,26 @@ mod tests {
         assert!(
             !places_changed(&["a", "b"], &["a"]),
             "a row that left moves nothing before it"
+        );
+    }
+
+    #[test]
+    fn the_send_key_setting_decides_which_enter_sends() {
+        let all = [(false, false), (true, false), (false, true), (true, true)];
+        let sending = |k: SendKey| all.iter().map(|(s, c)| k.sends(*s, *c)).collect::<Vec<_>>();
+        assert_eq!(sending(SendKey::Enter), vec![true, false, false, false]);
+        assert_eq!(sending(SendKey::CtrlEnter), vec![false, false, true, true]);
+        assert_eq!(
+            sending(SendKey::ShiftEnter),
+            vec![false, true, false, false]
+        );
+        for k in [SendKey::Enter, SendKey::CtrlEnter, SendKey::ShiftEnter] {
+            assert_eq!(SendKey::from_setting(k.as_setting()), k);
+        }
+        assert_eq!(
+            SendKey::from_setting("alt+enter"),
+            SendKey::Enter,
+            "unknown: the default"
         );
     }
 

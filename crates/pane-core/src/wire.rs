@@ -403,6 +403,14 @@ pub struct RetryReply {
     pub error: Option<String>,
 }
 
+/// `GET/POST /api/settings` (a flat object; the pane reads what it honours).
+#[derive(Debug, Clone, Default, PartialEq, FromJson)]
+pub struct Settings {
+    pub send_key: Option<String>,
+    pub theme: Option<String>,
+    pub notifications_enabled: bool,
+}
+
 /// `GET /api/models`: the models the backend offers, by provider.
 #[derive(Debug, Clone, Default, PartialEq, FromJson)]
 pub struct ModelList {

@@ -48,6 +48,7 @@ on_the_stand_in!(
     undo_and_fork_from_a_messages_actions_act_on_the_backend,
     an_archived_session_is_listed_apart_and_comes_back_when_unarchived,
     the_model_picker_sets_the_sessions_model_and_its_next_turn_uses_it,
+    the_send_key_setting_is_read_from_and_saved_to_the_backend,
     password_mode_goes_through_the_login_and_posts_carry_the_csrf_token {
         ServerOpts { password: Some("s3cret".into()), ..ServerOpts::default() }
     },

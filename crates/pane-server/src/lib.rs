@@ -115,6 +115,8 @@ pub struct App {
     /// Kinds of dangerous command the user allowed: for a session ("session"), or for good
     /// ("always", upstream's permanent allowlist).
     pub allowed: Mutex<Allowed>,
+    /// `/api/settings` values set so far (over upstream's defaults).
+    pub settings: Mutex<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// What approvals answered "session" or "always" allow without asking again.
@@ -183,6 +185,7 @@ impl App {
             faults: faults::FaultState::default(),
             auth,
             allowed: Mutex::new(Allowed::default()),
+            settings: Mutex::new(serde_json::Map::new()),
             config,
         }))
     }

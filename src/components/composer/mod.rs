@@ -42,9 +42,14 @@ fn autogrow(el: &web_sys::HtmlTextAreaElement) {
     let _ = style.set_property("overflow-y", if capped { "auto" } else { "hidden" });
 }
 
-/// Enter sends unless Shift is held or an IME composition is in progress.
+/// Enter sends as the backend's `send_key` setting says (Enter, Ctrl+Enter or Shift+Enter),
+/// never during an IME composition.
 fn is_send_key(ev: &ev::KeyboardEvent) -> bool {
-    ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() && ev.key_code() != 229
+    let key = crate::use_hub().send_key.get_untracked();
+    ev.key() == "Enter"
+        && !ev.is_composing()
+        && ev.key_code() != 229
+        && key.sends(ev.shift_key(), ev.ctrl_key() || ev.meta_key())
 }
 
 #[component]
@@ -170,9 +175,9 @@ pub fn Composer(id: String, store: Store<SessionView>, shown: Memo<bool>) -> imp
     };
     let placeholder = move || {
         if busy.get() {
-            "Reply running — your message will be queued"
+            "Reply running — your message will be queued".to_string()
         } else {
-            "Message Hermes (Enter to send, Shift+Enter for a new line)"
+            format!("Message Hermes ({})", hub.send_key.get().hint())
         }
     };
     view! {

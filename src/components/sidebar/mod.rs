@@ -46,11 +46,23 @@ pub fn Sidebar() -> impl IntoView {
     };
     let side = hub.sidebar;
     let archived = RwSignal::new(false);
+    let settings = RwSignal::new(false);
     view! {
         <nav class="sidebar" aria-label="Sessions" data-testid="sidebar">
             <div class="sidebar-head">
                 <span class="brand">"Hermes"</span>
                 <ThemeToggle />
+                <button
+                    type="button"
+                    class="icon-btn"
+                    data-testid="settings-toggle"
+                    title="Settings"
+                    aria-label="Settings"
+                    aria-expanded=move || settings.get().to_string()
+                    on:click=move |_| settings.update(|s| *s = !*s)
+                >
+                    "⚙"
+                </button>
                 <button
                     type="button"
                     class="btn primary"
@@ -61,6 +73,9 @@ pub fn Sidebar() -> impl IntoView {
                     "+ New"
                 </button>
             </div>
+            <Show when=move || {
+                settings.get()
+            }>{lazy::view(move || lazy::now(settings_panel()), lazy::loading)}</Show>
             <input
                 class="search"
                 type="search"
@@ -278,6 +293,67 @@ crate::later_fns! {
         edit: Rename,
     ) -> AnyView as preload_row_actions => row_actions_body;
     fn archived_list() -> AnyView as preload_archived => archived_list_body;
+    fn settings_panel() -> AnyView as preload_settings => settings_panel_body;
+}
+
+/// The backend's settings the pane honours, saved to `/api/settings` (so the stock UI agrees).
+fn settings_panel_body() -> AnyView {
+    use pane_core::view::SendKey;
+    let hub = use_hub();
+    let save = move |changes: serde_json::Value| {
+        leptos::task::spawn_local(async move {
+            match hub.api().save_settings(&changes).await {
+                Ok(s) => hub.apply_settings(&s),
+                Err(e) => hub.toast(ToastKind::Error, e.message, None),
+            }
+        })
+    };
+    let keys = [
+        (SendKey::Enter, "Enter"),
+        (SendKey::CtrlEnter, "Ctrl+Enter"),
+        (SendKey::ShiftEnter, "Shift+Enter"),
+    ];
+    view! {
+        <div class="settings" data-testid="settings-panel" role="group" aria-label="Settings">
+            <label>
+                "Send with "
+                <select
+                    data-testid="setting-send-key"
+                    on:change=move |ev| {
+                        let key = SendKey::from_setting(&event_target_value(&ev));
+                        save(serde_json::json!({ "send_key": key.as_setting() }));
+                    }
+                >
+                    {keys
+                        .into_iter()
+                        .map(|(k, label)| {
+                            view! {
+                                <option
+                                    value=k.as_setting()
+                                    prop:selected=move || hub.send_key.get() == k
+                                >
+                                    {label}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <label>
+                <input
+                    type="checkbox"
+                    data-testid="setting-notifications"
+                    prop:checked=move || hub.notifications.get()
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        save(serde_json::json!({ "notifications_enabled": on }));
+                    }
+                />
+                " Notifications"
+            </label>
+        </div>
+    }
+    .into_any()
 }
 
 /// The archived sessions (`include_archived=1`), each with Unarchive; fetched when opened and

@@ -285,6 +285,25 @@ pub(super) async fn retry_body(hub: Hub, id: String) {
     }
 }
 
+later!(pub(super) load_settings(hub: Hub) -> () => load_settings_body);
+
+pub(super) async fn load_settings_body(hub: Hub) {
+    match hub.api().settings().await {
+        Ok(s) => hub.apply_settings(&s),
+        // The defaults stay (Enter sends); said on the console only.
+        Err(e) => leptos::logging::warn!("settings: {}", e.message),
+    }
+}
+
+impl Hub {
+    /// Takes the settings the backend answered (a load or a save).
+    pub(crate) fn apply_settings(&self, s: &pane_core::wire::Settings) {
+        let key = pane_core::view::SendKey::from_setting(s.send_key.as_deref().unwrap_or(""));
+        self.send_key.set(key);
+        self.notifications.set(s.notifications_enabled);
+    }
+}
+
 later!(pub(super) undo(hub: Hub, id: String) -> () => undo_body);
 
 pub(super) async fn undo_body(hub: Hub, id: String) {

@@ -1898,3 +1898,80 @@ pub async fn the_model_picker_sets_the_sessions_model_and_its_next_turn_uses_it(
     send(&b, "which model [[model]] [[ttft=0]]").await;
     wait_reply(&b, "model: fake-model-b").await;
 }
+
+pub async fn the_send_key_setting_is_read_from_and_saved_to_the_backend(
+    server: Server,
+    b: Browser,
+) {
+    open_app(&b, &server.url()).await;
+    // Keyboard only: open the settings, pick Ctrl+Enter with the arrow key.
+    press_enter_on(&b, "[data-testid=settings-toggle]").await;
+    b.wait(
+        "the send-key setting",
+        T,
+        "return document.querySelector('[data-testid=setting-send-key]')?.value === 'enter'",
+    )
+    .await;
+    b.js("document.querySelector('[data-testid=setting-send-key]').focus(); return true")
+        .await;
+    b.client
+        .active_element()
+        .await
+        .expect("the select")
+        .send_keys("\u{E015}")
+        .await
+        .expect("ArrowDown");
+    let deadline = Instant::now() + T;
+    while server.get("api/settings").await["send_key"] != "ctrl+enter" {
+        assert!(Instant::now() < deadline, "the backend saved send_key");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let sid = new_session(&b).await;
+    let input = format!("{SHOWN} [data-testid=composer-input]");
+    b.wait(
+        "the hint follows the setting",
+        T,
+        &format!(
+            "return (document.querySelector('{input}')?.placeholder || '').includes('Ctrl+Enter')"
+        ),
+    )
+    .await;
+    // Enter is a new line now; Ctrl+Enter sends.
+    b.type_into(&input, "line one\u{E007}line two [[tokens=2]] [[ttft=0]]")
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        b.js(&format!(
+            "return document.querySelectorAll('{SHOWN} [data-testid=user-text]').length"
+        ))
+        .await,
+        0,
+        "Enter did not send"
+    );
+    b.type_into(&input, "\u{E009}\u{E007}\u{E000}").await;
+    wait_reply(&b, &expected_tokens(2)).await;
+    let sent = b
+        .js(&format!(
+            "return document.querySelector('{SHOWN} [data-testid=user-text]').innerText"
+        ))
+        .await;
+    assert!(
+        sent.as_str().unwrap().contains("line one\nline two"),
+        "one message with its new line: {sent}"
+    );
+    server.wait_idle(&sid, T).await;
+    // A reload reads the setting from the backend again.
+    b.js("location.reload(); return true").await;
+    b.wait(
+        "the setting after a reload",
+        T,
+        &format!(
+            "return (document.querySelector('{input}')?.placeholder || '').includes('Ctrl+Enter')"
+        ),
+    )
+    .await;
+    // Back to the default for the scenarios after this one (same backend).
+    server
+        .post("api/settings", json!({"send_key": "enter"}))
+        .await;
+}

@@ -84,6 +84,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/session/undo", post(undo_session))
         .route("/api/session/update", post(update_session))
         .route("/api/models", get(models))
+        .route("/api/settings", get(get_settings).post(post_settings))
         .route("/api/session/branch", post(branch_session))
         .route("/api/chat/start", post(chat_start))
         .route("/api/chat/stream", get(chat_stream))

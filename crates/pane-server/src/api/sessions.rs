@@ -455,6 +455,44 @@ pub(super) async fn retry_session(State(app): AppState, bytes: Bytes) -> Respons
     }
 }
 
+/// Upstream's defaults of the settings the pane reads, with what was set over them.
+fn settings_json(app: &App) -> Value {
+    let mut v = json!({
+        "send_key": "enter", "theme": "dark", "skin": "default", "notifications_enabled": false,
+        "sound_enabled": false, "default_message_mode": "steer", "show_thinking": true,
+        "language": "en", "bot_name": "Hermes", "auth_enabled": app.auth.enabled()
+    });
+    for (k, x) in app.settings.lock().expect("settings").iter() {
+        v[k] = x.clone();
+    }
+    v
+}
+
+pub(super) async fn get_settings(State(app): AppState) -> Response {
+    no_store(Json(settings_json(&app)).into_response())
+}
+
+/// A partial object; as upstream, an unknown key or an out-of-range value is ignored.
+pub(super) async fn post_settings(State(app): AppState, bytes: Bytes) -> Response {
+    let v = body(&bytes);
+    {
+        let mut set = app.settings.lock().expect("settings");
+        if let Some(k) =
+            str_field(&v, "send_key").filter(|k| ["enter", "ctrl+enter", "shift+enter"].contains(k))
+        {
+            set.insert("send_key".into(), json!(k));
+        }
+        if let Some(t) = str_field(&v, "theme").filter(|t| ["light", "dark", "system"].contains(t))
+        {
+            set.insert("theme".into(), json!(t));
+        }
+        if let Some(n) = v.get("notifications_enabled").and_then(Value::as_bool) {
+            set.insert("notifications_enabled".into(), json!(n));
+        }
+    }
+    no_store(Json(settings_json(&app)).into_response())
+}
+
 /// The models the scripted provider offers, in upstream's shape (one `custom` group).
 pub(super) async fn models() -> Response {
     no_store(

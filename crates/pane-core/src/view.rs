@@ -93,7 +93,9 @@ pub fn sidebar_row(row: &SessionRow, hub: &Hub) -> SidebarRow {
         attention: attention.filter(|_| running),
         preview: rt.and_then(SessionRuntime::preview),
         unread: hub.is_unread(&row.session_id),
-        pinned: rt.filter(|r| r.loaded).map_or(row.pinned, |r| r.pinned),
+        // The list is asked again after every pin (here or in another tab, through the list
+        // channel): its flag is the newest; a loaded session's may predate the pin.
+        pinned: row.pinned,
         archived: row.archived,
         stream_id: if running {
             rt.and_then(|r| r.live_stream_id().map(str::to_string))

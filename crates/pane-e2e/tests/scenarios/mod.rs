@@ -1975,3 +1975,183 @@ pub async fn the_send_key_setting_is_read_from_and_saved_to_the_backend(
         .post("api/settings", json!({"send_key": "enter"}))
         .await;
 }
+
+/// The user messages the backend saved for `sid`, as typed (the content's text).
+async fn saved_user_texts(server: &Server, sid: &str) -> Vec<String> {
+    server
+        .messages(sid)
+        .await
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .map(|m| match &m["content"] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+pub async fn retry_edit_pin_search_copy_and_delete_each_do_what_they_say(
+    server: Server,
+    b: Browser,
+) {
+    open_app(&b, &server.url()).await;
+    let first = "alpha topic [[tokens=3]] [[delay=300]] [[ttft=0]]";
+    let sid = start(&b, first).await;
+    wait_reply(&b, &expected_tokens(3)).await;
+    server.wait_idle(&sid, T).await;
+    let status =
+        format!("document.querySelector('{SHOWN} [data-testid=pane-status]').dataset.status");
+
+    // Retry: the turn runs again in place of the old one.
+    b.click(&format!("{SHOWN} [data-testid=retry-last]")).await;
+    b.wait(
+        "the retried turn running",
+        T,
+        &format!("return {status} !== 'idle'"),
+    )
+    .await;
+    b.wait(
+        "the retried turn done",
+        T,
+        &format!("return {status} === 'idle'"),
+    )
+    .await;
+    server.wait_idle(&sid, T).await;
+    wait_reply(&b, &expected_tokens(3)).await;
+    assert_eq!(
+        saved_user_texts(&server, &sid).await,
+        vec![first.to_string()],
+        "replaced, once"
+    );
+
+    // Edit & resend: the message is replaced by the edit, and answered again.
+    b.click(&format!("{SHOWN} [data-testid=edit-message]"))
+        .await;
+    let edited = "edited topic [[tokens=2]] [[ttft=0]]";
+    b.js(&format!(
+        "const e = document.querySelector('{SHOWN} [data-testid=edit-input]'); e.value = ''; \
+         e.dispatchEvent(new Event('input', {{bubbles: true}})); return true"
+    ))
+    .await;
+    b.type_into(&format!("{SHOWN} [data-testid=edit-input]"), edited)
+        .await;
+    b.click(&format!("{SHOWN} [data-testid=edit-resend]")).await;
+    wait_reply(&b, &expected_tokens(2)).await;
+    server.wait_idle(&sid, T).await;
+    assert_eq!(
+        saved_user_texts(&server, &sid).await,
+        vec![edited.to_string()]
+    );
+
+    // Pin: the row moves to the pinned group, and the backend has it pinned.
+    b.click(&format!("{} [data-testid=row-pin]", row(&sid)))
+        .await;
+    // Rows keep their places while the pointer is over the list: it moves away.
+    b.click(&format!("{SHOWN} [data-testid=pane-title]")).await;
+    b.wait(
+        "the row pinned",
+        T,
+        &format!(
+            "return document.querySelector('[data-testid=group-pinned] {}') !== null",
+            row(&sid)
+        ),
+    )
+    .await;
+    let pinned = server.get("api/sessions").await["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["session_id"] == sid.as_str() && s["pinned"] == true);
+    assert!(pinned, "the backend has it pinned");
+
+    // Search: the backend's search finds it by its content; nonsense finds nothing.
+    b.type_into("[data-testid=search]", "edited").await;
+    b.wait(
+        "the session in the results",
+        T,
+        &format!(
+            "return document.querySelector('[data-testid=group-results] {}') !== null",
+            row(&sid)
+        ),
+    )
+    .await;
+    b.type_into("[data-testid=search]", "zzqx").await;
+    b.wait(
+        "no results",
+        T,
+        "return document.querySelector('[data-testid=no-results]') !== null",
+    )
+    .await;
+    b.type_into("[data-testid=search]", "\u{E00C}").await; // Escape
+    b.wait(
+        "the list back",
+        T,
+        &format!(
+            "return document.querySelector('[data-testid=group-pinned] {}') !== null",
+            row(&sid)
+        ),
+    )
+    .await;
+
+    // Copy: a code block's button puts its code on the clipboard.
+    b.cdp(
+        "Browser.grantPermissions",
+        json!({"permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]}),
+    )
+    .await;
+    send(&b, "Show me what you can render [[ttft=0]]").await;
+    b.wait(
+        "a code block",
+        T,
+        &format!("return document.querySelector('{SHOWN} [data-role=assistant]:not(.live) [data-testid=copy-code]') !== null"),
+    )
+    .await;
+    server.wait_idle(&sid, T).await;
+    b.click(&format!(
+        "{SHOWN} [data-role=assistant]:not(.live) [data-testid=copy-code]"
+    ))
+    .await;
+    let copied = b
+        .js_async(
+            "const done = arguments[0]; navigator.clipboard.readText().then(done, e => \
+             done('ERR ' + e))",
+        )
+        .await;
+    let code = b
+        .js(&format!(
+            "return document.querySelector('{SHOWN} [data-role=assistant]:not(.live) .code-block \
+             code').textContent"
+        ))
+        .await;
+    assert_eq!(copied, code, "the clipboard holds the code block's code");
+
+    // Delete: asks first; cancel keeps it, confirm deletes it on the backend.
+    b.click(&format!("{} [data-testid=row-delete]", row(&sid)))
+        .await;
+    b.click(&format!("{} [data-testid=row-delete-cancel]", row(&sid)))
+        .await;
+    assert!(
+        b.js(&format!(
+            "return document.querySelector('{}') !== null",
+            row(&sid)
+        ))
+        .await
+            == true
+    );
+    b.click(&format!("{} [data-testid=row-delete]", row(&sid)))
+        .await;
+    b.click(&format!("{} [data-testid=row-delete-confirm]", row(&sid)))
+        .await;
+    b.wait(
+        "the row gone",
+        T,
+        &format!("return document.querySelector('{}') === null", row(&sid)),
+    )
+    .await;
+    let listed = server.get("api/sessions").await["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["session_id"] == sid.as_str());
+    assert!(!listed, "the backend deleted it");
+}

@@ -437,6 +437,9 @@ impl Hub {
         } else if let Some(s) = rt.stream.as_mut() {
             s.confirmed = true;
         }
+        // The turn's uploads show on its user message (a reattach after a 409 starts a live
+        // turn of its own).
+        rt.show_pending_attachments();
         let mut commands = self.intents_to_commands(&id, intents);
         commands.extend(self.schedule());
         commands

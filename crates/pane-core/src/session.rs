@@ -283,6 +283,21 @@ impl SessionRuntime {
         self.stream.as_ref()
     }
 
+    /// Puts the uploads riding with the turn on its live user message, if it shows none.
+    pub(crate) fn show_pending_attachments(&mut self) {
+        let names: Vec<String> = self
+            .pending_attachments
+            .iter()
+            .map(|a| a.name.clone())
+            .collect();
+        if let Some(l) = self.live.as_mut().filter(|l| l.attachments.is_empty()) {
+            if !names.is_empty() {
+                l.attachments = names;
+                self.touch();
+            }
+        }
+    }
+
     /// Uploads riding with the current turn.
     pub fn pending_attachments(&self) -> &[UploadedFile] {
         &self.pending_attachments
@@ -532,6 +547,20 @@ impl SessionRuntime {
                     });
                 }
                 // Else the stream is ours and live: keep what was applied; the cursor is exact.
+                // The turn's uploads: the real backend lists them only with the messages
+                // (`messages=1`), so the metadata load that seeded the live turn had none.
+                let names: Vec<String> = detail
+                    .pending_attachments
+                    .iter()
+                    .map(AttachmentRef::display_name)
+                    .collect();
+                if let Some(l) = self
+                    .live
+                    .as_mut()
+                    .filter(|l| l.attachments.is_empty() && !names.is_empty())
+                {
+                    l.attachments = names;
+                }
             }
             None => {
                 // The server has no live turn: whatever we were following is over.

@@ -1225,3 +1225,26 @@ fn a_poll_sent_before_the_stream_showed_a_card_does_not_clear_it() {
     polled(&mut hub, after);
     assert!(hub.session("a").unwrap().approval().is_none());
 }
+
+#[test]
+fn uploads_listed_only_with_the_messages_still_show_on_the_live_turn() {
+    let mut hub = Hub::new(Budget::with_connections(4));
+    let running = |attachments: Vec<AttachmentRef>| SessionDetail {
+        session_id: "a".into(),
+        active_stream_id: Some("sa".into()),
+        pending_user_message: Some("read it".into()),
+        pending_attachments: attachments,
+        is_streaming: true,
+        ..Default::default()
+    };
+    // The metadata load (as the real backend answers `messages=0`): no uploads listed.
+    load(&mut hub, "a", &running(Vec::new()), false);
+    assert!(hub.session("a").unwrap().live().unwrap().attachments.is_empty());
+    let file = AttachmentRef("notes.txt".into());
+    load(&mut hub, "a", &running(vec![file]), true);
+    assert_eq!(
+        hub.session("a").unwrap().live().unwrap().attachments,
+        vec!["notes.txt".to_string()],
+        "the window's list of the turn's uploads shows on its user message"
+    );
+}

@@ -158,7 +158,11 @@ pub(super) fn UserMessage(
             {(!attachments.is_empty())
                 .then(|| {
                     view! {
-                        <ul class="attachments" aria-label="Attachments">
+                        <ul
+                            class="attachments"
+                            aria-label="Attachments"
+                            data-testid="message-attachments"
+                        >
                             {attachments
                                 .iter()
                                 .map(|a| {

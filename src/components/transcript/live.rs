@@ -51,7 +51,7 @@ pub(super) fn LiveReply(store: Store<SessionView>) -> impl IntoView {
                                 (!a.is_empty())
                                     .then(|| {
                                         view! {
-                                            <ul class="attachments">
+                                            <ul class="attachments" data-testid="message-attachments">
                                                 {a
                                                     .into_iter()
                                                     .map(|a| {

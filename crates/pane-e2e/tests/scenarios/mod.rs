@@ -2155,3 +2155,60 @@ pub async fn retry_edit_pin_search_copy_and_delete_each_do_what_they_say(
         .any(|s| s["session_id"] == sid.as_str());
     assert!(!listed, "the backend deleted it");
 }
+
+pub async fn uploads_sent_with_a_running_turn_show_on_it_while_it_streams_after_a_switch_and_a_reload(
+    server: Server,
+    b: Browser,
+) {
+    open_app(&b, &server.url()).await;
+    let other = start(&b, "elsewhere [[tokens=2]] [[ttft=0]]").await;
+    wait_reply(&b, &expected_tokens(2)).await;
+    let sid = new_session(&b).await;
+    let name = format!("{}.txt", unique("notes"));
+    let path = std::env::temp_dir().join(&name);
+    std::fs::write(&path, "a file that rides with the turn\n").expect("temp file");
+    b.client
+        .find(fantoccini::Locator::Css(&format!(
+            "{SHOWN} [data-testid=attach-input]"
+        )))
+        .await
+        .expect("the file input")
+        .send_keys(&path.display().to_string())
+        .await
+        .expect("choose the file");
+    b.wait(
+        "the upload ready",
+        T,
+        &format!(
+            "return [...document.querySelectorAll('{SHOWN} [data-testid=attachment]')].some(a \
+             => a.textContent.includes('ready'))"
+        ),
+    )
+    .await;
+    send(&b, "read it [[tokens=1500]] [[delay=20]] [[ttft=0]]").await;
+    let on_turn = format!(
+        "const m = [...document.querySelectorAll('{SHOWN} [data-role=user]')].pop(); return m \
+         && [...m.querySelectorAll('[data-testid=message-attachments] li')].some(li => \
+         li.textContent.includes('{name}')) && document.querySelector('{SHOWN} \
+         [data-streaming]') !== null"
+    );
+    b.wait("the file on the running turn", T, &on_turn).await;
+    show(&b, &other).await;
+    show(&b, &sid).await;
+    b.wait("the file on the turn after switching back", T, &on_turn)
+        .await;
+    b.js("location.reload(); return true").await;
+    b.wait("the file on the turn after a reload", T, &on_turn)
+        .await;
+    server.wait_idle(&sid, Duration::from_secs(90)).await;
+    b.wait(
+        "the file on the settled user message",
+        T,
+        &format!(
+            "const m = [...document.querySelectorAll('{SHOWN} [data-role=user]')].pop(); return \
+             m && m.querySelector('[data-testid=message-attachments]')?.textContent.includes('{name}')"
+        ),
+    )
+    .await;
+    let _ = std::fs::remove_file(&path);
+}

@@ -1239,7 +1239,13 @@ fn uploads_listed_only_with_the_messages_still_show_on_the_live_turn() {
     };
     // The metadata load (as the real backend answers `messages=0`): no uploads listed.
     load(&mut hub, "a", &running(Vec::new()), false);
-    assert!(hub.session("a").unwrap().live().unwrap().attachments.is_empty());
+    assert!(hub
+        .session("a")
+        .unwrap()
+        .live()
+        .unwrap()
+        .attachments
+        .is_empty());
     let file = AttachmentRef("notes.txt".into());
     load(&mut hub, "a", &running(vec![file]), true);
     assert_eq!(

@@ -2212,3 +2212,53 @@ pub async fn uploads_sent_with_a_running_turn_show_on_it_while_it_streams_after_
     .await;
     let _ = std::fs::remove_file(&path);
 }
+
+pub async fn the_queue_button_holds_a_message_until_the_running_turn_ends(
+    server: Server,
+    b: Browser,
+) {
+    open_app(&b, &server.url()).await;
+    let first = "keep going [[tokens=300]] [[delay=20]] [[ttft=0]]";
+    let sid = start(&b, first).await;
+    let input = format!("{SHOWN} [data-testid=composer-input]");
+    let next = "then this [[tokens=2]] [[ttft=0]]";
+    b.type_into(&input, next).await;
+    // The composer's button reads "Queue" while a reply runs.
+    let button = format!("{SHOWN} [data-testid=send]");
+    b.wait(
+        "the Queue button",
+        T,
+        &format!("return document.querySelector('{button}')?.textContent.trim() === 'Queue'"),
+    )
+    .await;
+    b.click(&button).await;
+    b.wait(
+        "the queued chip",
+        T,
+        &format!("return document.querySelector('{SHOWN} [data-testid=queued]') !== null"),
+    )
+    .await;
+    // (The real backend saves a turn's prompt when the turn ends: only the queued text is
+    // checked here.)
+    assert!(
+        !saved_user_texts(&server, &sid)
+            .await
+            .contains(&next.to_string()),
+        "the queued message is not sent while the turn runs"
+    );
+    wait_reply(&b, &expected_tokens(2)).await;
+    server.wait_idle(&sid, T).await;
+    assert_eq!(
+        saved_user_texts(&server, &sid).await,
+        vec![first.to_string(), next.to_string()],
+        "the queued message went after the turn"
+    );
+    assert_eq!(
+        b.js(&format!(
+            "return document.querySelector('{SHOWN} [data-testid=queued]')"
+        ))
+        .await,
+        Value::Null,
+        "its chip is gone"
+    );
+}

@@ -61,7 +61,7 @@ on_the_real_backend!(
     the_model_picker_sets_the_sessions_model_and_its_next_turn_uses_it,
     the_send_key_setting_is_read_from_and_saved_to_the_backend,
     retry_edit_pin_search_copy_and_delete_each_do_what_they_say,
-    uploads_sent_with_a_running_turn_show_on_it_while_it_streams_after_a_switch_and_a_reload,
+    uploads_sent_with_a_running_turn_show_on_it_across_a_switch_and_a_reload,
     the_queue_button_holds_a_message_until_the_running_turn_ends,
     password_mode_goes_through_the_login_and_posts_carry_the_csrf_token {
         ServerOpts { password: Some(String::new()), ..ServerOpts::default() }

@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// The hook of a user message's attachment list.
+const ATTACHMENTS: &str = "message-attachments";
+
 #[component]
 pub(super) fn LiveReply(store: Store<SessionView>) -> impl IntoView {
     let user = Memo::new(move |_| {
@@ -51,7 +54,7 @@ pub(super) fn LiveReply(store: Store<SessionView>) -> impl IntoView {
                                 (!a.is_empty())
                                     .then(|| {
                                         view! {
-                                            <ul class="attachments" data-testid="message-attachments">
+                                            <ul class="attachments" data-testid=ATTACHMENTS>
                                                 {a
                                                     .into_iter()
                                                     .map(|a| {

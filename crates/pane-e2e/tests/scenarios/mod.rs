@@ -2103,7 +2103,10 @@ pub async fn retry_edit_pin_search_copy_and_delete_each_do_what_they_say(
     b.wait(
         "a code block",
         T,
-        &format!("return document.querySelector('{SHOWN} [data-role=assistant]:not(.live) [data-testid=copy-code]') !== null"),
+        &format!(
+            "return document.querySelector('{SHOWN} [data-role=assistant]:not(.live) \
+             [data-testid=copy-code]') !== null"
+        ),
     )
     .await;
     server.wait_idle(&sid, T).await;
@@ -2156,7 +2159,7 @@ pub async fn retry_edit_pin_search_copy_and_delete_each_do_what_they_say(
     assert!(!listed, "the backend deleted it");
 }
 
-pub async fn uploads_sent_with_a_running_turn_show_on_it_while_it_streams_after_a_switch_and_a_reload(
+pub async fn uploads_sent_with_a_running_turn_show_on_it_across_a_switch_and_a_reload(
     server: Server,
     b: Browser,
 ) {
@@ -2206,7 +2209,8 @@ pub async fn uploads_sent_with_a_running_turn_show_on_it_while_it_streams_after_
         T,
         &format!(
             "const m = [...document.querySelectorAll('{SHOWN} [data-role=user]')].pop(); return \
-             m && m.querySelector('[data-testid=message-attachments]')?.textContent.includes('{name}')"
+             m && m.querySelector('[data-testid=message-attachments]')?.textContent \
+             .includes('{name}')"
         ),
     )
     .await;

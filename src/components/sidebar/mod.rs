@@ -144,6 +144,11 @@ pub fn Sidebar() -> impl IntoView {
     }
 }
 
+/// Enter or Space: the key that activates a focused button (its click follows).
+fn is_activation(ev: &ev::KeyboardEvent) -> bool {
+    matches!(ev.key().as_str(), "Enter" | " ")
+}
+
 /// A group's rows, keyed by session id (one list component for the three groups: each `<For>`
 /// is its own copy of the keyed-diff code in the wasm).
 #[component]
@@ -171,6 +176,8 @@ fn Row(row: Field<RowView>) -> impl IntoView {
         renaming: RwSignal::new(false),
         over: StoredValue::new(false),
     };
+    // The next click on Stop comes from the keyboard (Enter or Space on the focused button).
+    let keyed = StoredValue::new(false);
     view! {
         <li
             class="row"
@@ -247,8 +254,9 @@ fn Row(row: Field<RowView>) -> impl IntoView {
                         data-testid="row-stop"
                         title="Stop this reply"
                         aria-label="Stop this reply"
-                        on:click=move |ev: ev::MouseEvent| {
-                            if ev.detail() == 0 || !hub.rows_just_moved() {
+                        on:keydown=move |ev: ev::KeyboardEvent| keyed.set_value(is_activation(&ev))
+                        on:click=move |_| {
+                            if std::mem::take(&mut *keyed.write_value()) || !hub.rows_just_moved() {
                                 hub.stop(&id.get_value())
                             }
                         }
@@ -495,6 +503,7 @@ fn row_actions_body(row: Field<RowView>, id: StoredValue<String>, edit: Rename) 
     let hub = use_hub();
     let confirming = RwSignal::new(false);
     let pinned = move || row.pinned().get();
+    let keyed = StoredValue::new(false);
     view! {
         <Show
             when=move || confirming.get()
@@ -529,8 +538,9 @@ fn row_actions_body(row: Field<RowView>, id: StoredValue<String>, edit: Rename) 
                         data-testid="row-archive"
                         title="Archive"
                         aria-label="Archive"
-                        on:click=move |ev: ev::MouseEvent| {
-                            if ev.detail() == 0 || !hub.rows_just_moved() {
+                        on:keydown=move |ev: ev::KeyboardEvent| keyed.set_value(is_activation(&ev))
+                        on:click=move |_| {
+                            if std::mem::take(&mut *keyed.write_value()) || !hub.rows_just_moved() {
                                 hub.set_flag(&id.get_value(), crate::api::Flag::Archived, true)
                             }
                         }

@@ -20,7 +20,9 @@ use crate::lazy::{self, NotLoaded};
 use crate::later;
 
 mod later;
+mod ops;
 use later::*;
+use ops::*;
 
 /// A `StartTurn` command: what to post.
 struct Start {
@@ -197,6 +199,11 @@ impl Hub {
     /// Retries the last turn: the server truncates it; its text is sent again.
     pub fn retry(&self, id: &str) {
         self.spawn_later(lazy::run(retry(*self, id.to_string())));
+    }
+
+    /// Saves a theme picked here to the backend's settings (the stock UI follows it).
+    pub fn save_theme(&self, theme: &str) {
+        self.spawn_later(lazy::run(save_theme(*self, theme.to_string())));
     }
 
     /// Reads the backend's settings (once the later chunk is in).

@@ -105,6 +105,9 @@ pub struct Hub {
     /// The backend's settings the pane honours (`/api/settings`, shared with the stock UI).
     pub send_key: RwSignal<pane_core::view::SendKey>,
     pub notifications: RwSignal<bool>,
+    /// The theme shown: `""` (the system's), `"light"` or `"dark"` — this browser's choice, or
+    /// the backend's setting until one is made here.
+    pub theme: RwSignal<String>,
 }
 
 impl Hub {
@@ -145,6 +148,7 @@ impl Hub {
             offline: RwSignal::new(None),
             send_key: RwSignal::new(Default::default()),
             notifications: RwSignal::new(false),
+            theme: RwSignal::new(crate::persist::get("theme").unwrap_or_default()),
         }
     }
 

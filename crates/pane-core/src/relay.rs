@@ -232,7 +232,7 @@ pub enum Out {
 }
 
 /// Fallback: how long a tab may stay silent before its peers drop it (it says `Here` every
-/// 2 s; a crashed tab sends no `Bye`).
+/// second; a crashed tab sends no `Bye`).
 pub const TAB_TIMEOUT_MS: u64 = 6_000;
 /// The frames a held stream keeps for tabs that attach late (a long turn's tokens).
 const BUFFER_FRAMES: usize = 20_000;

@@ -349,6 +349,25 @@ impl SendKey {
     }
 }
 
+/// The pane's theme (`""` = the system's) for the backend's `theme` setting (`light`, `dark`,
+/// `system`; anything else is upstream's default, dark).
+pub fn theme_from_setting(value: &str) -> &'static str {
+    match value {
+        "light" => "light",
+        "system" => "",
+        _ => "dark",
+    }
+}
+
+/// The backend's `theme` setting for the pane's theme.
+pub fn theme_setting(theme: &str) -> &'static str {
+    match theme {
+        "light" => "light",
+        "dark" => "dark",
+        _ => "system",
+    }
+}
+
 /// For each item, how many messages a fork "from here" keeps (`/api/session/branch`
 /// `keep_count`): everything up to the next user message — the whole turn the item belongs to,
 /// its tool results included — or the whole transcript for the last turn. `total` is the
@@ -718,6 +737,18 @@ mod tests {
             SendKey::from_setting("alt+enter"),
             SendKey::Enter,
             "unknown: the default"
+        );
+    }
+
+    #[test]
+    fn themes_map_to_the_backends_setting_and_back() {
+        for t in ["", "light", "dark"] {
+            assert_eq!(theme_from_setting(theme_setting(t)), t);
+        }
+        assert_eq!(
+            theme_from_setting("solarized"),
+            "dark",
+            "upstream's default"
         );
     }
 

@@ -52,6 +52,7 @@ on_the_stand_in!(
     retry_edit_pin_search_copy_and_delete_each_do_what_they_say,
     uploads_sent_with_a_running_turn_show_on_it_across_a_switch_and_a_reload,
     the_queue_button_holds_a_message_until_the_running_turn_ends,
+    the_theme_follows_the_backends_setting_and_a_pick_here_is_saved_to_it,
     password_mode_goes_through_the_login_and_posts_carry_the_csrf_token {
         ServerOpts { password: Some("s3cret".into()), ..ServerOpts::default() }
     },

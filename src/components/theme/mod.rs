@@ -1,4 +1,5 @@
-//! Light/dark theme: follows the system unless the user picks one (stored).
+//! Light/dark theme: this browser's pick (stored), else the backend's `theme` setting (shared
+//! with the stock UI; a pick here is saved to it), else the system's.
 
 use leptos::prelude::*;
 
@@ -22,15 +23,19 @@ fn apply(theme: &str) {
     }
 }
 
-/// Applies the stored choice at start-up.
+/// Applies the theme at start-up (the stored choice), and whenever it changes (the backend's
+/// setting arriving, a pick here).
 pub fn init() {
     apply(&current());
+    let hub = crate::use_hub();
+    Effect::new(move |_| apply(&hub.theme.get()));
 }
 
 /// A button cycling system → light → dark.
 #[component]
 pub fn ThemeToggle() -> impl IntoView {
-    let theme = RwSignal::new(current());
+    let hub = crate::use_hub();
+    let theme = hub.theme;
     let label = move || match theme.get().as_str() {
         "light" => "Theme: light",
         "dark" => "Theme: dark",
@@ -43,8 +48,8 @@ pub fn ThemeToggle() -> impl IntoView {
             _ => "",
         };
         persist::set("theme", n);
-        apply(n);
         theme.set(n.to_string());
+        hub.save_theme(n);
     };
     view! {
         <button

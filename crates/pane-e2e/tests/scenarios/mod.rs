@@ -2266,3 +2266,38 @@ pub async fn the_queue_button_holds_a_message_until_the_running_turn_ends(
         "its chip is gone"
     );
 }
+
+pub async fn the_theme_follows_the_backends_setting_and_a_pick_here_is_saved_to_it(
+    server: Server,
+    b: Browser,
+) {
+    server.post("api/settings", json!({"theme": "light"})).await;
+    open_app(&b, &server.url()).await;
+    let shown = "return document.documentElement.dataset.theme || ''";
+    b.wait(
+        "the backend's theme",
+        T,
+        &format!("return (() => {{ {shown} }})() === 'light'"),
+    )
+    .await;
+    // Keyboard only: the toggle goes light → dark, and the backend is told.
+    press_enter_on(&b, "[data-testid=theme-toggle]").await;
+    b.wait(
+        "the theme picked",
+        T,
+        &format!("return (() => {{ {shown} }})() === 'dark'"),
+    )
+    .await;
+    let deadline = Instant::now() + T;
+    while server.get("api/settings").await["theme"] != "dark" {
+        assert!(Instant::now() < deadline, "the backend saved the theme");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // This browser's pick wins over the backend's from now on.
+    server.post("api/settings", json!({"theme": "light"})).await;
+    b.js("location.reload(); return true").await;
+    open_app(&b, &server.url()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(b.js(shown).await, "dark", "the local pick wins");
+    server.post("api/settings", json!({"theme": "dark"})).await;
+}

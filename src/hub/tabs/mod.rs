@@ -17,7 +17,6 @@
 use std::cell::RefCell;
 use std::collections::{BTreeSet, VecDeque};
 
-use js_sys::{Function, Object, Promise, Reflect};
 use pane_core::relay::{Follower, Leader, Msg, Out, RawFrame, Solo, TabWants, Take};
 use pane_core::transport::Budget;
 use pane_core::{Input, Prompt};
@@ -27,6 +26,12 @@ use web_sys::{BroadcastChannel, MessageEvent};
 
 use super::transport::{RawEvent, Report};
 use super::Hub;
+
+mod lock;
+mod relay;
+
+use lock::{query_alive, request_lock};
+use relay::{receive, run};
 
 /// What the rest of the hub tells this module (one split function for all: each costs the
 /// first paint a loader stub).
@@ -115,41 +120,6 @@ fn post(msg: &Msg) {
     if let Some(c) = channel {
         let _ = c.post_message(&JsValue::from_str(&msg.encode()));
     }
-}
-
-/// `navigator.locks.request(name, options, callback)`, or `None` without Web Locks.
-fn request_lock(
-    name: &str,
-    if_available: bool,
-    granted: impl FnOnce(bool) + 'static,
-) -> Option<()> {
-    let nav = web_sys::window()?.navigator();
-    let locks = Reflect::get(&nav, &"locks".into()).ok()?;
-    if locks.is_undefined() || locks.is_null() {
-        return None;
-    }
-    let request: Function = Reflect::get(&locks, &"request".into())
-        .ok()?
-        .dyn_into()
-        .ok()?;
-    let options = Object::new();
-    if if_available {
-        let _ = Reflect::set(&options, &"ifAvailable".into(), &JsValue::TRUE);
-    }
-    let cb = Closure::once(move |lock: JsValue| -> JsValue {
-        let got = !lock.is_null() && !lock.is_undefined();
-        granted(got);
-        if got {
-            // Held for the tab's life: the promise never settles.
-            Promise::new(&mut |_, _| {}).into()
-        } else {
-            JsValue::UNDEFINED
-        }
-    });
-    let r = request.call3(&locks, &name.into(), &options, cb.as_ref());
-    // Called once by the browser, when granted (or refused), possibly much later.
-    cb.forget();
-    r.ok().map(|_| ())
 }
 
 fn start_body(hub: Hub) {
@@ -312,41 +282,6 @@ fn heartbeat(hub: Hub) {
     hub.with(|i| i.held = held.unwrap_or(i.transports.len()));
 }
 
-/// Asks the browser which tabs hold their own lock; the leader drops the others' wants.
-fn query_alive(hub: Hub, prefix: String) {
-    let Some(locks) = web_sys::window()
-        .and_then(|w| Reflect::get(&w.navigator(), &"locks".into()).ok())
-        .filter(|l| !l.is_undefined())
-    else {
-        return;
-    };
-    let Some(query) = Reflect::get(&locks, &"query".into())
-        .ok()
-        .and_then(|q| q.dyn_into::<Function>().ok())
-    else {
-        return;
-    };
-    let Ok(p) = query.call0(&locks).and_then(|p| p.dyn_into::<Promise>()) else {
-        return;
-    };
-    leptos::task::spawn_local(async move {
-        let Ok(state) = wasm_bindgen_futures::JsFuture::from(p).await else {
-            return;
-        };
-        let held = Reflect::get(&state, &"held".into()).unwrap_or(JsValue::NULL);
-        let alive: BTreeSet<String> = js_sys::Array::from(&held)
-            .iter()
-            .filter_map(|l| Reflect::get(&l, &"name".into()).ok()?.as_string())
-            .filter_map(|n| n.strip_prefix(&prefix).map(str::to_string))
-            .collect();
-        let out = with(|t| match &mut t.role {
-            Role::Leader(l) => l.alive(&alive, now()),
-            _ => Vec::new(),
-        });
-        run(hub, out.unwrap_or_default());
-    });
-}
-
 fn changed_body(hub: Hub) {
     let (wants, me) = (
         hub.with(|i| i.core.wants()),
@@ -429,188 +364,4 @@ pub(crate) fn answered(session: &str, prompt: Prompt) {
         session: session.to_string(),
         approval: prompt == Prompt::Approval,
     });
-}
-
-fn receive(hub: Hub, msg: Msg) {
-    match msg {
-        Msg::Answered { session, approval } => {
-            let prompt = if approval {
-                Prompt::Approval
-            } else {
-                Prompt::Clarify
-            };
-            hub.update(
-                Some(&session),
-                Input::Answered {
-                    session: session.clone(),
-                    prompt,
-                },
-            );
-            return;
-        }
-        Msg::SessionsChanged => {
-            hub.refresh_list_soon();
-            return;
-        }
-        _ => {}
-    }
-    let role = hub.with(|i| i.role);
-    match role {
-        "leader" => {
-            let out = with(|t| match (&mut t.role, msg) {
-                (Role::Leader(l), Msg::Wants(w)) => l.wants(w, now()),
-                (Role::Leader(l), Msg::Bye { tab }) => l.gone(&tab),
-                _ => Vec::new(),
-            });
-            run(hub, out.unwrap_or_default());
-        }
-        "follower" => {
-            let take = with(|t| match &mut t.role {
-                Role::Follower(f) => f.receive(msg),
-                _ => Take::Nothing,
-            });
-            match take.unwrap_or(Take::Nothing) {
-                Take::Frames { stream, frames } => {
-                    for f in frames {
-                        hub.on_report(&stream, Report::Frame(raw(f)));
-                    }
-                }
-                Take::SendWants => {
-                    with(|t| t.posted = None);
-                    changed_body(hub);
-                }
-                Take::Failed { stream } => local_failed(hub, &stream),
-                Take::Nothing => {}
-            }
-        }
-        "solo" => {
-            let answer = with(|t| match (&mut t.role, &msg) {
-                (Role::Solo(Some(s)), Msg::Here { tab }) => s.here(tab, now()),
-                (Role::Solo(Some(s)), Msg::Bye { tab }) => {
-                    s.gone(tab);
-                    false
-                }
-                _ => false,
-            });
-            if answer == Some(true) {
-                let me = with(|t| t.me.clone()).unwrap_or_default();
-                post(&Msg::Here { tab: me });
-            }
-            solo_share(hub);
-        }
-        _ => {}
-    }
-}
-
-fn raw(f: RawFrame) -> RawEvent {
-    RawEvent {
-        name: f.name,
-        data: f.data,
-        last_event_id: f.id,
-    }
-}
-
-/// The stream's transport failed: this tab's core probes it, if it still follows it.
-fn local_failed(hub: Hub, stream: &str) {
-    let follows = hub.with(|i| i.core.transport_owner(stream).is_some());
-    if follows {
-        hub.update(
-            None,
-            Input::Failed {
-                stream: stream.to_string(),
-            },
-        );
-    }
-}
-
-/// Carries out the leader's decisions, one at a time and never inside another: applying a
-/// frame to this tab's hub can change what it wants, which decides again.
-fn run(hub: Hub, out: Vec<Out>) {
-    QUEUE.with(|q| q.borrow_mut().extend(out));
-    if DRAINING.with(|d| d.replace(true)) {
-        return;
-    }
-    while let Some(o) = QUEUE.with(|q| q.borrow_mut().pop_front()) {
-        execute(hub, o);
-    }
-    DRAINING.with(|d| d.set(false));
-    let held = hub.with(|i| i.transports.len());
-    hub.with(|i| i.held = held);
-}
-
-fn execute(hub: Hub, o: Out) {
-    match o {
-        Out::Open {
-            session,
-            stream,
-            query,
-        } => {
-            if hub.with(|i| i.closed) {
-                return;
-            }
-            let url = hub.api().chat_stream_url(&query);
-            let events = pane_core::event::KNOWN_EVENTS;
-            let opened = hub.with(|i| {
-                i.transports
-                    .open(&url, &session, &stream, events, move |s, r| {
-                        leader_report(hub, s, r)
-                    })
-            });
-            if hub.with(|i| i.transports.has_graveyard()) {
-                hub.reap_soon();
-            }
-            if opened.is_err() {
-                let out = with(|t| match &mut t.role {
-                    Role::Leader(l) => l.failed(&stream),
-                    _ => Vec::new(),
-                });
-                QUEUE.with(|q| q.borrow_mut().extend(out.unwrap_or_default()));
-            }
-        }
-        Out::Close { stream } => {
-            if hub.with(|i| i.transports.close(&stream)) {
-                hub.reap_soon();
-            }
-        }
-        Out::Post(m) => post(&m),
-        Out::Local { stream, frames } => {
-            for f in frames {
-                hub.on_report(&stream, Report::Frame(raw(f)));
-            }
-        }
-        Out::LocalFailed { stream } => local_failed(hub, &stream),
-    }
-}
-
-/// What a transport the leader holds reports: frames to the relay (which hands them to this
-/// tab's hub too, if it follows the stream), a failure to every tab's core.
-fn leader_report(hub: Hub, stream: &str, report: Report) {
-    let out = match report {
-        Report::Frame(f) => with(|t| match &mut t.role {
-            Role::Leader(l) => l.frame(
-                stream,
-                RawFrame {
-                    id: f.last_event_id,
-                    name: f.name,
-                    data: f.data,
-                },
-            ),
-            _ => Vec::new(),
-        }),
-        Report::Open => {
-            hub.on_report(stream, Report::Open);
-            None
-        }
-        Report::Failed => {
-            // Take control from the browser's own reconnect loop: close, let the cores probe.
-            if hub.with(|i| i.transports.close(stream)) {
-                hub.reap_soon();
-            }
-            with(|t| match &mut t.role {
-                Role::Leader(l) => l.failed(stream),
-                _ => Vec::new(),
-            })
-        }
-    };
-    run(hub, out.unwrap_or_default());
 }

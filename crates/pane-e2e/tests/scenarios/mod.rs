@@ -2188,7 +2188,8 @@ pub async fn uploads_sent_with_a_running_turn_show_on_it_across_a_switch_and_a_r
         ),
     )
     .await;
-    send(&b, "read it [[tokens=1500]] [[delay=20]] [[ttft=0]]").await;
+    // Long enough that the reload below lands while it still runs, on a loaded machine too.
+    send(&b, "read it [[tokens=3000]] [[delay=20]] [[ttft=0]]").await;
     let on_turn = format!(
         "const m = [...document.querySelectorAll('{SHOWN} [data-role=user]')].pop(); return m \
          && [...m.querySelectorAll('[data-testid=message-attachments] li')].some(li => \
@@ -2203,7 +2204,7 @@ pub async fn uploads_sent_with_a_running_turn_show_on_it_across_a_switch_and_a_r
     b.js("location.reload(); return true").await;
     b.wait("the file on the turn after a reload", T, &on_turn)
         .await;
-    server.wait_idle(&sid, Duration::from_secs(90)).await;
+    server.wait_idle(&sid, Duration::from_secs(150)).await;
     b.wait(
         "the file on the settled user message",
         T,

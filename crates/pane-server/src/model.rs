@@ -81,6 +81,20 @@ impl Session {
         }
     }
 
+    /// Keeps the first `keep` messages and the tool summaries of the assistant messages among
+    /// them (truncate, retry, undo, branch); returns how many messages went.
+    pub fn keep_messages(&mut self, keep: usize) -> usize {
+        let keep = keep.min(self.messages.len());
+        let removed = self.messages.len() - keep;
+        self.messages.truncate(keep);
+        self.tool_calls.retain(|t| {
+            t["assistant_msg_idx"]
+                .as_u64()
+                .is_some_and(|x| (x as usize) < keep)
+        });
+        removed
+    }
+
     /// The model a turn uses (the backend's default until one is chosen).
     pub fn model_name(&self) -> &str {
         self.model.as_deref().unwrap_or("fake-model")

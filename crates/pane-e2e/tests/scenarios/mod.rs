@@ -1367,21 +1367,10 @@ pub async fn password_mode_goes_through_the_login_and_posts_carry_the_csrf_token
 // ---------------------------------------------------------------------------------------------
 // Several tabs of one browser: one set of transports, led by one tab.
 
-/// The first window of the test's browser: the EventSource log (the sampler is already in),
-/// `extra` before the pane, then the app.
+/// The first window of the test's browser, instrumented as every other one
+/// ([`tabs::instrument`]: `extra` before the pane), then the app; returns its handle.
 async fn first_tab(b: &Browser, url: &str, extra: Option<&str>) -> String {
-    if let Some(js) = extra {
-        b.cdp(
-            "Page.addScriptToEvaluateOnNewDocument",
-            json!({ "source": js }),
-        )
-        .await;
-    }
-    b.cdp(
-        "Page.addScriptToEvaluateOnNewDocument",
-        json!({ "source": tabs::ES_LOG_JS }),
-    )
-    .await;
+    tabs::instrument(b, extra).await;
     open_app(b, url).await;
     tabs::current(b).await
 }

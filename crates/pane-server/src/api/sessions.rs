@@ -403,13 +403,7 @@ pub(super) async fn truncate_session(State(app): AppState, bytes: Bytes) -> Resp
         if s.active_stream_id.is_some() {
             return Err(err(StatusCode::CONFLICT, "session has an active stream"));
         }
-        let keep = (keep as usize).min(s.messages.len());
-        s.messages.truncate(keep);
-        s.tool_calls.retain(|t| {
-            t["assistant_msg_idx"]
-                .as_u64()
-                .is_some_and(|i| (i as usize) < keep)
-        });
+        s.keep_messages(keep as usize);
         Ok(())
     }) {
         Ok(s) => {
@@ -437,13 +431,7 @@ pub(super) async fn retry_session(State(app): AppState, bytes: Bytes) -> Respons
         if let Some(p) = text.rfind("\n\n[Attached files:") {
             text.truncate(p);
         }
-        let removed = s.messages.len() - i;
-        s.messages.truncate(i);
-        s.tool_calls.retain(|t| {
-            t["assistant_msg_idx"]
-                .as_u64()
-                .is_some_and(|x| (x as usize) < i)
-        });
+        let removed = s.keep_messages(i);
         reply = json!({"ok": true, "last_user_text": text, "removed_count": removed});
         Ok(())
     }) {
@@ -542,13 +530,7 @@ pub(super) async fn undo_session(State(app): AppState, bytes: Bytes) -> Response
     match with_session(&app, &v, |s| {
         if let Some(i) = s.messages.iter().rposition(|m| m["role"] == "user") {
             let preview: String = Session::text_of(&s.messages[i]).chars().take(40).collect();
-            let removed = s.messages.len() - i;
-            s.messages.truncate(i);
-            s.tool_calls.retain(|t| {
-                t["assistant_msg_idx"]
-                    .as_u64()
-                    .is_some_and(|x| (x as usize) < i)
-            });
+            let removed = s.keep_messages(i);
             reply = json!({"ok": true, "removed_count": removed, "removed_preview": preview});
         }
         Ok(())
@@ -581,20 +563,9 @@ pub(super) async fn branch_session(State(app): AppState, bytes: Bytes) -> Respon
         return err(StatusCode::NOT_FOUND, "Session not found");
     };
     let mut s = Session::new();
-    let keep = keep
-        .unwrap_or(source.messages.len())
-        .min(source.messages.len());
-    s.messages = source.messages[..keep].to_vec();
-    s.tool_calls = source
-        .tool_calls
-        .iter()
-        .filter(|t| {
-            t["assistant_msg_idx"]
-                .as_u64()
-                .is_some_and(|x| (x as usize) < keep)
-        })
-        .cloned()
-        .collect();
+    s.messages = source.messages.clone();
+    s.tool_calls = source.tool_calls.clone();
+    s.keep_messages(keep.unwrap_or(usize::MAX));
     let title = str_field(&v, "title")
         .map(|t| t.trim().chars().take(80).collect::<String>())
         .filter(|t| !t.is_empty())

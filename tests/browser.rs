@@ -527,6 +527,7 @@ async fn tool_cards_show_running_done_and_error() {
         preview: preview.map(Into::into),
         status,
         duration: Some(1.25),
+        steers: Vec::new(),
     };
     let el = container();
     let cards = vec![
@@ -694,6 +695,7 @@ async fn a_live_tool_card_that_completes_updates_in_place_and_stays_expanded() {
         preview: None,
         status: ToolStatus::Running,
         duration: None,
+        steers: Vec::new(),
     });
     let el = container();
     let _m = leptos::mount::mount_to(el.clone(), move || view! { <ToolCardPanel card=card/> });

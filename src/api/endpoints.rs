@@ -160,6 +160,49 @@ impl Api {
         .await
     }
 
+    /// Steers the session's running turn (`{accepted, fallback, stream_id}`).
+    pub async fn steer(
+        &self,
+        id: &str,
+        text: &str,
+    ) -> Result<pane_core::steer::SteerReply, ApiError> {
+        self.post(
+            "Steering the reply",
+            "api/chat/steer",
+            &serde_json::json!({"session_id": id, "text": text}),
+        )
+        .await
+    }
+
+    /// The backend's slash commands.
+    pub async fn commands(&self) -> Result<pane_core::command::CommandList, ApiError> {
+        self.get("Loading the commands", "api/commands").await
+    }
+
+    /// Runs an agent command on the backend (the whole `/name args` text).
+    pub async fn exec(&self, command: &str) -> Result<wire::ExecReply, ApiError> {
+        self.post(
+            "Running the command",
+            "api/commands/exec",
+            &serde_json::json!({"command": command}),
+        )
+        .await
+    }
+
+    /// Compresses the session's context now (409 while a turn runs).
+    pub async fn compress(
+        &self,
+        id: &str,
+        focus: Option<&str>,
+    ) -> Result<wire::CompressReply, ApiError> {
+        self.post(
+            "Compressing the context",
+            "api/session/compress",
+            &serde_json::json!({"session_id": id, "focus_topic": focus}),
+        )
+        .await
+    }
+
     /// Keeps the first `keep` messages (edit & resend).
     pub async fn truncate(&self, id: &str, keep: u64) -> Result<wire::SessionEnvelope, ApiError> {
         self.post(

@@ -19,8 +19,11 @@ use crate::lazy::{self, NotLoaded};
 
 use crate::later;
 
+mod command;
 mod later;
 mod ops;
+pub(crate) use command::backend_commands;
+use command::*;
 use later::*;
 use ops::*;
 
@@ -58,6 +61,21 @@ impl Hub {
     ) -> Result<(), String> {
         let task = send(*self, id.to_string(), text.to_string(), uploads);
         lazy::run(task)
+            .await
+            .unwrap_or_else(|_| Err(lazy::NOT_LOADED.to_string()))
+    }
+
+    /// Steers the running turn of `id` (sent as a message when none runs). `Err`: not
+    /// delivered, and why; the caller gives the text back.
+    pub async fn steer(&self, id: &str, text: &str) -> Result<(), String> {
+        lazy::run(steer(*self, id.to_string(), text.to_string()))
+            .await
+            .unwrap_or_else(|_| Err(lazy::NOT_LOADED.to_string()))
+    }
+
+    /// Runs the slash command `text` in session `id`. `Err` as [`Hub::send`].
+    pub async fn run_command(&self, id: &str, text: &str) -> Result<(), String> {
+        lazy::run(run_command(*self, id.to_string(), text.to_string()))
             .await
             .unwrap_or_else(|_| Err(lazy::NOT_LOADED.to_string()))
     }

@@ -112,6 +112,9 @@ impl Hub {
             Ok(list) => {
                 self.offline.set(None);
                 let rows = list.sessions;
+                if !self.with(|i| i.core.takes_list(at)) {
+                    return;
+                }
                 self.with(|i| {
                     i.listed.extend(rows.iter().map(|r| r.session_id.clone()));
                     i.rows = rows.clone();

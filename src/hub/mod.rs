@@ -15,6 +15,7 @@
 //!   positions; [`probes`]: read-only accessors for tests.
 
 mod actions;
+pub(crate) use actions::backend_commands;
 mod boot;
 mod notices;
 mod paint;

@@ -80,6 +80,8 @@ pub struct LiveView {
     pub attachments: Vec<String>,
     pub segs: Vec<LiveSeg>,
     pub compressing: Option<String>,
+    /// Steers the agent accepted, not yet on a saved tool result.
+    pub steers: Vec<String>,
 }
 
 /// A message given back to the composer, with why it was not sent.
@@ -121,6 +123,9 @@ pub struct SessionView {
     pub stream_id: Option<String>,
     /// The session's model (the model picker's value).
     pub model: Option<String>,
+    /// What the last slash command answered (help, the title, an agent command's output),
+    /// shown above the composer until dismissed.
+    pub command_output: Option<String>,
 }
 
 impl SessionView {

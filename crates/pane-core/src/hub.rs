@@ -35,6 +35,9 @@ pub struct Hub {
     /// Orders what the hub learns: requests take a [`Ticket`] when sent, events a tick when
     /// they arrive.
     clock: u64,
+    /// When the newest session list taken was asked for: an older answer that lands after it
+    /// describes the server before (say) an archive, and is dropped.
+    list_at: Ticket,
 }
 
 /// When a request was sent, on the hub's clock ([`Hub::ticket`]). Its answer describes the
@@ -72,7 +75,13 @@ impl Hub {
     #[inline(always)]
     pub fn update(&mut self, input: Input) -> Vec<Command> {
         match input {
-            Input::Listed { rows, at } => self.note_rows(&rows, at),
+            Input::Listed { rows, at } => {
+                if !self.takes_list(at) {
+                    return Vec::new();
+                }
+                self.list_at = at;
+                self.note_rows(&rows, at)
+            }
             Input::Loaded {
                 session,
                 detail,
@@ -122,6 +131,10 @@ impl Hub {
                 Vec::new()
             }),
             Input::Renamed { session, title } => self.renamed(&session, &title),
+            Input::Steered { session, text } => self.with_runtime(&session, |rt| {
+                rt.steered(&text);
+                Vec::new()
+            }),
             Input::Removed { session } => self.remove(&session),
             Input::Frame { stream, id, event } => {
                 let (applied, commands) = self.deliver(&stream, id.as_ref(), &event);
@@ -326,6 +339,13 @@ impl Hub {
     pub fn ticket(&mut self) -> Ticket {
         self.clock += 1;
         Ticket(self.clock)
+    }
+
+    /// Whether a session list asked for at `at` is newer than the one in force: answers on
+    /// separate connections can land out of order, and the older one must not bring back a
+    /// row archived or deleted in between.
+    pub fn takes_list(&self, at: Ticket) -> bool {
+        at >= self.list_at
     }
 
     /// Takes a title from an answer to a request sent at `at`, unless a newer one was learnt

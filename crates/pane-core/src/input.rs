@@ -62,6 +62,8 @@ pub enum Input {
     Answered { session: String, prompt: Prompt },
     /// A rename went through.
     Renamed { session: String, title: String },
+    /// `/api/chat/steer` accepted `text` for the session's running turn.
+    Steered { session: String, text: String },
     /// The session was deleted.
     Removed { session: String },
 

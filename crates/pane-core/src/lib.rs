@@ -9,9 +9,12 @@
 //!   [`Hub::update`]) and its output ([`Command`]); [`relay`]: one set of transports shared by
 //!   every tab of the browser (leader, followers, the fallback's split budget).
 //! - [`markdown`] and [`highlight`]: safe, incrementally re-renderable markdown.
+//! - [`command`]: slash commands (menu, completion, what each runs); [`steer`]: steering a
+//!   running turn.
 //! - [`view`]: plain projections the UI renders (sidebar rows and their order, the pane's
 //!   state, transcript items); [`paint`]: when to paint them.
 
+pub mod command;
 pub mod cursor;
 pub mod event;
 pub mod highlight;
@@ -24,6 +27,7 @@ pub mod relay;
 pub mod route;
 pub mod session;
 pub mod sse;
+pub mod steer;
 pub mod transport;
 pub mod turn;
 pub mod view;

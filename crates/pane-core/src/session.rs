@@ -197,6 +197,10 @@ pub struct SessionRuntime {
     pub(crate) compressions: Vec<Compression>,
     /// Messages to send once the running turn ends (user-queued, steer leftovers, goals).
     pub(crate) queued: Vec<Queued>,
+    /// Steers the agent accepted for the running turn and not yet seen used: on a tool result
+    /// of the saved transcript, or handed back as `pending_steer_leftover`. What is left when
+    /// the turn ends goes into the queue (see [`SessionRuntime::settle_steers`]).
+    pub(crate) steers_open: Vec<String>,
     seen_tasks: BTreeSet<String>,
     /// Bumped on every change; the shell repaints a session when it moves.
     pub(crate) revision: u64,
@@ -426,6 +430,56 @@ impl SessionRuntime {
 
     fn touch(&mut self) {
         self.revision += 1;
+    }
+
+    /// A steer the agent accepted: shown on the live turn until the saved transcript has it on
+    /// its tool result. With no live turn (it ended as the answer came) there is nothing to
+    /// show it on: a leftover comes back as `pending_steer_leftover`.
+    pub fn steered(&mut self, text: &str) {
+        let text = text.trim().to_string();
+        if let Some(live) = self.live.as_mut() {
+            live.steers.push(text.clone());
+        }
+        self.steers_open.push(text);
+        self.touch();
+    }
+
+    /// The turn ended: the open steers the saved transcript (`saved`, when the end carried it)
+    /// shows on a tool result it did not show them on before are used; the others go into the
+    /// queue, so a steer the agent never used is sent after a finished turn or handed back
+    /// after a stopped or failed one — never lost. The real backend with hermes-agent 0.19
+    /// keeps such a leftover to itself (the agent moves it to its result's `pending_steer`,
+    /// which the webui does not read), so the pane cannot wait for `pending_steer_leftover`.
+    fn settle_steers(&mut self, saved: Option<&[Message]>) {
+        if self.steers_open.is_empty() {
+            return;
+        }
+        let open = std::mem::take(&mut self.steers_open);
+        let mut new_markers = match saved {
+            Some(after) => {
+                let mut after = steer_markers(after);
+                // A marker already there before the turn is not this steer's.
+                for m in steer_markers(&self.messages) {
+                    if let Some(i) = after.iter().position(|a| *a == m) {
+                        after.remove(i);
+                    }
+                }
+                after
+            }
+            None => Vec::new(),
+        };
+        for text in open {
+            match new_markers.iter().position(|m| marker_holds(m, &text)) {
+                // Used: its lines are taken out of the marker (which may hold others too).
+                Some(i) => new_markers[i] = without_lines(&new_markers[i], &text),
+                None => self.queued.push(Queued::text(&text)),
+            }
+        }
+    }
+
+    /// The live turn's accepted steers, oldest first.
+    pub fn live_steers(&self) -> &[String] {
+        self.live.as_ref().map_or(&[], |l| l.steers.as_slice())
     }
 
     // -----------------------------------------------------------------------------------------
@@ -994,6 +1048,8 @@ impl SessionRuntime {
             })),
             E::PendingSteerLeftover(s) => {
                 if !s.text.trim().is_empty() {
+                    // Handed back: these open steers are accounted for.
+                    self.steers_open.retain(|t| !marker_holds(&s.text, t));
                     self.queued.push(Queued::text(&s.text));
                 }
             }
@@ -1039,6 +1095,7 @@ impl SessionRuntime {
                         self.session_tokens = Some((i, o));
                     }
                 }
+                self.settle_steers(d.session.as_ref().map(|s| s.messages.as_slice()));
                 match &d.session {
                     Some(session) => self.adopt(session, fx),
                     // Without the saved session the live text stays until a reload settles it.
@@ -1060,6 +1117,7 @@ impl SessionRuntime {
                 }
             }
             E::StreamEnd(_) => {
+                self.settle_steers(None);
                 let settled = self.end(stream_id, fx, true);
                 if !settled {
                     // `stream_end` without `done`: re-fetch to settle (§3.3).
@@ -1068,6 +1126,7 @@ impl SessionRuntime {
                 }
             }
             E::AppError(e) => {
+                self.settle_steers(e.session.as_ref().map(|s| s.messages.as_slice()));
                 self.end(stream_id, fx, false);
                 if let Some(session) = &e.session {
                     self.adopt(session, fx);
@@ -1098,6 +1157,7 @@ impl SessionRuntime {
                 fx.push(Intent::TurnFinished);
             }
             E::Cancel(c) => {
+                self.settle_steers(c.session.as_ref().map(|s| s.messages.as_slice()));
                 self.end(stream_id, fx, false);
                 self.cancelled = true;
                 match &c.session {
@@ -1107,6 +1167,7 @@ impl SessionRuntime {
                 fx.push(Intent::TurnFinished);
             }
             E::Error(e) => {
+                self.settle_steers(None);
                 self.end(stream_id, fx, false);
                 self.error = Some(TurnError {
                     kind: "error".into(),
@@ -1244,4 +1305,33 @@ fn in_flight_start(messages: &[Message], detail: &SessionDetail) -> Option<usize
         .as_deref()
         .is_some_and(|p| p.trim() == user.typed_text().trim());
     (same_time || same_text).then_some(at)
+}
+
+/// Whether a marker's text holds the steer `text`: the agent joins the steers it takes at
+/// once with newlines, so a marker may hold several, each on whole lines.
+fn marker_holds(marker: &str, text: &str) -> bool {
+    let lines: Vec<&str> = marker.lines().map(str::trim).collect();
+    let want: Vec<&str> = text.lines().map(str::trim).collect();
+    !want.is_empty() && lines.windows(want.len()).any(|w| w == want.as_slice())
+}
+
+/// `marker` without the first whole-line run of `text` (see [`marker_holds`]).
+fn without_lines(marker: &str, text: &str) -> String {
+    let lines: Vec<&str> = marker.lines().map(str::trim).collect();
+    let want: Vec<&str> = text.lines().map(str::trim).collect();
+    match lines.windows(want.len()).position(|w| w == want.as_slice()) {
+        Some(at) => [&lines[..at], &lines[at + want.len()..]]
+            .concat()
+            .join("\n"),
+        None => marker.to_string(),
+    }
+}
+
+/// The steer texts the agent appended to the tool results of `messages`, in order.
+fn steer_markers(messages: &[Message]) -> Vec<String> {
+    messages
+        .iter()
+        .filter(|m| m.role == "tool")
+        .flat_map(|m| crate::steer::split_steers(&m.text()).1)
+        .collect()
 }

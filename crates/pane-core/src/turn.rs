@@ -32,9 +32,23 @@ pub struct ToolCard {
     pub preview: Option<String>,
     pub status: ToolStatus,
     pub duration: Option<f64>,
+    /// Steers the agent appended to this result ([`crate::steer`]), shown apart from it.
+    pub steers: Vec<String>,
 }
 
 impl ToolCard {
+    /// The card with its result's steers split off the preview.
+    pub fn with_steers_split(mut self) -> ToolCard {
+        if let Some(p) = self.preview.take() {
+            let (own, steers) = crate::steer::split_steers(&p);
+            self.preview = Some(own);
+            if !steers.is_empty() {
+                self.steers = steers;
+            }
+        }
+        self
+    }
+
     fn started(ev: &ToolEvent) -> ToolCard {
         ToolCard {
             tid: ev.tid.clone(),
@@ -43,6 +57,7 @@ impl ToolCard {
             preview: None,
             status: ToolStatus::Running,
             duration: None,
+            steers: Vec::new(),
         }
     }
 
@@ -52,7 +67,17 @@ impl ToolCard {
         } else {
             ToolStatus::Done
         };
-        self.preview = ev.preview.clone();
+        let (preview, steers) = match ev.preview.as_deref() {
+            Some(p) => {
+                let (own, steers) = crate::steer::split_steers(p);
+                (Some(own), steers)
+            }
+            None => (None, Vec::new()),
+        };
+        self.preview = preview;
+        if !steers.is_empty() {
+            self.steers = steers;
+        }
         self.duration = ev.duration;
         if self.tid.is_none() {
             self.tid = ev.tid.clone();
@@ -76,7 +101,9 @@ impl ToolCard {
                 ToolStatus::Done
             },
             duration: tc.duration,
+            steers: Vec::new(),
         }
+        .with_steers_split()
     }
 }
 
@@ -108,6 +135,9 @@ pub struct LiveTurn {
     pub segments: Vec<Segment>,
     /// "Compressing context" while auto-compression runs.
     pub compressing: Option<String>,
+    /// Steers the agent accepted for this turn, until the saved transcript shows them on the
+    /// tool result they were appended to.
+    pub steers: Vec<String>,
 }
 
 impl LiveTurn {
@@ -146,20 +176,24 @@ impl LiveTurn {
         }
         for tc in &snap.tool_calls {
             let done = tc.done || tc.preview.is_some() || tc.snippet.is_some() || tc.is_error;
-            turn.segments.push(Segment::Tool(ToolCard {
-                tid: tc.tid.clone(),
-                name: tc.name.clone(),
-                args: args_pairs(&serde_json::Value::Object(tc.args.clone())),
-                preview: tc.preview.clone().or_else(|| tc.snippet.clone()),
-                status: if tc.is_error {
-                    ToolStatus::Error
-                } else if done {
-                    ToolStatus::Done
-                } else {
-                    ToolStatus::Running
-                },
-                duration: tc.duration,
-            }));
+            turn.segments.push(Segment::Tool(
+                ToolCard {
+                    tid: tc.tid.clone(),
+                    name: tc.name.clone(),
+                    args: args_pairs(&serde_json::Value::Object(tc.args.clone())),
+                    preview: tc.preview.clone().or_else(|| tc.snippet.clone()),
+                    status: if tc.is_error {
+                        ToolStatus::Error
+                    } else if done {
+                        ToolStatus::Done
+                    } else {
+                        ToolStatus::Running
+                    },
+                    duration: tc.duration,
+                    steers: Vec::new(),
+                }
+                .with_steers_split(),
+            ));
         }
         if let Some(t) = snap
             .last_assistant_text

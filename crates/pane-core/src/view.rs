@@ -175,6 +175,7 @@ impl TranscriptItem {
                 tps.map(f64::to_bits).hash(&mut h);
                 for t in tools {
                     (&t.tid, &t.name, &t.args, &t.preview, t.status.as_str()).hash(&mut h);
+                    t.steers.hash(&mut h);
                     t.duration.map(f64::to_bits).hash(&mut h);
                 }
             }
@@ -212,7 +213,11 @@ fn card_for(
         .and_then(|s| s.snippet.clone())
         .or_else(|| result.map(|m| m.text()));
     let is_error = saved_match.is_some_and(|s| s.is_error);
-    ToolCard {
+    // The saved snippet may be cut before the marker: the result message carries it whole.
+    let steers = result
+        .map(|m| crate::steer::split_steers(&m.text()).1)
+        .unwrap_or_default();
+    let card = ToolCard {
         tid: call_id.map(str::to_string),
         name: name.to_string(),
         args: args_pairs,
@@ -225,6 +230,16 @@ fn card_for(
             ToolStatus::Running
         },
         duration: saved_match.and_then(|s| s.duration),
+        steers: Vec::new(),
+    }
+    .with_steers_split();
+    ToolCard {
+        steers: if steers.is_empty() {
+            card.steers.clone()
+        } else {
+            steers
+        },
+        ..card
     }
 }
 

@@ -465,6 +465,27 @@ pub struct UndoReply {
     pub error: Option<String>,
 }
 
+/// `POST /api/commands/exec`: the command's output.
+#[derive(Debug, Clone, Default, PartialEq, FromJson)]
+pub struct ExecReply {
+    pub output: Option<String>,
+}
+
+/// `POST /api/session/compress`'s `summary` (its lines as the stock UI shows them).
+#[derive(Debug, Clone, Default, PartialEq, FromJson)]
+pub struct CompressSummary {
+    pub headline: Option<String>,
+    pub token_line: Option<String>,
+    pub note: Option<String>,
+}
+
+/// `POST /api/session/compress`: `{ok, session, summary, focus_topic}`.
+#[derive(Debug, Clone, Default, PartialEq, FromJson)]
+pub struct CompressReply {
+    pub ok: bool,
+    pub summary: Option<CompressSummary>,
+}
+
 /// `POST /api/session/branch`: the new session (no session object: load it).
 #[derive(Debug, Clone, Default, PartialEq, FromJson)]
 pub struct BranchReply {

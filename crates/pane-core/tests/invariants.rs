@@ -1254,3 +1254,240 @@ fn uploads_listed_only_with_the_messages_still_show_on_the_live_turn() {
         "the window's list of the turn's uploads shows on its user message"
     );
 }
+
+#[test]
+fn an_older_session_list_landing_after_a_newer_one_is_dropped() {
+    // Seen under load: the list asked for after a turn ended lands after the one asked for
+    // after the user archived the session; taking it would bring the archived row back.
+    let mut hub = two_running();
+    let old = hub.ticket();
+    let new = hub.ticket();
+    assert!(hub.takes_list(old) && hub.takes_list(new));
+    listed(&mut hub, &[titled_row("a", "newest")], new);
+    assert!(!hub.takes_list(old), "the older answer is stale now");
+    assert!(listed(&mut hub, &[titled_row("a", "older")], old).is_empty());
+    assert_eq!(hub.session("a").unwrap().title(), Some("newest"));
+    // The same ticket again (one answer taken twice) and newer ones are still taken.
+    assert!(hub.takes_list(new));
+    let later = hub.ticket();
+    assert!(hub.takes_list(later));
+}
+
+#[test]
+fn an_accepted_steer_shows_on_the_live_turn_of_its_own_session_only() {
+    let mut hub = two_running();
+    deliver(
+        &mut hub,
+        "sb",
+        1,
+        StreamEvent::Token(TextDelta { text: "b".into() }),
+    );
+    // Session b is not the one shown: the steer still lands on b's turn.
+    hub.update(Input::Steered {
+        session: "b".into(),
+        text: " use the staging db ".into(),
+    });
+    assert_eq!(
+        hub.session("b").unwrap().live_steers(),
+        ["use the staging db"]
+    );
+    assert!(hub.session("a").unwrap().live_steers().is_empty());
+}
+
+#[test]
+fn the_saved_transcript_shows_a_steer_on_the_tool_result_it_was_appended_to() {
+    let mut hub = Hub::new(Budget::default());
+    let tool_call = ToolCall {
+        id: Some("call_1".into()),
+        function: FunctionCall {
+            name: "terminal".into(),
+            arguments: Some("{\"command\":\"sleep 2\"}".into()),
+        },
+    };
+    let result = format!(
+        "{{\"output\": \"\", \"exit_code\": 0}}{}",
+        pane_core::steer::marker("use the staging db")
+    );
+    let messages = vec![
+        user_msg("deploy"),
+        Message {
+            role: "assistant".into(),
+            tool_calls: vec![tool_call],
+            ..Default::default()
+        },
+        Message {
+            role: "tool".into(),
+            content: Some(Content::Text(result)),
+            tool_call_id: Some("call_1".into()),
+            ..Default::default()
+        },
+        assistant_msg("Steered: use the staging db"),
+    ];
+    let detail = SessionDetail {
+        session_id: "a".into(),
+        messages,
+        ..Default::default()
+    };
+    load(&mut hub, "a", &detail, true);
+    let items = pane_core::view::transcript(hub.session("a").unwrap());
+    let card = items
+        .iter()
+        .find_map(|i| match i {
+            pane_core::view::TranscriptItem::Assistant { tools, .. } if !tools.is_empty() => {
+                Some(tools[0].clone())
+            }
+            _ => None,
+        })
+        .expect("the tool card");
+    assert_eq!(card.steers, vec!["use the staging db".to_string()]);
+    let preview = card.preview.unwrap();
+    assert!(
+        !preview.contains("OUT-OF-BAND"),
+        "the marker is not shown as output: {preview}"
+    );
+}
+
+/// A saved session `a`: the user's prompt, then a tool result carrying `tool_result`.
+fn saved_with_tool_result(tool_result: &str) -> SessionDetail {
+    SessionDetail {
+        session_id: "a".into(),
+        messages: vec![
+            user_msg("deploy"),
+            Message {
+                role: "tool".into(),
+                content: Some(Content::Text(tool_result.into())),
+                ..Default::default()
+            },
+            assistant_msg("done"),
+        ],
+        ..Default::default()
+    }
+}
+
+fn steered(hub: &mut Hub, session: &str, text: &str) {
+    hub.update(Input::Steered {
+        session: session.into(),
+        text: text.into(),
+    });
+}
+
+fn done_with(session: SessionDetail) -> StreamEvent {
+    StreamEvent::Done(Box::new(Done {
+        session: Some(session),
+        ..Default::default()
+    }))
+}
+
+#[test]
+fn a_steer_the_agent_never_used_is_sent_next_though_no_leftover_event_came() {
+    // The real backend (hermes-agent 0.19) keeps an unused steer to itself: no
+    // `pending_steer_leftover`. The pane sees it on no tool result of the saved turn.
+    let mut hub = two_running();
+    deliver(&mut hub, "sa", 1, tok("long answer"));
+    steered(&mut hub, "a", "and then this");
+    let (_, commands) = deliver(&mut hub, "sa", 2, done_with(saved_with_tool_result("ok")));
+    assert!(!commands
+        .iter()
+        .any(|c| matches!(c, Command::GiveBack { .. } | Command::StartTurn { .. })));
+    let (_, commands) = deliver(
+        &mut hub,
+        "sa",
+        3,
+        StreamEvent::StreamEnd(StreamEnd::default()),
+    );
+    assert!(
+        starts(&commands, &Queued::text("and then this")),
+        "the steer goes as the next message: {commands:?}"
+    );
+}
+
+#[test]
+fn a_steer_shown_on_a_tool_result_of_the_turn_is_not_sent_again() {
+    let mut hub = two_running();
+    deliver(&mut hub, "sa", 1, tok("x"));
+    steered(&mut hub, "a", "use the staging db");
+    steered(&mut hub, "a", "and be quick");
+    // The agent took both at once: one marker, two lines.
+    let result = format!(
+        "{{\"output\": \"\"}}{}",
+        pane_core::steer::marker("use the staging db\nand be quick")
+    );
+    deliver(
+        &mut hub,
+        "sa",
+        2,
+        done_with(saved_with_tool_result(&result)),
+    );
+    let (_, commands) = deliver(
+        &mut hub,
+        "sa",
+        3,
+        StreamEvent::StreamEnd(StreamEnd::default()),
+    );
+    assert!(
+        !commands
+            .iter()
+            .any(|c| matches!(c, Command::StartTurn { .. })),
+        "nothing is sent again: {commands:?}"
+    );
+    assert!(hub.session("a").unwrap().queued().is_empty());
+}
+
+#[test]
+fn a_marker_from_an_earlier_turn_does_not_count_as_this_steers_use() {
+    let mut hub = two_running();
+    let old = format!("out{}", pane_core::steer::marker("again"));
+    let window = SessionDetail {
+        active_stream_id: Some("sa".into()),
+        ..saved_with_tool_result(&old)
+    };
+    load(&mut hub, "a", &window, true);
+    deliver(&mut hub, "sa", 1, tok("x"));
+    steered(&mut hub, "a", "again");
+    // The saved turn still has only the old marker.
+    deliver(&mut hub, "sa", 2, done_with(saved_with_tool_result(&old)));
+    let (_, commands) = deliver(
+        &mut hub,
+        "sa",
+        3,
+        StreamEvent::StreamEnd(StreamEnd::default()),
+    );
+    assert!(starts(&commands, &Queued::text("again")), "{commands:?}");
+}
+
+#[test]
+fn a_leftover_event_and_the_turns_end_send_the_steer_once() {
+    let mut hub = two_running();
+    deliver(&mut hub, "sa", 1, tok("x"));
+    steered(&mut hub, "a", "and then this");
+    deliver(
+        &mut hub,
+        "sa",
+        2,
+        StreamEvent::PendingSteerLeftover(SteerLeftover {
+            session_id: Some("a".into()),
+            text: "and then this".into(),
+        }),
+    );
+    deliver(&mut hub, "sa", 3, done_with(saved_with_tool_result("ok")));
+    assert_eq!(
+        hub.session("a").unwrap().queued(),
+        &[Queued::text("and then this")],
+        "queued once"
+    );
+}
+
+#[test]
+fn an_open_steer_goes_back_to_the_composer_when_the_turn_is_stopped() {
+    let mut hub = two_running();
+    deliver(&mut hub, "sa", 1, tok("x"));
+    steered(&mut hub, "a", "never mind");
+    let (_, commands) = deliver(&mut hub, "sa", 2, StreamEvent::Cancel(Box::default()));
+    assert!(
+        commands.iter().any(|c| matches!(
+            c,
+            Command::GiveBack { messages, .. } if messages == &[Queued::text("never mind")]
+        )),
+        "the agent drops a steer on a stop: the text goes back, {commands:?}"
+    );
+}

@@ -63,6 +63,10 @@ on_the_real_backend!(
     retry_edit_pin_search_copy_and_delete_each_do_what_they_say,
     uploads_sent_with_a_running_turn_show_on_it_across_a_switch_and_a_reload,
     the_queue_button_holds_a_message_until_the_running_turn_ends,
+    steering_a_running_turn_by_keyboard_reaches_the_agent_and_shows_on_its_tool_result,
+    a_refused_steer_goes_back_to_the_composer_and_a_leftover_is_sent_next,
+    slash_commands_complete_by_keyboard_and_each_runs_against_the_backend,
+    an_upload_shows_its_progress_moving_until_it_is_ready,
     the_theme_follows_the_backends_setting_and_a_pick_here_is_saved_to_it,
     password_mode_goes_through_the_login_and_posts_carry_the_csrf_token {
         ServerOpts { password: Some(String::new()), ..ServerOpts::default() }

@@ -65,6 +65,11 @@ fn markers(message: &str) -> Vec<(String, String)> {
     out
 }
 
+/// What the scripted model says to a steer it found on a tool result.
+pub fn steered(text: &str) -> String {
+    format!("\n\nSteered: {}", text.trim().replace('\n', " / "))
+}
+
 /// The message without its markers.
 pub fn strip_markers(message: &str) -> String {
     let mut out = String::new();
@@ -550,7 +555,12 @@ pub async fn run(
                             ));
                         }
                     }
-                    pause(&mut cancel, 150).await?;
+                    // `sleep N` takes its N seconds, as the real terminal tool does.
+                    let sleep_ms = command
+                        .strip_prefix("sleep ")
+                        .and_then(|n| n.trim().parse::<f64>().ok())
+                        .map_or(150, |n| (n * 1000.0) as u64);
+                    pause(&mut cancel, sleep_ms).await?;
                     let output = command
                         .strip_prefix("echo ")
                         .map(echo_output)
@@ -609,11 +619,18 @@ pub async fn run(
                             "function": {"name": "terminal", "arguments": args.to_string()}
                         }]
                     }));
+                    // As the agent: a steer that came during the tool is appended to its
+                    // result, marked, and the model answers it.
+                    let steer = app.drain_steer(&stream_id);
+                    let content = match &steer {
+                        Some(t) => format!("{result}{}", pane_core::steer::marker(t)),
+                        None => result.to_string(),
+                    };
                     out.rows.push(json!({
                         "role": "tool",
                         "name": "terminal",
                         "tool_name": "terminal",
-                        "content": result.to_string(),
+                        "content": content,
                         "tool_call_id": tid
                     }));
                     out.tool_summaries.push(json!({
@@ -626,11 +643,14 @@ pub async fn run(
                         "duration": duration
                     }));
                     out.text.clear();
-                    let said = if failed {
+                    let mut said = if failed {
                         format!("\n\nThe command `{command}` failed.")
                     } else {
                         format!("\n\nTool said: {result}")
                     };
+                    if let Some(t) = steer {
+                        said.push_str(&steered(&t));
+                    }
                     for piece in tokenize(&said) {
                         out.text.push_str(&piece);
                         out.tokens += 1;
@@ -786,6 +806,14 @@ pub async fn run(
         );
         app.finish_stream(&stream_id);
         return;
+    }
+    // A steer the turn ended before using (no tool result after it): handed back.
+    if let Some(t) = app.drain_steer(&stream_id) {
+        app.put(
+            &stream_id,
+            "pending_steer_leftover",
+            json!({"session_id": sid_now, "text": t}),
+        );
     }
     let rows = out_rows(&out, false);
     let first_turn = app.is_first_turn(&sid_now);

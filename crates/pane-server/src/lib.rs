@@ -117,6 +117,9 @@ pub struct App {
     pub allowed: Mutex<Allowed>,
     /// `/api/settings` values set so far (over upstream's defaults).
     pub settings: Mutex<serde_json::Map<String, serde_json::Value>>,
+    /// Steers accepted for a running turn and not yet applied, by stream id (the agent's
+    /// `_pending_steer`: several join with newlines).
+    pub steers: Mutex<HashMap<String, String>>,
 }
 
 /// What approvals answered "session" or "always" allow without asking again.
@@ -124,6 +127,13 @@ pub struct App {
 pub struct Allowed {
     pub by_session: HashMap<String, std::collections::HashSet<String>>,
     pub always: std::collections::HashSet<String>,
+}
+
+impl App {
+    /// Takes the steer waiting for `stream_id`, if any (the agent's `_drain_pending_steer`).
+    pub fn drain_steer(&self, stream_id: &str) -> Option<String> {
+        self.steers.lock().expect("steers").remove(stream_id)
+    }
 }
 
 impl Allowed {
@@ -186,6 +196,7 @@ impl App {
             auth,
             allowed: Mutex::new(Allowed::default()),
             settings: Mutex::new(serde_json::Map::new()),
+            steers: Mutex::new(HashMap::new()),
             config,
         }))
     }
@@ -235,6 +246,7 @@ impl App {
             c.finish();
         }
         self.runs.lock().expect("runs").remove(stream_id);
+        self.steers.lock().expect("steers").remove(stream_id);
     }
 
     pub fn is_live(&self, stream_id: &str) -> bool {

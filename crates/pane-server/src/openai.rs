@@ -108,7 +108,15 @@ fn after_tool(step: &Step, result: &str) -> String {
                 answer.unwrap_or_else(|| result.to_string())
             )
         }
-        _ => format!("Tool said: {result}"),
+        _ => {
+            // A steer the agent appended to the result is answered apart from it.
+            let (own, steers) = pane_core::steer::split_steers(result);
+            let mut said = format!("Tool said: {own}");
+            for t in steers {
+                said.push_str(&crate::agent::steered(&t));
+            }
+            said
+        }
     }
 }
 

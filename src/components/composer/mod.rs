@@ -1,6 +1,7 @@
 //! The composer: auto-growing, Enter sends / Shift+Enter breaks the line (IME-safe), a draft
 //! per session kept across switches and reloads, Stop while busy, a visible queue when
-//! sending while busy, and attachments with upload progress and removal.
+//! sending while busy, steering the running reply (Steer, Alt+Enter), slash commands with a
+//! completion menu, and attachments with upload progress and removal.
 
 use leptos::ev;
 use leptos::html;
@@ -18,6 +19,9 @@ use uploads::*;
 mod new_chat;
 pub use new_chat::NewChatComposer;
 use new_chat::*;
+
+mod slash;
+use slash::*;
 
 #[derive(Clone, Debug, PartialEq)]
 struct Attachment {
@@ -101,13 +105,21 @@ pub fn Composer(id: String, store: Store<SessionView>, shown: Memo<bool>) -> imp
         store.returned().set(None);
     });
 
-    let submit = move || {
+    let slash = Slash::new();
+    let entry = Entry { sid, text, input };
+    // `steer`: steer the running reply with the text (attachments stay for a message).
+    let submit = move |steer: bool| {
         let value = text.get_untracked();
-        let uploads: Vec<UploadedFile> =
-            attachments.with_untracked(|a| a.iter().filter_map(|x| x.done.clone()).collect());
-        if (value.trim().is_empty() && uploads.is_empty()) || uploading.get_untracked() {
+        let uploads: Vec<UploadedFile> = if steer {
+            Vec::new()
+        } else {
+            attachments.with_untracked(|a| a.iter().filter_map(|x| x.done.clone()).collect())
+        };
+        if (value.trim().is_empty() && uploads.is_empty()) || (!steer && uploading.get_untracked())
+        {
             return;
         }
+        slash.items.set(Vec::new());
         error.set(None);
         let id = sid.get_value();
         // Cleared at once so a second Enter cannot double-send; restored if the send fails.
@@ -118,13 +130,24 @@ pub fn Composer(id: String, store: Store<SessionView>, shown: Memo<bool>) -> imp
             autogrow(&el);
         }
         let kept = attachments.get_untracked();
-        attachments.set(Vec::new());
+        if !steer {
+            attachments.set(Vec::new());
+        }
         leptos::task::spawn_local(async move {
-            if let Err(e) = hub.send(&id, &value, uploads).await {
+            let sent = if steer {
+                hub.steer(&id, &value).await
+            } else if uploads.is_empty() && value.trim_start().starts_with('/') {
+                hub.run_command(&id, &value).await
+            } else {
+                hub.send(&id, &value, uploads).await
+            };
+            if let Err(e) = sent {
                 error.set(Some(e));
                 text.set(value.clone());
                 persist::set_draft(&id, &value);
-                attachments.set(kept);
+                if !steer {
+                    attachments.set(kept);
+                }
                 // The composer may be gone by now (its pane evicted): the draft above is kept.
                 if let Some(Some(el)) = input.try_get_untracked() {
                     el.set_value(&value);
@@ -134,9 +157,15 @@ pub fn Composer(id: String, store: Store<SessionView>, shown: Memo<bool>) -> imp
         });
     };
     let on_keydown = move |ev: ev::KeyboardEvent| {
-        if is_send_key(&ev) {
+        if slash.is_open() && lazy::now(slash_key(ev.clone(), slash, entry)).unwrap_or(false) {
+            return;
+        }
+        if ev.key() == "Enter" && ev.alt_key() && busy.get_untracked() && !ev.is_composing() {
             ev.prevent_default();
-            submit();
+            submit(true);
+        } else if is_send_key(&ev) {
+            ev.prevent_default();
+            submit(false);
         } else if ev.key() == "Escape" && busy.get_untracked() {
             hub.stop(&sid.get_value());
         }
@@ -144,6 +173,9 @@ pub fn Composer(id: String, store: Store<SessionView>, shown: Memo<bool>) -> imp
     let on_input = move |ev: ev::Event| {
         let v = event_target_value(&ev);
         persist::set_draft(&sid.get_value(), &v);
+        if v.starts_with('/') || slash.is_open() {
+            let _ = lazy::now(slash_update(v.clone(), slash));
+        }
         text.set(v);
         if let Some(el) = input.get_untracked() {
             autogrow(&el);
@@ -175,7 +207,7 @@ pub fn Composer(id: String, store: Store<SessionView>, shown: Memo<bool>) -> imp
     };
     let placeholder = move || {
         if busy.get() {
-            "Reply running — your message will be queued".to_string()
+            "Reply running — Enter queues your message, Alt+Enter steers the reply".to_string()
         } else {
             format!("Message Hermes ({})", hub.send_key.get().hint())
         }
@@ -186,10 +218,12 @@ pub fn Composer(id: String, store: Store<SessionView>, shown: Memo<bool>) -> imp
             data-testid="composer"
             on:submit=move |ev: ev::SubmitEvent| {
                 ev.prevent_default();
-                submit();
+                submit(false);
             }
         >
             <QueueList sid=sid store=store />
+            {lazy::view(move || lazy::now(command_output(store)), lazy::nothing)}
+            {lazy::view(move || lazy::now(slash_menu(slash, entry)), lazy::nothing)}
             <UploadList attachments=attachments />
             <Show when=move || error.get().is_some()>
                 <p class="composer-error" role="alert" data-testid="composer-error">
@@ -228,6 +262,16 @@ pub fn Composer(id: String, store: Store<SessionView>, shown: Memo<bool>) -> imp
                     >
                         "Stop"
                     </button>
+                    <button
+                        type="button"
+                        class="btn"
+                        data-testid="steer"
+                        on:click=move |_| submit(true)
+                        title="Steer the running reply with this text, without stopping it \
+                        (Alt+Enter)"
+                    >
+                        "Steer"
+                    </button>
                 </Show>
                 <button
                     type="submit"
@@ -261,6 +305,16 @@ crate::later_fns! {
         attachments: RwSignal<Vec<Attachment>>,
     ) -> AnyView as preload_uploads => upload_list_body;
     fn new_chat_composer() -> AnyView as preload_new_chat => new_chat_composer_body;
+    fn slash_update(value: String, slash: Slash) -> () as preload_slash_update => slash_update_body;
+    fn slash_key(
+        ev: ev::KeyboardEvent,
+        slash: Slash,
+        entry: Entry,
+    ) -> bool as preload_slash_key => slash_key_body;
+    fn slash_menu(slash: Slash, entry: Entry) -> AnyView as preload_slash_menu => slash_menu_body;
+    fn command_output(
+        store: Store<SessionView>,
+    ) -> AnyView as preload_command_output => command_output_body;
 }
 
 fn queue_list_body(sid: StoredValue<String>, store: Store<SessionView>) -> AnyView {

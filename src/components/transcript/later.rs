@@ -123,7 +123,40 @@ pub(super) fn tool_card_body(card: Signal<ToolCard>) -> AnyView {
                         }
                     })
             }}
+            {move || steer_list(card.with(|c| c.steers.clone()), "tool-steer")}
         </details>
     }
     .into_any()
+}
+
+/// Steers sent to the agent: shown as the user's words, apart from any tool's output.
+fn steer_list(steers: Vec<String>, testid: &'static str) -> Option<AnyView> {
+    (!steers.is_empty()).then(|| {
+        view! {
+            <ul class="steers" aria-label="Steers">
+                {steers
+                    .into_iter()
+                    .map(|t| {
+                        view! {
+                            <li class="steer" data-testid=testid>
+                                <span class="steer-badge">"Steer"</span>
+                                <span class="steer-body">{t}</span>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        }
+        .into_any()
+    })
+}
+
+/// The live turn's accepted steers, until its saved tool result shows them.
+pub(super) fn live_steers_body(store: Store<SessionView>) -> AnyView {
+    let steers = Memo::new(move |_| {
+        store
+            .live()
+            .with(|l| l.as_ref().map(|l| l.steers.clone()).unwrap_or_default())
+    });
+    (move || steer_list(steers.get(), "steer-pending")).into_any()
 }

@@ -105,6 +105,7 @@ pub(super) fn LiveReply(store: Store<SessionView>) -> impl IntoView {
                         }
                     })
             }}
+            {lazy::view(move || lazy::now(live_steers(store)), lazy::nothing)}
         </article>
     }
 }

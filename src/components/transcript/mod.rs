@@ -303,6 +303,7 @@ crate::later_fns! {
         live: bool,
     ) -> AnyView as preload_reasoning => reasoning_body;
     fn tool_card(card: Signal<ToolCard>) -> AnyView as preload_tool_card => tool_card_body;
+    fn live_steers(store: Store<SessionView>) -> AnyView as preload_live_steers => live_steers_body;
 }
 
 /// Reasoning, collapsible (open while it streams); its code is in the later chunk.

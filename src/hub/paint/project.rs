@@ -168,6 +168,7 @@ pub(super) fn project_live(
             attachments: l.attachments.clone(),
             segs,
             compressing: l.compressing.clone(),
+            steers: l.steers.clone(),
         },
         tail,
     )
@@ -181,6 +182,7 @@ pub(super) fn same_shape(a: &Option<Arc<LiveView>>, b: &Option<Arc<LiveView>>) -
             a.user == b.user
                 && a.attachments == b.attachments
                 && a.compressing == b.compressing
+                && a.steers == b.steers
                 && a.segs.len() == b.segs.len()
                 && a.segs.iter().zip(&b.segs).all(|(x, y)| {
                     x.key == y.key

@@ -8,6 +8,9 @@
 use std::time::{Duration, Instant};
 
 use pane_e2e::*;
+
+mod control;
+pub use control::*;
 use serde_json::{json, Value};
 
 /// Hang guard for one condition.

@@ -2,6 +2,7 @@
 //! way the real backend does (shapes, status codes, error texts), in one router module per area.
 
 mod chat;
+mod commands;
 mod login;
 mod prompts;
 mod sessions;
@@ -9,6 +10,7 @@ mod test_only;
 mod upload;
 
 use chat::*;
+use commands::*;
 use login::*;
 use prompts::*;
 use sessions::*;
@@ -87,6 +89,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/settings", get(get_settings).post(post_settings))
         .route("/api/session/branch", post(branch_session))
         .route("/api/chat/start", post(chat_start))
+        .route("/api/chat/steer", post(chat_steer))
+        .route("/api/commands", get(commands))
+        .route("/api/commands/exec", post(commands_exec))
+        .route("/api/session/compress", post(compress_session))
         .route("/api/chat/stream", get(chat_stream))
         .route("/api/chat/stream/status", get(stream_status))
         .route("/api/chat/cancel", get(chat_cancel))

@@ -28,6 +28,8 @@ pub enum Chunk {
     /// cards, reasoning, approval and clarify cards, the shortcut help) and the code of the
     /// user's actions (send, stop, answer, rename, delete, search…).
     Later,
+    /// The LaTeX → MathML converter, asked for only when a reply first shows a formula.
+    Math,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -41,6 +43,8 @@ struct Slot {
     state: Cell<State>,
     arrived: ArcTrigger,
     preload: RefCell<Option<Preload>>,
+    /// Runs whenever the chunk arrives, whoever asked for it.
+    on_arrival: RefCell<Option<std::rc::Rc<dyn Fn()>>>,
 }
 
 impl Slot {
@@ -54,12 +58,13 @@ impl Slot {
             state,
             arrived: ArcTrigger::new(),
             preload: RefCell::new(None),
+            on_arrival: RefCell::new(None),
         }
     }
 }
 
 thread_local! {
-    static SLOTS: [Slot; 2] = [Slot::new(), Slot::new()];
+    static SLOTS: [Slot; 3] = [Slot::new(), Slot::new(), Slot::new()];
 }
 
 fn with_slot<R>(chunk: Chunk, f: impl FnOnce(&Slot) -> R) -> R {
@@ -84,6 +89,15 @@ pub fn start(chunk: Chunk, preload: Preload, then: impl FnOnce() + 'static) {
     load(chunk, then);
 }
 
+/// Says how to load `chunk` without asking for it yet (a chunk loaded on first need);
+/// `on_arrival` runs when it is in.
+pub fn register(chunk: Chunk, preload: Preload, on_arrival: impl Fn() + 'static) {
+    with_slot(chunk, |s| {
+        *s.preload.borrow_mut() = Some(preload);
+        *s.on_arrival.borrow_mut() = Some(std::rc::Rc::new(on_arrival));
+    });
+}
+
 /// Asks for the chunk (once at a time); `then` runs when it is in (at once if it is).
 pub fn load(chunk: Chunk, then: impl FnOnce() + 'static) {
     match with_slot(chunk, |s| s.state.get()) {
@@ -99,10 +113,14 @@ pub fn load(chunk: Chunk, then: impl FnOnce() + 'static) {
                     None => Err(NotLoaded),
                 };
                 if loaded.is_ok() {
-                    with_slot(chunk, |s| {
+                    let hook = with_slot(chunk, |s| {
                         s.state.set(State::Ready);
                         s.arrived.notify();
+                        s.on_arrival.borrow().clone()
                     });
+                    if let Some(hook) = hook {
+                        hook();
+                    }
                     then();
                 } else {
                     // Asked for again after a pause (the backend may be restarting); views

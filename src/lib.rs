@@ -29,10 +29,15 @@ pub fn App() -> impl IntoView {
     lazy::start(lazy::Chunk::Markdown, preload_markdown, move || {
         hub.markdown_arrived()
     });
+    // The math renderer is asked for when a reply first shows a formula.
+    lazy::register(lazy::Chunk::Math, preload_math, move || {
+        hub.markdown_arrived()
+    });
     // The tabs agree who holds the chat streams once its code is in.
     lazy::start(lazy::Chunk::Later, preload_later, move || {
         hub::tabs::tell(hub, hub::tabs::Event::Start);
         hub.load_settings();
+        components::transcript::watch_media();
     });
     #[cfg(feature = "test-hooks")]
     test_hooks::install(hub);
@@ -49,6 +54,14 @@ fn preload_markdown(
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), lazy::NotLoaded>>>> {
     #[cfg(feature = "split")]
     return Box::pin(markdown::preload());
+    #[cfg(not(feature = "split"))]
+    Box::pin(async { Ok(()) })
+}
+
+fn preload_math(
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), lazy::NotLoaded>>>> {
+    #[cfg(feature = "split")]
+    return Box::pin(markdown::preload_math());
     #[cfg(not(feature = "split"))]
     Box::pin(async { Ok(()) })
 }

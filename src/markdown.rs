@@ -1,28 +1,62 @@
-//! Markdown for the transcript, from a chunk loaded after the first paint.
+//! Markdown for the transcript, from chunks loaded after the first paint.
 //!
 //! The renderer (pulldown-cmark and `pane_core::highlight`) is a fifth of the wasm, so in the
 //! release bundle it is the [`Chunk::Markdown`] chunk (see [`crate::lazy`]). Until it is in, a
 //! message shows as its escaped text in a pre-wrapped paragraph — nothing is lost, only not
-//! yet formatted — and every view renders again when it arrives.
+//! yet formatted — and every view renders again when it arrives. Formulas go through the
+//! [`Chunk::Math`] chunk (LaTeX → MathML), asked for the first time a reply shows one; until
+//! then a formula shows its source.
 
-use pane_core::markdown::{escaped, split_blocks};
+use std::cell::OnceCell;
+
+use pane_core::markdown::{escaped, split_blocks, RenderCtx};
+use pane_core::media::MediaCtx;
 
 use crate::lazy::{self, Chunk, NotLoaded};
 
-/// The HTML of one block of markdown source: rendered when the renderer is in, else its
-/// escaped text in a `md-plain` paragraph (pre-wrapped, so lines and code keep their shape).
-pub fn block_html(src: &str) -> String {
+thread_local! {
+    /// The backend root media are fetched from (the API's base, read once).
+    static BASE: OnceCell<String> = const { OnceCell::new() };
+}
+
+fn base() -> String {
+    BASE.with(|b| {
+        b.get_or_init(|| crate::api::Api::from_document().base)
+            .clone()
+    })
+}
+
+/// What has arrived of the renderers: a view rendered before a change renders again.
+pub fn generation() -> u8 {
+    lazy::ready(Chunk::Markdown) as u8 | (lazy::ready(Chunk::Math) as u8) << 1
+}
+
+/// A formula as MathML once the math chunk is in; before, `None` (the source shows) and the
+/// chunk is asked for.
+fn mathml(tex: &str, display: bool) -> Option<String> {
+    if lazy::ready(Chunk::Math) {
+        lazy::now(math(tex, display)).flatten()
+    } else {
+        lazy::load(Chunk::Math, || {});
+        None
+    }
+}
+
+/// The HTML of one block of markdown source of session `session`'s transcript: rendered when
+/// the renderer is in, else its escaped text in a `md-plain` paragraph (pre-wrapped, so lines
+/// and code keep their shape). `open_end`: the block may still grow (a streaming tail).
+pub fn block_html(src: &str, session: &str, open_end: bool) -> String {
     lazy::ready(Chunk::Markdown)
-        .then(|| lazy::now(render(src)))
+        .then(|| lazy::now(render(src, session, open_end)))
         .flatten()
         .unwrap_or_else(|| format!("<p class=\"md-plain\">{}</p>", escaped(src)))
 }
 
 /// The HTML of a whole message, block by block (the same HTML streaming produced).
-pub fn message_html(text: &str) -> String {
+pub fn message_html(text: &str, session: &str) -> String {
     split_blocks(text)
         .iter()
-        .map(|b| block_html(&b.source(text)))
+        .map(|b| block_html(&b.source(text), session, false))
         .collect()
 }
 
@@ -32,12 +66,36 @@ pub fn message_html(text: &str) -> String {
     feature = "split",
     wasm_split_helpers::wasm_split(markdown, fallible, preload(preload_render))
 )]
-fn render(src: &str) -> Result<String, NotLoaded> {
-    Ok(pane_core::markdown::render(src))
+fn render(src: &str, session: &str, open_end: bool) -> Result<String, NotLoaded> {
+    let base = base();
+    let ctx = RenderCtx {
+        media: Some(MediaCtx {
+            base: &base,
+            session,
+        }),
+        math: Some(&mathml),
+        open_end,
+    };
+    Ok(pane_core::markdown::render_with(src, &ctx))
+}
+
+/// The math split point: the converter and its tables go to the math chunk.
+#[cfg_attr(
+    feature = "split",
+    wasm_split_helpers::wasm_split(math, fallible, preload(preload_math_fn))
+)]
+fn math(tex: &str, display: bool) -> Result<Option<String>, NotLoaded> {
+    Ok(pane_core::math::to_mathml(tex, display))
 }
 
 /// Loads the markdown chunk.
 #[cfg(feature = "split")]
 pub(crate) async fn preload() -> Result<(), NotLoaded> {
     Ok(preload_render().await?)
+}
+
+/// Loads the math chunk.
+#[cfg(feature = "split")]
+pub(crate) async fn preload_math() -> Result<(), NotLoaded> {
+    Ok(preload_math_fn().await?)
 }

@@ -5,9 +5,11 @@ pub mod cards;
 pub mod composer;
 pub mod icons;
 pub mod layout;
+pub mod meter;
 pub mod models;
 pub mod notices;
 pub mod pane;
+pub mod plan;
 pub mod shortcuts;
 pub mod sidebar;
 pub mod theme;
@@ -36,4 +38,4 @@ macro_rules! preload_later {
 #[cfg(feature = "split")]
 use crate::hub::tabs;
 
-preload_later!(cards, composer, models, shortcuts, sidebar, tabs, transcript);
+preload_later!(cards, composer, meter, models, plan, shortcuts, sidebar, tabs, transcript);

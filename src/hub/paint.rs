@@ -19,7 +19,6 @@ use pane_core::wire::SessionRow;
 
 use super::store::*;
 use super::{Hub, Inner};
-use crate::lazy::{self, Chunk};
 
 mod project;
 use project::*;
@@ -185,6 +184,8 @@ impl Hub {
         set_if!(store, usage, s.usage, changed);
         set_if!(store, stream_id, s.stream_id, changed);
         set_if!(store, model, s.model, changed);
+        set_if!(store, context, s.context, changed);
+        set_if!(store, todos, s.todos, changed);
         if changed {
             self.with(|i| *i.paints.entry(id.to_string()).or_default() += 1);
         }

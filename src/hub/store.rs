@@ -126,6 +126,10 @@ pub struct SessionView {
     /// What the last slash command answered (help, the title, an agent command's output),
     /// shown above the composer until dismissed.
     pub command_output: Option<String>,
+    /// What is known of the context window (the header's meter).
+    pub context: pane_core::event::Usage,
+    /// The agent's plan as last reported.
+    pub todos: Option<pane_core::wire::TodoState>,
 }
 
 impl SessionView {

@@ -392,6 +392,7 @@ impl Hub {
             })
             .map(|r| self.resolve(&r.session_id))
             .collect();
+        let mut reload = Vec::new();
         for row in rows {
             let id = self.resolve(&row.session_id);
             let rt = self
@@ -425,9 +426,27 @@ impl Hub {
                         Vec::new(),
                     ));
                 }
+            } else if let Some(n) = row.message_count.filter(|n| {
+                *n > rt.message_count.max(rt.listed_count)
+                    && rt.loaded
+                    && !rt.is_busy()
+                    && rt.live.is_none()
+            }) {
+                // Messages this runtime has not seen (a turn another client ran and finished
+                // between two lists): its transcript is re-read, once per count.
+                rt.listed_count = n;
+                reload.push(id.clone());
             }
         }
-        self.schedule()
+        let mut commands: Vec<Command> = reload
+            .into_iter()
+            .map(|session_id| Command::Reload {
+                session_id,
+                delay_ms: 0,
+            })
+            .collect();
+        commands.extend(self.schedule());
+        commands
     }
 
     // -----------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@
 //!   state, transcript items); [`paint`]: when to paint them.
 
 pub mod command;
+pub mod context;
 pub mod cursor;
 pub mod event;
 pub mod highlight;
@@ -22,7 +23,11 @@ pub mod hub;
 pub mod input;
 pub mod json;
 pub mod markdown;
+pub mod math;
+pub mod media;
+pub mod notify;
 pub mod paint;
+pub mod plan;
 pub mod relay;
 pub mod route;
 pub mod session;

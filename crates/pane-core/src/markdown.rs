@@ -2,13 +2,18 @@
 //! only its last, still-growing block.
 //!
 //! Safety rules: raw HTML in the source is escaped, never passed through; links keep only
-//! `http`, `https` and `mailto` targets and get `rel="noopener noreferrer"`; images become
-//! links (no remote loads, no `src` attribute ever); fenced code keeps its language as a class
-//! and is highlighted by [`crate::highlight`] (which escapes every character it emits).
+//! `http`, `https` and `mailto` targets and get `rel="noopener noreferrer"`; images and the
+//! agent's `MEDIA:` tokens load only from the pane's own origin, through the session's media
+//! rules ([`crate::media`]; without a session they stay links); formulas become sanitized
+//! MathML ([`crate::math`], through the caller's converter) or show their source; fenced code
+//! keeps its language as a class and is highlighted by [`crate::highlight`] (which escapes
+//! every character it emits).
 
 use std::borrow::Cow;
 
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
+
+use crate::media::{MediaCtx, Piece};
 
 /// Escapes text for an HTML body or a quoted attribute value.
 pub fn escape(s: &str, out: &mut String) {
@@ -83,19 +88,88 @@ enum Open {
     Plain,
 }
 
-/// Renders markdown to HTML that carries no executable markup.
+/// LaTeX → MathML: `(tex, display)` → the `<math>` element, or `None` to show the source.
+pub type MathFn<'a> = &'a dyn Fn(&str, bool) -> Option<String>;
+
+/// What a render can use beyond the text.
+#[derive(Clone, Copy, Default)]
+pub struct RenderCtx<'a> {
+    /// Where the session's media are fetched from; without it images stay links.
+    pub media: Option<MediaCtx<'a>>,
+    /// LaTeX → MathML (`None` from it: show the source); without it formulas show their source.
+    pub math: Option<MathFn<'a>>,
+    /// The text may still grow (a streaming reply's last block): a `MEDIA:` token that reaches
+    /// its end stays text until it is complete.
+    pub open_end: bool,
+}
+
+/// Renders markdown to HTML that carries no executable markup (images as links, formulas as
+/// their source).
 pub fn render(src: &str) -> String {
-    let opts = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    render_with(src, &RenderCtx::default())
+}
+
+/// The HTML of a formula: MathML when the converter gives it, else its source as code.
+fn math_html(tex: &str, display: bool, ctx: &RenderCtx) -> String {
+    let mut out = String::new();
+    match ctx.math.and_then(|f| f(tex, display)) {
+        Some(mathml) => {
+            out.push_str(if display {
+                "<span class=\"math display\" data-testid=\"math\">"
+            } else {
+                "<span class=\"math\" data-testid=\"math\">"
+            });
+            out.push_str(&mathml);
+            out.push_str("</span>");
+        }
+        None => {
+            out.push_str("<code class=\"math-src\" data-testid=\"math-src\">");
+            let delim = if display { "$$" } else { "$" };
+            escape(&format!("{delim}{tex}{delim}"), &mut out);
+            out.push_str("</code>");
+        }
+    }
+    out
+}
+
+/// Renders markdown to HTML that carries no executable markup, with `ctx`'s media and math.
+pub fn render_with(src: &str, ctx: &RenderCtx) -> String {
+    let opts = Options::ENABLE_TABLES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_MATH;
+    let normalized = tex_delimiters(src);
+    let src: &str = &normalized;
+    let open_from = if ctx.open_end {
+        src.trim_end().len()
+    } else {
+        usize::MAX
+    };
     let mut events: Vec<Event> = Vec::new();
     let mut code: Option<(String, String)> = None;
     let mut links: Vec<Open> = Vec::new();
-    for ev in Parser::new_ext(src, opts) {
+    // An image being read: its target and its alt text so far.
+    let mut image: Option<(CowStr, String)> = None;
+    for (ev, range) in Parser::new_ext(src, opts).into_offset_iter() {
         if let Some((_, body)) = code.as_mut() {
             match ev {
                 Event::Text(t) => body.push_str(&t),
                 Event::End(TagEnd::CodeBlock) => {
                     let (lang, body) = code.take().expect("in code");
                     events.push(Event::Html(CowStr::from(code_block_html(&lang, &body))));
+                }
+                _ => {}
+            }
+            continue;
+        }
+        if let Some((_, alt)) = image.as_mut() {
+            match ev {
+                Event::Text(t) | Event::Code(t) | Event::InlineMath(t) => alt.push_str(&t),
+                Event::End(TagEnd::Image) => {
+                    let (dest, alt) = image.take().expect("in an image");
+                    events.push(Event::InlineHtml(CowStr::from(image_html(
+                        &dest, &alt, ctx,
+                    ))));
                 }
                 _ => {}
             }
@@ -111,6 +185,28 @@ pub fn render(src: &str) -> String {
                 events.push(Event::Html(CowStr::Borrowed("<p class=\"raw-html\">")))
             }
             Event::End(TagEnd::HtmlBlock) => events.push(Event::Html(CowStr::Borrowed("</p>"))),
+            Event::Text(t) if ctx.media.is_some() && t.contains("MEDIA:") => {
+                let media = ctx.media.expect("checked");
+                let open = range.end >= open_from;
+                for piece in crate::media::pieces(&t, open) {
+                    match piece {
+                        Piece::Text(p) => events.push(Event::Text(CowStr::from(p.to_string()))),
+                        Piece::Media(r) => events.push(Event::InlineHtml(CowStr::from(
+                            crate::media::html(&media, r, "", true),
+                        ))),
+                    }
+                }
+            }
+            // `$5 and $10`: an amount, not a formula (as the stock UI reads it).
+            Event::InlineMath(t) if t.starts_with(|c: char| c.is_ascii_digit()) => {
+                events.push(Event::Text(CowStr::from(format!("${t}$"))))
+            }
+            Event::InlineMath(t) => {
+                events.push(Event::InlineHtml(CowStr::from(math_html(&t, false, ctx))))
+            }
+            Event::DisplayMath(t) => {
+                events.push(Event::InlineHtml(CowStr::from(math_html(&t, true, ctx))))
+            }
             Event::Start(Tag::Link {
                 link_type,
                 dest_url,
@@ -143,30 +239,7 @@ pub fn render(src: &str) -> String {
                     _ => "</span>",
                 })))
             }
-            // Images are never loaded: shown as a link to the picture (when its URL is safe).
-            Event::Start(Tag::Image { dest_url, .. }) => {
-                match safe_href(&dest_url, LinkType::Inline) {
-                    Some(href) => {
-                        let mut a = String::from("<a class=\"image-link\" href=\"");
-                        escape(&href, &mut a);
-                        a.push_str("\" target=\"_blank\" rel=\"noopener noreferrer\">[image: ");
-                        events.push(Event::InlineHtml(CowStr::from(a)));
-                        links.push(Open::Anchor);
-                    }
-                    None => {
-                        events.push(Event::InlineHtml(CowStr::Borrowed(
-                            "<span class=\"blocked-link\">[image: ",
-                        )));
-                        links.push(Open::Plain);
-                    }
-                }
-            }
-            Event::End(TagEnd::Image) => {
-                events.push(Event::InlineHtml(CowStr::Borrowed(match links.pop() {
-                    Some(Open::Anchor) => "]</a>",
-                    _ => "]</span>",
-                })));
-            }
+            Event::Start(Tag::Image { dest_url, .. }) => image = Some((dest_url, String::new())),
             other => events.push(other),
         }
     }
@@ -183,6 +256,152 @@ pub fn render(src: &str) -> String {
             .replace(" style=\"text-align: right\"", " class=\"al-r\"");
     }
     out
+}
+
+/// A markdown image: through the session's media rules when there are some, else a link to
+/// it (never loaded) when its URL is safe, else text.
+fn image_html(dest: &str, alt: &str, ctx: &RenderCtx) -> String {
+    if let Some(media) = &ctx.media {
+        return crate::media::html(media, dest, alt, false);
+    }
+    let mut out = String::new();
+    match safe_href(dest, LinkType::Inline) {
+        Some(href) => {
+            out.push_str("<a class=\"image-link\" href=\"");
+            escape(&href, &mut out);
+            out.push_str("\" target=\"_blank\" rel=\"noopener noreferrer\">[image: ");
+            escape(alt, &mut out);
+            out.push_str("]</a>");
+        }
+        None => {
+            out.push_str("<span class=\"blocked-link\">[image: ");
+            escape(alt, &mut out);
+            out.push_str("]</span>");
+        }
+    }
+    out
+}
+
+/// Rewrites the `\(…\)` and `\[…\]` math delimiters to `$…$` and `$$…$$` (which the parser
+/// reads), outside code spans and fenced code; an escaped backslash (`\\[2pt]` in a matrix)
+/// is not a delimiter, and a formula never runs past a blank line.
+pub fn tex_delimiters(src: &str) -> Cow<'_, str> {
+    if !src.contains("\\(") && !src.contains("\\[") {
+        return Cow::Borrowed(src);
+    }
+    let b = src.as_bytes();
+    let mut out = String::with_capacity(src.len());
+    let mut fence: Option<(char, usize)> = None;
+    let mut i = 0;
+    let mut line_start = true;
+    while i < b.len() {
+        if line_start {
+            line_start = false;
+            let end = src[i..].find('\n').map_or(b.len(), |e| i + e);
+            let line = &src[i..end];
+            let marker = fence_marker(line);
+            let inside = fence.is_some();
+            match (fence, marker) {
+                (None, Some(m)) => fence = Some(m),
+                (Some((c, n)), Some((mc, mn))) if c == mc && mn >= n => {
+                    let rest = line.trim_start_matches(' ')[mn..].trim();
+                    if rest.is_empty() {
+                        fence = None;
+                    }
+                }
+                _ => {}
+            }
+            if inside || marker.is_some() {
+                let next = (end + 1).min(b.len());
+                out.push_str(&src[i..next]);
+                i = next;
+                line_start = true;
+                continue;
+            }
+        }
+        match b[i] {
+            b'\n' => {
+                out.push('\n');
+                i += 1;
+                line_start = true;
+            }
+            b'`' => {
+                let n = b[i..].iter().take_while(|&&c| c == b'`').count();
+                let close = closing_ticks(src, i + n, n);
+                let to = close.map_or(i + n, |c| c + n);
+                out.push_str(&src[i..to]);
+                i = to;
+            }
+            b'\\' if i + 1 < b.len() && (b[i + 1] == b'(' || b[i + 1] == b'[') => {
+                let display = b[i + 1] == b'[';
+                let close = if display { b']' } else { b')' };
+                match closing_delimiter(src, i + 2, close, display) {
+                    Some(j) if !src[i + 2..j].contains('$') && !src[i + 2..j].trim().is_empty() => {
+                        let d = if display { "$$" } else { "$" };
+                        out.push_str(d);
+                        out.push_str(src[i + 2..j].trim());
+                        out.push_str(d);
+                        i = j + 2;
+                    }
+                    _ => {
+                        out.push_str(&src[i..i + 2]);
+                        i += 2;
+                    }
+                }
+            }
+            b'\\' if i + 1 < b.len() && b[i + 1].is_ascii() => {
+                out.push_str(&src[i..i + 2]);
+                i += 2;
+            }
+            _ => {
+                // Up to the next byte this loop looks at (ASCII, so a char boundary).
+                let next = b[i + 1..]
+                    .iter()
+                    .position(|c| matches!(c, b'\n' | b'`' | b'\\'))
+                    .map_or(b.len(), |n| i + 1 + n);
+                out.push_str(&src[i..next]);
+                i = next;
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Where the closing run of exactly `n` backticks starts, before a blank line.
+fn closing_ticks(src: &str, from: usize, n: usize) -> Option<usize> {
+    let b = src.as_bytes();
+    let mut j = from;
+    while j < b.len() {
+        if b[j] == b'\n' && b.get(j + 1) == Some(&b'\n') {
+            return None;
+        }
+        if b[j] == b'`' {
+            let run = b[j..].iter().take_while(|&&c| c == b'`').count();
+            if run == n {
+                return Some(j);
+            }
+            j += run;
+        } else {
+            j += 1;
+        }
+    }
+    None
+}
+
+/// Where `\` + `close` ends a formula opened before `from`: not an escaped backslash's, on the
+/// same line (inline) or before a blank line (display).
+fn closing_delimiter(src: &str, from: usize, close: u8, multiline: bool) -> Option<usize> {
+    let b = src.as_bytes();
+    let mut j = from;
+    while j < b.len() {
+        match b[j] {
+            b'\n' if !multiline || b.get(j + 1) == Some(&b'\n') => return None,
+            b'\\' if b.get(j + 1) == Some(&close) => return Some(j),
+            b'\\' => j += 2,
+            _ => j += 1,
+        }
+    }
+    None
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -364,6 +583,84 @@ pub fn render_blocks(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn with_math(src: &str) -> String {
+        let math = |tex: &str, display: bool| crate::math::to_mathml(tex, display);
+        render_with(
+            src,
+            &RenderCtx {
+                math: Some(&math),
+                ..Default::default()
+            },
+        )
+    }
+
+    #[test]
+    fn formulas_in_every_delimiter_become_mathml_but_amounts_and_code_do_not() {
+        for src in [
+            r"a $x^2$ b",
+            r"a \(x^2\) b",
+            r"$$x^2$$",
+            r"\[x^2\]",
+            "\\[\nx^2\n\\]",
+        ] {
+            let h = with_math(src);
+            assert!(h.contains("<math") && h.contains("<msup>"), "{src}: {h}");
+        }
+        assert!(with_math(r"\[x\]").contains("class=\"math display\""));
+        let h = with_math("It costs $5 and $10 today.");
+        assert!(!h.contains("<math"), "{h}");
+        assert!(h.contains("$5 and $10"), "{h}");
+        let h = with_math("`$x$` and `\\(y\\)`\n\n```\n$$z$$\n\\[w\\]\n```");
+        assert!(!h.contains("<math"), "{h}");
+        assert!(h.contains("\\(y\\)") && h.contains("\\[w\\]"), "{h}");
+        // A matrix's `\\[2pt]` is not a delimiter.
+        let h = with_math(r"$$\begin{pmatrix}a\\[2pt]b\end{pmatrix}$$");
+        assert!(h.contains("<mtable"), "{h}");
+    }
+
+    #[test]
+    fn a_formula_shows_its_source_until_it_closes_or_when_it_is_invalid() {
+        // Streaming: the closing delimiter has not arrived yet.
+        let h = with_math(r"so $\frac{a}{b");
+        assert!(!h.contains("<math") && h.contains(r"\frac{a}{b"), "{h}");
+        let h = with_math(r"$\frac{a$ and more");
+        assert!(!h.contains("<math"), "{h}");
+        // Without a converter (its chunk not in yet) the source shows, escaped.
+        let h = render(r"$a<b$");
+        assert!(
+            h.contains("<code class=\"math-src\" data-testid=\"math-src\">$a&lt;b$</code>"),
+            "{h}"
+        );
+        let deep = format!("${}x{}$", "{".repeat(100), "}".repeat(100));
+        assert!(with_math(&deep).contains("math-src"));
+    }
+
+    #[test]
+    fn images_and_media_tokens_load_from_the_session_only() {
+        let media = MediaCtx {
+            base: "/",
+            session: "s1",
+        };
+        let ctx = RenderCtx {
+            media: Some(media),
+            ..Default::default()
+        };
+        let h = render_with("![chart](/tmp/c.png) and MEDIA:/tmp/d.png", &ctx);
+        assert_eq!(h.matches("<img").count(), 2, "{h}");
+        assert!(h.contains("alt=\"chart\""), "{h}");
+        let h = render_with("![x](https://evil.example/p.png) `MEDIA:/tmp/e.png`", &ctx);
+        assert!(!h.contains("<img"), "{h}");
+        // Streaming: a token at the end may still grow.
+        let open = RenderCtx {
+            open_end: true,
+            ..ctx
+        };
+        assert!(!render_with("see MEDIA:/tmp/a.pn", &open).contains("<img"));
+        assert!(render_with("see MEDIA:/tmp/a.png\n\nmore", &open).contains("<img"));
+        // Without a session, images stay links and tokens text.
+        assert!(!render("![chart](/tmp/c.png) MEDIA:/tmp/d.png").contains("<img"));
+    }
 
     #[test]
     fn raw_html_is_escaped() {

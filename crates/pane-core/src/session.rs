@@ -166,6 +166,9 @@ pub struct SessionRuntime {
     pub(crate) messages_offset: u64,
     /// Total rows in the full transcript.
     pub(crate) message_count: u64,
+    /// The largest message count a session list gave that made this runtime re-read its
+    /// transcript (so one count is re-read once).
+    pub(crate) listed_count: u64,
     pub(crate) tool_calls: Vec<SessionToolCall>,
     pub(crate) read_only: bool,
     /// The session's model and its provider (`/api/session/update` sets them; the next turn
@@ -188,6 +191,11 @@ pub struct SessionRuntime {
     pub(crate) live_usage: Option<Usage>,
     /// The session's token counters as last saved (`input_tokens`, `output_tokens`).
     pub(crate) session_tokens: Option<(f64, f64)>,
+    /// The session's cost so far as last saved (`estimated_cost`): a turn's cost is the
+    /// difference.
+    pub(crate) session_cost: Option<f64>,
+    /// The context as the saved session last said it (window, prompt size, threshold).
+    pub(crate) saved_context: Option<Usage>,
     /// The last finished turn's own usage: `done.usage` is cumulative per session, so its
     /// tokens are the difference from the counters before the turn (as the stock UI computes).
     pub(crate) turn_usage: Option<Usage>,
@@ -335,6 +343,13 @@ impl SessionRuntime {
     /// The session's token counters as last saved (`input_tokens`, `output_tokens`).
     pub fn session_tokens(&self) -> Option<(f64, f64)> {
         self.session_tokens
+    }
+
+    /// What is known of the context window, newest first: the running turn's `metering`,
+    /// the last `done`, the session as saved.
+    pub fn context_usage(&self) -> Usage {
+        let live = self.live_usage.as_ref().filter(|_| self.is_busy());
+        crate::context::merged(&[live, self.last_usage.as_ref(), self.saved_context.as_ref()])
     }
 
     /// The last finished turn's own usage: `done.usage` is cumulative per session, so its
@@ -682,6 +697,19 @@ impl SessionRuntime {
         }
         if let (Some(i), Some(o)) = (d.input_tokens, d.output_tokens) {
             self.session_tokens = Some((i, o));
+        }
+        if d.estimated_cost.is_some() {
+            self.session_cost = d.estimated_cost;
+        }
+        if d.context_length.is_some() || d.last_prompt_tokens.is_some() {
+            self.saved_context = Some(Usage {
+                context_length: d.context_length,
+                threshold_tokens: d.threshold_tokens,
+                last_prompt_tokens: d.last_prompt_tokens,
+                post_compression_context_tokens_estimate: d
+                    .post_compression_context_tokens_estimate,
+                ..Default::default()
+            });
         }
     }
 
@@ -1090,6 +1118,14 @@ impl SessionRuntime {
                         .output_tokens
                         .zip(before)
                         .map(|(now, (_, b))| (now - b).max(0.0));
+                    // Cumulative too: this turn's cost is the difference (none before the
+                    // first priced turn counts as nothing spent).
+                    turn.estimated_cost = u
+                        .estimated_cost
+                        .map(|now| (now - self.session_cost.unwrap_or(0.0)).max(0.0));
+                    if u.estimated_cost.is_some() {
+                        self.session_cost = u.estimated_cost;
+                    }
                     self.turn_usage = Some(turn);
                     if let (Some(i), Some(o)) = (u.input_tokens, u.output_tokens) {
                         self.session_tokens = Some((i, o));

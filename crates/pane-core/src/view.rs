@@ -456,6 +456,11 @@ pub struct PaneState {
     pub stream_id: Option<String>,
     /// The session's model (the picker's value).
     pub model: Option<String>,
+    /// What is known of the context window (the header's meter projects it:
+    /// [`crate::context::meter`], in the views' own chunk).
+    pub context: crate::event::Usage,
+    /// The agent's plan as last reported (projected by [`crate::plan::plan`]).
+    pub todos: Option<crate::wire::TodoState>,
 }
 
 /// The pane's state for `rt`; `row` is its sidebar row, whose title stands in until the
@@ -504,6 +509,8 @@ pub fn pane_state(rt: &SessionRuntime, row: Option<&SessionRow>) -> PaneState {
             .map(|(i, o)| format!("Session: {} in · {} out", i as u64, o as u64)),
         stream_id: rt.live_stream_id().map(str::to_string),
         model: rt.model.clone(),
+        context: rt.context_usage(),
+        todos: rt.todos.clone(),
     }
 }
 
@@ -537,11 +544,15 @@ pub fn turn_usage(
     let TranscriptItem::Assistant { tps, duration, .. } = &items[last] else {
         return None;
     };
-    Some((
-        last,
-        usage_line(u.input_tokens, u.output_tokens, u.tps, u.duration_seconds)
-            .or_else(|| usage_line(None, None, *tps, *duration)),
-    ))
+    let line = usage_line(u.input_tokens, u.output_tokens, u.tps, u.duration_seconds)
+        .or_else(|| usage_line(None, None, *tps, *duration));
+    // The turn's cost, where the backend prices it.
+    let line = match (line, u.estimated_cost.filter(|c| *c > 0.0)) {
+        (Some(l), Some(c)) => Some(format!("{l} · {}", crate::context::cost(c))),
+        (None, Some(c)) => Some(crate::context::cost(c)),
+        (l, None) => l,
+    };
+    Some((last, line))
 }
 
 /// Whether a row shown at some index of `current` sits at another one in `next` (a row that

@@ -1491,3 +1491,41 @@ fn an_open_steer_goes_back_to_the_composer_when_the_turn_is_stopped() {
         "the agent drops a steer on a stop: the text goes back, {commands:?}"
     );
 }
+
+#[test]
+fn a_turn_another_client_ran_between_two_lists_is_read_once() {
+    // Seen in the e2e suite: a turn started and finished elsewhere between two session lists
+    // left the shown pane empty — the list never named a live stream to follow.
+    let mut hub = Hub::new(Budget::with_connections(4));
+    show(&mut hub, Some("a"));
+    let detail = SessionDetail {
+        session_id: "a".into(),
+        message_count: Some(0),
+        ..Default::default()
+    };
+    load(&mut hub, "a", &detail, true);
+    let row = |n: u64| SessionRow {
+        session_id: "a".into(),
+        message_count: Some(n),
+        ..Default::default()
+    };
+    let reloads = |c: &[Command]| {
+        c.iter()
+            .filter(|c| matches!(c, Command::Reload { session_id, .. } if session_id == "a"))
+            .count()
+    };
+    let at = hub.ticket();
+    assert_eq!(reloads(&listed(&mut hub, &[row(0)], at)), 0, "nothing new");
+    let at = hub.ticket();
+    assert_eq!(
+        reloads(&listed(&mut hub, &[row(2)], at)),
+        1,
+        "two new messages: read"
+    );
+    let at = hub.ticket();
+    assert_eq!(
+        reloads(&listed(&mut hub, &[row(2)], at)),
+        0,
+        "the same count: once"
+    );
+}

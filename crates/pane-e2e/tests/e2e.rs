@@ -56,6 +56,10 @@ on_the_stand_in!(
     a_refused_steer_goes_back_to_the_composer_and_a_leftover_is_sent_next,
     slash_commands_complete_by_keyboard_and_each_runs_against_the_backend,
     an_upload_shows_its_progress_moving_until_it_is_ready,
+    images_and_media_show_from_the_backend_and_nothing_loads_off_origin,
+    math_renders_as_mathml_and_invalid_math_shows_its_source,
+    the_plan_shows_live_and_after_a_reload,
+    the_context_meter_and_a_turns_cost_show_in_the_header,
     the_theme_follows_the_backends_setting_and_a_pick_here_is_saved_to_it,
     password_mode_goes_through_the_login_and_posts_carry_the_csrf_token {
         ServerOpts { password: Some("s3cret".into()), ..ServerOpts::default() }

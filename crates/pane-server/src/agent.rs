@@ -24,6 +24,8 @@ pub enum Step {
         question: String,
         choices: Vec<String>,
     },
+    /// Write the plan (the agent's `todo` tool): `(content, status)` per item.
+    Todo(Vec<(String, String)>),
 }
 
 /// A turn's script.
@@ -37,6 +39,8 @@ pub struct Plan {
     pub error: Option<String>,
     pub compress: bool,
     pub title: Option<String>,
+    /// What the turn costs (added to the session's `estimated_cost`).
+    pub cost: Option<f64>,
 }
 
 /// The help text listing every script (shown by the default reply).
@@ -46,7 +50,8 @@ pub const SCRIPTS_HELP: &str = "Scripts: `[[tokens=N]]` long reply · `[[bytes=N
 `[[tool:rm -rf X]]` dangerous command → approval · `[[clarify:Question?|a|b]]` clarify · \
 `[[reasoning=N]]` thinking first · `[[error]]` / `[[error:rate_limit]]` provider error · \
 `[[compress]]` context compression (session id rotates) · `[[echo]]` reply with your own text · \
-`[[title:T]]` set the title.";
+`[[title:T]]` set the title · `[[todo:Step one=completed|Step two=in_progress|Step three]]` the \
+plan · `[[cost=0.0123]]` price the turn.";
 
 fn markers(message: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -206,6 +211,7 @@ impl Plan {
             error: None,
             compress: false,
             title: None,
+            cost: None,
         };
         let mut text: Option<String> = None;
         let para = markers(message)
@@ -249,6 +255,17 @@ impl Plan {
                         choices: parts.filter(|p| !p.is_empty()).collect(),
                     });
                 }
+                "todo" => plan.steps.push(Step::Todo(
+                    v.split('|')
+                        .map(str::trim)
+                        .filter(|i| !i.is_empty())
+                        .map(|i| match i.rsplit_once('=') {
+                            Some((c, st)) => (c.trim().to_string(), st.trim().to_string()),
+                            None => (i.to_string(), "pending".to_string()),
+                        })
+                        .collect(),
+                )),
+                "cost" => plan.cost = v.trim().parse::<f64>().ok(),
                 "reasoning" => plan.reasoning_words = num.unwrap_or(10) as usize,
                 "error" => {
                     plan.error = Some(if v.trim().is_empty() {
@@ -756,6 +773,99 @@ pub async fn run(
                     app.put(&stream_id, "token", json!({"text": out.text}));
                     pause(&mut cancel, plan.pace_ms).await?;
                 }
+                Step::Todo(items) => {
+                    // As the agent's `todo` tool: the whole list, then `todo_state`.
+                    let tid = format!("call_{}", hex_id(8));
+                    let todos: Vec<Value> = items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (c, st))| {
+                            json!({"id": (i + 1).to_string(), "content": c, "status": st})
+                        })
+                        .collect();
+                    let count = |k: &str| todos.iter().filter(|t| t["status"] == k).count();
+                    let summary = json!({
+                        "total": todos.len(),
+                        "pending": count("pending"),
+                        "in_progress": count("in_progress"),
+                        "completed": count("completed"),
+                        "cancelled": count("cancelled")
+                    });
+                    let args = json!({"todos": todos});
+                    app.put(
+                        &stream_id,
+                        "tool",
+                        json!({
+                            "event_type": "tool.started",
+                            "name": "todo",
+                            "preview": null,
+                            "args": args,
+                            "tid": tid
+                        }),
+                    );
+                    pause(&mut cancel, 100).await?;
+                    let result = json!({"todos": todos, "summary": summary});
+                    app.put(
+                        &stream_id,
+                        "tool_complete",
+                        json!({
+                            "event_type": "tool.completed",
+                            "name": "todo",
+                            "preview": result.to_string(),
+                            "args": args,
+                            "tid": tid,
+                            "is_error": false
+                        }),
+                    );
+                    let t = now();
+                    app.put(
+                        &stream_id,
+                        "todo_state",
+                        json!({
+                            "session_id": sid_now,
+                            "stream_id": stream_id,
+                            "source": "tool",
+                            "ts": t,
+                            "todos": todos,
+                            "summary": summary,
+                            "version": 1
+                        }),
+                    );
+                    if let Some(s) = app.sessions.lock().expect("sessions").get_mut(&sid_now) {
+                        s.todo_state = Some(json!({
+                            "todos": todos, "summary": summary, "version": 1, "ts": t
+                        }));
+                    }
+                    out.rows.push(json!({
+                        "role": "assistant",
+                        "content": out.text.trim(),
+                        "reasoning": null,
+                        "finish_reason": "tool_calls",
+                        "tool_calls": [{
+                            "id": tid,
+                            "call_id": tid,
+                            "type": "function",
+                            "function": {"name": "todo", "arguments": args.to_string()}
+                        }]
+                    }));
+                    out.rows.push(json!({
+                        "role": "tool",
+                        "name": "todo",
+                        "tool_name": "todo",
+                        "content": result.to_string(),
+                        "tool_call_id": tid
+                    }));
+                    out.tool_summaries.push(json!({
+                        "name": "todo",
+                        "snippet": result.to_string(),
+                        "tid": tid,
+                        "assistant_msg_idx": out.rows.len() - 1,
+                        "args": args
+                    }));
+                    out.text = "\n\nPlan updated.".to_string();
+                    app.put(&stream_id, "token", json!({"text": out.text}));
+                    pause(&mut cancel, plan.pace_ms).await?;
+                }
             }
         }
         Ok(())
@@ -807,16 +917,18 @@ pub async fn run(
         app.finish_stream(&stream_id);
         return;
     }
-    // A steer the turn ended before using (no tool result after it): handed back.
-    if let Some(t) = app.drain_steer(&stream_id) {
-        app.put(
-            &stream_id,
-            "pending_steer_leftover",
-            json!({"session_id": sid_now, "text": t}),
-        );
-    }
+    // A steer the turn ended before using (no tool result after it) is dropped, as the real
+    // backend does: its webui would send `pending_steer_leftover`, but hermes-agent 0.19 moves
+    // the leftover into its result's `pending_steer` first, which the webui does not read. The
+    // pane re-sends what it sees unused (`SessionRuntime::settle_steers`).
+    app.drain_steer(&stream_id);
     let rows = out_rows(&out, false);
     let first_turn = app.is_first_turn(&sid_now);
+    if let Some(c) = plan.cost {
+        if let Some(s) = app.sessions.lock().expect("sessions").get_mut(&sid_now) {
+            s.estimated_cost += c;
+        }
+    }
     let session = app.settle_turn(
         &sid_now,
         &stream_id,
@@ -835,7 +947,7 @@ pub async fn run(
             "usage": {
                 "input_tokens": 100,
                 "output_tokens": out.tokens,
-                "estimated_cost": 0.0,
+                "estimated_cost": session["estimated_cost"].as_f64().unwrap_or(0.0),
                 "cache_read_tokens": 0,
                 "cache_write_tokens": 0,
                 "cache_hit_percent": null,

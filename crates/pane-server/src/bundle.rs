@@ -16,10 +16,12 @@ use axum::Router;
 use crate::App;
 
 /// The pane document's policy: scripts only from this origin (no inline script, no eval), wasm
-/// compilation allowed; styles from this origin; API calls same-origin.
+/// compilation allowed; styles from this origin; API calls same-origin; images and media
+/// from this origin (and inline raster `data:` images) only, never off-origin.
 pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
-style-src 'self'; img-src 'self' data: https:; font-src 'self' data:; connect-src 'self'; \
-object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+style-src 'self'; img-src 'self' data:; media-src 'self'; font-src 'self' data:; \
+connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; \
+frame-ancestors 'none'";
 
 /// How to serve the bundle.
 #[derive(Debug, Clone, Copy)]

@@ -42,6 +42,9 @@ pub struct Session {
     pub pending_started_at: Option<f64>,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// What the session's turns cost so far (`[[cost=X]]` scripts price a turn).
+    #[serde(default)]
+    pub estimated_cost: f64,
     pub turns: u64,
     /// Exists only in memory until its first turn starts (as upstream).
     pub persisted: bool,
@@ -161,7 +164,7 @@ pub fn row_json(s: &Session, is_streaming: bool, attention_kind: Option<&str>) -
         "personality": null,
         "input_tokens": s.input_tokens,
         "output_tokens": s.output_tokens,
-        "estimated_cost": 0.0,
+        "estimated_cost": s.estimated_cost,
         "context_length": 131072,
         "window_usage_percent": 0,
         "active_stream_id": s.active_stream_id,
@@ -199,7 +202,7 @@ pub fn compact_json(s: &Session, messages: &[Value], is_streaming: bool) -> Map<
         "profile": "default",
         "input_tokens": s.input_tokens,
         "output_tokens": s.output_tokens,
-        "estimated_cost": 0.0,
+        "estimated_cost": s.estimated_cost,
         "cache_read_tokens": 0,
         "cache_write_tokens": 0,
         "cache_hit_percent": null,

@@ -99,6 +99,7 @@ fn after_tool(step: &Step, result: &str) -> String {
             command,
             fail: true,
         } => format!("The command `{command}` failed."),
+        Step::Todo(_) => "Plan updated.".to_string(),
         Step::Clarify { .. } => {
             let answer = serde_json::from_str::<Value>(result)
                 .ok()
@@ -177,6 +178,14 @@ pub fn answer(request: &Value, n: u64) -> Answer {
         Step::Tool { command, .. } => ToolCall {
             name: "terminal",
             arguments: json!({"command": command}),
+        },
+        Step::Todo(items) => ToolCall {
+            name: "todo",
+            arguments: json!({"todos": items
+                .iter()
+                .enumerate()
+                .map(|(i, (c, st))| json!({"id": (i + 1).to_string(), "content": c, "status": st}))
+                .collect::<Vec<_>>()}),
         },
         Step::Text(_) => unreachable!("calls holds tool steps only"),
     });

@@ -23,6 +23,9 @@ use new_chat::*;
 mod slash;
 use slash::*;
 
+mod send;
+use send::*;
+
 #[derive(Clone, Debug, PartialEq)]
 struct Attachment {
     key: u64,
@@ -107,52 +110,22 @@ pub fn Composer(id: String, store: Store<SessionView>, shown: Memo<bool>) -> imp
 
     let slash = Slash::new();
     let entry = Entry { sid, text, input };
-    // `steer`: steer the running reply with the text (attachments stay for a message).
+    let parts = Parts {
+        hub,
+        sid,
+        text,
+        input,
+        error,
+        attachments,
+        uploading,
+        slash,
+    };
+    // `steer`: steer the running reply with the text (attachments stay for a message). The
+    // code of sending is in the later chunk, as every action's.
     let submit = move |steer: bool| {
-        let value = text.get_untracked();
-        let uploads: Vec<UploadedFile> = if steer {
-            Vec::new()
-        } else {
-            attachments.with_untracked(|a| a.iter().filter_map(|x| x.done.clone()).collect())
-        };
-        if (value.trim().is_empty() && uploads.is_empty()) || (!steer && uploading.get_untracked())
-        {
-            return;
-        }
-        slash.items.set(Vec::new());
-        error.set(None);
-        let id = sid.get_value();
-        // Cleared at once so a second Enter cannot double-send; restored if the send fails.
-        text.set(String::new());
-        persist::set_draft(&id, "");
-        if let Some(el) = input.get_untracked() {
-            el.set_value("");
-            autogrow(&el);
-        }
-        let kept = attachments.get_untracked();
-        if !steer {
-            attachments.set(Vec::new());
-        }
         leptos::task::spawn_local(async move {
-            let sent = if steer {
-                hub.steer(&id, &value).await
-            } else if uploads.is_empty() && value.trim_start().starts_with('/') {
-                hub.run_command(&id, &value).await
-            } else {
-                hub.send(&id, &value, uploads).await
-            };
-            if let Err(e) = sent {
-                error.set(Some(e));
-                text.set(value.clone());
-                persist::set_draft(&id, &value);
-                if !steer {
-                    attachments.set(kept);
-                }
-                // The composer may be gone by now (its pane evicted): the draft above is kept.
-                if let Some(Some(el)) = input.try_get_untracked() {
-                    el.set_value(&value);
-                    autogrow(&el);
-                }
+            if lazy::run(submit_message(parts, steer)).await.is_err() {
+                error.set(Some(lazy::NOT_LOADED.to_string()));
             }
         });
     };

@@ -52,7 +52,9 @@ pub fn SessionPane(id: String) -> impl IntoView {
                 <span class="usage muted" data-testid="pane-usage">
                     {move || store.usage().get()}
                 </span>
+                <super::meter::ContextMeter store=store />
             </header>
+            <super::plan::PlanPanel store=store />
             <Show when=move || store.load_error().get().is_some()>
                 <p class="load-error" role="alert" data-testid="load-error">
                     {move || store.load_error().get()}

@@ -116,10 +116,13 @@ pub(super) fn LivePart(seg: LiveSeg, store: Store<SessionView>) -> impl IntoView
         LiveSegKind::Text { html } => {
             view! { <div class="md" inner_html=html.to_string()></div> }.into_any()
         }
-        LiveSegKind::TextTail => {
-            view! { <StreamingMarkdown text=Signal::derive(move || store.tail().get()) /> }
-                .into_any()
+        LiveSegKind::TextTail => view! {
+            <StreamingMarkdown
+                text=Signal::derive(move || store.tail().get())
+                session=Signal::derive(move || store.id().get())
+            />
         }
+        .into_any(),
         LiveSegKind::Reasoning { text, live: false } => {
             view! { <Reasoning text=Signal::stored(text) live=false /> }.into_any()
         }
@@ -152,18 +155,26 @@ pub(super) fn LivePart(seg: LiveSeg, store: Store<SessionView>) -> impl IntoView
 /// Streaming markdown: finished blocks are rendered once and appended; only the growing last
 /// block is re-rendered when the text changes (at most once per frame).
 #[component]
-pub fn StreamingMarkdown(text: Signal<Arc<str>>) -> impl IntoView {
+pub fn StreamingMarkdown(text: Signal<Arc<str>>, session: Signal<String>) -> impl IntoView {
     let done_el = NodeRef::<html::Div>::new();
     let tail_el = NodeRef::<html::Div>::new();
-    // (splitter, blocks appended, text length, rendered as markdown rather than plain text)
-    let state: StoredValue<(BlockSplitter, usize, usize, bool), LocalStorage> =
-        StoredValue::new_local((BlockSplitter::new(), 0, 0, false));
+    // (splitter, blocks appended, text length, the renderers that were in: see
+    // `markdown::generation`)
+    let state: StoredValue<(BlockSplitter, usize, usize, u8), LocalStorage> =
+        StoredValue::new_local((BlockSplitter::new(), 0, 0, 0));
     Effect::new(move |_| {
         let text = text.get();
-        let ready = crate::lazy::ready(crate::lazy::Chunk::Markdown);
-        if !ready {
+        let ready = crate::markdown::generation();
+        // Re-render when a renderer arrives (the math one only where a formula may be: a
+        // subscription to a chunk that never comes would stay for the effect's life).
+        if !crate::lazy::ready(crate::lazy::Chunk::Markdown) {
             crate::lazy::track(crate::lazy::Chunk::Markdown);
         }
+        let maybe_math = text.contains('$') || text.contains("\\(") || text.contains("\\[");
+        if maybe_math && !crate::lazy::ready(crate::lazy::Chunk::Math) {
+            crate::lazy::track(crate::lazy::Chunk::Math);
+        }
+        let session = session.get_untracked();
         let (Some(done), Some(tail)) = (done_el.get(), tail_el.get()) else {
             return;
         };
@@ -179,12 +190,14 @@ pub fn StreamingMarkdown(text: Signal<Arc<str>>) -> impl IntoView {
             for b in &splitter.done()[*rendered..] {
                 let _ = done.insert_adjacent_html(
                     "beforeend",
-                    &crate::markdown::block_html(&b.source(&text)),
+                    &crate::markdown::block_html(&b.source(&text), &session, false),
                 );
             }
             *rendered = splitter.done().len();
             tail.set_inner_html(&crate::markdown::block_html(
                 &splitter.tail(&text).source(&text),
+                &session,
+                true,
             ));
             *last_len = text.len();
         });

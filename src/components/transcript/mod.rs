@@ -21,7 +21,9 @@ use crate::lazy;
 use crate::use_hub;
 
 mod entry;
+mod media;
 use entry::*;
+use media::watch_broken_media_body;
 
 mod live;
 use live::*;
@@ -304,6 +306,13 @@ crate::later_fns! {
     ) -> AnyView as preload_reasoning => reasoning_body;
     fn tool_card(card: Signal<ToolCard>) -> AnyView as preload_tool_card => tool_card_body;
     fn live_steers(store: Store<SessionView>) -> AnyView as preload_live_steers => live_steers_body;
+    fn watch_broken_media() -> () as preload_watch_media => watch_broken_media_body;
+}
+
+/// Replaces media the backend would not serve with placeholders, from now on (once the later
+/// chunk is in).
+pub(crate) fn watch_media() {
+    let _ = lazy::now(watch_broken_media());
 }
 
 /// Reasoning, collapsible (open while it streams); its code is in the later chunk.

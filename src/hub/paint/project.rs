@@ -27,8 +27,8 @@ pub(super) struct Projection {
     pub(super) tail: Arc<str>,
 }
 
-pub(super) fn render_markdown(text: &str) -> Arc<str> {
-    Arc::from(crate::markdown::message_html(text))
+pub(super) fn render_markdown(text: &str, session: &str) -> Arc<str> {
+    Arc::from(crate::markdown::message_html(text, session))
 }
 
 /// The transcript's items, rendered (an unchanged item is reused as it was).
@@ -38,7 +38,7 @@ pub(super) fn project_items(rt: &pane_core::SessionRuntime, cache: &mut Cache) -
     let usage = turn_usage(rt, &settled);
     let total = rt.messages_offset() + rt.messages().len() as u64;
     let forks = pane_core::view::fork_counts(&settled, total);
-    let markdown = lazy::ready(Chunk::Markdown);
+    let markdown = crate::markdown::generation();
     let items = settled
         .into_iter()
         .enumerate()
@@ -78,7 +78,7 @@ pub(super) fn project_items(rt: &pane_core::SessionRuntime, cache: &mut Cache) -
                     tps,
                     ..
                 } => ItemKind::Assistant {
-                    html: render_markdown(&text),
+                    html: render_markdown(&text, rt.id()),
                     text: Arc::from(text.as_str()),
                     reasoning,
                     tools,
@@ -92,7 +92,7 @@ pub(super) fn project_items(rt: &pane_core::SessionRuntime, cache: &mut Cache) -
             };
             // Only an assistant message renders markdown: a user message (maybe with its edit
             // box open) is not rebuilt when the renderer arrives.
-            let rendered = matches!(kind, ItemKind::Assistant { .. }) && markdown;
+            let rendered = matches!(kind, ItemKind::Assistant { .. }).then_some(markdown);
             let item = Arc::new(Item {
                 key,
                 version: hash_of((content, rendered)),
@@ -108,11 +108,12 @@ pub(super) fn project_items(rt: &pane_core::SessionRuntime, cache: &mut Cache) -
 
 pub(super) fn project_live(
     l: &pane_core::turn::LiveTurn,
+    session: &str,
     cache: &mut Cache,
 ) -> (LiveView, Arc<str>) {
     let last = l.segments.len().saturating_sub(1);
     let mut tail: Arc<str> = Arc::from("");
-    let markdown = lazy::ready(Chunk::Markdown);
+    let markdown = crate::markdown::generation();
     let segs = l
         .segments
         .iter()
@@ -129,7 +130,7 @@ pub(super) fn project_live(
                 let html = cache
                     .sealed
                     .entry((idx, text.len()))
-                    .or_insert_with(|| render_markdown(text))
+                    .or_insert_with(|| render_markdown(text, session))
                     .clone();
                 // Rebuilt once when the renderer arrives (it was plain text before).
                 LiveSeg {
@@ -205,7 +206,7 @@ pub(super) fn project(i: &mut Inner, id: &str) -> Option<Projection> {
     });
     let (live, tail) = match rt.live() {
         Some(l) if !(l.segments.is_empty() && l.user_text.is_none()) => {
-            let (v, t) = project_live(l, cache);
+            let (v, t) = project_live(l, rt.id(), cache);
             (Some(Arc::new(v)), t)
         }
         _ => (None, Arc::from("")),

@@ -150,9 +150,9 @@ pub async fn a_refused_steer_goes_back_to_the_composer_and_a_leftover_is_sent_ne
     pane_e2e::tabs::instrument(&b, Some(HOLD_END_JS)).await;
     open_app(&b, &server.url()).await;
     // A turn with no tool: the agent takes the steer but never reaches a tool result, so it
-    // is not used. The stand-in hands it back (`pending_steer_leftover`); the real backend
-    // keeps it to itself, and the pane sees it on no tool result of the saved turn. Either
-    // way it goes as the next message, once.
+    // is not used. The real backend (and the stand-in, matched to it) never hands it back
+    // (no `pending_steer_leftover` with hermes-agent 0.19): the pane sees it on no tool result
+    // of the saved turn and sends it as the next message, once.
     let sid = start(&b, "long answer [[tokens=120]] [[delay=40]] [[ttft=0]]").await;
     // Steer once the agent runs (before, the backend has no agent to steer: a refusal).
     b.wait(
@@ -347,7 +347,11 @@ pub async fn slash_commands_complete_by_keyboard_and_each_runs_against_the_backe
         "retried in place"
     );
 
-    // /undo removes the last turn.
+    // /undo removes the last turn. (Not at once after the retry: the real backend reads a
+    // session back by merging its JSON with the agent's state.db, and an undo that lands while
+    // the retried turn's rows are still being written there comes back on the next read — a
+    // backend race, `api/models.py` `_merge_…_messages`, not the pane's.)
+    tokio::time::sleep(Duration::from_secs(2)).await;
     type_keys(&b, "/undo", "\u{E007}").await;
     let deadline = Instant::now() + T;
     while saved_user_texts(&server, &sid).await.len() != 1 {

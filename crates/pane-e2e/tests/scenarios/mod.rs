@@ -11,6 +11,8 @@ use pane_e2e::*;
 
 mod control;
 pub use control::*;
+mod render;
+pub use render::*;
 use serde_json::{json, Value};
 
 /// Hang guard for one condition.

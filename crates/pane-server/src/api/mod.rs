@@ -4,6 +4,7 @@
 mod chat;
 mod commands;
 mod login;
+mod media;
 mod prompts;
 mod sessions;
 mod test_only;
@@ -12,6 +13,7 @@ mod upload;
 use chat::*;
 use commands::*;
 use login::*;
+use media::*;
 use prompts::*;
 use sessions::*;
 use test_only::*;
@@ -90,6 +92,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/session/branch", post(branch_session))
         .route("/api/chat/start", post(chat_start))
         .route("/api/chat/steer", post(chat_steer))
+        .route("/api/media", get(media))
         .route("/api/commands", get(commands))
         .route("/api/commands/exec", post(commands_exec))
         .route("/api/session/compress", post(compress_session))

@@ -18,6 +18,7 @@ mod actions;
 pub(crate) use actions::backend_commands;
 mod boot;
 mod notices;
+mod notify;
 mod paint;
 mod probes;
 pub mod store;
@@ -268,6 +269,7 @@ impl Hub {
                     self.finished(&session_id);
                     self.refresh_list_soon();
                 }
+                Command::Waits { session_id } => self.waits(&session_id),
             }
         }
         if !transports.is_empty() {

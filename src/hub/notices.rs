@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use leptos::prelude::*;
+use pane_core::notify::Happened;
 use pane_core::session::{Notice, NoticeKind};
 use pane_core::view::AttentionKind;
 use pane_core::wire::UploadedFile;
@@ -93,6 +94,15 @@ impl Hub {
     pub(crate) fn finished(&self, id: &str) {
         let task = finished(*self, id.to_string());
         // Not Leptos' executor: notices may come before the app has mounted (in tests).
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = crate::lazy::run(task).await;
+        });
+    }
+
+    /// A session started waiting on the person: a notification if they do not see it (the
+    /// code is in the later chunk, which is in by the time a stream runs).
+    pub(crate) fn waits(&self, id: &str) {
+        let task = waits(*self, id.to_string());
         wasm_bindgen_futures::spawn_local(async move {
             let _ = crate::lazy::run(task).await;
         });
@@ -201,7 +211,53 @@ impl Hub {
 crate::later!(finished(hub: Hub, id: String) -> () => finished_body);
 
 async fn finished_body(hub: Hub, id: String) {
-    hub.announce_finished(&id)
+    hub.announce_finished(&id);
+    // A notification if the person does not see it: the reply's start, or what failed (a
+    // stop is theirs: nothing to tell).
+    let what = hub.with(|i| {
+        let s = i.core.session(&id)?;
+        if s.cancelled() {
+            return None;
+        }
+        Some(match s.error() {
+            Some(e) => (Happened::Failed, e.message.clone()),
+            None => (
+                Happened::Finished,
+                s.messages()
+                    .iter()
+                    .rev()
+                    .find(|m| m.role == "assistant")
+                    .map(|m| m.text())
+                    .unwrap_or_default(),
+            ),
+        })
+    });
+    if let Some((what, detail)) = what {
+        hub.notify(&id, what, &detail);
+    }
+}
+
+crate::later!(waits(hub: Hub, id: String) -> () => waits_body);
+
+async fn waits_body(hub: Hub, id: String) {
+    let what = hub.with(|i| {
+        let s = i.core.session(&id)?;
+        let kind = pane_core::view::waits_on(s)?;
+        let detail = match kind {
+            AttentionKind::Approval => s.approval().map(|a| {
+                a.description
+                    .clone()
+                    .filter(|d| !d.is_empty() && *d != a.command)
+                    .map(|d| format!("{d}: {}", a.command))
+                    .unwrap_or_else(|| a.command.clone())
+            }),
+            AttentionKind::Clarify => s.clarify().map(|c| c.question.clone()),
+        };
+        Some((kind, detail.unwrap_or_default()))
+    });
+    if let Some((kind, detail)) = what {
+        hub.notify(&id, Happened::Waits(kind), &detail);
+    }
 }
 
 crate::later!(

@@ -116,6 +116,9 @@ impl Hub {
             }
             self.paint_sidebar();
         }
+        if plan.paint_active || plan.paint_sidebar {
+            self.paint_title();
+        }
         if let Some(wait) = plan.again {
             self.schedule_paint_in(wait);
         }
@@ -269,6 +272,19 @@ impl Hub {
         }
         if moved {
             self.with(|i| i.painter.sidebar_moved_at = Some(now()));
+        }
+    }
+
+    /// The tab's title: the shown session, after the count of sessions that want the person.
+    fn paint_title(&self) {
+        let title = self.with(|i| {
+            let shown = i.core.active().and_then(|a| i.core.session(a));
+            pane_core::notify::tab_title(shown.and_then(|s| s.title()), i.core.wanting())
+        });
+        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+            if doc.title() != title {
+                doc.set_title(&title);
+            }
         }
     }
 

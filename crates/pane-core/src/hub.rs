@@ -110,8 +110,11 @@ impl Hub {
                 let stale = at.0 < rt.prompt_known_at;
                 let approval = approval.filter(|a| a.is_some() || !stale);
                 let clarify = clarify.filter(|c| c.is_some() || !stale);
-                rt.prompts_polled(approval, clarify);
-                Vec::new()
+                if rt.prompts_polled(approval, clarify) {
+                    vec![Intent::Waits]
+                } else {
+                    Vec::new()
+                }
             }),
             Input::Started {
                 session,
@@ -153,6 +156,12 @@ impl Hub {
             }
             Input::Visibility { hidden } => {
                 self.hidden = hidden;
+                if !hidden {
+                    // The shown session is seen again.
+                    if let Some(a) = self.active.clone() {
+                        self.unread.remove(&a);
+                    }
+                }
                 self.apply_budget()
             }
             Input::Send {
@@ -282,9 +291,23 @@ impl Hub {
         self.sessions.values()
     }
 
-    /// Finished a turn while not shown, and not viewed since.
+    /// Finished a turn while not shown (or while the tab was hidden), and not viewed since.
     pub fn is_unread(&self, id: &str) -> bool {
         self.unread.contains(id)
+    }
+
+    /// How many sessions want the person: waiting on an answer, or with a reply not seen yet
+    /// (the tab's title carries the count).
+    pub fn wanting(&self) -> usize {
+        let mut ids: BTreeSet<&str> = self.unread.iter().map(String::as_str).collect();
+        ids.extend(self.attention.iter().map(String::as_str));
+        ids.extend(
+            self.sessions
+                .values()
+                .filter(|s| s.needs_attention())
+                .map(|s| s.id.as_str()),
+        );
+        ids.len()
     }
 
     /// The server says this session waits on the user (sidebar `attention`), or its runtime does.
@@ -696,13 +719,17 @@ impl Hub {
                     messages,
                 }),
                 Intent::TurnFinished => {
-                    if self.active.as_deref() != Some(id.as_str()) {
+                    // Not seen: another session is shown, or the tab is hidden.
+                    if self.active.as_deref() != Some(id.as_str()) || self.hidden {
                         self.unread.insert(id.clone());
                     }
                     actions.push(Command::Finished {
                         session_id: id.clone(),
                     });
                 }
+                Intent::Waits => actions.push(Command::Waits {
+                    session_id: id.clone(),
+                }),
             }
         }
         actions

@@ -169,4 +169,9 @@ pub enum Command {
     Finished {
         session_id: String,
     },
+    /// This session started waiting on the person (an approval, a question): the shell tells
+    /// them even in a hidden tab, where nothing is painted.
+    Waits {
+        session_id: String,
+    },
 }

@@ -116,6 +116,8 @@ pub enum Intent {
     ReturnQueued(Vec<Queued>),
     /// A turn finished (announce it; mark unread when not shown).
     TurnFinished,
+    /// The session started waiting on the person (a new approval or clarify request).
+    Waits,
 }
 
 /// How a frame was taken.
@@ -1008,8 +1010,18 @@ impl SessionRuntime {
                     step.applied = Applied::Ignored;
                 }
             }
-            E::Approval(a) => self.approval = Some(a.clone()),
-            E::Clarify(c) => self.clarify = Some(c.clone()),
+            E::Approval(a) => {
+                if self.approval.as_ref() != Some(a) {
+                    fx.push(Intent::Waits);
+                }
+                self.approval = Some(a.clone());
+            }
+            E::Clarify(c) => {
+                if self.clarify.as_ref() != Some(c) {
+                    fx.push(Intent::Waits);
+                }
+                self.clarify = Some(c.clone());
+            }
             E::ContextStatus(_) | E::TitleStatus(_) => step.applied = Applied::Ignored,
             E::Compressing(c) => {
                 if let Some(l) = self.live_mut(stream_id) {
@@ -1272,23 +1284,28 @@ impl SessionRuntime {
 
     /// The `/pending` polls answered (`None`: that poll failed; `Some(None)`: nothing
     /// pending). A card the stream showed stays until a poll says nothing is pending.
+    /// What `/pending` said; `true` when a new request now waits on the person.
     pub(crate) fn prompts_polled(
         &mut self,
         approval: Option<Option<Approval>>,
         clarify: Option<Option<Clarify>>,
-    ) {
+    ) -> bool {
+        let mut waits = false;
         if let Some(a) = approval.filter(|a| a.is_some() || self.approval.is_some()) {
             if self.approval != a {
+                waits |= a.is_some();
                 self.approval = a;
                 self.touch();
             }
         }
         if let Some(c) = clarify.filter(|c| c.is_some() || self.clarify.is_some()) {
             if self.clarify != c {
+                waits |= c.is_some();
                 self.clarify = c;
                 self.touch();
             }
         }
+        waits
     }
 
     /// Sets the title (rename).

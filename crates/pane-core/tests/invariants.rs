@@ -1529,3 +1529,43 @@ fn a_turn_another_client_ran_between_two_lists_is_read_once() {
         "the same count: once"
     );
 }
+
+fn approval(command: &str) -> StreamEvent {
+    StreamEvent::Approval(Approval {
+        command: command.into(),
+        ..Default::default()
+    })
+}
+
+fn waits(commands: &[Command], id: &str) -> bool {
+    commands
+        .iter()
+        .any(|c| matches!(c, Command::Waits { session_id } if session_id == id))
+}
+
+#[test]
+fn a_new_approval_says_the_session_waits_once_even_in_a_hidden_tab() {
+    let mut hub = two_running();
+    hub.update(Input::Visibility { hidden: true });
+    let (_, c) = deliver(&mut hub, "sb", 1, approval("rm -rf x"));
+    assert!(waits(&c, "b"), "a new request: {c:?}");
+    let (_, c) = deliver(&mut hub, "sb", 2, approval("rm -rf x"));
+    assert!(!waits(&c, "b"), "the same request again is not news: {c:?}");
+    let (_, c) = deliver(&mut hub, "sb", 3, approval("rm -rf y"));
+    assert!(waits(&c, "b"), "another request is: {c:?}");
+}
+
+#[test]
+fn a_reply_finished_in_a_hidden_tab_is_unread_and_counted_until_seen() {
+    let mut hub = two_running();
+    assert_eq!(hub.wanting(), 0);
+    hub.update(Input::Visibility { hidden: true });
+    deliver(&mut hub, "sa", 1, tok("x"));
+    deliver(&mut hub, "sa", 2, StreamEvent::Done(Box::default()));
+    assert!(hub.is_unread("a"), "shown, but the tab is hidden: not seen");
+    deliver(&mut hub, "sb", 1, approval("rm -rf x"));
+    assert_eq!(hub.wanting(), 2, "a reply not seen and a session waiting");
+    hub.update(Input::Visibility { hidden: false });
+    assert!(!hub.is_unread("a"), "seen once the tab is visible");
+    assert_eq!(hub.wanting(), 1);
+}

@@ -350,7 +350,8 @@ impl World {
                 | Command::Notice { .. }
                 | Command::StartTurn { .. }
                 | Command::GiveBack { .. }
-                | Command::Finished { .. } => {}
+                | Command::Finished { .. }
+                | Command::Waits { .. } => {}
             }
         }
         // Never more transports than the budget allows.

@@ -56,6 +56,9 @@ pub(super) fn settings_panel_body() -> AnyView {
                     prop:checked=move || hub.notifications.get()
                     on:change=move |ev| {
                         let on = event_target_checked(&ev);
+                        if on {
+                            hub.ask_to_notify();
+                        }
                         save(serde_json::json!({ "notifications_enabled": on }));
                     }
                 />

@@ -324,3 +324,148 @@ pub async fn the_context_meter_and_a_turns_cost_show_in_the_header(server: Serve
         .await;
     assert_eq!(again, want.to_string());
 }
+
+/// Installed before the pane boots: records every notification it shows (title, body, tag,
+/// the object, to click it).
+const NOTES_JS: &str = r#"(() => {
+  const Native = window.Notification;
+  if (!Native) return;
+  window.__notes = [];
+  class Recorded extends Native {
+    constructor(title, opts) {
+      super(title, opts);
+      window.__notes.push({ title, body: opts && opts.body, tag: opts && opts.tag, n: this });
+    }
+  }
+  window.Notification = Recorded;
+})();"#;
+
+const NOTES: &str = "return (window.__notes || []).map(n => [n.title, n.body, n.tag])";
+
+pub async fn notifications_tell_of_background_sessions_and_a_click_shows_the_session(
+    server: Server,
+    b: Browser,
+) {
+    let origin = url::Url::parse(&server.url())
+        .expect("the pane's URL")
+        .origin()
+        .ascii_serialization();
+    b.cdp(
+        "Browser.grantPermissions",
+        json!({"permissions": ["notifications"], "origin": origin}),
+    )
+    .await;
+    pane_e2e::tabs::instrument(&b, Some(NOTES_JS)).await;
+    // Off to begin with (the real backend is shared by the scenarios of a run).
+    server
+        .post("api/settings", json!({"notifications_enabled": false}))
+        .await;
+    open_app(&b, &server.url()).await;
+    // Notifications on, from the settings, with the keyboard.
+    press_enter_on(&b, "[data-testid=settings-toggle]").await;
+    b.wait(
+        "the notifications switch",
+        T,
+        "return document.querySelector('[data-testid=setting-notifications]') !== null",
+    )
+    .await;
+    b.js("document.querySelector('[data-testid=setting-notifications]').focus(); return true")
+        .await;
+    b.client
+        .active_element()
+        .await
+        .expect("the switch")
+        .send_keys("\u{E00D}")
+        .await
+        .expect("Space");
+    let deadline = Instant::now() + T;
+    while server.get("api/settings").await["notifications_enabled"] != true {
+        assert!(
+            Instant::now() < deadline,
+            "the backend saved notifications_enabled"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A reply finishes in a session the person is not looking at.
+    let a = start(&b, "background work [[tokens=30]] [[delay=60]] [[ttft=0]]").await;
+    new_session(&b).await;
+    server.wait_idle(&a, T).await;
+    let notes = b
+        .wait(
+            "a notification for the finished reply",
+            T,
+            &format!("const n = (() => {{ {NOTES} }})(); return n.length ? n : null"),
+        )
+        .await;
+    let a_title = b
+        .js(&format!(
+            "return document.querySelector('{} [data-testid=row-title]').textContent",
+            row(&a)
+        ))
+        .await;
+    let a_title = a_title.as_str().unwrap().to_string();
+    assert_eq!(
+        notes.as_array().unwrap().len(),
+        1,
+        "one, not one per token: {notes}"
+    );
+    assert_eq!(
+        notes[0][0],
+        format!("Reply finished — {a_title}"),
+        "{notes}"
+    );
+    assert!(
+        notes[0][1].as_str().unwrap().starts_with("tok1 tok2"),
+        "{notes}"
+    );
+    assert_eq!(notes[0][2], format!("hermes-pane-{a}"));
+    // The tab's title counts it.
+    let title = b
+        .wait(
+            "the tab title's count",
+            T,
+            "return document.title.startsWith('(1) ') && document.title",
+        )
+        .await;
+    assert!(title.as_str().unwrap().contains("Hermes"), "{title}");
+    // A click on it shows that session.
+    b.js("window.__notes[0].n.dispatchEvent(new Event('click')); return true")
+        .await;
+    b.wait(
+        "the session shown",
+        T,
+        &format!("return document.querySelector('{SHOWN}')?.dataset.sessionId === '{a}'"),
+    )
+    .await;
+    b.wait(
+        "no count once seen",
+        T,
+        "return !document.title.startsWith('(')",
+    )
+    .await;
+    // A session waits on the person while another is shown: told too.
+    new_session(&b).await;
+    server
+        .start_turn(&a, "[[tool:rm -rf ./pane-notify-dir]] [[ttft=0]]")
+        .await;
+    let notes = b
+        .wait(
+            "a notification for the approval",
+            T,
+            &format!("const n = (() => {{ {NOTES} }})(); return n.length > 1 ? n : null"),
+        )
+        .await;
+    assert!(
+        notes[1][0]
+            .as_str()
+            .unwrap()
+            .starts_with("Approval needed — "),
+        "{notes}"
+    );
+    assert!(notes[1][1].as_str().unwrap().contains("rm -rf"), "{notes}");
+    // Answer it so the turn ends.
+    show(&b, &a).await;
+    b.click(&format!("{SHOWN} [data-testid=approve-deny]"))
+        .await;
+    server.wait_idle(&a, T).await;
+}

@@ -102,6 +102,8 @@ pub struct Hub {
     pub toasts: RwSignal<Vec<Toast>>,
     /// Polite announcement for screen readers (finished replies, throttled).
     pub announce: RwSignal<String>,
+    /// What the live region's urgent part says: a session that waits on the person.
+    pub announce_urgent: RwSignal<String>,
     /// Set while the backend cannot be reached.
     pub offline: RwSignal<Option<String>>,
     /// The backend's settings the pane honours (`/api/settings`, shared with the stock UI).
@@ -147,6 +149,7 @@ impl Hub {
             sidebar: Store::new(SidebarView::default()),
             toasts: RwSignal::new(Vec::new()),
             announce: RwSignal::new(String::new()),
+            announce_urgent: RwSignal::new(String::new()),
             offline: RwSignal::new(None),
             send_key: RwSignal::new(Default::default()),
             notifications: RwSignal::new(false),

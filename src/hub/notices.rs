@@ -256,6 +256,31 @@ async fn waits_body(hub: Hub, id: String) {
         Some((kind, detail.unwrap_or_default()))
     });
     if let Some((kind, detail)) = what {
+        // Said once per request (the core says `Waits` once), in the urgent region.
+        let title = hub
+            .with(|i| {
+                i.core
+                    .session(&id)
+                    .and_then(|s| s.title().map(str::to_string))
+            })
+            .unwrap_or_else(|| "A conversation".into());
+        let need = match kind {
+            AttentionKind::Approval => "needs your approval",
+            AttentionKind::Clarify => "has a question for you",
+        };
+        let toggle = hub
+            .announce_urgent
+            .with_untracked(|t| t.ends_with('\u{200b}'));
+        let text = format!(
+            "“{title}” {need}: {}",
+            pane_core::notify::short(&detail, 120)
+        );
+        // A zero-width space alternates so the same sentence twice is still read.
+        hub.announce_urgent.set(if toggle {
+            text
+        } else {
+            format!("{text}\u{200b}")
+        });
         hub.notify(&id, Happened::Waits(kind), &detail);
     }
 }

@@ -63,11 +63,19 @@ fn code_language(kind: &CodeBlockKind) -> String {
     }
 }
 
+/// Fenced languages that are diagrams.
+const DIAGRAMS: &[&str] = &["mermaid", "plantuml", "graphviz", "dot", "d2"];
+
 /// The HTML of a fenced/indented code block: language label, copy button, highlighted code.
 pub fn code_block_html(lang: &str, code: &str) -> String {
     let mut out = String::with_capacity(code.len() * 2 + 200);
     out.push_str("<div class=\"code-block\"><div class=\"code-head\"><span class=\"code-lang\">");
     escape(if lang.is_empty() { "text" } else { lang }, &mut out);
+    // Diagrams are not drawn (no script from a CDN: the CSP forbids it); their source is
+    // shown, clearly named, with its copy button.
+    if DIAGRAMS.contains(&lang.to_ascii_lowercase().as_str()) {
+        out.push_str(" · diagram source");
+    }
     out.push_str(
         "</span><button type=\"button\" class=\"copy-code\" data-testid=\"copy-code\" \
          aria-label=\"Copy code\">Copy</button></div><pre><code",
@@ -660,6 +668,14 @@ mod tests {
         assert!(render_with("see MEDIA:/tmp/a.png\n\nmore", &open).contains("<img"));
         // Without a session, images stay links and tokens text.
         assert!(!render("![chart](/tmp/c.png) MEDIA:/tmp/d.png").contains("<img"));
+    }
+
+    #[test]
+    fn a_diagram_is_its_source_named_with_a_copy_button() {
+        let h = render("```mermaid\ngraph TD; A-->B\n```");
+        assert!(h.contains("mermaid · diagram source"), "{h}");
+        assert!(h.contains("data-testid=\"copy-code\""), "{h}");
+        assert!(h.contains("A--&gt;B"), "{h}");
     }
 
     #[test]

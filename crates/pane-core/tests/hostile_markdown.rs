@@ -288,3 +288,186 @@ fn every_link_in_the_output_is_noopener() {
         }
     }
 }
+
+/// Payloads aimed at the images, media and math the session renderers show.
+const MEDIA_MATH: &[&str] = &[
+    "MEDIA:javascript:window.__pwned=1",
+    "MEDIA:/tmp/a.png\"onerror=\"window.__pwned=1",
+    "MEDIA:/tmp/\"><script>window.__pwned=1</script>.png",
+    "MEDIA:https://evil.example/track.png",
+    "MEDIA://evil.example/track.png",
+    "MEDIA:data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9J3dpbmRvdy5fX3B3bmVkPTEnLz4=",
+    "MEDIA:data:text/html,<script>window.__pwned=1</script>",
+    "![x](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9J3dpbmRvdy5fX3B3bmVkPTEnLz4=)",
+    "![x](data:image/png;base64,AAAA\"onerror=\"window.__pwned=1)",
+    "![x](https://evil.example/pixel.png)",
+    "![x](//evil.example/pixel.png)",
+    "![x](file:///etc/passwd)",
+    "![x\" onerror=\"window.__pwned=1](/tmp/a.png)",
+    "![<img src=x onerror=window.__pwned=1>](/tmp/a.mp4)",
+    "$\\operatorname{<img src=x onerror=window.__pwned=1>} x$",
+    "$$\\begin{pmatrix}\\operatorname{<img/src/onerror=window.__pwned=1>}\\limits_x^y & x\\end{pmatrix}$$",
+    "$\\href{javascript:window.__pwned=1}{x}$",
+    "$\\text{<script>window.__pwned=1</script>}$",
+    "$\\label{x}\\tag{1} y$",
+    "\\(\\color{red\" onmouseover=\"window.__pwned=1}{x}\\)",
+    "\\[a<b>c\\]",
+    "<math href=\"javascript:window.__pwned=1\"><mi>x</mi></math>",
+];
+
+const MEDIA_TAGS: &[&str] = &[
+    "img",
+    "audio",
+    "video",
+    "math",
+    "semantics",
+    "annotation",
+    "mrow",
+    "mi",
+    "mn",
+    "mo",
+    "ms",
+    "mtext",
+    "mspace",
+    "msub",
+    "msup",
+    "msubsup",
+    "munder",
+    "mover",
+    "munderover",
+    "mmultiscripts",
+    "mprescripts",
+    "none",
+    "mfrac",
+    "msqrt",
+    "mroot",
+    "mtable",
+    "mtr",
+    "mtd",
+    "mstyle",
+    "mpadded",
+    "mphantom",
+    "menclose",
+    "merror",
+    "b",
+    "i",
+];
+const MEDIA_ATTRS: &[&str] = &[
+    "src",
+    "alt",
+    "loading",
+    "decoding",
+    "download",
+    "controls",
+    "preload",
+    "display",
+    "displaystyle",
+    "scriptlevel",
+    "mathvariant",
+    "lspace",
+    "rspace",
+    "stretchy",
+    "symmetric",
+    "largeop",
+    "movablelimits",
+    "minsize",
+    "maxsize",
+    "width",
+    "height",
+    "depth",
+    "voffset",
+    "linethickness",
+    "accent",
+    "accentunder",
+    "columnalign",
+    "columnspacing",
+    "rowspacing",
+    "columnlines",
+    "rowlines",
+    "notation",
+    "form",
+    "fence",
+    "separator",
+    "encoding",
+    "style",
+];
+
+/// Like [`assert_inert`], with what the session renderers add: same-origin media
+/// (`/api/media?…`, raster `data:` images) and sanitized MathML. Nothing points off-origin
+/// but a link, and no `src` is ever off-origin.
+fn assert_inert_media(src: &str, html: &str) {
+    for (name, attrs) in tags(html) {
+        assert!(
+            ALLOWED_TAGS.contains(&name.as_str()) || MEDIA_TAGS.contains(&name.as_str()),
+            "tag <{name}> from {src:?}:\n{html}"
+        );
+        for (k, v) in attrs {
+            assert!(
+                ALLOWED_ATTRS.contains(&k.as_str()) || MEDIA_ATTRS.contains(&k.as_str()),
+                "attribute {k} on <{name}> from {src:?}:\n{html}"
+            );
+            let l = v.to_ascii_lowercase();
+            if k == "href" {
+                assert!(
+                    l.starts_with("http://")
+                        || l.starts_with("https://")
+                        || l.starts_with("mailto:")
+                        || l.starts_with("/api/media?"),
+                    "href {v} from {src:?}"
+                );
+            }
+            if k == "src" {
+                assert!(
+                    l.starts_with("/api/media?")
+                        || l.starts_with("data:image/png")
+                        || l.starts_with("data:image/jpeg"),
+                    "src {v} from {src:?}: only this origin's media"
+                );
+            }
+            if k == "style" {
+                assert!(!l.contains("url") && !l.contains("expression"), "{v}");
+            }
+        }
+    }
+    let lower = html.to_ascii_lowercase();
+    assert!(!lower.contains("<script"), "{src:?}");
+}
+
+#[test]
+fn hostile_media_and_math_render_inert_with_the_session_renderers() {
+    use pane_core::markdown::{render_with, RenderCtx};
+    use pane_core::media::MediaCtx;
+    let math = |tex: &str, display: bool| pane_core::math::to_mathml(tex, display);
+    let ctx = RenderCtx {
+        media: Some(MediaCtx {
+            base: "/",
+            session: "s\"><script>",
+        }),
+        math: Some(&math),
+        open_end: false,
+    };
+    let huge = format!(
+        "![x](data:image/png;base64,{})",
+        "A".repeat(3 * 1024 * 1024)
+    );
+    let all = PAYLOADS
+        .iter()
+        .chain(MEDIA_MATH)
+        .map(|p| p.to_string())
+        .chain([huge]);
+    for p in all {
+        for src in [
+            p.clone(),
+            format!("Intro\n\n{p}\n\nOutro"),
+            format!("a {p} b"),
+        ] {
+            let html = render_with(&src, &ctx);
+            assert_inert_media(&src, &html);
+            let open = RenderCtx {
+                open_end: true,
+                ..ctx
+            };
+            assert_inert_media(&src, &render_with(&src, &open));
+        }
+    }
+}

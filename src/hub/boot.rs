@@ -99,6 +99,10 @@ impl Hub {
                 .and_then(|w| w.document())
                 .is_some_and(|d| d.hidden());
             hub.update(None, Input::Visibility { hidden });
+            if !hidden {
+                // The shown session is seen now: its unread mark and the tab's count go.
+                hub.sidebar_now();
+            }
         };
         let handle = window_event_listener_untyped("visibilitychange", move |_| apply());
         // Lives as long as the app (the hub is root-owned).

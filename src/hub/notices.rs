@@ -212,6 +212,7 @@ crate::later!(finished(hub: Hub, id: String) -> () => finished_body);
 
 async fn finished_body(hub: Hub, id: String) {
     hub.announce_finished(&id);
+    super::paint::tab_title_body(hub).await;
     // A notification if the person does not see it: the reply's start, or what failed (a
     // stop is theirs: nothing to tell).
     let what = hub.with(|i| {
@@ -240,6 +241,7 @@ async fn finished_body(hub: Hub, id: String) {
 crate::later!(waits(hub: Hub, id: String) -> () => waits_body);
 
 async fn waits_body(hub: Hub, id: String) {
+    super::paint::tab_title_body(hub).await;
     let what = hub.with(|i| {
         let s = i.core.session(&id)?;
         let kind = pane_core::view::waits_on(s)?;

@@ -116,7 +116,7 @@ impl Hub {
             }
             self.paint_sidebar();
         }
-        if plan.paint_active || plan.paint_sidebar {
+        if plan.paint_sidebar {
             self.paint_title();
         }
         if let Some(wait) = plan.again {
@@ -275,17 +275,14 @@ impl Hub {
         }
     }
 
-    /// The tab's title: the shown session, after the count of sessions that want the person.
-    fn paint_title(&self) {
-        let title = self.with(|i| {
-            let shown = i.core.active().and_then(|a| i.core.session(a));
-            pane_core::notify::tab_title(shown.and_then(|s| s.title()), i.core.wanting())
+    /// The tab's title: the shown session, after the count of sessions that want the person
+    /// (its code in the later chunk; a hidden tab paints nothing, so a finished turn and a
+    /// new wait set it too, from `notices`).
+    pub(crate) fn paint_title(&self) {
+        let task = tab_title(*self);
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = crate::lazy::run(task).await;
         });
-        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
-            if doc.title() != title {
-                doc.set_title(&title);
-            }
-        }
     }
 
     /// A row of the list changed its place less than 600 ms ago. A click then may have been
@@ -302,6 +299,20 @@ impl Hub {
         let changed = self.with(|i| std::mem::replace(&mut i.painter.sidebar_hold, hold) != hold);
         if changed && !hold {
             self.sidebar_now();
+        }
+    }
+}
+
+crate::later!(tab_title(hub: Hub) -> () => tab_title_body);
+
+pub(crate) async fn tab_title_body(hub: Hub) {
+    let title = hub.with(|i| {
+        let shown = i.core.active().and_then(|a| i.core.session(a));
+        pane_core::notify::tab_title(shown.and_then(|s| s.title()), i.core.wanting())
+    });
+    if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+        if doc.title() != title {
+            doc.set_title(&title);
         }
     }
 }

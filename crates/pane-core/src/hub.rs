@@ -299,15 +299,23 @@ impl Hub {
     /// How many sessions want the person: waiting on an answer, or with a reply not seen yet
     /// (the tab's title carries the count).
     pub fn wanting(&self) -> usize {
-        let mut ids: BTreeSet<&str> = self.unread.iter().map(String::as_str).collect();
-        ids.extend(self.attention.iter().map(String::as_str));
-        ids.extend(
-            self.sessions
+        // A plain count, not a set collected from the ids: collecting a B-tree sorts its input,
+        // a whole stable sort more in the first paint's wasm for a handful of ids.
+        self.unread.len()
+            + self
+                .attention
+                .iter()
+                .filter(|id| !self.unread.contains(*id))
+                .count()
+            + self
+                .sessions
                 .values()
-                .filter(|s| s.needs_attention())
-                .map(|s| s.id.as_str()),
-        );
-        ids.len()
+                .filter(|s| {
+                    s.needs_attention()
+                        && !self.unread.contains(&s.id)
+                        && !self.attention.contains(&s.id)
+                })
+                .count()
     }
 
     /// The server says this session waits on the user (sidebar `attention`), or its runtime does.

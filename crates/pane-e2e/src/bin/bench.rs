@@ -423,6 +423,20 @@ enum Reply {
     Paragraphs,
     /// One 700-token paragraph: the growing block is re-laid out on every paint (worst case).
     OneParagraph,
+    /// Paragraphs with inline and display formulas (MathML from the math chunk), echoed.
+    Math,
+}
+
+/// A math-heavy reply: every paragraph has inline and display formulas.
+fn math_reply() -> String {
+    let mut s = String::from("[[echo]] [[delay=20]] [[ttft=0]]\n");
+    for i in 0..24 {
+        s.push_str(&format!(
+            "Step {i}: with $x_{i}^2 + y_{i}^2 = z_{i}^2$ and \\(\\alpha_{i} \\le \\beta\\) \
+             we get\n\n$$\\sum_{{k=1}}^{{n}} k^2 = \\frac{{n(n+1)(2n+1)}}{{6}}$$\n\n"
+        ));
+    }
+    s
 }
 
 async fn streaming(
@@ -452,8 +466,9 @@ async fn streaming(
     open_app(&b, &format!("{}session/{}{q}", server.url(), ids[0])).await;
     for id in &ids {
         let message = match reply {
-            Reply::Paragraphs => "[[tokens=700]] [[para=40]] [[delay=20]] [[ttft=0]]",
-            Reply::OneParagraph => "[[tokens=700]] [[delay=20]] [[ttft=0]]",
+            Reply::Paragraphs => "[[tokens=700]] [[para=40]] [[delay=20]] [[ttft=0]]".to_string(),
+            Reply::OneParagraph => "[[tokens=700]] [[delay=20]] [[ttft=0]]".to_string(),
+            Reply::Math => math_reply(),
         };
         let (status, _) = server
             .request(
@@ -524,6 +539,7 @@ async fn streaming(
     let shape = match reply {
         Reply::Paragraphs => "",
         Reply::OneParagraph => ", one long paragraph",
+        Reply::Math => ", math-heavy",
     };
     let label = match budget_override {
         Some(n) => format!("{sessions} × 50 tok/s (budget {n}: {open0} streams live{shape})"),
@@ -976,6 +992,7 @@ async fn main() {
         streaming(&mut figs, 6, Some(6), Reply::Paragraphs).await;
         streaming(&mut figs, 1, None, Reply::OneParagraph).await;
         streaming(&mut figs, 6, None, Reply::OneParagraph).await;
+        streaming(&mut figs, 1, None, Reply::Math).await;
     }
     if want("memory") {
         eprintln!("bench: memory…");

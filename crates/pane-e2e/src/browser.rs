@@ -13,7 +13,8 @@ use tokio::process::{Child, Command};
 use crate::{free_port, temp_dir};
 
 #[derive(Debug)]
-struct GetLog;
+/// chromedriver's log of one type (`browser`: the console; `performance`: DevTools events).
+struct GetLog(&'static str);
 
 impl WebDriverCompatibleCommand for GetLog {
     fn endpoint(
@@ -26,7 +27,7 @@ impl WebDriverCompatibleCommand for GetLog {
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
         (
             http::Method::POST,
-            Some(json!({"type": "browser"}).to_string()),
+            Some(json!({"type": self.0}).to_string()),
         )
     }
 }
@@ -73,6 +74,33 @@ impl Browser {
 
     /// Starts Chromium with extra command-line flags.
     pub async fn start_with(extra: &[&str]) -> (Browser, Driver) {
+        Browser::launch(extra, false).await
+    }
+
+    /// Starts Chromium with the DevTools network events logged ([`Browser::network_log`]).
+    pub async fn start_with_network_log(extra: &[&str]) -> (Browser, Driver) {
+        Browser::launch(extra, true).await
+    }
+
+    /// The DevTools `Network.*` events since the last call (with
+    /// [`Browser::start_with_network_log`]): `(method, params)`.
+    pub async fn network_log(&self) -> Vec<(String, Value)> {
+        let Ok(Value::Array(entries)) = self.client.issue_cmd(GetLog("performance")).await else {
+            return Vec::new();
+        };
+        entries
+            .iter()
+            .filter_map(|e| {
+                let m: Value = serde_json::from_str(e["message"].as_str()?).ok()?;
+                let method = m["message"]["method"].as_str()?.to_string();
+                method
+                    .starts_with("Network.")
+                    .then(|| (method, m["message"]["params"].clone()))
+            })
+            .collect()
+    }
+
+    async fn launch(extra: &[&str], network: bool) -> (Browser, Driver) {
         let port = free_port();
         let driver = Command::new("/usr/bin/chromedriver")
             .arg(format!("--port={port}"))
@@ -99,11 +127,15 @@ impl Browser {
         .collect();
         args.push(format!("--user-data-dir={}", profile.display()));
         args.extend(extra.iter().map(|s| s.to_string()));
-        let caps = json!({
+        let mut caps = json!({
             "browserName": "chrome",
             "goog:loggingPrefs": {"browser": "ALL"},
             "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}
         });
+        if network {
+            caps["goog:loggingPrefs"]["performance"] = json!("ALL");
+            caps["goog:chromeOptions"]["perfLoggingPrefs"] = json!({"enableNetwork": true});
+        }
         let caps: fantoccini::wd::Capabilities =
             caps.as_object().unwrap().clone().into_iter().collect();
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -222,7 +254,7 @@ impl Browser {
 
     /// The browser console so far (chromedriver's log).
     pub async fn console(&self) -> Vec<String> {
-        match self.client.issue_cmd(GetLog).await {
+        match self.client.issue_cmd(GetLog("browser")).await {
             Ok(Value::Array(entries)) => entries
                 .iter()
                 .map(|e| {

@@ -147,22 +147,48 @@ fn task_bench(args: &[String]) -> Res {
     build_bundle("target/bench-dist", Some("test-hooks"), "./")?;
     build_bundle("dist", None, "./")?;
     build_server()?;
-    let mut c = cmd("cargo");
-    c.args([
-        "run",
-        "--profile",
-        "native-release",
-        "-p",
-        "pane-e2e",
-        "--bin",
-        "pane-bench",
-        "--",
-    ])
-    .args(args)
-    .env("PANE_DIST", root().join("target/bench-dist"))
-    .env("PANE_SHIP_DIST", root().join("dist"))
-    .env("PANE_SERVER_BIN", server_bin());
-    in_scratch("bench", || run(c))
+    let bench = |extra: &[(&str, String)]| {
+        let mut c = cmd("cargo");
+        c.args([
+            "run",
+            "--profile",
+            "native-release",
+            "-p",
+            "pane-e2e",
+            "--bin",
+            "pane-bench",
+            "--",
+        ])
+        .args(args)
+        .env("PANE_DIST", root().join("target/bench-dist"))
+        .env("PANE_SHIP_DIST", root().join("dist"))
+        .env("PANE_SERVER_BIN", server_bin());
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+        run(c)
+    };
+    if !args.iter().any(|a| a == "real") {
+        return in_scratch("bench", || bench(&[]));
+    }
+    // `bench real`: the stock UI and the pane (the shipped bundle, embedded in Hermes' own
+    // `static/pane/` and behind pane-server's proxy) on one real Hermes WebUI.
+    in_scratch("bench", || {
+        hermes::stop_leftovers();
+        let install = hermes::install(args)?;
+        let (_model, model) =
+            hermes::start_model(&root().join("target/native-release/pane-model"))?;
+        let mount = "/static/pane/";
+        let scratch = env::temp_dir().join("hermes-bench");
+        let webui = hermes::copy_webui(&install, &scratch, &root().join("dist"), mount)?;
+        let open = hermes::start(&install, &webui, &scratch.join("open"), &model, None, "")?;
+        bench(&[
+            ("PANE_REAL_URL", open.url.clone()),
+            ("PANE_REAL_WORKSPACE", open.workspace.display().to_string()),
+            ("PANE_REAL_STATIC_MOUNT", mount.to_string()),
+            ("PANE_REAL_MODEL", model.clone()),
+        ])
+    })
 }
 
 fn main() -> ExitCode {

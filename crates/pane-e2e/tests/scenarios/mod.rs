@@ -1444,7 +1444,10 @@ pub async fn three_tabs_share_one_set_of_transports_under_the_browser_wide_budge
         ids.push(
             start(
                 &b,
-                &format!("run {i} [[tokens=260]] [[delay=25]] [[ttft=0]]"),
+                // 8 × 16 tok/s: the real backend (Python, on 2 cores) answers the list within
+                // the guard while they run; 40 tok/s each made its own answers slow, not the
+                // browser's connections.
+                &format!("run {i} [[tokens=110]] [[delay=60]] [[ttft=0]]"),
             )
             .await,
         );
@@ -1466,7 +1469,7 @@ pub async fn three_tabs_share_one_set_of_transports_under_the_browser_wide_budge
             (0.0..1000.0).contains(&worst),
             "every fetch('/api/sessions') answered within 1 s in every tab (slowest {worst} ms)"
         );
-        assert_settled_in_tab(&b, &server, shown, 260).await;
+        assert_settled_in_tab(&b, &server, shown, 110).await;
         assert_live(&b, shown).await;
         logs.push(tabs::es_log(&b).await);
     }
@@ -1485,7 +1488,7 @@ pub async fn three_tabs_share_one_set_of_transports_under_the_browser_wide_budge
     // Every transcript, in a follower too (it followed the sessions it did not show).
     tabs::on(&b, &w2).await;
     for sid in &ids {
-        assert_settled_in_tab(&b, &server, sid, 260).await;
+        assert_settled_in_tab(&b, &server, sid, 110).await;
     }
 }
 

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use pane_e2e::*;
 use serde_json::{json, Value};
 
+mod real;
+
 /// One measured figure.
 struct Figure {
     group: &'static str,
@@ -1007,6 +1009,13 @@ async fn main() {
         eprintln!("bench: server fan-out…");
         fanout(&mut figs).await;
     }
+    // Only when asked for: it needs the real Hermes WebUI (`cargo xtask bench real`).
+    let against_stock = if only.iter().any(|o| o == "real") {
+        eprintln!("bench: against the stock UI on the real backend…");
+        real::real(&mut figs).await
+    } else {
+        String::new()
+    };
     let (cpu, cores) = machine();
     let date = today();
     let out_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench");
@@ -1070,6 +1079,7 @@ async fn main() {
         ));
     }
     md.push('\n');
+    md.push_str(&against_stock);
     md.push_str(
         "### Figures\n\n| figure | unit | median | p95 | min | max | runs | budget | how |\n\
          | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |\n",

@@ -1,0 +1,545 @@
+//! `cargo xtask bench real`: the stock Hermes WebUI and the pane — embedded in Hermes'
+//! `static/` and behind `pane-server --backend` — on the same real backend, with the same
+//! seed (made through the API with the project's scripted model), back to back in one run.
+//!
+//! Each figure is defined so both UIs do the same work, measured in the page the same way: a
+//! script installed before the document loads watches, at every animation frame, for the
+//! element the figure waits on, and records `performance.now()` (time since the navigation
+//! started) the frame it is there. Where the UIs cannot do the same work it is said: the stock UI
+//! renders the last 30 messages of a session, the pane the window it loads (the backend's
+//! `msg_limit`), so "open a session" waits for the session's last prompt in each.
+
+use std::collections::BTreeMap;
+
+use super::*;
+
+/// The three UIs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Ui {
+    Stock,
+    Embedded,
+    Proxied,
+}
+
+impl Ui {
+    fn name(self) -> &'static str {
+        match self {
+            Ui::Stock => "stock",
+            Ui::Embedded => "pane embedded",
+            Ui::Proxied => "pane proxied",
+        }
+    }
+
+    /// The sidebar row of session `sid`.
+    fn row(self, sid: &str) -> String {
+        match self {
+            Ui::Stock => format!("#sessionList .session-item[data-sid=\"{sid}\"]"),
+            _ => format!("[data-testid=session-row][data-session-id=\"{sid}\"]"),
+        }
+    }
+
+    /// The transcript of the session shown.
+    fn transcript(self) -> &'static str {
+        match self {
+            Ui::Stock => "#msgInner",
+            _ => ".pane:not(.hidden) [data-testid=transcript]",
+        }
+    }
+
+    fn composer(self) -> &'static str {
+        match self {
+            Ui::Stock => "#msg",
+            _ => ".pane:not(.hidden) [data-testid=composer-input]",
+        }
+    }
+
+    /// The live reply's element.
+    fn live(self) -> &'static str {
+        match self {
+            Ui::Stock => "#liveAssistantTurn",
+            _ => ".pane:not(.hidden) [data-streaming]",
+        }
+    }
+}
+
+/// What was seeded: the sessions the figures use and each one's last prompt.
+struct Seed {
+    /// The newest session: its row is the "known row" of the load figures.
+    known: String,
+    short: Vec<String>,
+    s20: String,
+    s200: String,
+    last: BTreeMap<String, String>,
+}
+
+async fn turn(api: &Server, sid: &str, text: &str) {
+    api.start_turn(sid, text).await;
+    api.wait_idle(sid, Duration::from_secs(120)).await;
+}
+
+/// A session with `turns` turns of prompts tagged `tag`; its id and last prompt.
+async fn make(api: &Server, turns: usize, tag: &str) -> (String, String) {
+    let sid = api.new_session().await;
+    let mut text = String::new();
+    for t in 0..turns {
+        text = format!("{tag} prompt {t} [[tokens=6]] [[ttft=0]] [[delay=0]]");
+        turn(api, &sid, &text).await;
+    }
+    (sid, text)
+}
+
+/// 24 sessions through the API: one of 200 messages, one of 20, 21 short ones, then the known
+/// one (newest, so it is the top row in both UIs).
+async fn seed(api: &Server) -> Seed {
+    let mut last = BTreeMap::new();
+    eprintln!("bench real: seeding 200 messages…");
+    let (s200, t) = make(api, 100, "long").await;
+    last.insert(s200.clone(), t);
+    let (s20, t) = make(api, 10, "mid").await;
+    last.insert(s20.clone(), t);
+    eprintln!("bench real: seeding the short sessions…");
+    let mut short = Vec::new();
+    for i in 0..21 {
+        let (s, t) = make(api, 1, &format!("short{i:02}")).await;
+        last.insert(s.clone(), t);
+        short.push(s);
+    }
+    let (known, t) = make(api, 1, "known").await;
+    last.insert(known.clone(), t);
+    Seed {
+        known,
+        short,
+        s20,
+        s200,
+        last,
+    }
+}
+
+/// Installed before a document loads: the frame `selector` (holding `text`) is there.
+fn watch_js(selector: &str, text: &str) -> String {
+    format!(
+        "(() => {{ const sel = {}, text = {}; const check = () => {{ \
+         const e = document.querySelector(sel); \
+         if (e && (!text || e.textContent.includes(text))) {{ window.__paintedAt = \
+         performance.now(); return; }} requestAnimationFrame(check); }}; \
+         requestAnimationFrame(check); }})();",
+        Value::from(selector),
+        Value::from(text)
+    )
+}
+
+/// Navigates to `url` and returns the ms from navigation start to the frame `selector` (with
+/// `text`) is on screen.
+async fn painted_at(b: &Browser, url: &str, selector: &str, text: &str) -> f64 {
+    let id = b
+        .cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": watch_js(selector, text) }),
+        )
+        .await["identifier"]
+        .clone();
+    b.goto(url).await;
+    let v = b
+        .wait(
+            &format!("{selector} painted"),
+            Duration::from_secs(60),
+            "return window.__paintedAt || null",
+        )
+        .await;
+    b.cdp(
+        "Page.removeScriptToEvaluateOnNewDocument",
+        json!({ "identifier": id }),
+    )
+    .await;
+    v.as_f64().unwrap_or(f64::NAN)
+}
+
+/// Clicks a sidebar row the way a person does (the stock rows answer pointer events only).
+fn click_row_js(ui: Ui, sid: &str) -> String {
+    match ui {
+        Ui::Stock => format!(
+            "const t = document.querySelector('{} .session-title'); const b = \
+             t.getBoundingClientRect(); const o = {{ bubbles: true, cancelable: true, \
+             pointerType: 'mouse', button: 0, buttons: 1, isPrimary: true, pointerId: 1, \
+             clientX: b.left + 5, clientY: b.top + 5 }}; \
+             t.dispatchEvent(new PointerEvent('pointerdown', o)); \
+             t.dispatchEvent(new PointerEvent('pointerup', {{ ...o, buttons: 0 }}));",
+            ui.row(sid)
+        ),
+        _ => format!(
+            "document.querySelector('{} .row-main').click();",
+            ui.row(sid)
+        ),
+    }
+}
+
+/// Switches to `sid` in the page and returns (ms from the click to its last prompt painted,
+/// animation frames waited).
+async fn switch_to(b: &Browser, ui: Ui, sid: &str, text: &str) -> (f64, f64) {
+    let script = format!(
+        "const done = arguments[0]; const t0 = performance.now(); {} let frames = 0; \
+         const tick = () => {{ frames++; const e = document.querySelector({}); \
+         if (e && e.textContent.includes({}) && (SHOWN_OK)) {{ done([performance.now() - t0, \
+         frames]); return; }} if (performance.now() - t0 > 20000) {{ done([-1, frames]); \
+         return; }} requestAnimationFrame(tick); }}; requestAnimationFrame(tick);",
+        click_row_js(ui, sid),
+        Value::from(ui.transcript()),
+        Value::from(text),
+    )
+    .replace(
+        "SHOWN_OK",
+        &match ui {
+            // The stock UI keeps one transcript: its turn must be this session's.
+            Ui::Stock => format!(
+                "document.querySelector('#msgInner .assistant-turn[data-session-id=\"{sid}\"]')"
+            ),
+            _ => format!(
+                "document.querySelector('.pane:not(.hidden)')?.dataset.sessionId === '{sid}'"
+            ),
+        },
+    );
+    let v = b.js_async(&script).await;
+    (
+        v[0].as_f64().unwrap_or(f64::NAN),
+        v[1].as_f64().unwrap_or(f64::NAN),
+    )
+}
+
+/// Main-thread busy share and script time over three 3 s windows while something streams.
+async fn busy_windows(b: &Browser) -> (Vec<f64>, f64, usize) {
+    b.js(
+        "window.__long = []; new PerformanceObserver(l => l.getEntries().forEach(e => \
+         window.__long.push(e.duration))).observe({type: 'longtask'}); return true",
+    )
+    .await;
+    b.cdp("Performance.enable", json!({"timeDomain": "timeTicks"}))
+        .await;
+    let get = |m: &Value, name: &str| {
+        m["metrics"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["name"] == name))
+            .and_then(|x| x["value"].as_f64())
+            .unwrap_or(0.0)
+    };
+    let m0 = b.cdp("Performance.getMetrics", json!({})).await;
+    let (mut task0, mut ts0) = (get(&m0, "TaskDuration"), get(&m0, "Timestamp"));
+    let script0 = get(&m0, "ScriptDuration");
+    let mut busy = Vec::new();
+    let mut script1 = script0;
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let m = b.cdp("Performance.getMetrics", json!({})).await;
+        let (task1, ts1) = (get(&m, "TaskDuration"), get(&m, "Timestamp"));
+        script1 = get(&m, "ScriptDuration");
+        busy.push(100.0 * (task1 - task0) / (ts1 - ts0));
+        (task0, ts0) = (task1, ts1);
+    }
+    let long = b
+        .js("return window.__long.length")
+        .await
+        .as_u64()
+        .unwrap_or(0) as usize;
+    (busy, script1 - script0, long)
+}
+
+/// Types `text` into the shown composer and sends it.
+async fn type_and_send(b: &Browser, ui: Ui, text: &str) {
+    b.type_into(ui.composer(), text).await;
+    b.type_into(ui.composer(), "\u{E007}").await;
+}
+
+/// The figures of one UI.
+#[derive(Default)]
+struct Figures {
+    cold: Vec<f64>,
+    warm: Vec<f64>,
+    open20: Vec<f64>,
+    open200: Vec<f64>,
+    switch_back: Vec<f64>,
+    switch_frames: Vec<f64>,
+    busy1: Vec<f64>,
+    busy3: Vec<f64>,
+    script3: Vec<f64>,
+    long: usize,
+    bytes: Vec<f64>,
+    encodings: BTreeMap<String, (usize, f64)>,
+}
+
+/// The bytes a cold load moved, and by which content encoding.
+fn wire(log: &[(String, Value)]) -> (f64, BTreeMap<String, (usize, f64)>) {
+    let mut enc: BTreeMap<String, String> = BTreeMap::new();
+    let mut total = 0.0;
+    let mut by: BTreeMap<String, (usize, f64)> = BTreeMap::new();
+    for (m, p) in log {
+        if m == "Network.responseReceived" {
+            let h = &p["response"]["headers"];
+            let e = ["Content-Encoding", "content-encoding"]
+                .iter()
+                .find_map(|k| h[*k].as_str())
+                .unwrap_or("identity")
+                .to_string();
+            enc.insert(p["requestId"].as_str().unwrap_or("").to_string(), e);
+        }
+    }
+    for (m, p) in log {
+        if m == "Network.loadingFinished" {
+            let n = p["encodedDataLength"].as_f64().unwrap_or(0.0);
+            total += n;
+            let e = enc
+                .get(p["requestId"].as_str().unwrap_or(""))
+                .cloned()
+                .unwrap_or_else(|| "identity".into());
+            let slot = by.entry(e).or_default();
+            slot.0 += 1;
+            slot.1 += n;
+        }
+    }
+    (total, by)
+}
+
+async fn measure(
+    api: &Server,
+    ui: Ui,
+    start: &str,
+    session_url: &dyn Fn(&str) -> String,
+    seed: &Seed,
+) -> Figures {
+    let mut f = Figures::default();
+    let known_row = ui.row(&seed.known);
+    eprintln!("bench real: {} — loads…", ui.name());
+    for _ in 0..5 {
+        // Cold: a fresh browser profile (no HTTP cache, no service worker).
+        let (b, driver) = Browser::start_with_network_log(&[]).await;
+        b.cdp("Network.enable", json!({})).await;
+        f.cold.push(painted_at(&b, start, &known_row, "").await);
+        // Let the page finish what it loads at start, then count its bytes.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let (bytes, by) = wire(&b.network_log().await);
+        f.bytes.push(bytes);
+        f.encodings = by;
+        // Warm: the same page again, its cache warm.
+        f.warm.push(painted_at(&b, start, &known_row, "").await);
+        let _ = b.client.clone().close().await;
+        drop(driver);
+    }
+    let (b, driver) = Browser::start().await;
+    // Warm the cache once, then open each session as a fresh page.
+    painted_at(&b, start, &known_row, "").await;
+    eprintln!("bench real: {} — first opens and switches…", ui.name());
+    for _ in 0..3 {
+        for (sid, out) in [(&seed.s20, &mut f.open20), (&seed.s200, &mut f.open200)] {
+            let text = seed.last[sid].clone();
+            out.push(painted_at(&b, &session_url(sid), ui.transcript(), &text).await);
+        }
+    }
+    // Switching back: the 20-message session is open; go to a short one and back.
+    painted_at(
+        &b,
+        &session_url(&seed.s20),
+        ui.transcript(),
+        &seed.last[&seed.s20],
+    )
+    .await;
+    for i in 0..8 {
+        let other = &seed.short[i % seed.short.len()];
+        b.wait(
+            "the other row",
+            Duration::from_secs(30),
+            &format!(
+                "return document.querySelector('{}') !== null",
+                ui.row(other)
+            ),
+        )
+        .await;
+        switch_to(&b, ui, other, &seed.last[other]).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (ms, frames) = switch_to(&b, ui, &seed.s20, &seed.last[&seed.s20]).await;
+        f.switch_back.push(ms);
+        f.switch_frames.push(frames);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // One turn streaming at 50 tok/s in the shown session.
+    eprintln!("bench real: {} — streaming…", ui.name());
+    let shown = &seed.short[0];
+    painted_at(&b, &session_url(shown), ui.transcript(), &seed.last[shown]).await;
+    let n = ui as usize;
+    type_and_send(
+        &b,
+        ui,
+        &format!("bench stream {n} [[tokens=900]] [[delay=20]] [[ttft=0]]"),
+    )
+    .await;
+    b.wait(
+        "the live reply",
+        Duration::from_secs(60),
+        &format!("return document.querySelector('{}') !== null", ui.live()),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (busy, _, long1) = busy_windows(&b).await;
+    f.busy1 = busy;
+    b.wait(
+        "the reply's end",
+        Duration::from_secs(90),
+        &format!("return document.querySelector('{}') === null", ui.live()),
+    )
+    .await;
+    // Three turns: two in other sessions (through the API, as other tabs would), one shown.
+    for s in [&seed.short[1], &seed.short[2]] {
+        api.start_turn(
+            s,
+            &format!("bench bg {n} [[tokens=900]] [[delay=20]] [[ttft=0]]"),
+        )
+        .await;
+    }
+    type_and_send(
+        &b,
+        ui,
+        &format!("bench three {n} [[tokens=900]] [[delay=20]] [[ttft=0]]"),
+    )
+    .await;
+    b.wait(
+        "the live reply",
+        Duration::from_secs(60),
+        &format!("return document.querySelector('{}') !== null", ui.live()),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (busy, script, long3) = busy_windows(&b).await;
+    f.busy3 = busy;
+    f.script3 = vec![script];
+    f.long = long1 + long3;
+    b.wait(
+        "the reply's end",
+        Duration::from_secs(90),
+        &format!("return document.querySelector('{}') === null", ui.live()),
+    )
+    .await;
+    for s in [&seed.short[0], &seed.short[1], &seed.short[2]] {
+        api.wait_idle(s, Duration::from_secs(120)).await;
+    }
+    let _ = b.client.clone().close().await;
+    drop(driver);
+    f
+}
+
+/// Runs the comparison; adds the figures and returns the markdown table.
+pub(crate) async fn real(figs: &mut Vec<Figure>) -> String {
+    let api = Server::start_on(Backend::RealEmbedded, ServerOpts::default()).await;
+    let seed = seed(&api).await;
+    let real = api.real().expect("a real backend").clone();
+    let proxy = Server::start_on(
+        Backend::RealProxy,
+        ServerOpts {
+            dist: ship_dist(),
+            ..ServerOpts::default()
+        },
+    )
+    .await;
+    let stock_start = format!("{}/", real.url);
+    let embedded = api.url();
+    let proxied = proxy.url();
+    let mut all: Vec<(Ui, Figures)> = Vec::new();
+    let stock_url = |sid: &str| format!("{}/session/{sid}", real.url);
+    all.push((
+        Ui::Stock,
+        measure(&api, Ui::Stock, &stock_start, &stock_url, &seed).await,
+    ));
+    let emb_url = |sid: &str| api.session_url(sid);
+    all.push((
+        Ui::Embedded,
+        measure(&api, Ui::Embedded, &embedded, &emb_url, &seed).await,
+    ));
+    let prox_url = |sid: &str| proxy.session_url(sid);
+    all.push((
+        Ui::Proxied,
+        measure(&api, Ui::Proxied, &proxied, &prox_url, &seed).await,
+    ));
+
+    type Pick = fn(&Figures) -> &Vec<f64>;
+    let rows: [(&str, &str, Pick); 9] = [
+        ("cold load → the known row painted", "ms", |f| &f.cold),
+        ("warm reload → the row painted", "ms", |f| &f.warm),
+        ("first open, 20 messages (fresh page)", "ms", |f| &f.open20),
+        ("first open, 200 messages (fresh page)", "ms", |f| {
+            &f.open200
+        }),
+        ("switch back to an open session", "ms", |f| &f.switch_back),
+        (
+            "switch back: animation frames until painted",
+            "frames",
+            |f| &f.switch_frames,
+        ),
+        ("1 turn at 50 tok/s: main-thread busy", "%", |f| &f.busy1),
+        ("3 turns at 50 tok/s: main-thread busy", "%", |f| &f.busy3),
+        ("bytes on the wire, cold load", "B", |f| &f.bytes),
+    ];
+    let med = |v: &Vec<f64>| {
+        let mut s = v.clone();
+        s.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        (percentile(&s, 50.0), percentile(&s, 95.0))
+    };
+    let mut md = String::from(
+        "### Against the stock UI on the real backend (`cargo xtask bench real`)\n\n\
+         | figure (median / p95) | stock | pane embedded | pane proxied | pane ÷ stock (median) |\n\
+         | --- | ---: | ---: | ---: | --- |\n",
+    );
+    for (name, unit, pick) in rows {
+        let s = med(pick(&all[0].1));
+        let e = med(pick(&all[1].1));
+        let p = med(pick(&all[2].1));
+        md.push_str(&format!(
+            "| {name} ({unit}) | {} / {} | {} / {} | {} / {} | {} – {} |\n",
+            fmt(s.0),
+            fmt(s.1),
+            fmt(e.0),
+            fmt(e.1),
+            fmt(p.0),
+            fmt(p.1),
+            fmt2(e.0 / s.0),
+            fmt2(p.0 / s.0)
+        ));
+        for (ui, f) in &all {
+            figs.push(fig(
+                "real",
+                format!("{name}: {}", ui.name()),
+                unit,
+                pick(f).clone(),
+                None,
+                "the real Hermes WebUI, same seed and machine, one run",
+            ));
+        }
+    }
+    let script = |f: &Figures| f.script3.first().copied().unwrap_or(f64::NAN);
+    md.push_str(&format!(
+        "| 3 turns: script time in the 9 s window (s) | {} | {} | {} | {} – {} |\n",
+        fmt2(script(&all[0].1)),
+        fmt2(script(&all[1].1)),
+        fmt2(script(&all[2].1)),
+        fmt2(script(&all[1].1) / script(&all[0].1)),
+        fmt2(script(&all[2].1) / script(&all[0].1)),
+    ));
+    md.push_str(&format!(
+        "| long tasks (> 50 ms) while streaming | {} | {} | {} | |\n\n",
+        all[0].1.long, all[1].1.long, all[2].1.long
+    ));
+    md.push_str("Encodings at cold load (responses, bytes):\n\n");
+    for (ui, f) in &all {
+        let list: Vec<String> = f
+            .encodings
+            .iter()
+            .map(|(e, (n, b))| format!("{e}: {n} responses, {} B", *b as u64))
+            .collect();
+        md.push_str(&format!("- {}: {}\n", ui.name(), list.join("; ")));
+    }
+    md.push('\n');
+    md
+}
+
+fn fmt2(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.2}")
+    } else {
+        "–".into()
+    }
+}

@@ -56,8 +56,8 @@ pub(crate) struct Inner {
     core: pane_core::Hub,
     stores: HashMap<String, Store<SessionView>>,
     rows: Vec<pane_core::wire::SessionRow>,
-    /// Every session a list answer has named: one left out later (archived, deleted) is not
-    /// shown again as "started here, not listed yet".
+    /// Every session a list answer has named (or archived here): one left out later (archived,
+    /// deleted) is not shown again as "started here, not listed yet".
     listed: HashSet<String>,
     transports: Registry,
     sessions_channel: Option<Registry>,

@@ -240,7 +240,14 @@ later!(pub(super) set_flag(hub: Hub, id: String, flag: Flag, on: bool) -> () => 
 
 pub(super) async fn set_flag_body(hub: Hub, id: String, flag: Flag, on: bool) {
     match hub.api().set_flag(&id, flag, on).await {
-        Ok(_) => hub.refresh_list().await,
+        Ok(_) => {
+            if flag == Flag::Archived && on {
+                // Archived before any list showed it: the next list leaves it out, and it must
+                // not come back as "started here, not listed yet".
+                hub.with(|i| i.listed.insert(id.clone()));
+            }
+            hub.refresh_list().await
+        }
         Err(e) => hub.toast(ToastKind::Error, e.message, None),
     }
 }

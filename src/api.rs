@@ -81,6 +81,9 @@ pub struct Api {
     pub base: String,
     csrf: RefCell<Option<String>>,
     csrf_loaded: RefCell<bool>,
+    /// Whether the backend asks for sign-in (`/api/auth/status`), once known: with auth off
+    /// no POST needs the token, so the shell (~224 KB on Hermes) is never fetched for it.
+    auth: RefCell<Option<bool>>,
 }
 
 impl Api {
@@ -93,6 +96,7 @@ impl Api {
             base,
             csrf: RefCell::new(None),
             csrf_loaded: RefCell::new(false),
+            auth: RefCell::new(None),
         }
     }
 
@@ -155,6 +159,11 @@ impl Api {
         path: &str,
         body: Option<String>,
     ) -> Result<(u16, String), String> {
+        if method == "GET" {
+            if let Some(answer) = early(path).await {
+                return Ok(answer);
+            }
+        }
         let url = self.url(path);
         let req = if method == "POST" {
             self.with_csrf(Request::post(&url))
@@ -195,10 +204,26 @@ impl Api {
         self.csrf.borrow().clone()
     }
 
+    /// Reads the token once, if the backend wants one (auth on; asked once if not known yet).
+    /// With auth off the backend checks no token; should that change under a running page, a
+    /// 403 "Session expired" re-reads it ([`Api::refresh_csrf`]).
     pub async fn ensure_csrf(&self) {
-        if !*self.csrf_loaded.borrow() {
+        if *self.csrf_loaded.borrow() {
+            return;
+        }
+        let known = *self.auth.borrow();
+        let auth = match known {
+            Some(a) => a,
+            None => self.auth_status().await.map_or(true, |s| s.auth_enabled),
+        };
+        if auth {
             self.refresh_csrf().await;
         }
+    }
+
+    /// Notes what `/api/auth/status` said (boot asks it alongside the session list).
+    pub fn note_auth(&self, enabled: bool) {
+        *self.auth.borrow_mut() = Some(enabled);
     }
 
     /// Reads the token from the backend's `/` shell (same origin, with the cookie).
@@ -211,6 +236,24 @@ impl Api {
             }
         }
     }
+}
+
+/// An answer `boot.js` asked for before the wasm started (`window.__paneEarly[path]`), taken
+/// once: the first list (and a session's first window) need not wait for the module to compile.
+async fn early(path: &str) -> Option<(u16, String)> {
+    let window: wasm_bindgen::JsValue = web_sys::window()?.into();
+    let map = js_sys::Reflect::get(&window, &"__paneEarly".into()).ok()?;
+    if !map.is_object() {
+        return None;
+    }
+    let key = wasm_bindgen::JsValue::from_str(path);
+    let answer = js_sys::Reflect::get(&map, &key).ok()?;
+    let _ = js_sys::Reflect::delete_property(map.unchecked_ref::<js_sys::Object>(), &key);
+    let answer = wasm_bindgen_futures::JsFuture::from(answer.dyn_into::<js_sys::Promise>().ok()?)
+        .await
+        .ok()?;
+    let pair: js_sys::Array = answer.dyn_into().ok()?;
+    Some((pair.get(0).as_f64()? as u16, pair.get(1).as_string()?))
 }
 
 /// Messages loaded per page (a session's first window and each page further back).

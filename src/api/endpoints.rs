@@ -5,7 +5,9 @@ use super::*;
 /// The endpoints the pane uses (§0 of the contract): the only place their paths are written.
 impl Api {
     pub async fn auth_status(&self) -> Result<wire::AuthStatus, ApiError> {
-        self.get("Checking sign-in", "api/auth/status").await
+        let s: wire::AuthStatus = self.get("Checking sign-in", "api/auth/status").await?;
+        self.note_auth(s.auth_enabled);
+        Ok(s)
     }
 
     pub async fn sessions(&self) -> Result<wire::SessionList, ApiError> {

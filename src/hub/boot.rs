@@ -51,6 +51,8 @@ impl Hub {
         // connections are shared by every tab.
         self.update(None, Input::Budget(Budget::share(0)));
         let hub = *self;
+        // The list does not wait for the sign-in check: signed out, it answers 401, which sends
+        // the browser to the login page as the check would.
         spawn_local(async move {
             let api = hub.api();
             if let Ok(status) = api.auth_status().await {
@@ -58,15 +60,14 @@ impl Hub {
                     crate::api::redirect_to_login();
                     return;
                 }
-                if status.auth_enabled {
-                    api.ensure_csrf().await;
-                }
+                // The token before the first POST needs it (with auth off, none is needed).
+                api.ensure_csrf().await;
             }
-            // The session-list channel is opened by the tab that leads (or by each tab in the
-            // fallback) once the tabs have agreed ([`super::tabs`]); its `open` re-fetches
-            // the list, so no change between this fetch and it is missed.
-            hub.refresh_list().await;
         });
+        // The session-list channel is opened by the tab that leads (or by each tab in the
+        // fallback) once the tabs have agreed ([`super::tabs`]); its `open` re-fetches the
+        // list, so no change between this fetch and it is missed.
+        spawn_local(async move { hub.refresh_list().await });
         self.follow_visibility();
         // Leaving the page (maybe into the back/forward cache): free its connections, which are
         // shared with every other tab of this origin; coming back from that cache, start fresh.
@@ -245,33 +246,37 @@ impl Hub {
         self.sidebar_now();
     }
 
-    /// Loads a session: metadata first (it carries the live snapshot), then the message window.
+    /// Loads a session: its message window; first its metadata if it runs (the live snapshot
+    /// shows before the window arrives: [`pane_core::Hub::wants_meta_first`]).
     pub fn load(&self, id: &str) {
         let hub = *self;
         let id = id.to_string();
         if !self.with(|i| i.loading.insert(id.clone())) {
             return;
         }
+        let meta_first = self.with(|i| i.core.wants_meta_first(&id));
         spawn_local(async move {
             let api = hub.api();
-            let at = hub.ticket();
-            let meta = match api.session(&id, Part::Meta).await {
-                Ok(m) => m,
-                Err(e) => {
-                    hub.with(|i| i.loading.remove(&id));
-                    hub.store(&id).load_error().set(Some(e.message));
-                    return;
-                }
-            };
-            hub.update(
-                Some(&id),
-                Input::Loaded {
-                    session: id.clone(),
-                    detail: meta.session,
-                    messages: false,
-                    at,
-                },
-            );
+            if meta_first {
+                let at = hub.ticket();
+                let meta = match api.session(&id, Part::Meta).await {
+                    Ok(m) => m,
+                    Err(e) => {
+                        hub.with(|i| i.loading.remove(&id));
+                        hub.store(&id).load_error().set(Some(e.message));
+                        return;
+                    }
+                };
+                hub.update(
+                    Some(&id),
+                    Input::Loaded {
+                        session: id.clone(),
+                        detail: meta.session,
+                        messages: false,
+                        at,
+                    },
+                );
+            }
             let at = hub.ticket();
             let window = api.session(&id, Part::Window).await;
             hub.with(|i| i.loading.remove(&id));

@@ -372,6 +372,17 @@ impl Hub {
         Ticket(self.clock)
     }
 
+    /// Whether opening `id` should ask for its metadata before its messages: only when it is
+    /// known to run (the list or a stream says so) — the metadata carries the live turn's
+    /// snapshot, which then shows without waiting for the message window. An idle session
+    /// needs one request, not two: the window's answer carries the same metadata (and, should
+    /// a turn have started meanwhile, the same snapshot).
+    pub fn wants_meta_first(&self, id: &str) -> bool {
+        self.sessions
+            .get(&self.resolve(id))
+            .is_some_and(|rt| rt.stream.as_ref().is_some_and(|s| !s.ended))
+    }
+
     /// Whether a session list asked for at `at` is newer than the one in force: answers on
     /// separate connections can land out of order, and the older one must not bring back a
     /// row archived or deleted in between.

@@ -1569,3 +1569,29 @@ fn a_reply_finished_in_a_hidden_tab_is_unread_and_counted_until_seen() {
     assert!(!hub.is_unread("a"), "seen once the tab is visible");
     assert_eq!(hub.wanting(), 1);
 }
+
+#[test]
+fn opening_an_idle_session_asks_once_and_a_running_one_asks_its_snapshot_first() {
+    let mut hub = Hub::new(Budget::with_connections(4));
+    assert!(!hub.wants_meta_first("x"), "unknown: the window alone");
+    let idle = SessionRow {
+        session_id: "i".into(),
+        ..Default::default()
+    };
+    let busy = SessionRow {
+        session_id: "r".into(),
+        active_stream_id: Some("sr".into()),
+        is_streaming: true,
+        ..Default::default()
+    };
+    let at = hub.ticket();
+    listed(&mut hub, &[idle, busy], at);
+    assert!(!hub.wants_meta_first("i"), "idle in the list: one request");
+    assert!(
+        hub.wants_meta_first("r"),
+        "running in the list: its snapshot first"
+    );
+    // A session followed live asks its snapshot first as well.
+    let hub = two_running();
+    assert!(hub.wants_meta_first("b"));
+}

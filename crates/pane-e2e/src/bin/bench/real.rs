@@ -263,13 +263,20 @@ struct Figures {
     long: usize,
     bytes: Vec<f64>,
     encodings: BTreeMap<String, (usize, f64)>,
+    /// Responses at cold load by path (no query): how many, bytes.
+    paths: BTreeMap<String, (usize, f64)>,
 }
 
-/// The bytes a cold load moved, and by which content encoding.
-fn wire(log: &[(String, Value)]) -> (f64, BTreeMap<String, (usize, f64)>) {
-    let mut enc: BTreeMap<String, String> = BTreeMap::new();
+/// Per content encoding (or path): how many responses, how many bytes.
+type Tally = BTreeMap<String, (usize, f64)>;
+
+/// The bytes a cold load of a page on `origin` moved, by content encoding and by path. Only
+/// the page's origin counts: a fresh Chromium profile also loads its own new-tab page
+/// (`chrome://`, ~600 KB) before the first navigation.
+fn wire(log: &[(String, Value)], origin: &str) -> (f64, Tally, Tally) {
+    let mut enc: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut total = 0.0;
-    let mut by: BTreeMap<String, (usize, f64)> = BTreeMap::new();
+    let (mut by, mut paths) = (Tally::new(), Tally::new());
     for (m, p) in log {
         if m == "Network.responseReceived" {
             let h = &p["response"]["headers"];
@@ -278,23 +285,30 @@ fn wire(log: &[(String, Value)]) -> (f64, BTreeMap<String, (usize, f64)>) {
                 .find_map(|k| h[*k].as_str())
                 .unwrap_or("identity")
                 .to_string();
-            enc.insert(p["requestId"].as_str().unwrap_or("").to_string(), e);
+            let url = p["response"]["url"].as_str().unwrap_or("");
+            if !url.starts_with(origin) {
+                continue;
+            }
+            let path = url.split('?').next().unwrap_or("");
+            let path = path.splitn(4, '/').nth(3).unwrap_or(path).to_string();
+            enc.insert(p["requestId"].as_str().unwrap_or("").to_string(), (e, path));
         }
     }
     for (m, p) in log {
         if m == "Network.loadingFinished" {
             let n = p["encodedDataLength"].as_f64().unwrap_or(0.0);
+            let Some((e, path)) = enc.get(p["requestId"].as_str().unwrap_or("")).cloned() else {
+                continue;
+            };
             total += n;
-            let e = enc
-                .get(p["requestId"].as_str().unwrap_or(""))
-                .cloned()
-                .unwrap_or_else(|| "identity".into());
-            let slot = by.entry(e).or_default();
-            slot.0 += 1;
-            slot.1 += n;
+            for (tally, key) in [(&mut by, e), (&mut paths, path)] {
+                let slot = tally.entry(key).or_default();
+                slot.0 += 1;
+                slot.1 += n;
+            }
         }
     }
-    (total, by)
+    (total, by, paths)
 }
 
 async fn measure(
@@ -314,9 +328,11 @@ async fn measure(
         f.cold.push(painted_at(&b, start, &known_row, "").await);
         // Let the page finish what it loads at start, then count its bytes.
         tokio::time::sleep(Duration::from_secs(3)).await;
-        let (bytes, by) = wire(&b.network_log().await);
+        let origin = start.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
+        let (bytes, by, paths) = wire(&b.network_log().await, &origin);
         f.bytes.push(bytes);
         f.encodings = by;
+        f.paths = paths;
         // Warm: the same page again, its cache warm.
         f.warm.push(painted_at(&b, start, &known_row, "").await);
         let _ = b.client.clone().close().await;
@@ -529,6 +545,21 @@ pub(crate) async fn real(figs: &mut Vec<Figure>) -> String {
             .encodings
             .iter()
             .map(|(e, (n, b))| format!("{e}: {n} responses, {} B", *b as u64))
+            .collect();
+        md.push_str(&format!("- {}: {}\n", ui.name(), list.join("; ")));
+    }
+    md.push_str("\nThe largest paths at cold load (responses, bytes):\n\n");
+    for (ui, f) in &all {
+        let mut top: Vec<_> = f.paths.iter().collect();
+        top.sort_by(|a, b| {
+            b.1 .1
+                .partial_cmp(&a.1 .1)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let list: Vec<String> = top
+            .iter()
+            .take(8)
+            .map(|(p, (n, b))| format!("`{p}` {n}× {} B", *b as u64))
             .collect();
         md.push_str(&format!("- {}: {}\n", ui.name(), list.join("; ")));
     }

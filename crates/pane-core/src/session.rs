@@ -565,16 +565,22 @@ impl SessionRuntime {
                         self.messages.truncate(at);
                     }
                 }
-                if !owned_live {
-                    // The pending prompt is shown once: by the live turn (its saved copy was cut
-                    // above), unless an earlier window holds it and this load has no messages.
-                    let pending = detail.pending_user_message.clone().filter(|p| {
-                        with_messages
-                            || !self
-                                .messages
-                                .last()
-                                .is_some_and(|m| m.is_user() && m.typed_text().trim() == p.trim())
-                    });
+                // The pending prompt is shown once: by the live turn (its saved copy was cut
+                // above), unless an earlier window holds it and this load has no messages.
+                let pending = detail.pending_user_message.clone().filter(|p| {
+                    with_messages
+                        || !self
+                            .messages
+                            .last()
+                            .is_some_and(|m| m.is_user() && m.typed_text().trim() == p.trim())
+                });
+                if owned_live {
+                    // A live turn the session list started (it names the stream before any load)
+                    // has no prompt: this answer's is it (the window just cut its saved copy).
+                    if let Some(l) = self.live.as_mut().filter(|l| l.user_text.is_none()) {
+                        l.user_text = pending;
+                    }
+                } else {
                     let names = detail
                         .pending_attachments
                         .iter()

@@ -1595,3 +1595,38 @@ fn opening_an_idle_session_asks_once_and_a_running_one_asks_its_snapshot_first()
     let hub = two_running();
     assert!(hub.wants_meta_first("b"));
 }
+
+#[test]
+fn a_running_session_listed_before_its_window_loads_shows_its_prompt_on_the_live_turn() {
+    // After a reload the list (asked for before the wasm ran) can name the running stream before
+    // the session's window answers: the window cuts the saved prompt, the live turn shows it.
+    let mut hub = Hub::new(Budget::with_connections(4));
+    let row = SessionRow {
+        session_id: "a".into(),
+        active_stream_id: Some("sa".into()),
+        is_streaming: true,
+        ..Default::default()
+    };
+    let at = hub.ticket();
+    listed(&mut hub, &[row], at);
+    assert!(hub.session("a").unwrap().live().is_some());
+    let window = SessionDetail {
+        session_id: "a".into(),
+        active_stream_id: Some("sa".into()),
+        pending_user_message: Some("read it".into()),
+        pending_attachments: vec![AttachmentRef("notes.txt".into())],
+        is_streaming: true,
+        messages: vec![user_msg("hello"), assistant_msg("hi"), user_msg("read it")],
+        ..Default::default()
+    };
+    load(&mut hub, "a", &window, true);
+    let rt = hub.session("a").unwrap();
+    let live = rt.live().unwrap();
+    assert_eq!(live.user_text.as_deref(), Some("read it"));
+    assert_eq!(live.attachments, vec!["notes.txt".to_string()]);
+    assert_eq!(
+        rt.messages().len(),
+        2,
+        "the saved prompt is the live turn's to show"
+    );
+}

@@ -67,11 +67,8 @@ pub async fn open_app(b: &Browser, url: &str) {
     b.wait(
         "the app to start",
         Duration::from_secs(30),
-        // The list can be in before the tabs have agreed who holds the connections (it is
-        // asked for before the wasm runs): wait for both.
         "return document.querySelector('[data-testid=sidebar]') !== null && \
-         performance.getEntriesByName('pane-interactive').length > 0 && \
-         (!window.__hermesPane || window.__hermesPane.role() !== 'pending')",
+         performance.getEntriesByName('pane-interactive').length > 0",
     )
     .await;
 }

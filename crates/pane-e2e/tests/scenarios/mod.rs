@@ -499,6 +499,9 @@ pub async fn eight_running_sessions_stay_under_the_connection_budget_and_all_com
     b: Browser,
 ) {
     open_app(&b, &server.url()).await;
+    // The list can paint before the tabs have agreed who holds the connections (it is asked
+    // for before the wasm runs); the budget is set when they have.
+    tabs::wait_role(&b, "leader", T).await;
     let budget = b
         .js("return window.__hermesPane.budget()")
         .await

@@ -51,8 +51,9 @@ pub const HIDE_JS: &str = "Object.defineProperty(document, 'hidden', {configurab
     return true";
 
 /// Starts timing `fetch('/api/sessions')` every 250 ms in this tab (the hang guard reads the
-/// slowest answer).
-pub const FETCH_LOOP_JS: &str = "window.__fetchTimes = []; window.__fetchLoop = setInterval(() => \
+/// slowest answer, and from Resource Timing how long each waited for a connection).
+pub const FETCH_LOOP_JS: &str = "performance.setResourceTimingBufferSize(100000); \
+    window.__fetchTimes = []; window.__fetchLoop = setInterval(() => \
     { const t = performance.now(); fetch('/api/sessions').then(r => r.text()).then(() => \
     window.__fetchTimes.push(performance.now() - t), () => window.__fetchTimes.push(-1)); }, \
     250); return true";
@@ -141,6 +142,20 @@ pub fn browser_wide_max(logs: &[Vec<(f64, i64)>]) -> i64 {
         max = max.max(open);
     }
     max
+}
+
+/// The longest any `/api/sessions` request of this tab waited before the browser sent it (ms:
+/// Resource Timing's `requestStart - startTime`, the wait for a free connection, which is what
+/// an exhausted per-origin pool makes grow without end; the backend's own time is not in it).
+pub async fn connection_wait(b: &Browser) -> f64 {
+    b.js(
+        "return Math.max(0, ...performance.getEntriesByType('resource').filter(e => \
+         e.name.endsWith('/api/sessions')).map(e => e.requestStart > 0 ? \
+         e.requestStart - e.startTime : 0))",
+    )
+    .await
+    .as_f64()
+    .unwrap_or(f64::NAN)
 }
 
 /// The slowest `fetch('/api/sessions')` of this tab's loop so far (ms; -1 for a failure) and

@@ -1468,9 +1468,23 @@ pub async fn three_tabs_share_one_set_of_transports_under_the_browser_wide_budge
         tabs::on(&b, w).await;
         let (worst, answered) = tabs::fetch_times(&b).await;
         assert!(answered > 0, "the fetch loop ran in every tab");
+        let waited = tabs::connection_wait(&b).await;
         assert!(
-            (0.0..1000.0).contains(&worst),
-            "every fetch('/api/sessions') answered within 1 s in every tab (slowest {worst} ms)"
+            (0.0..1000.0).contains(&waited),
+            "no /api/sessions request waited 1 s for a connection in any tab ({waited} ms)"
+        );
+        // The stand-in answers in microseconds: the whole answer is under 1 s. The real backend
+        // (Python, 2 cores, 8 turns running) can itself take over a second to compute the list;
+        // a hang (an exhausted pool) still shows in the wait above and in this generous guard.
+        let guard = if server.kind == Backend::StandIn {
+            1000.0
+        } else {
+            5000.0
+        };
+        assert!(
+            (0.0..guard).contains(&worst),
+            "every fetch('/api/sessions') answered within {guard} ms in every tab (slowest \
+             {worst} ms)"
         );
         assert_settled_in_tab(&b, &server, shown, 110).await;
         assert_live(&b, shown).await;

@@ -194,6 +194,10 @@ pub async fn a_refused_steer_goes_back_to_the_composer_and_a_leftover_is_sent_ne
     )
     .await;
     server.wait_idle(&sid, T).await;
+    // The real backend clears the session's stream a moment before its agent stops counting as
+    // running (a steer in between was accepted once, on a loaded machine): let it finish. The
+    // page still holds the turn's end, so it has not heard of it.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     let late = "too late for this";
     b.type_into(INPUT, late).await;
     b.click(&format!("{SHOWN} [data-testid=steer]")).await;

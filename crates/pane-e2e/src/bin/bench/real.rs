@@ -242,6 +242,30 @@ async fn busy_windows(b: &Browser) -> (Vec<f64>, f64, usize) {
     (busy, script1 - script0, long)
 }
 
+/// 900 tokens at 50 tok/s.
+const PACE: &str = "[[tokens=900]] [[delay=20]] [[ttft=0]]";
+
+/// Sends `text` in the shown session and measures the main thread while its reply streams
+/// (see [`busy_windows`]); returns once the reply has ended.
+async fn streamed(b: &Browser, ui: Ui, text: &str) -> (Vec<f64>, f64, usize) {
+    type_and_send(b, ui, text).await;
+    b.wait(
+        "the live reply",
+        Duration::from_secs(60),
+        &format!("return document.querySelector('{}') !== null", ui.live()),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let figures = busy_windows(b).await;
+    b.wait(
+        "the reply's end",
+        Duration::from_secs(90),
+        &format!("return document.querySelector('{}') === null", ui.live()),
+    )
+    .await;
+    figures
+}
+
 /// Types `text` into the shown composer and sends it.
 async fn type_and_send(b: &Browser, ui: Ui, text: &str) {
     b.type_into(ui.composer(), text).await;
@@ -379,58 +403,16 @@ async fn measure(
     let shown = &seed.short[0];
     painted_at(&b, &session_url(shown), ui.transcript(), &seed.last[shown]).await;
     let n = ui as usize;
-    type_and_send(
-        &b,
-        ui,
-        &format!("bench stream {n} [[tokens=900]] [[delay=20]] [[ttft=0]]"),
-    )
-    .await;
-    b.wait(
-        "the live reply",
-        Duration::from_secs(60),
-        &format!("return document.querySelector('{}') !== null", ui.live()),
-    )
-    .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let (busy, _, long1) = busy_windows(&b).await;
+    let (busy, _, long1) = streamed(&b, ui, &format!("bench stream {n} {PACE}")).await;
     f.busy1 = busy;
-    b.wait(
-        "the reply's end",
-        Duration::from_secs(90),
-        &format!("return document.querySelector('{}') === null", ui.live()),
-    )
-    .await;
     // Three turns: two in other sessions (through the API, as other tabs would), one shown.
     for s in [&seed.short[1], &seed.short[2]] {
-        api.start_turn(
-            s,
-            &format!("bench bg {n} [[tokens=900]] [[delay=20]] [[ttft=0]]"),
-        )
-        .await;
+        api.start_turn(s, &format!("bench bg {n} {PACE}")).await;
     }
-    type_and_send(
-        &b,
-        ui,
-        &format!("bench three {n} [[tokens=900]] [[delay=20]] [[ttft=0]]"),
-    )
-    .await;
-    b.wait(
-        "the live reply",
-        Duration::from_secs(60),
-        &format!("return document.querySelector('{}') !== null", ui.live()),
-    )
-    .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let (busy, script, long3) = busy_windows(&b).await;
+    let (busy, script, long3) = streamed(&b, ui, &format!("bench three {n} {PACE}")).await;
     f.busy3 = busy;
     f.script3 = vec![script];
     f.long = long1 + long3;
-    b.wait(
-        "the reply's end",
-        Duration::from_secs(90),
-        &format!("return document.querySelector('{}') === null", ui.live()),
-    )
-    .await;
     for s in [&seed.short[0], &seed.short[1], &seed.short[2]] {
         api.wait_idle(s, Duration::from_secs(120)).await;
     }

@@ -3,8 +3,9 @@
 //! In the release bundle (feature `split`), functions marked
 //! `#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(<chunk>, fallible, preload(…)))]`
 //! are cut out of the main module with everything only they reach (`cargo xtask build` runs
-//! wasm-split); the pane asks for every chunk as soon as it starts. Until a chunk is in, what
-//! it renders shows a stand-in (markdown: the escaped text; a view: nothing, or a short
+//! wasm-split); the pane asks for the later chunk as soon as it starts, for the markdown one
+//! when a transcript is first on screen, for the math one at the first formula. Until a chunk
+//! is in, what it renders shows a stand-in (markdown: the escaped text; a view: nothing, or a short
 //! "loading" line), and views waiting for it re-render when it arrives. A chunk that fails to
 //! load (a dead backend at start) is asked for again every 3 s, and by a view that needs it.
 //! Builds without `split` (development, the in-browser tests) link everything in and are ready

@@ -25,8 +25,9 @@ pub fn App() -> impl IntoView {
     let hub = Hub::new(Api::from_document(), Hub::detect_budget());
     provide_context(hub);
     hub.boot();
-    // The lazily loaded chunks are fetched alongside the first data (release bundle only).
-    lazy::start(lazy::Chunk::Markdown, preload_markdown, move || {
+    // The markdown renderer is asked for when a transcript is first on screen (at once on a
+    // session's address; a page that shows none never fetches it; release bundle only).
+    lazy::register(lazy::Chunk::Markdown, preload_markdown, move || {
         hub.markdown_arrived()
     });
     // The math renderer is asked for when a reply first shows a formula.

@@ -62,8 +62,12 @@ fn mathml(tex: &str, display: bool) -> Option<String> {
 
 /// The HTML of one block of markdown source of session `session`'s transcript: rendered when
 /// the renderer is in, else its escaped text in a `md-plain` paragraph (pre-wrapped, so lines
-/// and code keep their shape). `open_end`: the block may still grow (a streaming tail).
+/// and code keep their shape) and the renderer is asked for. `open_end`: the block may still
+/// grow (a streaming tail).
 pub fn block_html(src: &str, session: &str, open_end: bool) -> String {
+    if !lazy::ready(Chunk::Markdown) {
+        lazy::load(Chunk::Markdown, || {});
+    }
     lazy::ready(Chunk::Markdown)
         .then(|| lazy::now(render(src, session, open_end)))
         .flatten()
@@ -106,10 +110,44 @@ fn math(tex: &str, display: bool) -> Result<Option<String>, NotLoaded> {
     Ok(pane_core::math::to_mathml(tex, display))
 }
 
+/// Shows `new` in `el`, which shows `old` (a streaming block's HTML), by appending to its last
+/// text node when only text was added at the end (`pane_core::markdown::appended_text`): a long
+/// paragraph streaming in is then not parsed, rebuilt and shaped again at every paint. `false`
+/// (also before the renderer is in): render it whole.
+pub fn append_in_place(el: &web_sys::Element, old: &str, new: &str) -> bool {
+    lazy::ready(Chunk::Markdown) && lazy::now(append(el, old, new)).unwrap_or(false)
+}
+
+/// In the markdown chunk, with the renderer (the first paint never streams).
+#[cfg_attr(
+    feature = "split",
+    wasm_split_helpers::wasm_split(markdown, fallible, preload(preload_append))
+)]
+fn append(el: &web_sys::Element, old: &str, new: &str) -> Result<bool, NotLoaded> {
+    use wasm_bindgen::JsCast;
+    let Some((text, closing)) = pane_core::markdown::appended_text(old, new) else {
+        return Ok(false);
+    };
+    let mut node = el.clone();
+    for _ in 0..closing {
+        match node.last_element_child() {
+            Some(child) => node = child,
+            None => return Ok(false),
+        }
+    }
+    Ok(
+        match node.last_child().map(|n| n.dyn_into::<web_sys::Text>()) {
+            Some(Ok(t)) => t.append_data(text).is_ok(),
+            _ => false,
+        },
+    )
+}
+
 /// Loads the markdown chunk.
 #[cfg(feature = "split")]
 pub(crate) async fn preload() -> Result<(), NotLoaded> {
-    Ok(preload_render().await?)
+    preload_render().await?;
+    Ok(preload_append().await?)
 }
 
 /// Loads the math chunk.

@@ -1378,3 +1378,61 @@ async fn a_stop_click_right_after_the_rows_moved_is_ignored_and_a_later_one_stop
     );
     done(hub).await;
 }
+
+#[wasm_bindgen_test]
+async fn a_paragraph_streaming_in_grows_in_place_and_ends_as_a_full_render_would_show_it() {
+    use hermes_pane::components::transcript::StreamingMarkdown;
+    let hub = hub();
+    let text = RwSignal::new(std::sync::Arc::<str>::from("tok1"));
+    let (el, _m) = mount(hub, move || {
+        view! { <StreamingMarkdown text=text.into() session=Signal::stored("s".to_string()) /> }
+    });
+    sleep(20).await;
+    let paragraph = |el: &web_sys::HtmlElement| el.query_selector(".streaming p").unwrap();
+    let first = paragraph(&el).expect("the paragraph");
+    // Each step's tail, as rendering it whole shows it.
+    let fresh = |src: &str| {
+        let d = document().create_element("div").unwrap();
+        d.set_inner_html(&hermes_pane::markdown::block_html(src, "s", true));
+        d
+    };
+    let tail = |el: &web_sys::HtmlElement| {
+        el.query_selector(".streaming > div:last-child")
+            .unwrap()
+            .unwrap()
+    };
+    let mut src = String::from("tok1");
+    for (i, piece) in [
+        " tok2", " tok3", " *em", " still", "* after", " & amp", " <b>", " end",
+    ]
+    .iter()
+    .enumerate()
+    {
+        src.push_str(piece);
+        text.set(src.as_str().into());
+        sleep(20).await;
+        assert!(
+            tail(&el).is_equal_node(Some(&fresh(&src))),
+            "step {i}: {:?} is not what {:?} renders to",
+            tail(&el).inner_html(),
+            src
+        );
+    }
+    // Plain text added at the end went into the paragraph on screen, not into a rebuilt one.
+    src = "tok1".into();
+    text.set(src.as_str().into());
+    sleep(20).await;
+    let kept = paragraph(&el).expect("the paragraph");
+    for piece in [" tok2", " tok3", " tok4"] {
+        src.push_str(piece);
+        text.set(src.as_str().into());
+        sleep(20).await;
+        assert!(
+            paragraph(&el).is_some_and(|p| p.is_same_node(Some(&kept))),
+            "appended in place"
+        );
+    }
+    assert_eq!(kept.text_content().unwrap(), "tok1 tok2 tok3 tok4");
+    drop(first);
+    done(hub).await;
+}

@@ -85,10 +85,15 @@ impl Hub {
         self.schedule_paint_in(0.0);
     }
 
-    /// Notes that a session's runtime changed; it is painted when the clock says so.
+    /// Notes that a session's runtime changed; it is painted when the clock says so (a frame
+    /// is asked for only when that paint is due).
     pub(crate) fn mark_dirty(&self, id: &str) {
-        self.with(|i| i.painter.clock.mark(id));
-        self.schedule_paint_in(0.0);
+        let active = self.active.get_untracked();
+        let wait = self.with(|i| {
+            i.painter.clock.mark(id);
+            i.painter.clock.due_in(now(), active.as_deref())
+        });
+        self.schedule_paint_in(wait.unwrap_or(0.0));
     }
 
     /// The markdown renderer arrived: every projection renders its messages again (they were

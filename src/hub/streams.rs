@@ -123,37 +123,22 @@ impl Hub {
         set_timeout(move || hub.with(|i| i.transports.reap()), Duration::ZERO);
     }
 
-    /// Asks whether a stream is live or replayable before (re)attaching to it.
+    /// Asks whether a stream is live or replayable before (re)attaching to it (its code in the
+    /// later chunk, with the transports it leads to; a chunk that cannot load fails the probe,
+    /// which the core retries with back-off).
     pub(crate) fn probe(&self, session: String, stream: String) {
         let hub = *self;
         spawn_local(async move {
-            let input = match hub.api().stream_status(&stream).await {
-                Ok(st) => {
-                    hub.offline.set(None);
-                    Input::Probed {
-                        session: session.clone(),
-                        stream,
-                        status: Some(st),
-                    }
-                }
-                Err(e) if e.status == 404 => Input::Probed {
-                    session: session.clone(),
-                    stream,
-                    status: None,
-                },
-                Err(e) => {
-                    if e.status == 0 {
-                        let text = "The Hermes backend is unreachable. Your running replies will \
-                                    resume when it is back.";
-                        hub.offline.set(Some(text.into()));
-                    }
+            let task = probe_task(hub, session.clone(), stream.clone());
+            if crate::lazy::run(task).await.is_err() {
+                hub.update(
+                    Some(&session),
                     Input::ProbeFailed {
                         session: session.clone(),
                         stream,
-                    }
-                }
-            };
-            hub.update(Some(&session), input);
+                    },
+                );
+            }
         });
     }
 
@@ -200,4 +185,36 @@ impl Hub {
         });
         self.reap_soon();
     }
+}
+
+crate::later!(probe_task(hub: Hub, session: String, stream: String) -> () => probe_body);
+
+pub(crate) async fn probe_body(hub: Hub, session: String, stream: String) {
+    let input = match hub.api().stream_status(&stream).await {
+        Ok(st) => {
+            hub.offline.set(None);
+            Input::Probed {
+                session: session.clone(),
+                stream,
+                status: Some(st),
+            }
+        }
+        Err(e) if e.status == 404 => Input::Probed {
+            session: session.clone(),
+            stream,
+            status: None,
+        },
+        Err(e) => {
+            if e.status == 0 {
+                let text = "The Hermes backend is unreachable. Your running replies will \
+                            resume when it is back.";
+                hub.offline.set(Some(text.into()));
+            }
+            Input::ProbeFailed {
+                session: session.clone(),
+                stream,
+            }
+        }
+    };
+    hub.update(Some(&session), input);
 }

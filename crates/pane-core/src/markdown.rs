@@ -588,8 +588,102 @@ pub fn render_blocks(text: &str) -> Vec<String> {
     split_blocks(text).iter().map(|b| b.render(text)).collect()
 }
 
+/// How a streaming block's new HTML differs from what is on screen, when only text was added
+/// at the end of its innermost last element: `new` is `old` with `text` inserted before `old`'s
+/// last `closing` end tags (and the whitespace between them). `text` holds no markup and no
+/// character reference, so it can be appended to the DOM's last text node as it is — the
+/// browser then keeps the shaping of what was there instead of rebuilding the block.
+/// `None`: anything else changed (a new element, an entity, a re-parse): render it again.
+pub fn appended_text<'a>(old: &str, new: &'a str) -> Option<(&'a str, usize)> {
+    if old.is_empty() || new.len() <= old.len() {
+        return None;
+    }
+    // The end tags at the end of `old`, innermost last: try the outermost first, so the text
+    // goes into the deepest element it can.
+    let mut cut = old.len();
+    let mut cuts = Vec::new();
+    loop {
+        let rest = old[..cut].trim_end();
+        let Some(open) = rest.rfind("</") else { break };
+        let tag = &rest[open + 2..];
+        let Some(name) = tag.strip_suffix('>') else {
+            break;
+        };
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            break;
+        }
+        cut = open;
+        cuts.push(cut);
+    }
+    for (closing, &k) in cuts.iter().enumerate().rev() {
+        let (head, tail) = old.split_at(k);
+        if new.starts_with(head) && new.ends_with(tail) && new.len() > old.len() {
+            let text = &new[k..new.len() - tail.len()];
+            if !text.contains(['<', '&']) {
+                return Some((text, closing + 1));
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn text_added_to_the_end_of_a_paragraph_is_appended_not_rendered_again() {
+        let old = render("tok1 tok2");
+        let new = render("tok1 tok2 tok3");
+        assert_eq!(appended_text(&old, &new), Some((" tok3", 1)));
+        // Inside the innermost element it ends in.
+        let old = render("a *b c");
+        let new = render("a *b c d");
+        let got = appended_text(&old, &new);
+        assert_eq!(got, Some((" d", 1)), "{old:?} → {new:?}");
+        let old = render("**bold");
+        let new = render("**bold text");
+        assert!(appended_text(&old, &new).is_some(), "{old:?} → {new:?}");
+    }
+
+    #[test]
+    fn anything_but_plain_text_at_the_end_renders_again() {
+        for (a, b) in [
+            ("tok1 tok2", "tok1 tok2 & tok3"), // an entity
+            ("tok1 *tok2", "tok1 *tok2*"),     // emphasis closed: markup changed
+            ("tok1", "tok1 `code`"),           // a new element
+            ("one", "one\n\ntwo"),             // a second block
+            ("tok1 tok2", "tok1"),             // shorter
+        ] {
+            let (old, new) = (render(a), render(b));
+            assert_eq!(
+                appended_text(&old, &new),
+                None,
+                "{a:?} → {b:?}: {old:?} → {new:?}"
+            );
+        }
+        assert_eq!(appended_text("", "<p>x</p>"), None, "nothing on screen yet");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn an_appended_text_rebuilds_the_new_html_exactly(
+            a in "[a-z *_`]{0,40}",
+            b in "[a-z *_`\n]{0,20}",
+        ) {
+            let (old, new) = (render(&a), render(&format!("{a}{b}")));
+            if let Some((text, closing)) = appended_text(&old, &new) {
+                // `old` = head + `closing` end tags; `new` = head + text + the same end tags.
+                let mut k = old.len();
+                for _ in 0..closing {
+                    k = old[..k].rfind("</").expect("an end tag");
+                }
+                let rebuilt = format!("{}{}{}", &old[..k], text, &old[k..]);
+                proptest::prop_assert_eq!(&rebuilt, &new);
+                proptest::prop_assert!(!text.contains(['<', '&']));
+                proptest::prop_assert!(old[k..].trim_end().ends_with('>'));
+            }
+        }
+    }
+
     use super::*;
 
     fn with_math(src: &str) -> String {

@@ -63,6 +63,26 @@ impl PaintClock {
         sooner
     }
 
+    /// How long after `now` the next paint is due, with `active` on screen (`None`: nothing is
+    /// waiting). A change is painted at the pace of where it shows, so a token that arrives
+    /// between two paints asks for no frame of its own: the frame it would get paints nothing.
+    pub fn due_in(&self, now: f64, active: Option<&str>) -> Option<f64> {
+        let active_left = active.is_some_and(|a| self.dirty.contains(a));
+        let sidebar_left = self.sidebar_dirty || !self.dirty.is_empty();
+        let due = |last: f64, every: f64| (last + every - now).max(0.0);
+        let sidebar = if self.sidebar_urgent {
+            0.0
+        } else {
+            due(self.last_sidebar, SIDEBAR_INTERVAL_MS)
+        };
+        match (active_left, sidebar_left) {
+            (false, false) => None,
+            (true, false) => Some(due(self.last_paint, PAINT_INTERVAL_MS)),
+            (false, true) => Some(sidebar),
+            (true, true) => Some(due(self.last_paint, PAINT_INTERVAL_MS).min(sidebar)),
+        }
+    }
+
     /// An animation frame at `now`, with `active` on screen: what to paint, and when to come
     /// back for what is left.
     pub fn frame(&mut self, now: f64, active: Option<&str>) -> FramePlan {
@@ -92,18 +112,7 @@ impl PaintClock {
             self.sidebar_dirty = false;
             self.sidebar_urgent = false;
         }
-        let active_left = active.is_some_and(|a| self.dirty.contains(a));
-        let sidebar_left = self.sidebar_dirty || !self.dirty.is_empty();
-        let due = |last: f64, every: f64| (last + every - now).max(0.0);
-        let again = match (active_left, sidebar_left) {
-            (false, false) => None,
-            (true, false) => Some(due(self.last_paint, PAINT_INTERVAL_MS)),
-            (false, true) => Some(due(self.last_sidebar, SIDEBAR_INTERVAL_MS)),
-            (true, true) => Some(
-                due(self.last_paint, PAINT_INTERVAL_MS)
-                    .min(due(self.last_sidebar, SIDEBAR_INTERVAL_MS)),
-            ),
-        };
+        let again = self.due_in(now, active);
         FramePlan {
             paint_active,
             paint_sidebar,
@@ -199,6 +208,37 @@ mod tests {
         c.mark("b");
         let plan = c.frame(1000.0, Some("a"));
         assert!(!plan.paint_active);
+    }
+
+    #[test]
+    fn a_token_between_two_paints_waits_for_the_next_paint_instead_of_a_frame() {
+        let mut c = PaintClock::default();
+        c.mark("a");
+        assert_eq!(
+            c.due_in(1000.0, Some("a")),
+            Some(0.0),
+            "the first one at once"
+        );
+        assert!(c.frame(1000.0, Some("a")).paint_active);
+        c.mark("a");
+        assert_eq!(
+            c.due_in(1010.0, Some("a")),
+            Some(PAINT_INTERVAL_MS - 10.0),
+            "the shown session streams: at its paint pace"
+        );
+        c.mark("b");
+        assert_eq!(
+            c.due_in(1010.0, None),
+            Some(SIDEBAR_INTERVAL_MS - 10.0),
+            "nothing shown: only the sidebar waits"
+        );
+        c.mark_sidebar(true);
+        assert_eq!(
+            c.due_in(1010.0, None),
+            Some(0.0),
+            "a change of kind: at once"
+        );
+        assert_eq!(PaintClock::default().due_in(1000.0, Some("a")), None);
     }
 
     #[test]

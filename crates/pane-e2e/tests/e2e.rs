@@ -425,12 +425,39 @@ async fn the_same_bundle_works_under_a_sub_path_and_in_proxy_mode() {
 }
 
 #[tokio::test]
-async fn the_first_paint_does_not_wait_for_the_lazy_chunks_and_a_blocked_chunk_is_asked_for_again()
-{
+async fn lazy_chunks_follow_first_paint_renderer_once_a_transcript_shows_blocked_one_again() {
     with_stack(ServerOpts::default(), |server, b| async move {
         open_app(&b, &server.url()).await;
+        // A page that shows no session has no use for the markdown renderer: it is not fetched
+        // (the later chunk is: the tabs need it to agree who holds the streams).
+        let fetched = |name: &'static str| {
+            let b = &b;
+            async move {
+                b.js(&format!(
+                    "return performance.getEntriesByType('resource').filter(r => \
+                     /split_{name}-[0-9a-f]+\\.wasm$/.test(r.name)).length"
+                ))
+                .await
+                .as_u64()
+                .unwrap()
+            }
+        };
+        b.wait(
+            "the later chunk",
+            T,
+            "return performance.getEntriesByType('resource').some(r => \
+             /split_later-[0-9a-f]+\\.wasm$/.test(r.name)) || null",
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(fetched("markdown").await, 0, "no transcript, no renderer");
         let sid = start(&b, "Show me what you can render [[reasoning=6]]").await;
         settled_reply(&b).await;
+        assert_eq!(
+            fetched("markdown").await,
+            1,
+            "asked for by the first transcript"
+        );
         server.wait_idle(&sid, T).await;
         // The release bundle fetched its chunks (markdown; views) apart from the main module.
         let chunks = b

@@ -159,9 +159,9 @@ pub fn StreamingMarkdown(text: Signal<Arc<str>>, session: Signal<String>) -> imp
     let done_el = NodeRef::<html::Div>::new();
     let tail_el = NodeRef::<html::Div>::new();
     // (splitter, blocks appended, text length, the renderers that were in: see
-    // `markdown::generation`)
-    let state: StoredValue<(BlockSplitter, usize, usize, u8), LocalStorage> =
-        StoredValue::new_local((BlockSplitter::new(), 0, 0, 0));
+    // `markdown::generation`, the tail's HTML on screen)
+    let state: StoredValue<(BlockSplitter, usize, usize, u8, String), LocalStorage> =
+        StoredValue::new_local((BlockSplitter::new(), 0, 0, 0, String::new()));
     Effect::new(move |_| {
         let text = text.get();
         let ready = crate::markdown::generation();
@@ -178,13 +178,14 @@ pub fn StreamingMarkdown(text: Signal<Arc<str>>, session: Signal<String>) -> imp
         let (Some(done), Some(tail)) = (done_el.get(), tail_el.get()) else {
             return;
         };
-        state.update_value(|(splitter, rendered, last_len, was_ready)| {
+        state.update_value(|(splitter, rendered, last_len, was_ready, shown)| {
             // A shorter text is a new one; the renderer's arrival re-renders the plain blocks.
             if text.len() < *last_len || ready != *was_ready {
                 *was_ready = ready;
                 *splitter = BlockSplitter::new();
                 *rendered = 0;
                 done.set_inner_html("");
+                shown.clear();
             }
             splitter.update(&text);
             for b in &splitter.done()[*rendered..] {
@@ -194,11 +195,12 @@ pub fn StreamingMarkdown(text: Signal<Arc<str>>, session: Signal<String>) -> imp
                 );
             }
             *rendered = splitter.done().len();
-            tail.set_inner_html(&crate::markdown::block_html(
-                &splitter.tail(&text).source(&text),
-                &session,
-                true,
-            ));
+            let html =
+                crate::markdown::block_html(&splitter.tail(&text).source(&text), &session, true);
+            if !crate::markdown::append_in_place(&tail, shown, &html) {
+                tail.set_inner_html(&html);
+            }
+            *shown = html;
             *last_len = text.len();
         });
     });

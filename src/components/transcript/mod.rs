@@ -26,6 +26,7 @@ use entry::*;
 use media::watch_broken_media_body;
 
 mod live;
+pub use live::StreamingMarkdown;
 use live::*;
 
 mod later;
@@ -37,6 +38,10 @@ const PIN_SLACK: f64 = 24.0;
 #[component]
 pub fn Transcript(id: String, store: Store<SessionView>, shown: Memo<bool>) -> impl IntoView {
     let hub = use_hub();
+    // A transcript on screen will show markdown: ask for the renderer now, alongside its data.
+    if !lazy::ready(lazy::Chunk::Markdown) {
+        lazy::load(lazy::Chunk::Markdown, || {});
+    }
     let sid = StoredValue::new(id.clone());
     let scroller = NodeRef::<html::Div>::new();
     let content = NodeRef::<html::Div>::new();

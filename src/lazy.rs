@@ -1,4 +1,4 @@
-//! Code the first paint does not need, in chunks fetched right after start.
+//! Code the first paint does not need, in chunks fetched after it: at start, or on first need.
 //!
 //! In the release bundle (feature `split`), functions marked
 //! `#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(<chunk>, fallible, preload(…)))]`

@@ -65,9 +65,7 @@ fn mathml(tex: &str, display: bool) -> Option<String> {
 /// and code keep their shape) and the renderer is asked for. `open_end`: the block may still
 /// grow (a streaming tail).
 pub fn block_html(src: &str, session: &str, open_end: bool) -> String {
-    if !lazy::ready(Chunk::Markdown) {
-        lazy::load(Chunk::Markdown, || {});
-    }
+    lazy::load(Chunk::Markdown, || {});
     lazy::ready(Chunk::Markdown)
         .then(|| lazy::now(render(src, session, open_end)))
         .flatten()

@@ -598,33 +598,26 @@ pub fn appended_text<'a>(old: &str, new: &'a str) -> Option<(&'a str, usize)> {
     if old.is_empty() || new.len() <= old.len() {
         return None;
     }
-    // The end tags at the end of `old`, innermost last: try the outermost first, so the text
-    // goes into the deepest element it can.
-    let mut cut = old.len();
-    let mut cuts = Vec::new();
+    // Walk the end tags at the end of `old` outward in; the last that fits is the innermost,
+    // the deepest element the text can go into.
+    let (mut cut, mut closing, mut found) = (old.len(), 0, None);
     loop {
         let rest = old[..cut].trim_end();
         let Some(open) = rest.rfind("</") else { break };
-        let tag = &rest[open + 2..];
-        let Some(name) = tag.strip_suffix('>') else {
-            break;
-        };
+        let name = rest[open + 2..].strip_suffix('>').unwrap_or_default();
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric()) {
             break;
         }
-        cut = open;
-        cuts.push(cut);
-    }
-    for (closing, &k) in cuts.iter().enumerate().rev() {
-        let (head, tail) = old.split_at(k);
-        if new.starts_with(head) && new.ends_with(tail) && new.len() > old.len() {
-            let text = &new[k..new.len() - tail.len()];
+        (cut, closing) = (open, closing + 1);
+        let (head, tail) = old.split_at(cut);
+        if new.starts_with(head) && new.ends_with(tail) {
+            let text = &new[cut..new.len() - tail.len()];
             if !text.contains(['<', '&']) {
-                return Some((text, closing + 1));
+                found = Some((text, closing));
             }
         }
     }
-    None
+    found
 }
 
 #[cfg(test)]

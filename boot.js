@@ -9,22 +9,36 @@ const early = {};
 try {
   const meta = document.querySelector("meta[name=hermes-backend]");
   const api = new URL((meta && meta.content) || "/", base);
-  const ask = (path) => {
-    early[path] = fetch(new URL(path, api))
+  const ask = (path, after) => {
+    early[path] = after
+      .then(() => fetch(new URL(path, api)))
       .then(async (r) => [r.status, await r.text()])
       .catch(() => null);
+    return early[path];
   };
-  ask("api/sessions");
   const rel = location.pathname.slice(new URL(base).pathname.length);
   const id = rel === "index.html"
     ? new URLSearchParams(location.search).get("session")
     : (rel.match(/^session\/([^/?#]+)/) || [])[1];
-  if (id) ask(`api/session?session_id=${encodeURIComponent(decodeURIComponent(id))}&msg_limit=60`);
+  // A session's address asks for its window first, the list once it is in: the backend
+  // answers one at a time faster than both at once, and the transcript is what was opened.
+  const window = id
+    ? ask(`api/session?session_id=${encodeURIComponent(decodeURIComponent(id))}&msg_limit=60`,
+      Promise.resolve())
+    : Promise.resolve();
+  ask("api/sessions", window);
 } catch (_) {}
 window.__paneEarly = early;
 try {
   const { default: init } = await import(new URL(tag.dataset.js, base).href);
-  await init({ module_or_path: new URL(tag.dataset.wasm, base).href });
+  // The browser compiles a module while it downloads only if it comes as `application/wasm`;
+  // Hermes' own /static/ handler says text/plain, so its body is handed on under that type.
+  const wasm = fetch(new URL(tag.dataset.wasm, base).href).then((r) =>
+    !r.ok || (r.headers.get("Content-Type") || "").startsWith("application/wasm")
+      ? r
+      : new Response(r.body, { headers: { "Content-Type": "application/wasm" } }),
+  );
+  await init({ module_or_path: wasm });
 } catch (err) {
   const p = document.createElement("p");
   p.textContent = "The pane could not start: " + err;

@@ -3,8 +3,9 @@
 //! In the release bundle (feature `split`), functions marked
 //! `#[cfg_attr(feature = "split", wasm_split_helpers::wasm_split(<chunk>, fallible, preload(…)))]`
 //! are cut out of the main module with everything only they reach (`cargo xtask build` runs
-//! wasm-split); the pane asks for the later chunk as soon as it starts, for the markdown one
-//! when a transcript is first on screen, for the math one at the first formula. Until a chunk
+//! wasm-split); the pane asks for the later chunk once its first content is painted (the list,
+//! and the shown session's messages: [`first_paint_done`]), for the markdown one when a
+//! transcript is first on screen, for the math one at the first formula. Until a chunk
 //! is in, what it renders shows a stand-in (markdown: the escaped text; a view: nothing, or a short
 //! "loading" line), and views waiting for it re-render when it arrives. A chunk that fails to
 //! load (a dead backend at start) is asked for again every 3 s, and by a view that needs it.
@@ -46,6 +47,8 @@ struct Slot {
     preload: RefCell<Option<Preload>>,
     /// Runs whenever the chunk arrives, whoever asked for it.
     on_arrival: RefCell<Option<std::rc::Rc<dyn Fn()>>>,
+    /// What runs once when it arrives (each ask's `then`).
+    waiting: RefCell<Vec<Box<dyn FnOnce()>>>,
 }
 
 impl Slot {
@@ -60,6 +63,7 @@ impl Slot {
             arrived: ArcTrigger::new(),
             preload: RefCell::new(None),
             on_arrival: RefCell::new(None),
+            waiting: RefCell::new(Vec::new()),
         }
     }
 }
@@ -99,44 +103,73 @@ pub fn register(chunk: Chunk, preload: Preload, on_arrival: impl Fn() + 'static)
     });
 }
 
-/// Asks for the chunk (once at a time); `then` runs when it is in (at once if it is).
-pub fn load(chunk: Chunk, then: impl FnOnce() + 'static) {
-    match with_slot(chunk, |s| s.state.get()) {
-        State::Ready => then(),
-        State::Loading => {}
-        State::Idle => {
-            with_slot(chunk, |s| s.state.set(State::Loading));
-            #[cfg(feature = "split")]
-            leptos::task::spawn_local(async move {
-                let preload = with_slot(chunk, |s| *s.preload.borrow());
-                let loaded = match preload {
-                    Some(p) => p().await,
-                    None => Err(NotLoaded),
-                };
-                if loaded.is_ok() {
-                    let hook = with_slot(chunk, |s| {
-                        s.state.set(State::Ready);
-                        s.arrived.notify();
-                        s.on_arrival.borrow().clone()
-                    });
-                    if let Some(hook) = hook {
-                        hook();
-                    }
-                    then();
-                } else {
-                    // Asked for again after a pause (the backend may be restarting); views
-                    // keep their stand-ins meanwhile.
-                    with_slot(chunk, |s| s.state.set(State::Idle));
-                    leptos::logging::warn!(
-                        "the pane's {chunk:?} chunk did not load; trying again in 3 s"
-                    );
-                    set_timeout(move || load(chunk, then), std::time::Duration::from_secs(3));
-                }
-            });
-            #[cfg(not(feature = "split"))]
-            let _ = then;
-        }
+thread_local! {
+    /// Whether the later chunk still waits for the first content to be painted.
+    static HELD: Cell<bool> = const { Cell::new(true) };
+}
+
+/// The first content (the list, and the shown session's messages) is on screen: the later
+/// chunk, if something asked for it, is fetched now. Before, its download, compile and start
+/// would compete with that paint for the main thread (and, on 2 cores, with the backend's
+/// answer); an action's own code (through [`run`]) never waits.
+pub fn first_paint_done() {
+    if HELD.with(|h| h.replace(false))
+        && with_slot(Chunk::Later, |s| !s.waiting.borrow().is_empty())
+    {
+        fetch(Chunk::Later);
     }
+}
+
+/// Whether the later chunk still waits for the first paint.
+pub fn before_first_paint() -> bool {
+    HELD.with(Cell::get)
+}
+
+/// Asks for the chunk (once at a time; the later chunk not before the first paint); `then`
+/// runs when it is in (at once if it is).
+pub fn load(chunk: Chunk, then: impl FnOnce() + 'static) {
+    if ready(chunk) {
+        return then();
+    }
+    with_slot(chunk, |s| s.waiting.borrow_mut().push(Box::new(then)));
+    if chunk != Chunk::Later || !before_first_paint() {
+        fetch(chunk);
+    }
+}
+
+/// Fetches the chunk unless it is on its way; runs what waits for it when it is in.
+fn fetch(chunk: Chunk) {
+    let idle = with_slot(chunk, |s| s.state.replace(State::Loading)) == State::Idle;
+    #[cfg(feature = "split")]
+    leptos::task::spawn_local(async move {
+        if !idle {
+            return;
+        }
+        let preload = with_slot(chunk, |s| *s.preload.borrow());
+        let loaded = match preload {
+            Some(p) => p().await,
+            None => Err(NotLoaded),
+        };
+        if loaded.is_ok() {
+            let (hook, waiting) = with_slot(chunk, |s| {
+                s.state.set(State::Ready);
+                s.arrived.notify();
+                (s.on_arrival.borrow().clone(), s.waiting.take())
+            });
+            if let Some(hook) = hook {
+                hook();
+            }
+            waiting.into_iter().for_each(|then| then());
+        } else {
+            // Asked for again after a pause (the backend may be restarting); views keep their
+            // stand-ins meanwhile.
+            with_slot(chunk, |s| s.state.set(State::Idle));
+            leptos::logging::warn!("the pane's {chunk:?} chunk did not load; trying again in 3 s");
+            set_timeout(move || fetch(chunk), std::time::Duration::from_secs(3));
+        }
+    });
+    #[cfg(not(feature = "split"))]
+    let _ = idle;
 }
 
 /// The error of a split function whose chunk could not be loaded.

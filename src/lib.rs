@@ -34,12 +34,20 @@ pub fn App() -> impl IntoView {
     lazy::register(lazy::Chunk::Math, preload_math, move || {
         hub.markdown_arrived()
     });
-    // The tabs agree who holds the chat streams once its code is in.
+    // Asked for once the first content is painted (`lazy::first_paint_done`, or a view that
+    // needs it); the tabs agree who holds the chat streams once its code is in.
     lazy::start(lazy::Chunk::Later, preload_later, move || {
+        hub.paint_title();
         hub::tabs::tell(hub, hub::tabs::Event::Start);
         hub.load_settings();
         components::transcript::watch_media();
     });
+    // A page that cannot paint (a list that never answers, a hidden tab without frames) asks
+    // for it all the same.
+    set_timeout(
+        move || hub.after_first_paint(),
+        std::time::Duration::from_secs(3),
+    );
     #[cfg(feature = "test-hooks")]
     test_hooks::install(hub);
     components::theme::init();

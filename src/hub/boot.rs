@@ -51,19 +51,6 @@ impl Hub {
         // connections are shared by every tab.
         self.update(None, Input::Budget(Budget::share(0)));
         let hub = *self;
-        // The list does not wait for the sign-in check: signed out, it answers 401, which sends
-        // the browser to the login page as the check would.
-        spawn_local(async move {
-            let api = hub.api();
-            if let Ok(status) = api.auth_status().await {
-                if status.auth_enabled && !status.logged_in {
-                    crate::api::redirect_to_login();
-                    return;
-                }
-                // The token before the first POST needs it (with auth off, none is needed).
-                api.ensure_csrf().await;
-            }
-        });
         // The session-list channel is opened by the tab that leads (or by each tab in the
         // fallback) once the tabs have agreed ([`super::tabs`]); its `open` re-fetches the
         // list, so no change between this fetch and it is missed.
@@ -85,6 +72,30 @@ impl Hub {
                 }
             }
         }));
+    }
+
+    /// The first content is on screen (or 3 s passed): what the page holds back until then
+    /// goes — the later chunk, and the sign-in check. Neither is needed for that paint: the
+    /// first answers come without the check (signed out, they answer 401, which sends the
+    /// browser to the login page as the check would), and a POST before it reads the token
+    /// itself ([`crate::api::Api::ensure_csrf`]); both would compete with it for the main
+    /// thread and the backend.
+    pub(crate) fn after_first_paint(&self) {
+        if !crate::lazy::before_first_paint() {
+            return;
+        }
+        crate::lazy::first_paint_done();
+        let api = self.api();
+        spawn_local(async move {
+            if let Ok(status) = api.auth_status().await {
+                if status.auth_enabled && !status.logged_in {
+                    crate::api::redirect_to_login();
+                    return;
+                }
+                // The token before the first POST needs it (with auth off, none is needed).
+                api.ensure_csrf().await;
+            }
+        });
     }
 
     /// Tells the core when the tab is hidden or shown (it holds fewer connections hidden).

@@ -127,6 +127,24 @@ impl Hub {
         if let Some(wait) = plan.again {
             self.schedule_paint_in(wait);
         }
+        if crate::lazy::before_first_paint() && self.first_content_shown(active.as_deref()) {
+            // After this frame has rendered: what follows must not delay it.
+            let hub = *self;
+            set_timeout(move || hub.after_first_paint(), std::time::Duration::ZERO);
+        }
+    }
+
+    /// The page shows what it was opened for: the list (or why there is none) and the shown
+    /// session's messages, rendered (or why they are not).
+    fn first_content_shown(&self, active: Option<&str>) -> bool {
+        let list = self.sidebar.loaded().get_untracked()
+            || self.sidebar.error().with_untracked(Option::is_some);
+        list && active.is_none_or(|a| {
+            let view = self.store(a);
+            view.load_error().with_untracked(Option::is_some)
+                || (view.loaded().get_untracked()
+                    && crate::lazy::ready(crate::lazy::Chunk::Markdown))
+        })
     }
 
     /// Schedules a paint for the first frame after `ms` (the next frame when that is less than
@@ -284,6 +302,10 @@ impl Hub {
     /// (its code in the later chunk; a hidden tab paints nothing, so a finished turn and a
     /// new wait set it too, from `notices`).
     pub(crate) fn paint_title(&self) {
+        // Not worth bringing the chunk in before the first paint: its arrival paints it.
+        if !crate::lazy::ready(crate::lazy::Chunk::Later) {
+            return;
+        }
         let task = tab_title(*self);
         wasm_bindgen_futures::spawn_local(async move {
             let _ = crate::lazy::run(task).await;

@@ -207,9 +207,9 @@ pub(crate) fn split_bundle(dist: &Path) -> Res {
     let mut loader = std::fs::read_to_string(work.join(&link))
         .map_err(|e| format!("wasm-split's loader: {e}"))?;
     // The loader compiles chunks with `instantiateStreaming` only, which refuses a `.wasm` not
-    // served as `application/wasm` — Hermes' own /static/ handler serves it as text/plain. Fall
-    // back to compiling the bytes then (as wasm-bindgen's glue does for the main module), and
-    // name an HTTP error rather than failing on its body.
+    // served as `application/wasm` — Hermes' own /static/ handler serves it as text/plain. Then
+    // the body is handed on under the right type, so the chunk still compiles as it downloads
+    // (as `boot.js` does for the main module); an HTTP error is named rather than compiled.
     const STREAMING: &str = "WebAssembly.instantiateStreaming(src, imports)";
     if !loader.contains(STREAMING) {
         return Err(format!(
@@ -221,9 +221,9 @@ pub(crate) fn split_bundle(dist: &Path) -> Res {
         "async function instantiateChunk(src, imports) {\n\
          \x20   const r = await src;\n\
          \x20   if (!r.ok) throw new Error(`${r.url}: HTTP ${r.status}`);\n\
-         \x20   if ((r.headers.get('Content-Type') || '').startsWith('application/wasm')) return \
-         WebAssembly.instantiateStreaming(r, imports);\n\
-         \x20   return WebAssembly.instantiate(await r.arrayBuffer(), imports);\n\
+         \x20   const wasm = (r.headers.get('Content-Type') || '').startsWith('application/wasm') \
+         ? r : new Response(r.body, { headers: { 'Content-Type': 'application/wasm' } });\n\
+         \x20   return WebAssembly.instantiateStreaming(wasm, imports);\n\
          }\n",
     );
     for chunk in &split.split_modules {
@@ -256,6 +256,16 @@ pub(crate) fn split_bundle(dist: &Path) -> Res {
     let index_path = dist.join("index.html");
     let mut index = std::fs::read_to_string(&index_path).map_err(|e| e.to_string())?;
     bundle_css(dist, &mut index)?;
+    // `boot.js` by a name that changes with its content, so a reload takes it from the cache
+    // without asking the server again (hashed names are served immutable); the early fetches
+    // it makes start that much sooner.
+    let boot = std::fs::read(dist.join("boot.js")).map_err(|e| format!("boot.js: {e}"))?;
+    let boot_name = format!("boot-{:016x}.js", fnv1a(&boot));
+    std::fs::rename(dist.join("boot.js"), dist.join(&boot_name)).map_err(|e| e.to_string())?;
+    if !index.contains("src=\"./boot.js\"") {
+        return Err("index.html does not load ./boot.js".into());
+    }
+    index = index.replace("src=\"./boot.js\"", &format!("src=\"./{boot_name}\""));
     // Trunk's preload tags pin the old files' digests: give them the new ones, and preload the
     // loader (the main module imports it) in parallel too.
     for file in [format!("{stem}.js"), format!("{stem}_bg.wasm")] {
@@ -283,6 +293,13 @@ pub(crate) fn split_bundle(dist: &Path) -> Res {
         split.split_modules.len()
     ));
     Ok(())
+}
+
+/// The 64-bit FNV-1a digest of `bytes` (a file name's content hash, not a security check).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// `build [--features F] [--base /static/pane/]`: the release bundle in `dist/`, its `<base href>`

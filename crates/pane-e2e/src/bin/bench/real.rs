@@ -115,13 +115,27 @@ async fn seed(api: &Server) -> Seed {
     }
 }
 
-/// Installed before a document loads: the frame `selector` (holding `text`) is there.
+/// Installed before a document loads: the start of the first frame that renders `selector`
+/// (holding `text`). The check runs first in each frame (its requestAnimationFrame callback is
+/// asked for a frame ahead); an element another callback of that frame puts in is rendered by
+/// the same frame, which a MutationObserver catches (it would otherwise count a frame late).
+/// The frame's callbacks are over when its resize observations are delivered (after layout).
 fn watch_js(selector: &str, text: &str) -> String {
     format!(
-        "(() => {{ const sel = {}, text = {}; const check = () => {{ \
-         const e = document.querySelector(sel); \
-         if (e && (!text || e.textContent.includes(text))) {{ window.__paintedAt = \
-         performance.now(); return; }} requestAnimationFrame(check); }}; \
+        "(() => {{ const sel = {}, text = {}; let frame = null; \
+         const found = () => {{ const e = document.querySelector(sel); \
+         return e && (!text || e.textContent.includes(text)); }}; \
+         const done = t => {{ if (window.__paintedAt === undefined) {{ \
+         window.__paintedAt = t; obs.disconnect(); }} }}; \
+         const obs = new MutationObserver(() => {{ \
+         if (frame !== null && found()) done(frame); }}); \
+         obs.observe(document, {{ childList: true, subtree: true, characterData: true }}); \
+         const check = () => {{ if (window.__paintedAt !== undefined) return; \
+         frame = performance.now(); if (found()) return done(frame); \
+         const root = document.documentElement; \
+         if (root) {{ ro.unobserve(root); ro.observe(root); }} \
+         requestAnimationFrame(check); }}; \
+         const ro = new ResizeObserver(() => {{ frame = null; }}); \
          requestAnimationFrame(check); }})();",
         Value::from(selector),
         Value::from(text)

@@ -20,13 +20,14 @@ try {
   const id = rel === "index.html"
     ? new URLSearchParams(location.search).get("session")
     : (rel.match(/^session\/([^/?#]+)/) || [])[1];
-  // A session's address asks for its window first, the list once it is in: the backend
-  // answers one at a time faster than both at once, and the transcript is what was opened.
-  const window = id
+  // A session's address asks for its window first, the list once it is in (or 100 ms on, a
+  // slow answer must not hold the list back): the backend answers one request faster than
+  // two at once, and the transcript is what was opened.
+  const opened = id
     ? ask(`api/session?session_id=${encodeURIComponent(decodeURIComponent(id))}&msg_limit=60`,
       Promise.resolve())
     : Promise.resolve();
-  ask("api/sessions", window);
+  ask("api/sessions", Promise.race([opened, new Promise((go) => setTimeout(go, 100))]));
 } catch (_) {}
 window.__paneEarly = early;
 try {

@@ -17,14 +17,18 @@ try {
     return early[path];
   };
   const rel = location.pathname.slice(new URL(base).pathname.length);
-  const id = rel === "index.html"
-    ? new URLSearchParams(location.search).get("session")
-    : (rel.match(/^session\/([^/?#]+)/) || [])[1];
+  let id = null;
+  try {
+    // A malformed address only loses its own early answer, not the list's.
+    id = rel === "index.html"
+      ? new URLSearchParams(location.search).get("session")
+      : decodeURIComponent((rel.match(/^session\/([^/?#]+)/) || [])[1] || "") || null;
+  } catch (_) {}
   // A session's address asks for its window first, the list once it is in (or 100 ms on, a
   // slow answer must not hold the list back): the backend answers one request faster than
   // two at once, and the transcript is what was opened.
   const opened = id
-    ? ask(`api/session?session_id=${encodeURIComponent(decodeURIComponent(id))}&msg_limit=60`,
+    ? ask(`api/session?session_id=${encodeURIComponent(id)}&msg_limit=60`,
       Promise.resolve())
     : Promise.resolve();
   ask("api/sessions", Promise.race([opened, new Promise((go) => setTimeout(go, 100))]));

@@ -37,6 +37,8 @@ pub enum Chunk {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
     Idle,
+    /// Only builds with `split` fetch.
+    #[cfg_attr(not(feature = "split"), allow(dead_code))]
     Loading,
     Ready,
 }
@@ -87,8 +89,9 @@ pub fn track(chunk: Chunk) {
     with_slot(chunk, |s| s.arrived.track());
 }
 
-/// Says how to load `chunk` and asks for it now; `then` runs when it is in (at once in builds
-/// without `split`, where everything is linked in).
+/// Says how to load `chunk` and asks for it (the later chunk once the first content is
+/// painted, [`first_paint_done`]); `then` runs when it is in (at once in builds without
+/// `split`, where everything is linked in).
 pub fn start(chunk: Chunk, preload: Preload, then: impl FnOnce() + 'static) {
     with_slot(chunk, |s| *s.preload.borrow_mut() = Some(preload));
     load(chunk, then);
@@ -132,19 +135,24 @@ pub fn load(chunk: Chunk, then: impl FnOnce() + 'static) {
         return then();
     }
     with_slot(chunk, |s| s.waiting.borrow_mut().push(Box::new(then)));
-    if chunk != Chunk::Later || !before_first_paint() {
+    want(chunk);
+}
+
+/// Asks for the chunk with nothing to run on arrival (a view re-renders by [`track`]): fetched
+/// now, the later chunk once the first content is painted.
+pub fn want(chunk: Chunk) {
+    if !ready(chunk) && (chunk != Chunk::Later || !before_first_paint()) {
         fetch(chunk);
     }
 }
 
 /// Fetches the chunk unless it is on its way; runs what waits for it when it is in.
+#[cfg(feature = "split")]
 fn fetch(chunk: Chunk) {
-    let idle = with_slot(chunk, |s| s.state.replace(State::Loading)) == State::Idle;
-    #[cfg(feature = "split")]
+    if with_slot(chunk, |s| s.state.replace(State::Loading)) != State::Idle {
+        return;
+    }
     leptos::task::spawn_local(async move {
-        if !idle {
-            return;
-        }
         let preload = with_slot(chunk, |s| *s.preload.borrow());
         let loaded = match preload {
             Some(p) => p().await,
@@ -168,9 +176,11 @@ fn fetch(chunk: Chunk) {
             set_timeout(move || fetch(chunk), std::time::Duration::from_secs(3));
         }
     });
-    #[cfg(not(feature = "split"))]
-    let _ = idle;
 }
+
+/// Builds without `split` link every chunk in: nothing to fetch.
+#[cfg(not(feature = "split"))]
+fn fetch(_: Chunk) {}
 
 /// The error of a split function whose chunk could not be loaded.
 #[derive(Debug)]
@@ -218,7 +228,7 @@ pub fn view(
             untrack(&f).or_else(&fallback)
         } else {
             track(Chunk::Later);
-            load(Chunk::Later, || {});
+            want(Chunk::Later);
             fallback()
         }
     }

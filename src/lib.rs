@@ -34,8 +34,9 @@ pub fn App() -> impl IntoView {
     lazy::register(lazy::Chunk::Math, preload_math, move || {
         hub.markdown_arrived()
     });
-    // Asked for once the first content is painted (`lazy::first_paint_done`, or a view that
-    // needs it); the tabs agree who holds the chat streams once its code is in.
+    // Asked for once the first content is painted (`Hub::after_first_paint`): until then a
+    // view that needs it shows its stand-in. The tabs agree who holds the chat streams once
+    // its code is in.
     lazy::start(lazy::Chunk::Later, preload_later, move || {
         hub.paint_title();
         hub::tabs::tell(hub, hub::tabs::Event::Start);

@@ -42,7 +42,7 @@ thread_local! {
 /// chunk is asked for.
 fn mathml(tex: &str, display: bool) -> Option<String> {
     if !lazy::ready(Chunk::Math) {
-        lazy::load(Chunk::Math, || {});
+        lazy::want(Chunk::Math);
         return None;
     }
     let key = (tex.to_string(), display);
@@ -65,7 +65,7 @@ fn mathml(tex: &str, display: bool) -> Option<String> {
 /// and code keep their shape) and the renderer is asked for. `open_end`: the block may still
 /// grow (a streaming tail).
 pub fn block_html(src: &str, session: &str, open_end: bool) -> String {
-    lazy::load(Chunk::Markdown, || {});
+    lazy::want(Chunk::Markdown);
     lazy::ready(Chunk::Markdown)
         .then(|| lazy::now(render(src, session, open_end)))
         .flatten()

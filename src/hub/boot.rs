@@ -152,6 +152,8 @@ impl Hub {
                         .set(Some("The Hermes backend is unreachable. Retrying…".into()));
                 }
                 self.sidebar.error().set(Some(e.message));
+                // A frame, so the first paint counts as done (`after_first_paint`).
+                self.sidebar_now();
             }
         }
     }
@@ -275,6 +277,8 @@ impl Hub {
                     Err(e) => {
                         hub.with(|i| i.loading.remove(&id));
                         hub.store(&id).load_error().set(Some(e.message));
+                        // A frame, so the first paint counts as done (`after_first_paint`).
+                        hub.sidebar_now();
                         return;
                     }
                 };
@@ -308,7 +312,10 @@ impl Hub {
                         hub.poll_prompts(&id);
                     }
                 }
-                Err(e) => hub.store(&id).load_error().set(Some(e.message)),
+                Err(e) => {
+                    hub.store(&id).load_error().set(Some(e.message));
+                    hub.sidebar_now();
+                }
             }
             hub.paint_now(&id);
         });

@@ -167,11 +167,12 @@ impl Hub {
 
     /// A background session that starts waiting on the person gets a non-blocking notice (the
     /// notices' code is in the later chunk).
-    pub(crate) fn attention_notices(&self, changed: Vec<String>, active: Option<String>) {
+    pub(crate) fn attention_notices(&self, changed: Vec<String>) {
         // Once its code is in: the first list's paint does not wait for (or compete with) it.
+        // The shown session is read then: the person may have opened one of them meanwhile.
         let hub = *self;
         crate::lazy::load(crate::lazy::Chunk::Later, move || {
-            let task = attention(hub, changed, active);
+            let task = attention(hub, changed, hub.active.get_untracked());
             // Not Leptos' executor: notices may come before the app has mounted (in tests).
             wasm_bindgen_futures::spawn_local(async move {
                 let _ = crate::lazy::run(task).await;

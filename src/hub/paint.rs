@@ -117,7 +117,7 @@ impl Hub {
         }
         if plan.paint_sidebar {
             if !plan.changed.is_empty() {
-                self.attention_notices(plan.changed, active.clone());
+                self.attention_notices(plan.changed);
             }
             self.paint_sidebar();
         }

@@ -449,8 +449,8 @@ async fn lazy_chunks_follow_first_paint_renderer_once_a_transcript_shows_blocked
              /split_later-[0-9a-f]+\\.wasm$/.test(r.name)) || null",
         )
         .await;
-        // It is asked for once the list is on screen: its download and start do not compete
-        // with the first paint.
+        // It is asked for only after the list has arrived (once it is painted): its download
+        // and start do not compete with the first paint.
         let order = b
             .js(
                 "const later = performance.getEntriesByType('resource').find(r => \
@@ -462,7 +462,7 @@ async fn lazy_chunks_follow_first_paint_renderer_once_a_transcript_shows_blocked
         let (asked, listed) = (order[0].as_f64().unwrap(), order[1].as_f64());
         assert!(
             listed.is_some_and(|l| asked > l),
-            "the later chunk was asked for at {asked} ms, the list shown at {listed:?} ms"
+            "the later chunk was asked for at {asked} ms, the list applied at {listed:?} ms"
         );
         tokio::time::sleep(Duration::from_millis(1500)).await;
         assert_eq!(fetched("markdown").await, 0, "no transcript, no renderer");

@@ -259,12 +259,12 @@ pub(crate) fn split_bundle(dist: &Path) -> Res {
     // `boot.js` by a name that changes with its content, so a reload takes it from the cache
     // without asking the server again (hashed names are served immutable); the early fetches
     // it makes start that much sooner.
-    let boot = std::fs::read(dist.join("boot.js")).map_err(|e| format!("boot.js: {e}"))?;
-    let boot_name = format!("boot-{:016x}.js", fnv1a(&boot));
-    std::fs::rename(dist.join("boot.js"), dist.join(&boot_name)).map_err(|e| e.to_string())?;
     if !index.contains("src=\"./boot.js\"") {
         return Err("index.html does not load ./boot.js".into());
     }
+    let boot = std::fs::read(dist.join("boot.js")).map_err(|e| format!("boot.js: {e}"))?;
+    let boot_name = format!("boot-{:016x}.js", fnv1a(&boot));
+    std::fs::rename(dist.join("boot.js"), dist.join(&boot_name)).map_err(|e| e.to_string())?;
     index = index.replace("src=\"./boot.js\"", &format!("src=\"./{boot_name}\""));
     // Trunk's preload tags pin the old files' digests: give them the new ones, and preload the
     // loader (the main module imports it) in parallel too.

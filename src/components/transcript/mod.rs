@@ -39,7 +39,7 @@ const PIN_SLACK: f64 = 24.0;
 pub fn Transcript(id: String, store: Store<SessionView>, shown: Memo<bool>) -> impl IntoView {
     let hub = use_hub();
     // A transcript on screen will show markdown: ask for the renderer now, alongside its data.
-    lazy::load(lazy::Chunk::Markdown, || {});
+    lazy::want(lazy::Chunk::Markdown);
     let sid = StoredValue::new(id.clone());
     let scroller = NodeRef::<html::Div>::new();
     let content = NodeRef::<html::Div>::new();

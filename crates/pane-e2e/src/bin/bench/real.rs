@@ -129,7 +129,8 @@ fn watch_js(selector: &str, text: &str) -> String {
          window.__paintedAt = t; obs.disconnect(); }} }}; \
          const obs = new MutationObserver(() => {{ \
          if (frame !== null && found()) done(frame); }}); \
-         obs.observe(document, {{ childList: true, subtree: true, characterData: true }}); \
+         obs.observe(document, {{ childList: true, subtree: true, characterData: true, \
+         attributes: true }}); \
          const check = () => {{ if (window.__paintedAt !== undefined) return; \
          frame = performance.now(); if (found()) return done(frame); \
          const root = document.documentElement; \

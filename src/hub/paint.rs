@@ -135,15 +135,14 @@ impl Hub {
     }
 
     /// The page shows what it was opened for: the list (or why there is none) and the shown
-    /// session's messages, rendered (or why they are not).
+    /// session's messages (or why they are not; as text if the renderer is not in yet, which
+    /// is fetched alongside: waiting for it would put the two chunks one after the other).
     fn first_content_shown(&self, active: Option<&str>) -> bool {
         let list = self.sidebar.loaded().get_untracked()
             || self.sidebar.error().with_untracked(Option::is_some);
         list && active.is_none_or(|a| {
             let view = self.store(a);
-            view.load_error().with_untracked(Option::is_some)
-                || (view.loaded().get_untracked()
-                    && crate::lazy::ready(crate::lazy::Chunk::Markdown))
+            view.loaded().get_untracked() || view.load_error().with_untracked(Option::is_some)
         })
     }
 

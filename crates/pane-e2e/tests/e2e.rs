@@ -156,6 +156,15 @@ async fn a_second_tab_sending_to_a_busy_session_attaches_and_queues_and_both_tab
         b.client.switch_to_window(tab2.clone()).await.unwrap();
         open_app(&b, &format!("{}session/{sid}", server.url())).await;
         wait_reply(&b, "tok1 tok2").await;
+        // Tab 2 is up (its later chunk, fetched after its first paint, is in) before the
+        // responses slow down.
+        b.wait(
+            "tab 2's later chunk",
+            T,
+            "return performance.getEntriesByType('resource').some(r => \
+             /split_later-[0-9a-f]+\\.wasm$/.test(r.name)) || null",
+        )
+        .await;
         // Slow responses so tab 2 cannot learn of tab 1's turn before it sends: its
         // `chat/start` meets the running turn and gets 409.
         server.faults(json!({"delay_ms": 1500})).await;

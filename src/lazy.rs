@@ -114,13 +114,14 @@ thread_local! {
 /// The first content (the list, and the shown session's messages) is on screen: the later
 /// chunk, if something asked for it, is fetched now. Before, its download, compile and start
 /// would compete with that paint for the main thread (and, on 2 cores, with the backend's
-/// answer); an action's own code (through [`run`]) never waits.
-pub fn first_paint_done() {
-    if HELD.with(|h| h.replace(false))
-        && with_slot(Chunk::Later, |s| !s.waiting.borrow().is_empty())
-    {
+/// answer); an action's own code (through [`run`]) never waits. Whether this call was the
+/// first (the others do nothing).
+pub fn first_paint_done() -> bool {
+    let first = HELD.with(|h| h.replace(false));
+    if first && with_slot(Chunk::Later, |s| !s.waiting.borrow().is_empty()) {
         fetch(Chunk::Later);
     }
+    first
 }
 
 /// Whether the later chunk still waits for the first paint.

@@ -81,10 +81,9 @@ impl Hub {
     /// itself ([`crate::api::Api::ensure_csrf`]); both would compete with it for the main
     /// thread and the backend.
     pub(crate) fn after_first_paint(&self) {
-        if !crate::lazy::before_first_paint() {
+        if !crate::lazy::first_paint_done() {
             return;
         }
-        crate::lazy::first_paint_done();
         let api = self.api();
         spawn_local(async move {
             if let Ok(status) = api.auth_status().await {

@@ -199,7 +199,11 @@ pub(crate) fn split_bundle(dist: &Path) -> Res {
     run(c)?;
     let opt = |from: &Path, to: &Path| {
         let mut c = cmd(tools_bin().join("wasm-opt").to_str().expect("utf-8 path"));
-        c.arg("-Oz").arg(from).arg("-o").arg(to);
+        // The `producers` and `target_features` sections are for tools; no browser reads them.
+        c.args(["-Oz", "--strip-producers", "--strip-target-features"])
+            .arg(from)
+            .arg("-o")
+            .arg(to);
         run(c)
     };
     let bg = dist.join(format!("{stem}_bg.wasm"));

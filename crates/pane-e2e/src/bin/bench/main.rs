@@ -1066,8 +1066,8 @@ async fn main() {
         total.0, total.1, total.2
     ));
     md.push_str(
-        "### Loaded after start (wasm-split chunks: the later one at start, the others on \
-         first need)\n\n\
+        "### Loaded after start (wasm-split chunks: the later one once the first content is \
+         painted, the others on first need)\n\n\
          | file | raw | gzip -9 | brotli -11 |\n| --- | ---: | ---: | ---: |\n",
     );
     for r in &later {

@@ -166,7 +166,28 @@ async fn painted_at(b: &Browser, url: &str, selector: &str, text: &str) -> f64 {
         json!({ "identifier": id }),
     )
     .await;
+    if std::env::var_os("BENCH_WATERFALL").is_some() {
+        eprintln!("{}", waterfall(b, url).await);
+    }
     v.as_f64().unwrap_or(f64::NAN)
+}
+
+/// `BENCH_WATERFALL=1`: the page's Resource Timing waterfall (ms since navigation start: the
+/// request queued, sent, first byte, last byte; bytes on the wire, 0 from the cache), its
+/// user-timing marks and the painted frame. Diagnostics for finding what a load waits on.
+async fn waterfall(b: &Browser, url: &str) -> String {
+    let js = "const f = x => x.toFixed(1); \
+              const n = performance.getEntriesByType('navigation')[0]; \
+              const rows = performance.getEntriesByType('resource').map(e => \
+              `  ${f(e.startTime)} ${f(e.requestStart)} ${f(e.responseStart)} \
+              ${f(e.responseEnd)} ${e.transferSize} ${e.name}`); \
+              const marks = performance.getEntriesByType('mark').map(e => \
+              `  mark ${e.name} ${f(e.startTime)}`); \
+              return [`  document ${f(n.requestStart)} ${f(n.responseStart)} \
+              ${f(n.responseEnd)} domcontentloaded ${f(n.domContentLoadedEventStart)}`, \
+              ...rows, ...marks, `  painted ${window.__paintedAt}`].join('\\n')";
+    let w = b.js(js).await;
+    format!("waterfall {url}\n{}", w.as_str().unwrap_or(""))
 }
 
 /// Clicks a sidebar row the way a person does (the stock rows answer pointer events only).
@@ -256,6 +277,10 @@ async fn busy_windows(b: &Browser) -> (Vec<f64>, f64, usize) {
         .unwrap_or(0) as usize;
     (busy, script1 - script0, long)
 }
+
+/// Cold loads (each in a new browser) and warm reloads per UI: the cold figure is the noisiest,
+/// and its median moved by ±0.05× between runs of 5.
+const COLD_LOADS: usize = 9;
 
 /// 900 tokens at 50 tok/s.
 const PACE: &str = "[[tokens=900]] [[delay=20]] [[ttft=0]]";
@@ -360,7 +385,7 @@ async fn measure(
     let mut f = Figures::default();
     let known_row = ui.row(&seed.known);
     eprintln!("bench real: {} — loads…", ui.name());
-    for _ in 0..5 {
+    for _ in 0..COLD_LOADS {
         // Cold: a fresh browser profile (no HTTP cache, no service worker).
         let (b, driver) = Browser::start_with_network_log(&[]).await;
         b.cdp("Network.enable", json!({})).await;

@@ -238,6 +238,29 @@ impl Browser {
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
+    /// Moves the pointer onto the element's centre, as a person's pointer arrives before a
+    /// click (WebDriver's click alone jumps there and clicks at once).
+    pub async fn hover(&self, css: &str) {
+        use fantoccini::actions::{InputSource, MouseActions, PointerAction};
+        let el = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"));
+        let to = MouseActions::new("pointer".to_string()).then(PointerAction::MoveToElement {
+            element: el,
+            duration: None,
+            x: 0.0,
+            y: 0.0,
+        });
+        self.client
+            .perform_actions(to)
+            .await
+            .unwrap_or_else(|e| panic!("hover {css}: {e}"));
+    }
+
     /// Types into the element (appends).
     pub async fn type_into(&self, css: &str, text: &str) {
         let el = self

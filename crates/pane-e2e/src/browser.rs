@@ -225,14 +225,18 @@ impl Browser {
         }
     }
 
-    pub async fn click(&self, css: &str) {
-        let el = self
-            .client
+    /// The element `css` selects, waited for up to 10 s.
+    async fn element(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
             .wait()
             .at_most(Duration::from_secs(10))
             .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| panic!("no element {css}: {e}"));
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+    }
+
+    pub async fn click(&self, css: &str) {
+        let el = self.element(css).await;
         el.click()
             .await
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
@@ -242,13 +246,7 @@ impl Browser {
     /// click (WebDriver's click alone jumps there and clicks at once).
     pub async fn hover(&self, css: &str) {
         use fantoccini::actions::{InputSource, MouseActions, PointerAction};
-        let el = self
-            .client
-            .wait()
-            .at_most(Duration::from_secs(10))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no element {css}: {e}"));
+        let el = self.element(css).await;
         let to = MouseActions::new("pointer".to_string()).then(PointerAction::MoveToElement {
             element: el,
             duration: None,
@@ -263,13 +261,7 @@ impl Browser {
 
     /// Types into the element (appends).
     pub async fn type_into(&self, css: &str, text: &str) {
-        let el = self
-            .client
-            .wait()
-            .at_most(Duration::from_secs(10))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no element {css}: {e}"));
+        let el = self.element(css).await;
         el.send_keys(text)
             .await
             .unwrap_or_else(|e| panic!("type into {css}: {e}"));

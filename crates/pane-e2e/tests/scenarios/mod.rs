@@ -30,14 +30,15 @@ pub async fn show(b: &Browser, sid: &str) {
     let shown = format!(
         "return document.querySelector('.pane:not(.hidden)')?.dataset.sessionId === '{sid}'"
     );
+    let target = format!("{} .row-main", row(sid));
     for attempt in 1..=3 {
         // The pointer comes first, as a person's does: rows keep their places while it is over
         // the list, so the click lands on the row it was aimed at. (Clicked at once, the list
         // could re-order between WebDriver finding the row and the click — eight running
-        // sessions re-order it often — and the click hit another row.)
-        b.hover(&format!("{} .row-main", row(sid))).await;
+        // sessions re-order it often — and the click hit the row that had moved there.)
+        b.hover(&target).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
-        b.click(&format!("{} .row-main", row(sid))).await;
+        b.click(&target).await;
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if b.js(&shown).await == Value::Bool(true) {

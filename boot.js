@@ -4,7 +4,9 @@
 const tag = document.querySelector("script[data-js][data-wasm]");
 const base = document.baseURI;
 // The list (and a session's window) are asked for while the wasm compiles; the pane takes
-// each answer once by its path (src/api.rs `early`).
+// each answer once by its path (src/api.rs `early`). Where pane-server serves the page, the
+// first of them already left with the document's headers (its `Link` preload hint, built on
+// the same URL: crates/pane-server/src/bundle.rs `early_hint`), and `fetch` takes that answer.
 const early = {};
 try {
   const meta = document.querySelector("meta[name=hermes-backend]");

@@ -45,6 +45,9 @@ struct Bundle {
     assets: HashMap<String, Asset>,
     index: String,
     mount: String,
+    /// The backend root `index.html` names (`<meta name="hermes-backend">`), when it is a path
+    /// on this origin: what the early-fetch hints are built on.
+    api: Option<String>,
     inject: Serving,
     app: Option<Arc<App>>,
 }
@@ -142,6 +145,53 @@ fn load(dir: &Path, base: &Path, out: &mut HashMap<String, Asset>) -> std::io::R
     Ok(())
 }
 
+/// The backend root in `index.html`'s `<meta name="hermes-backend" content="…">`, if it is an
+/// absolute path (`/`, `/hermes/`) of this origin; anything else gets no hints.
+fn backend_root(index: &str) -> Option<String> {
+    let at = index.find("name=\"hermes-backend\"")?;
+    let tag = &index[at..at + index[at..].find('>')?];
+    let v = tag.split("content=\"").nth(1)?.split('"').next()?;
+    let ok = v.starts_with('/')
+        && !v.starts_with("//")
+        && v.ends_with('/')
+        && v.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"/-_.~".contains(&c));
+    ok.then(|| v.to_string())
+}
+
+/// The `Link: rel=preload` hint for the pane document at `rel` (`session/<id>`, `index.html`,
+/// the start page): the first request `boot.js` makes, named so the browser sends it when the
+/// response's headers arrive instead of once the document is parsed and the boot script runs
+/// (`DOMContentLoaded`, 20–70 ms later on this machine). `boot.js`'s own `fetch` of the same
+/// URL takes the preloaded answer, so the backend is still asked once. On a session's address
+/// that is its message window (`boot.js` asks the list after it); elsewhere the list. An id
+/// with characters that `boot.js` would encode gets no hint (it asks as before).
+fn early_hint(api: &str, rel: &str, query: Option<&str>) -> Option<String> {
+    let id = if rel == "index.html" {
+        query
+            .unwrap_or("")
+            .split('&')
+            .find_map(|p| p.strip_prefix("session="))
+    } else {
+        rel.strip_prefix("session/")
+            .map(|r| r.split('/').next().unwrap_or(""))
+    }
+    .filter(|id| !id.is_empty());
+    let path = match id {
+        // Must be the URL `boot.js` asks for, byte for byte, or the browser fetches twice.
+        Some(id)
+            if id
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"-_.~".contains(&c)) =>
+        {
+            format!("api/session?session_id={id}&msg_limit=60")
+        }
+        Some(_) => return None,
+        None => "api/sessions".to_string(),
+    };
+    Some(format!("<{api}{path}>; rel=preload; as=fetch; crossorigin"))
+}
+
 /// Rewrites `<base href>` to the mount so relative asset URLs work at any depth.
 fn rebase(index: &str, mount: &str) -> String {
     match index.find("<base href=\"") {
@@ -168,7 +218,7 @@ fn security_headers(h: &mut HeaderMap) {
 }
 
 impl Bundle {
-    fn index_response(&self, headers: &HeaderMap) -> Response {
+    fn index_response(&self, headers: &HeaderMap, hint: Option<String>) -> Response {
         let mut html = self.index.clone();
         if self.inject.csrf {
             let token = self
@@ -194,6 +244,9 @@ impl Bundle {
             HeaderValue::from_static(CSP),
         );
         h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+        if let Some(v) = hint.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            h.insert(header::LINK, v);
+        }
         security_headers(h);
         r
     }
@@ -248,8 +301,9 @@ async fn serve(State(b): State<Arc<Bundle>>, req: Request) -> Response {
         .strip_prefix(b.mount.as_str())
         .unwrap_or("")
         .trim_start_matches('/');
+    let hint = || early_hint(b.api.as_deref()?, rel, req.uri().query());
     if rel.is_empty() || rel == "index.html" {
-        return b.index_response(req.headers());
+        return b.index_response(req.headers(), hint());
     }
     if let Some(a) = b.assets.get(rel) {
         return b.asset_response(a, req.headers());
@@ -257,7 +311,7 @@ async fn serve(State(b): State<Arc<Bundle>>, req: Request) -> Response {
     // Client-side routes (`session/<id>`) get the app; a missing file is a 404.
     let last = rel.rsplit('/').next().unwrap_or(rel);
     if !last.contains('.') {
-        return b.index_response(req.headers());
+        return b.index_response(req.headers(), hint());
     }
     (StatusCode::NOT_FOUND, "not found").into_response()
 }
@@ -291,6 +345,7 @@ pub fn mount(
                 .into()
         });
     let bundle = Arc::new(Bundle {
+        api: backend_root(&index),
         index: rebase(&index, mount),
         assets,
         mount: mount.to_string(),
@@ -327,6 +382,41 @@ mod tests {
         assert!(is_hashed("split_later-8ac80a7b6cde0f.wasm"));
         assert!(!is_hashed("boot.js"));
         assert!(!is_hashed("index.html"));
+    }
+
+    #[test]
+    fn the_hint_names_the_first_request_boot_js_makes() {
+        let hint = |rel, q| early_hint("/", rel, q);
+        let list = Some("</api/sessions>; rel=preload; as=fetch; crossorigin".to_string());
+        let window = |id: &str| {
+            Some(format!(
+                "</api/session?session_id={id}&msg_limit=60>; rel=preload; as=fetch; crossorigin"
+            ))
+        };
+        assert_eq!(hint("", None), list);
+        assert_eq!(hint("index.html", None), list);
+        assert_eq!(hint("index.html", Some("session=")), list);
+        assert_eq!(hint("session/20251206_ab-c", None), window("20251206_ab-c"));
+        assert_eq!(hint("session/abc/", None), window("abc"));
+        assert_eq!(hint("index.html", Some("x=1&session=abc")), window("abc"));
+        // What `boot.js` would percent-encode (or a header could not carry) gets no hint.
+        assert_eq!(hint("session/a%20b", None), None);
+        assert_eq!(hint("index.html", Some("session=a>b")), None);
+        assert_eq!(
+            early_hint("/hermes/", "", None).as_deref(),
+            Some("</hermes/api/sessions>; rel=preload; as=fetch; crossorigin")
+        );
+    }
+
+    #[test]
+    fn only_a_same_origin_backend_path_gets_hints() {
+        let meta = |c: &str| format!("<meta name=\"hermes-backend\" content=\"{c}\" />");
+        assert_eq!(backend_root(&meta("/")).as_deref(), Some("/"));
+        assert_eq!(backend_root(&meta("/hermes/")).as_deref(), Some("/hermes/"));
+        assert_eq!(backend_root(&meta("//evil.example/")), None);
+        assert_eq!(backend_root(&meta("https://h.example/")), None);
+        assert_eq!(backend_root(&meta("../")), None);
+        assert_eq!(backend_root("<head></head>"), None);
     }
 
     #[test]

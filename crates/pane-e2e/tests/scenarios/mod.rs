@@ -2338,3 +2338,87 @@ pub async fn the_theme_follows_the_backends_setting_and_a_pick_here_is_saved_to_
     assert_eq!(b.js(shown).await, "dark", "the local pick wins");
     server.post("api/settings", json!({"theme": "dark"})).await;
 }
+
+/// The page's first requests of the backend — the list on the start page, a session's message
+/// window on its address — are each made once before the pane shows them, and where pane-server
+/// serves the page (stand-in, proxy) they leave with the document's headers (its `Link` preload
+/// hint), before the page is parsed; `boot.js` takes that answer instead of asking again. (Hermes'
+/// own `static/` sends no hint: there `boot.js` asks, once.)
+pub async fn the_first_list_and_window_are_each_asked_once_and_hinted_early(
+    server: Server,
+    b: Browser,
+) {
+    let sid = server.new_session().await;
+    server
+        .start_turn(
+            &sid,
+            "[[title:Asked once]] hinted early [[tokens=4]] [[ttft=0]]",
+        )
+        .await;
+    server.wait_idle(&sid, T).await;
+    let hinted = server.kind != Backend::RealEmbedded;
+    // Resource Timing entries of `path` + `search` made before the pane showed its first content
+    // (`pane-interactive`): [initiator, start], and the page's DOMContentLoaded.
+    let asked = |path: &'static str, search: String| {
+        let b = &b;
+        async move {
+            let r = b
+                .js(&format!(
+                    "const nav = performance.getEntriesByType('navigation')[0]; \
+                     const shown = performance.getEntriesByName('pane-interactive')[0].startTime; \
+                     const hits = performance.getEntriesByType('resource').filter(r => {{ \
+                       const u = new URL(r.name); \
+                       return u.pathname.endsWith('{path}') && u.search === '{search}' \
+                         && r.startTime <= shown; }}) \
+                     .map(r => [r.initiatorType, r.startTime]); \
+                     return [hits, nav.domContentLoadedEventStart]"
+                ))
+                .await;
+            let hits: Vec<(String, f64)> = r[0]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| (h[0].as_str().unwrap().to_string(), h[1].as_f64().unwrap()))
+                .collect();
+            (hits, r[1].as_f64().unwrap())
+        }
+    };
+    let check = |what: &str, hits: &[(String, f64)], dcl: f64| {
+        assert_eq!(
+            hits.len(),
+            1,
+            "{what} was asked once before it showed: {hits:?}"
+        );
+        if hinted {
+            let (by, at) = &hits[0];
+            assert_eq!(by, "link", "{what} was asked by the server's preload hint");
+            assert!(
+                *at < dcl,
+                "{what} left at {at} ms, before the page was parsed ({dcl} ms)"
+            );
+        }
+    };
+
+    open_app(&b, &server.url()).await;
+    b.wait(
+        "the session's row",
+        T,
+        &format!(
+            "return document.querySelector('{}') !== null || null",
+            row(&sid)
+        ),
+    )
+    .await;
+    let (hits, dcl) = asked("/api/sessions", String::new()).await;
+    check("the list", &hits, dcl);
+
+    open_app(&b, &server.session_url(&sid)).await;
+    b.wait(
+        "the session's reply",
+        T,
+        &format!("return document.querySelector('{SHOWN} [data-role=assistant]') !== null || null"),
+    )
+    .await;
+    let (hits, dcl) = asked("/api/session", format!("?session_id={sid}&msg_limit=60")).await;
+    check("the session's window", &hits, dcl);
+}

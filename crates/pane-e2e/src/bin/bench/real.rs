@@ -282,6 +282,10 @@ async fn busy_windows(b: &Browser) -> (Vec<f64>, f64, usize) {
 /// and its median moved by ±0.05× between runs of 5.
 const COLD_LOADS: usize = 9;
 
+/// First opens per session and UI: 3 until the fifth step, whose medians moved by ±0.03× between
+/// runs of 3.
+const OPENS: usize = 9;
+
 /// 900 tokens at 50 tok/s.
 const PACE: &str = "[[tokens=900]] [[delay=20]] [[ttft=0]]";
 
@@ -406,7 +410,7 @@ async fn measure(
     // Warm the cache once, then open each session as a fresh page.
     painted_at(&b, start, &known_row, "").await;
     eprintln!("bench real: {} — first opens and switches…", ui.name());
-    for _ in 0..3 {
+    for _ in 0..OPENS {
         for (sid, out) in [(&seed.s20, &mut f.open20), (&seed.s200, &mut f.open200)] {
             let text = seed.last[sid].clone();
             out.push(painted_at(&b, &session_url(sid), ui.transcript(), &text).await);

@@ -162,7 +162,7 @@ fn backend_root(index: &str) -> Option<String> {
 /// The `Link: rel=preload` hint for the pane document at `rel` (`session/<id>`, `index.html`,
 /// the start page): the first request `boot.js` makes, named so the browser sends it when the
 /// response's headers arrive instead of once the document is parsed and the boot script runs
-/// (`DOMContentLoaded`, 20–70 ms later on this machine). `boot.js`'s own `fetch` of the same
+/// (`DOMContentLoaded`, 27–90 ms later on this machine). `boot.js`'s own `fetch` of the same
 /// URL takes the preloaded answer, so the backend is still asked once. On a session's address
 /// that is its message window (`boot.js` asks the list after it); elsewhere the list. An id
 /// with characters that `boot.js` would encode gets no hint (it asks as before).

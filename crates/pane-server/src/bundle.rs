@@ -1,6 +1,7 @@
 //! Serves the pane's built bundle (Trunk `dist/`): `application/wasm`, precompressed brotli and
 //! gzip (compressed once at start-up), immutable caching for hashed assets, an SPA fallback to
-//! `index.html`, and a CSP that allows `'wasm-unsafe-eval'` and nothing looser.
+//! `index.html`, and a CSP that allows `'wasm-unsafe-eval'`, the document's own inline boot
+//! script by its hash, and nothing looser.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -15,9 +16,10 @@ use axum::Router;
 
 use crate::App;
 
-/// The pane document's policy: scripts only from this origin (no inline script, no eval), wasm
-/// compilation allowed; styles from this origin; API calls same-origin; images and media
-/// from this origin (and inline raster `data:` images) only, never off-origin.
+/// The pane document's policy: scripts only from this origin (no eval; no inline script but
+/// the ones [`csp_for`] names by hash), wasm compilation allowed; styles from this origin; API
+/// calls same-origin; images and media from this origin (and inline raster `data:` images)
+/// only, never off-origin.
 pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
 style-src 'self'; img-src 'self' data:; media-src 'self'; font-src 'self' data:; \
 connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; \
@@ -48,6 +50,8 @@ struct Bundle {
     /// The backend root `index.html` names (`<meta name="hermes-backend">`), when it is a path
     /// on this origin: what the early-fetch hints are built on.
     api: Option<String>,
+    /// [`CSP`] with the hashes of `index`'s inline scripts.
+    csp: HeaderValue,
     inject: Serving,
     app: Option<Arc<App>>,
 }
@@ -192,6 +196,38 @@ fn early_hint(api: &str, rel: &str, query: Option<&str>) -> Option<String> {
     Some(format!("<{api}{path}>; rel=preload; as=fetch; crossorigin"))
 }
 
+/// [`CSP`] with `'sha256-…'` of every script `index` runs inline added to `script-src`: the
+/// release bundle's boot script (`boot.js`, put inline by `cargo xtask build` so it runs as the
+/// head is parsed). A data block (`type="application/json"`) is not run and needs none.
+fn csp_for(index: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let mut hashes = String::new();
+    let mut rest = index;
+    while let Some(at) = rest.find("<script") {
+        let open_end = at + rest[at..].find('>').unwrap_or(rest.len() - at);
+        let tag = &rest[at..open_end];
+        let body_start = (open_end + 1).min(rest.len());
+        let body_end = body_start + rest[body_start..].find("</script>").unwrap_or(0);
+        let runs = !tag.contains(" src=")
+            && (!tag.contains(" type=")
+                || ["module", "text/javascript"]
+                    .iter()
+                    .any(|t| tag.contains(&format!("type=\"{t}\""))));
+        if runs && body_end > body_start {
+            let digest = sha2::Sha256::digest(&rest.as_bytes()[body_start..body_end]);
+            let b64 = base64::engine::general_purpose::STANDARD.encode(digest);
+            hashes.push_str(&format!(" 'sha256-{b64}'"));
+        }
+        rest = &rest[body_end.max(body_start)..];
+    }
+    CSP.replacen(
+        "script-src 'self'",
+        &format!("script-src 'self'{hashes}"),
+        1,
+    )
+}
+
 /// Rewrites `<base href>` to the mount so relative asset URLs work at any depth.
 fn rebase(index: &str, mount: &str) -> String {
     match index.find("<base href=\"") {
@@ -239,10 +275,7 @@ impl Bundle {
             HeaderValue::from_static("text/html; charset=utf-8"),
         );
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
-        );
+        h.insert(header::CONTENT_SECURITY_POLICY, self.csp.clone());
         h.insert("x-frame-options", HeaderValue::from_static("DENY"));
         if let Some(v) = hint.and_then(|l| HeaderValue::from_str(&l).ok()) {
             h.insert(header::LINK, v);
@@ -346,6 +379,7 @@ pub fn mount(
         });
     let bundle = Arc::new(Bundle {
         api: backend_root(&index),
+        csp: HeaderValue::from_str(&csp_for(&index)).unwrap_or(HeaderValue::from_static(CSP)),
         index: rebase(&index, mount),
         assets,
         mount: mount.to_string(),
@@ -382,6 +416,31 @@ mod tests {
         assert!(is_hashed("split_later-8ac80a7b6cde0f.wasm"));
         assert!(!is_hashed("boot.js"));
         assert!(!is_hashed("index.html"));
+    }
+
+    #[test]
+    fn the_csp_allows_the_inline_boot_script_by_its_hash_and_nothing_else_inline() {
+        let index = "<head><script type=\"module\" src=\"./x.js\"></script>\
+            <script data-js=\"./a.js\" data-wasm=\"./a.wasm\">window.x=1;</script>\
+            <script type=\"application/json\" id=\"c\">{\"csrfToken\":\"t\"}</script></head>";
+        let csp = csp_for(index);
+        // sha256("window.x=1;") in base64, computed apart (Python's hashlib).
+        let hash = "'sha256-g7sq2RbwbLEHSBobiM09D+ctI3iVsKqmfbqIiETF4t4='";
+        assert!(
+            csp.contains(&format!("script-src 'self' {hash} 'wasm-unsafe-eval'")),
+            "{csp}"
+        );
+        assert_eq!(
+            csp.matches("'sha256-").count(),
+            1,
+            "the data block is not hashed: {csp}"
+        );
+        assert!(!csp.contains("'unsafe-inline'"));
+        // A document with no inline script keeps the policy as it was.
+        assert_eq!(
+            csp_for("<head><script src=\"./b.js\"></script></head>"),
+            CSP
+        );
     }
 
     #[test]

@@ -260,16 +260,34 @@ pub(crate) fn split_bundle(dist: &Path) -> Res {
     let index_path = dist.join("index.html");
     let mut index = std::fs::read_to_string(&index_path).map_err(|e| e.to_string())?;
     bundle_css(dist, &mut index)?;
-    // `boot.js` by a name that changes with its content, so a reload takes it from the cache
-    // without asking the server again (hashed names are served immutable); the early fetches
-    // it makes start that much sooner.
-    if !index.contains("src=\"./boot.js\"") {
-        return Err("index.html does not load ./boot.js".into());
+    // `boot.js` goes inline (see its head comment): Trunk's module tag for it is taken out, and
+    // its data attributes go on the inline script, which is put at the end of the head below.
+    let at = index
+        .find("<script type=\"module\" src=\"./boot.js\"")
+        .ok_or("index.html does not load ./boot.js")?;
+    let end = at
+        + index[at..]
+            .find("</script>")
+            .ok_or("unterminated boot tag")?
+        + "</script>".len();
+    let boot_tag = index[at..end].to_string();
+    index.replace_range(at..end, "");
+    let attrs = |name: &str| -> Result<String, String> {
+        let key = format!("{name}=\"");
+        let from = boot_tag
+            .find(&key)
+            .ok_or(format!("the boot tag has no {name}"))?
+            + key.len();
+        let to = from + boot_tag[from..].find('"').ok_or("unterminated attribute")?;
+        Ok(boot_tag[from..to].to_string())
+    };
+    let (js, wasm) = (attrs("data-js")?, attrs("data-wasm")?);
+    let boot =
+        std::fs::read_to_string(dist.join("boot.js")).map_err(|e| format!("boot.js: {e}"))?;
+    if boot.contains("</") {
+        return Err("boot.js holds `</`: it cannot go inline".into());
     }
-    let boot = std::fs::read(dist.join("boot.js")).map_err(|e| format!("boot.js: {e}"))?;
-    let boot_name = format!("boot-{:016x}.js", fnv1a(&boot));
-    std::fs::rename(dist.join("boot.js"), dist.join(&boot_name)).map_err(|e| e.to_string())?;
-    index = index.replace("src=\"./boot.js\"", &format!("src=\"./{boot_name}\""));
+    std::fs::remove_file(dist.join("boot.js")).map_err(|e| e.to_string())?;
     // Trunk's preload tags pin the old files' digests: give them the new ones, and preload the
     // loader (the main module imports it) in parallel too.
     for file in [format!("{stem}.js"), format!("{stem}_bg.wasm")] {
@@ -291,19 +309,28 @@ pub(crate) fn split_bundle(dist: &Path) -> Res {
     );
     let at = index.find("</head>").ok_or("index.html has no </head>")?;
     index.insert_str(at, &tag);
+    // The boot script after the preload tags (its `fetch` of the wasm takes their answer) and
+    // before the stylesheet (a classic script after a pending stylesheet waits for it).
+    let css_at = index
+        .find("<link rel=\"stylesheet\"")
+        .ok_or("index.html has no stylesheet")?;
+    let css_end = css_at + index[css_at..].find('>').ok_or("unterminated <link>")? + 1;
+    let css = index[css_at..css_end].to_string();
+    index.replace_range(css_at..css_end, "");
+    let at = index.find("</head>").ok_or("index.html has no </head>")?;
+    index.insert_str(
+        at,
+        &format!(
+            "<script data-js=\"{js}\" data-wasm=\"{wasm}\">{}</script>\n{css}\n",
+            boot.trim_end()
+        ),
+    );
     std::fs::write(&index_path, index).map_err(|e| e.to_string())?;
     say(&format!(
         "split the wasm: {} lazily loaded chunk(s)",
         split.split_modules.len()
     ));
     Ok(())
-}
-
-/// The 64-bit FNV-1a digest of `bytes` (a file name's content hash, not a security check).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 /// `build [--features F] [--base /static/pane/]`: the release bundle in `dist/`, its `<base href>`

@@ -64,6 +64,7 @@ on_the_stand_in!(
     the_pane_is_accessible_announces_once_and_its_help_keeps_focus,
     the_theme_follows_the_backends_setting_and_a_pick_here_is_saved_to_it,
     the_first_list_and_window_are_each_asked_once_and_hinted_early,
+    the_boot_script_runs_inline_and_the_wasm_is_downloaded_once,
     password_mode_goes_through_the_login_and_posts_carry_the_csrf_token {
         ServerOpts { password: Some("s3cret".into()), ..ServerOpts::default() }
     },

@@ -2422,3 +2422,30 @@ pub async fn the_first_list_and_window_are_each_asked_once_and_hinted_early(
     let (hits, dcl) = asked("/api/session", format!("?session_id={sid}&msg_limit=60")).await;
     check("the session's window", &hits, dcl);
 }
+
+/// The release page starts from its boot script inline in the head (where pane-server serves
+/// the page, its CSP allows the script by its hash; Hermes' `static/` enforces none), so the
+/// script runs as the head is parsed; and that script's `fetch` of the wasm takes the preload
+/// tag's answer: the module is downloaded once.
+pub async fn the_boot_script_runs_inline_and_the_wasm_is_downloaded_once(
+    server: Server,
+    b: Browser,
+) {
+    open_app(&b, &server.url()).await;
+    b.wait(
+        "the pane started",
+        T,
+        "return performance.getEntriesByName('pane-interactive').length > 0 || null",
+    )
+    .await;
+    let r = b
+        .js(
+            "const s = document.querySelector('script[data-js][data-wasm]'); \
+             return [s !== null && !s.src && s.textContent.includes('compileStreaming'), \
+               performance.getEntriesByType('resource') \
+                 .filter(e => new URL(e.name).pathname.endsWith('_bg.wasm')).length]",
+        )
+        .await;
+    assert_eq!(r[0], true, "the boot script is inline in the page: {r}");
+    assert_eq!(r[1], 1, "the wasm was downloaded once: {r}");
+}

@@ -380,7 +380,9 @@ pub fn mount(
         });
     let bundle = Arc::new(Bundle {
         api: backend_root(&index),
-        csp: HeaderValue::from_str(&csp_for(&index)).unwrap_or(HeaderValue::from_static(CSP)),
+        // Never the plain policy instead: it would block the inline boot script, and the page
+        // would not start. (Hashes are base64: always a valid header.)
+        csp: HeaderValue::from_str(&csp_for(&index)).expect("the CSP is a header value"),
         index: rebase(&index, mount),
         assets,
         mount: mount.to_string(),

@@ -75,11 +75,14 @@ impl PaintClock {
         } else {
             due(self.last_sidebar, SIDEBAR_INTERVAL_MS)
         };
+        let active_due = due(self.last_paint, PAINT_INTERVAL_MS);
         match (active_left, sidebar_left) {
             (false, false) => None,
-            (true, false) => Some(due(self.last_paint, PAINT_INTERVAL_MS)),
+            (true, false) => Some(active_due),
             (false, true) => Some(sidebar),
-            (true, true) => Some(due(self.last_paint, PAINT_INTERVAL_MS).min(sidebar)),
+            // A preview rides on the shown session's next paint (one frame, not two).
+            (true, true) if !self.sidebar_urgent => Some(active_due),
+            (true, true) => Some(active_due.min(sidebar)),
         }
     }
 
@@ -89,8 +92,13 @@ impl PaintClock {
         self.scheduled = None;
         let active_dirty = active.is_some_and(|a| self.dirty.contains(a));
         let paint_active = active_dirty && now - self.last_paint >= PAINT_INTERVAL_MS;
+        // While the shown session waits for its own paint, a preview that is due waits for that
+        // frame (≤ one paint interval) instead of taking a frame of its own: each frame costs
+        // the browser a full style, layout, paint and commit, whatever changed.
         let paint_sidebar = (self.sidebar_dirty || !self.dirty.is_empty())
-            && (self.sidebar_urgent || now - self.last_sidebar >= SIDEBAR_INTERVAL_MS);
+            && (self.sidebar_urgent
+                || (now - self.last_sidebar >= SIDEBAR_INTERVAL_MS
+                    && (paint_active || !active_dirty)));
         let changed: Vec<String> = if paint_sidebar {
             std::mem::take(&mut self.dirty).into_iter().collect()
         } else {
@@ -200,6 +208,45 @@ mod tests {
         let plan = c.frame(1117.0, Some("a"));
         assert!(plan.paint_sidebar, "a change of kind shows at once");
         assert_eq!(plan.changed, vec!["b".to_string()]);
+    }
+
+    #[test]
+    fn previews_ride_on_the_shown_sessions_paints_while_it_streams() {
+        let mut c = PaintClock::default();
+        let (mut sidebar, mut frames_run) = (Vec::new(), 0);
+        // A token every 20 ms for 2 s; the shown session "a" and a background "b" stream.
+        let mut next_frame = Some(1000.0);
+        let mut t = 1000.0;
+        while t < 3000.0 {
+            c.mark("a");
+            c.mark("b");
+            // As the hub does: a change asks for the frame its paint is due in, if sooner.
+            if let Some(ms) = c.due_in(t, Some("a")) {
+                next_frame = Some(next_frame.map_or(t + ms, |f: f64| f.min(t + ms)));
+            }
+            if next_frame.is_some_and(|f| f <= t) {
+                frames_run += 1;
+                let plan = c.frame(t, Some("a"));
+                if plan.paint_sidebar {
+                    assert!(plan.paint_active, "a preview alone took a frame at {t}");
+                    sidebar.push(t);
+                }
+                next_frame = plan.again.map(|ms| t + ms);
+            }
+            t += 20.0;
+        }
+        assert!(
+            sidebar
+                .windows(2)
+                .all(|w| w[1] - w[0] <= SIDEBAR_INTERVAL_MS + 40.0)
+                && sidebar.len() >= 7,
+            "previews still at about four a second: {sidebar:?}"
+        );
+        assert!(frames_run <= 2000 / 30 + 1, "{frames_run} frames");
+        // A change of kind does not wait.
+        c.mark("a");
+        c.mark_sidebar(true);
+        assert!(c.frame(t + 1.0, Some("a")).paint_sidebar);
     }
 
     #[test]

@@ -135,3 +135,40 @@ async fn bundle_at_the_root_leaves_the_api_alone_and_embeds_the_csrf_token_as_da
     );
     assert_eq!(get(&format!("{base}/api/sessions")).await.status, 401);
 }
+
+#[tokio::test]
+async fn the_page_comes_compressed_when_the_browser_accepts_brotli_token_and_all() {
+    let mut cfg = pane_server::Config::for_tests(temp_dir("bundle-br"));
+    cfg.dist = Some(dist());
+    cfg.password = Some("pw".into());
+    let (base, _s) = start_with(cfg).await;
+    let plain = get(&format!("{base}/")).await;
+    assert!(plain.headers.get("content-encoding").is_none());
+    assert!(
+        plain.text.contains("id=\"hermes-config\""),
+        "{}",
+        plain.text
+    );
+    let resp = client()
+        .request(
+            hyper::Request::get(format!("{base}/"))
+                .header("accept-encoding", "gzip, deflate, br, zstd")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["content-encoding"], "br");
+    assert_eq!(resp.headers()["vary"], "Accept-Encoding");
+    assert!(resp.headers().contains_key("content-security-policy"));
+    use http_body_util::BodyExt;
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let mut out = String::new();
+    brotli::Decompressor::new(&bytes[..], 4096)
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!(
+        out, plain.text,
+        "the same page, the token's data block included"
+    );
+}

@@ -200,10 +200,13 @@ pub(crate) fn split_bundle(dist: &Path) -> Res {
     let opt = |from: &Path, to: &Path| {
         let mut c = cmd(tools_bin().join("wasm-opt").to_str().expect("utf-8 path"));
         // The `producers` and `target_features` sections are for tools; no browser reads them.
-        c.args(["-Oz", "--strip-producers", "--strip-target-features"])
-            .arg(from)
-            .arg("-o")
-            .arg(to);
+        c.args(["-Oz", "--strip-producers", "--strip-target-features"]);
+        // `PANE_WASM_NAMES=1`: keep the functions' names (a profile then reads them; the bundle
+        // grows by its name section — never for the size figures).
+        if env::var_os("PANE_WASM_NAMES").is_some() {
+            c.arg("-g");
+        }
+        c.arg(from).arg("-o").arg(to);
         run(c)
     };
     let bg = dist.join(format!("{stem}_bg.wasm"));

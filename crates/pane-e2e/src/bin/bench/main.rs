@@ -613,11 +613,36 @@ fn print_profile(p: &Value, label: &str) {
             .unwrap_or_default();
         *self_ms.entry(name).or_default() += d.as_f64().unwrap_or(0.0) / 1000.0;
     }
-    let mut v: Vec<_> = self_ms.into_iter().collect();
-    v.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap());
-    eprintln!("profile ({label}), self ms over the window:");
-    for (n, ms) in v.iter().take(40) {
-        eprintln!("{ms:8.1}  {n}");
+    // Total time (self and callees) by function: each node's own samples, summed up its
+    // ancestors, counted once per function per stack.
+    let mut parent = std::collections::HashMap::new();
+    for n in &nodes {
+        for c in n["children"].as_array().into_iter().flatten() {
+            parent.insert(c.as_i64().unwrap_or(0), n["id"].as_i64().unwrap_or(0));
+        }
+    }
+    let mut total_ms: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
+    for (s, d) in samples
+        .iter()
+        .zip(deltas.iter().skip(1).chain(std::iter::once(&json!(0))))
+    {
+        let mut seen = std::collections::HashSet::new();
+        let mut at = s.as_i64();
+        while let Some(id) = at {
+            let name = name_of.get(&id).cloned().unwrap_or_default();
+            if seen.insert(name.clone()) {
+                *total_ms.entry(name).or_default() += d.as_f64().unwrap_or(0.0) / 1000.0;
+            }
+            at = parent.get(&id).copied();
+        }
+    }
+    for (what, map) in [("self", self_ms), ("total", total_ms)] {
+        let mut v: Vec<_> = map.into_iter().collect();
+        v.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap());
+        eprintln!("profile ({label}), {what} ms over the window:");
+        for (n, ms) in v.iter().take(40) {
+            eprintln!("{ms:8.1}  {n}");
+        }
     }
 }
 

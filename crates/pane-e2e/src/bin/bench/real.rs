@@ -270,6 +270,19 @@ async fn busy_windows(b: &Browser) -> (Vec<f64>, f64, usize) {
         busy.push(100.0 * (task1 - task0) / (ts1 - ts0));
         (task0, ts0) = (task1, ts1);
     }
+    // Where the busy time went (the rest of it is paint, commit and the browser's own tasks).
+    let m1 = b.cdp("Performance.getMetrics", json!({})).await;
+    let span = get(&m1, "Timestamp") - get(&m0, "Timestamp");
+    let share = |name: &str| 100.0 * (get(&m1, name) - get(&m0, name)) / span;
+    eprintln!(
+        "bench real:   busy {:.1} % = script {:.1} + layout {:.1} ({:.0} a second) + style {:.1} \
+         + the rest",
+        share("TaskDuration"),
+        share("ScriptDuration"),
+        share("LayoutDuration"),
+        (get(&m1, "LayoutCount") - get(&m0, "LayoutCount")) / span,
+        share("RecalcStyleDuration"),
+    );
     let long = b
         .js("return window.__long.length")
         .await
@@ -300,7 +313,18 @@ async fn streamed(b: &Browser, ui: Ui, text: &str) -> (Vec<f64>, f64, usize) {
     )
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let profile = std::env::var_os("BENCH_PROFILE").is_some();
+    if profile {
+        b.cdp("Profiler.enable", json!({})).await;
+        b.cdp("Profiler.setSamplingInterval", json!({"interval": 200}))
+            .await;
+        b.cdp("Profiler.start", json!({})).await;
+    }
     let figures = busy_windows(b).await;
+    if profile {
+        let p = b.cdp("Profiler.stop", json!({})).await;
+        print_profile(&p["profile"], &format!("{} streaming", ui.name()));
+    }
     b.wait(
         "the reply's end",
         Duration::from_secs(90),
@@ -379,6 +403,20 @@ fn wire(log: &[(String, Value)], origin: &str) -> (f64, Tally, Tally) {
     (total, by, paths)
 }
 
+/// Whether this run measures `part` (loads, opens, switch, stream) of each UI: all of them
+/// unless `BENCH_REAL_PARTS` (a comma list) says which — for working on one figure; the others
+/// show "–".
+fn part(part: &str) -> bool {
+    std::env::var("BENCH_REAL_PARTS").map_or(true, |v| v.split(',').any(|p| p.trim() == part))
+}
+
+/// Whether this run measures `ui`: all three unless `BENCH_REAL_UIS` (a comma list of stock,
+/// embedded, proxied) says which.
+fn wanted(ui: Ui) -> bool {
+    let key = ui.name().rsplit(' ').next().unwrap_or("");
+    std::env::var("BENCH_REAL_UIS").map_or(true, |v| v.split(',').any(|u| u.trim() == key))
+}
+
 async fn measure(
     api: &Server,
     ui: Ui,
@@ -387,9 +425,12 @@ async fn measure(
     seed: &Seed,
 ) -> Figures {
     let mut f = Figures::default();
+    if !wanted(ui) {
+        return f;
+    }
     let known_row = ui.row(&seed.known);
     eprintln!("bench real: {} — loads…", ui.name());
-    for _ in 0..COLD_LOADS {
+    for _ in 0..if part("loads") { COLD_LOADS } else { 0 } {
         // Cold: a fresh browser profile (no HTTP cache, no service worker).
         let (b, driver) = Browser::start_with_network_log(&[]).await;
         b.cdp("Network.enable", json!({})).await;
@@ -410,7 +451,7 @@ async fn measure(
     // Warm the cache once, then open each session as a fresh page.
     painted_at(&b, start, &known_row, "").await;
     eprintln!("bench real: {} — first opens and switches…", ui.name());
-    for _ in 0..OPENS {
+    for _ in 0..if part("opens") { OPENS } else { 0 } {
         for (sid, out) in [(&seed.s20, &mut f.open20), (&seed.s200, &mut f.open200)] {
             let text = seed.last[sid].clone();
             out.push(painted_at(&b, &session_url(sid), ui.transcript(), &text).await);
@@ -424,7 +465,7 @@ async fn measure(
         &seed.last[&seed.s20],
     )
     .await;
-    for i in 0..8 {
+    for i in 0..if part("switch") { 8 } else { 0 } {
         let other = &seed.short[i % seed.short.len()];
         b.wait(
             "the other row",
@@ -441,6 +482,11 @@ async fn measure(
         f.switch_back.push(ms);
         f.switch_frames.push(frames);
         tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    if !part("stream") {
+        let _ = b.client.clone().close().await;
+        drop(driver);
+        return f;
     }
     // One turn streaming at 50 tok/s in the shown session.
     eprintln!("bench real: {} — streaming…", ui.name());

@@ -106,16 +106,29 @@ fn compress(raw: &[u8], mime: &str) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
     }
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     let gzip = gz.write_all(raw).ok().and_then(|_| gz.finish().ok());
+    (gzip, brotli_at(raw, 11))
+}
+
+/// `raw` brotli-compressed at `quality` (11 for what is stored; lower for what is compressed per
+/// request).
+fn brotli_at(raw: &[u8], quality: i32) -> Option<Vec<u8>> {
     let mut br = Vec::new();
     let params = brotli::enc::BrotliEncoderParams {
-        quality: 11,
+        quality,
         lgwin: 22,
         ..Default::default()
     };
-    let brotli = brotli::BrotliCompress(&mut &raw[..], &mut br, &params)
+    brotli::BrotliCompress(&mut &raw[..], &mut br, &params)
         .ok()
-        .map(|_| br);
-    (gzip, brotli)
+        .map(|_| br)
+}
+
+/// The request's `Accept-Encoding` ("" without one).
+fn accepted(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
 }
 
 fn load(dir: &Path, base: &Path, out: &mut HashMap<String, Asset>) -> std::io::Result<()> {
@@ -273,22 +286,12 @@ impl Bundle {
         // compressed); brotli at a fast level: the page is a few KB, most of it the inline boot
         // script. Nothing from the request is echoed in it, so the token cannot be guessed from
         // the compressed length (BREACH).
-        let accept = headers
-            .get(header::ACCEPT_ENCODING)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let (body, encoding) = if accept_encoding(accept, "br") {
-            let mut br = Vec::new();
-            let params = brotli::enc::BrotliEncoderParams {
-                quality: 5,
-                ..Default::default()
-            };
-            match brotli::BrotliCompress(&mut html.as_bytes(), &mut br, &params) {
-                Ok(_) => (br, Some("br")),
-                Err(_) => (html.into_bytes(), None),
-            }
-        } else {
-            (html.into_bytes(), None)
+        let br = accept_encoding(accepted(headers), "br")
+            .then(|| brotli_at(html.as_bytes(), 5))
+            .flatten();
+        let (body, encoding) = match br {
+            Some(br) => (br, Some("br")),
+            None => (html.into_bytes(), None),
         };
         let mut r = (StatusCode::OK, body).into_response();
         let h = r.headers_mut();
@@ -321,11 +324,7 @@ impl Bundle {
                 .insert(header::ETAG, HeaderValue::from_str(&a.etag).expect("etag"));
             return r;
         }
-        let accept = headers
-            .get(header::ACCEPT_ENCODING)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let accepts = |enc: &str| accept_encoding(accept, enc);
+        let accepts = |enc: &str| accept_encoding(accepted(headers), enc);
         let (body, encoding) = match (&a.brotli, &a.gzip) {
             (Some(br), _) if accepts("br") => (br.clone(), Some("br")),
             (_, Some(gz)) if accepts("gzip") => (gz.clone(), Some("gzip")),

@@ -497,13 +497,7 @@ async fn streaming(
     .await;
     b.cdp("Performance.enable", json!({"timeDomain": "timeTicks"}))
         .await;
-    let profile = std::env::var("BENCH_PROFILE").is_ok();
-    if profile {
-        b.cdp("Profiler.enable", json!({})).await;
-        b.cdp("Profiler.setSamplingInterval", json!({"interval": 200}))
-            .await;
-        b.cdp("Profiler.start", json!({})).await;
-    }
+    let profile = start_profile(&b).await;
     let open0 = b
         .js("return JSON.parse(window.__hermesPane.transports()).length")
         .await;
@@ -517,10 +511,7 @@ async fn streaming(
         (task0, ts0) = (task1, ts1);
     }
     if profile {
-        print_profile(
-            &b.cdp("Profiler.stop", json!({})).await["profile"],
-            &format!("{sessions} sessions"),
-        );
+        stop_profile(&b, &format!("{sessions} sessions")).await;
     }
 
     let lat: Vec<f64> = serde_json::from_str(
@@ -581,8 +572,25 @@ async fn streaming(
     drop(driver);
 }
 
-/// `BENCH_PROFILE=1`: a sampling profile of the streaming window, self time by function
-/// (build the bundle with names kept to read wasm frames). Diagnostics, not a figure.
+/// `BENCH_PROFILE=1`: starts a CDP sampling profile (of a streaming window); whether it did.
+async fn start_profile(b: &Browser) -> bool {
+    if std::env::var_os("BENCH_PROFILE").is_none() {
+        return false;
+    }
+    b.cdp("Profiler.enable", json!({})).await;
+    b.cdp("Profiler.setSamplingInterval", json!({"interval": 200}))
+        .await;
+    b.cdp("Profiler.start", json!({})).await;
+    true
+}
+
+/// Stops the profile [`start_profile`] started and prints it under `label`.
+async fn stop_profile(b: &Browser, label: &str) {
+    print_profile(&b.cdp("Profiler.stop", json!({})).await["profile"], label);
+}
+
+/// A sampling profile, self and total time by function (`PANE_WASM_NAMES=1` keeps the wasm's
+/// names in the build). Diagnostics, not a figure.
 fn print_profile(p: &Value, label: &str) {
     let nodes = p["nodes"].as_array().cloned().unwrap_or_default();
     let samples = p["samples"].as_array().cloned().unwrap_or_default();

@@ -313,17 +313,10 @@ async fn streamed(b: &Browser, ui: Ui, text: &str) -> (Vec<f64>, f64, usize) {
     )
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let profile = std::env::var_os("BENCH_PROFILE").is_some();
-    if profile {
-        b.cdp("Profiler.enable", json!({})).await;
-        b.cdp("Profiler.setSamplingInterval", json!({"interval": 200}))
-            .await;
-        b.cdp("Profiler.start", json!({})).await;
-    }
+    let profile = start_profile(b).await;
     let figures = busy_windows(b).await;
     if profile {
-        let p = b.cdp("Profiler.stop", json!({})).await;
-        print_profile(&p["profile"], &format!("{} streaming", ui.name()));
+        stop_profile(b, &format!("{} streaming", ui.name())).await;
     }
     b.wait(
         "the reply's end",

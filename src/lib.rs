@@ -84,6 +84,15 @@ fn preload_later(
     Box::pin(async { Ok(()) })
 }
 
+/// A user-timing mark (`performance.mark`): where a start goes, for the benchmarks' waterfalls
+/// (`BENCH_WATERFALL=1 cargo xtask bench real` prints them, and a first open step by step) and
+/// for anyone reading a trace of the shipped page. A handful per page, all at its start.
+pub fn mark(name: &str) {
+    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = p.mark(name);
+    }
+}
+
 /// Shows that the pane stopped after an internal error (a panic aborts the wasm module), and
 /// marks `<body data-pane-fatal>` so tests notice. Plain DOM calls: the app may be unusable.
 pub fn show_fatal(detail: &str) {

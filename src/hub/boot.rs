@@ -138,9 +138,7 @@ impl Hub {
                 self.sidebar.error().set(None);
                 if !self.sidebar.loaded().get_untracked() {
                     // "Interactive": the app is up and the list is there (read by the benchmarks).
-                    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
-                        let _ = p.mark("pane-interactive");
-                    }
+                    crate::mark("pane-interactive");
                 }
                 self.sidebar.loaded().set(true);
                 self.sidebar_now();
@@ -292,7 +290,16 @@ impl Hub {
                 );
             }
             let at = hub.ticket();
+            // Where the page's first open goes (`crate::mark`); later opens add no marks.
+            let starting = crate::lazy::before_first_paint();
+            let mark = |name| {
+                if starting {
+                    crate::mark(name)
+                }
+            };
+            mark("pane-load");
             let window = api.session(&id, Part::Window).await;
+            mark("pane-window");
             hub.with(|i| i.loading.remove(&id));
             match window {
                 Ok(w) => {
@@ -317,6 +324,7 @@ impl Hub {
                 }
             }
             hub.paint_now(&id);
+            mark("pane-applied");
         });
     }
 

@@ -190,6 +190,82 @@ async fn waterfall(b: &Browser, url: &str) -> String {
     format!("waterfall {url}\n{}", w.as_str().unwrap_or(""))
 }
 
+/// What [`open_steps`] reads, in order: (label, the step it follows, if it took time after it).
+const OPEN_STEPS: [(&str, Option<usize>); 10] = [
+    ("the window asked (a `Link` hint or `boot.js`)", None),
+    ("the wasm asked (the preload tag)", None),
+    (
+        "the wasm's last byte, from its ask (out of the cache, compiled as it streams)",
+        Some(1),
+    ),
+    (
+        "the window's last byte, from its ask (the backend)",
+        Some(0),
+    ),
+    (
+        "`main` runs, from the wasm's last byte (handed over, instantiated)",
+        Some(2),
+    ),
+    ("the app mounted", Some(4)),
+    ("the session's load task runs", Some(5)),
+    (
+        "its window taken from the early answer and decoded",
+        Some(6),
+    ),
+    (
+        "applied to the session and its projection (DOM built)",
+        Some(7),
+    ),
+    ("the frame that shows it", Some(8)),
+];
+
+/// `BENCH_WATERFALL=1`, a pane's first open: when each step of [`OPEN_STEPS`] happened (ms since
+/// navigation start; the pane's `pane-*` marks, `hermes_pane::mark`).
+async fn open_steps(b: &Browser) -> Vec<f64> {
+    let v = b
+        .js("const r = performance.getEntriesByType('resource'); \
+             const win = r.find(e => e.name.includes('api/session?')) || {}; \
+             const wasm = r.find(e => e.name.includes('_bg.wasm')) || {}; \
+             const m = n => (performance.getEntriesByName(n)[0] || {}).startTime; \
+             return [win.startTime, wasm.startTime, wasm.responseEnd, win.responseEnd, \
+               m('pane-main'), m('pane-mounted'), m('pane-load'), m('pane-window'), \
+               m('pane-applied'), window.__paintedAt]")
+        .await;
+    v.as_array()
+        .map(|a| a.iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect())
+        .unwrap_or_default()
+}
+
+/// The medians of [`open_steps`] over a UI's first opens: when, and how long after the step
+/// before it.
+fn print_open_steps(ui: Ui, runs: &[Vec<f64>]) -> String {
+    let median = |f: &dyn Fn(&[f64]) -> f64| {
+        let mut v: Vec<f64> = runs
+            .iter()
+            .map(|r| f(r))
+            .filter(|x| x.is_finite())
+            .collect();
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        percentile(&v, 50.0)
+    };
+    let mut out = format!(
+        "bench real: {} — a first open, step by step (medians of {}; ms since navigation start; \
+         ms it took, from the step before unless it says):",
+        ui.name(),
+        runs.len()
+    );
+    for (i, (label, after)) in OPEN_STEPS.iter().enumerate() {
+        let step = |r: &[f64], k: usize| r.get(k).copied().unwrap_or(f64::NAN);
+        let at = median(&|r| step(r, i));
+        let took = after.map(|j| median(&|r| step(r, i) - step(r, j)));
+        out += &format!(
+            "\n  {at:6.1}  {}  {label}",
+            took.map_or("      ".into(), |t| format!("{t:6.1}"))
+        );
+    }
+    out
+}
+
 /// Clicks a sidebar row the way a person does (the stock rows answer pointer events only).
 fn click_row_js(ui: Ui, sid: &str) -> String {
     match ui {
@@ -444,11 +520,18 @@ async fn measure(
     // Warm the cache once, then open each session as a fresh page.
     painted_at(&b, start, &known_row, "").await;
     eprintln!("bench real: {} — first opens and switches…", ui.name());
+    let mut steps = Vec::new();
     for _ in 0..if part("opens") { OPENS } else { 0 } {
         for (sid, out) in [(&seed.s20, &mut f.open20), (&seed.s200, &mut f.open200)] {
             let text = seed.last[sid].clone();
             out.push(painted_at(&b, &session_url(sid), ui.transcript(), &text).await);
+            if ui != Ui::Stock && std::env::var_os("BENCH_WATERFALL").is_some() {
+                steps.push(open_steps(&b).await);
+            }
         }
+    }
+    if !steps.is_empty() {
+        eprintln!("{}", print_open_steps(ui, &steps));
     }
     // Switching back: the 20-message session is open; go to a short one and back.
     painted_at(

@@ -88,9 +88,20 @@ fn preload_later(
 /// (`BENCH_WATERFALL=1 cargo xtask bench real` prints them, and a first open step by step) and
 /// for anyone reading a trace of the shipped page. A handful per page, all at its start.
 pub fn mark(name: &str) {
-    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+    with_performance(|p| {
         let _ = p.mark(name);
+    });
+}
+
+/// Runs `f` with the page's `performance` object (`None` where there is none). Looked up once:
+/// the paint clock reads it at every frame the stream delivers, and each lookup is two calls
+/// into JS (`window`, `performance`) before the one that reads it.
+pub(crate) fn with_performance<R>(f: impl FnOnce(&web_sys::Performance) -> R) -> Option<R> {
+    thread_local! {
+        static PERFORMANCE: Option<web_sys::Performance> =
+            web_sys::window().and_then(|w| w.performance());
     }
+    PERFORMANCE.with(|p| p.as_ref().map(f))
 }
 
 /// Shows that the pane stopped after an internal error (a panic aborts the wasm module), and

@@ -47,13 +47,7 @@ impl Painter {
 
 /// `performance.now()` in ms.
 pub(crate) fn now() -> f64 {
-    // Looked up once: it is asked for at every frame the stream delivers, and each lookup is
-    // two calls into JS (`window`, `performance`) before the one that reads the clock.
-    thread_local! {
-        static CLOCK: Option<web_sys::Performance> =
-            web_sys::window().and_then(|w| w.performance());
-    }
-    CLOCK.with(|c| c.as_ref().map_or(0.0, |p| p.now()))
+    crate::with_performance(|p| p.now()).unwrap_or(0.0)
 }
 
 /// Token arrival times waiting for their paint, and finished samples (benchmarks only).

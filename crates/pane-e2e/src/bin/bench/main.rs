@@ -23,6 +23,12 @@ struct Figure {
     note: String,
 }
 
+/// `v` in ascending order (NaN where it compares), for [`percentile`].
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    v
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -33,8 +39,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 impl Figure {
     fn stats(&self) -> (f64, f64, f64, f64) {
-        let mut s = self.samples.clone();
-        s.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        let s = sorted(self.samples.clone());
         (
             percentile(&s, 50.0),
             percentile(&s, 95.0),

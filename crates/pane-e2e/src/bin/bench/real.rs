@@ -240,13 +240,12 @@ async fn open_steps(b: &Browser) -> Vec<f64> {
 /// before it.
 fn print_open_steps(ui: Ui, runs: &[Vec<f64>]) -> String {
     let median = |f: &dyn Fn(&[f64]) -> f64| {
-        let mut v: Vec<f64> = runs
+        let v = runs
             .iter()
             .map(|r| f(r))
             .filter(|x| x.is_finite())
             .collect();
-        v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
-        percentile(&v, 50.0)
+        percentile(&sorted(v), 50.0)
     };
     let mut out = format!(
         "bench real: {} — a first open, step by step (medians of {}; ms since navigation start; \
@@ -639,8 +638,7 @@ pub(crate) async fn real(figs: &mut Vec<Figure>) -> String {
         ("bytes on the wire, cold load", "B", |f| &f.bytes),
     ];
     let med = |v: &Vec<f64>| {
-        let mut s = v.clone();
-        s.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        let s = sorted(v.clone());
         (percentile(&s, 50.0), percentile(&s, 95.0))
     };
     let mut md = String::from(

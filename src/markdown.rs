@@ -2,10 +2,10 @@
 //!
 //! The renderer (pulldown-cmark and `pane_core::highlight`) is a fifth of the wasm, so in the
 //! release bundle it is the [`Chunk::Markdown`] chunk (see [`crate::lazy`]). Until it is in, a
-//! message shows as its escaped text in a pre-wrapped paragraph — nothing is lost, only not
-//! yet formatted — and every view renders again when it arrives. Formulas go through the
-//! [`Chunk::Math`] chunk (LaTeX → MathML), asked for the first time a reply shows one; until
-//! then a formula shows its source.
+//! settled message shows its text as a text node and a streaming block its escaped text, both
+//! pre-wrapped — nothing is lost, only not yet formatted — and every view renders again when it
+//! arrives. Formulas go through the [`Chunk::Math`] chunk (LaTeX → MathML), asked for the first
+//! time a reply shows one; until then a formula shows its source.
 
 use std::cell::OnceCell;
 
@@ -70,6 +70,14 @@ pub fn block_html(src: &str, session: &str, open_end: bool) -> String {
         .then(|| lazy::now(render(src, session, open_end)))
         .flatten()
         .unwrap_or_else(|| format!("<p class=\"md-plain\">{}</p>", escaped(src)))
+}
+
+/// The HTML of a whole message once the renderer is in; `None` before (it is asked for): the
+/// view then shows the text as it is, pre-wrapped, as a text node — a transcript's first paint
+/// parses no HTML.
+pub fn rendered_message(text: &str, session: &str) -> Option<String> {
+    lazy::want(Chunk::Markdown);
+    lazy::ready(Chunk::Markdown).then(|| message_html(text, session))
 }
 
 /// The HTML of a whole message, block by block (the same HTML streaming produced).

@@ -33,8 +33,9 @@ pub enum ItemKind {
         index: u64,
     },
     Assistant {
-        /// Sanitized HTML of the markdown.
-        html: Arc<str>,
+        /// Sanitized HTML of the markdown; `None` until the renderer is in (the text shows
+        /// as it is meanwhile).
+        html: Option<Arc<str>>,
         /// Raw text (copy, tests).
         text: Arc<str>,
         reasoning: Option<String>,

@@ -100,6 +100,23 @@ impl Browser {
             .collect()
     }
 
+    /// The trace events Chromium recorded since the last call, as a Chrome trace file's
+    /// `traceEvents` (with [`Browser::start_with_network_log`] and `BENCH_TRACE` set: main
+    /// thread tasks, layout and style, V8 and wasm compiling, user-timing marks, loading).
+    pub async fn trace_events(&self) -> Vec<Value> {
+        let Ok(Value::Array(entries)) = self.client.issue_cmd(GetLog("performance")).await else {
+            return Vec::new();
+        };
+        entries
+            .iter()
+            .filter_map(|e| {
+                let m: Value = serde_json::from_str(e["message"].as_str()?).ok()?;
+                (m["message"]["method"] == "Tracing.dataCollected")
+                    .then(|| m["message"]["params"].clone())
+            })
+            .collect()
+    }
+
     async fn launch(extra: &[&str], network: bool) -> (Browser, Driver) {
         let port = free_port();
         let driver = Command::new("/usr/bin/chromedriver")
@@ -135,6 +152,12 @@ impl Browser {
         if network {
             caps["goog:loggingPrefs"]["performance"] = json!("ALL");
             caps["goog:chromeOptions"]["perfLoggingPrefs"] = json!({"enableNetwork": true});
+            if std::env::var_os("BENCH_TRACE").is_some() {
+                caps["goog:chromeOptions"]["perfLoggingPrefs"]["traceCategories"] = json!(
+                    "toplevel,devtools.timeline,disabled-by-default-devtools.timeline,\
+                     blink.user_timing,v8,v8.wasm,loading,blink"
+                );
+            }
         }
         let caps: fantoccini::wd::Capabilities =
             caps.as_object().unwrap().clone().into_iter().collect();

@@ -498,6 +498,18 @@ async fn lazy_chunks_follow_first_paint_renderer_once_a_transcript_shows_blocked
         );
 
         // Reload with the chunks unreachable: the pane starts, and the reply is all there, as text.
+        // Every HTML string a message body is given is counted (the `innerHTML` setter, wrapped
+        // before the page loads): the plain text needs none.
+        b.cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({"source": "window.__mdHtml = 0; \
+                const d = Object.getOwnPropertyDescriptor(Element.prototype, 'innerHTML'); \
+                Object.defineProperty(Element.prototype, 'innerHTML', { configurable: true, \
+                  get() { return d.get.call(this); }, \
+                  set(v) { if (this.classList.contains('md')) window.__mdHtml++; \
+                    d.set.call(this, v); } });"}),
+        )
+        .await;
         b.cdp("Network.enable", json!({})).await;
         b.cdp("Network.setBlockedURLs", json!({"urls": ["*split_*.wasm"]}))
             .await;
@@ -510,6 +522,14 @@ async fn lazy_chunks_follow_first_paint_renderer_once_a_transcript_shows_blocked
         .await;
         let plain = b.js(SHOWN_REPLY_JS).await;
         let plain = plain.as_str().unwrap();
+        assert_eq!(
+            b.js(&format!(
+                "return [window.__mdHtml, document.querySelectorAll('{SHOWN} .md-plain *').length]"
+            ))
+            .await,
+            json!([0, 0]),
+            "the stand-in is text nodes: no HTML parsed for it, no element in it"
+        );
         for part in [
             "## Here is what I can render",
             "fn main() {",
@@ -552,6 +572,10 @@ async fn lazy_chunks_follow_first_paint_renderer_once_a_transcript_shows_blocked
             .await,
             0,
             "no plain-text stand-in is left"
+        );
+        assert!(
+            b.js("return window.__mdHtml").await.as_u64().unwrap() > 0,
+            "the formatted reply is HTML (the count above is live)"
         );
         b.wait(
             "the reasoning view",

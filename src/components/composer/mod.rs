@@ -35,8 +35,19 @@ struct Attachment {
     error: Option<String>,
 }
 
-/// Resizes a textarea to its content (CSS caps it), with no scroll bar until it is capped.
+/// Whether the browser sizes the textarea to its text itself (`field-sizing: content` in the
+/// stylesheet): then [`autogrow`] reads no layout, which would force one — at mount (on a
+/// session's first open, before its messages can be painted) and on every keystroke.
+fn sized_by_css() -> bool {
+    web_sys::css::supports_with_value("field-sizing", "content").unwrap_or(false)
+}
+
+/// Resizes a textarea to its content (CSS caps it), with no scroll bar until it is capped —
+/// where the stylesheet cannot ([`sized_by_css`]).
 fn autogrow(el: &web_sys::HtmlTextAreaElement) {
+    if sized_by_css() {
+        return;
+    }
     let style = web_sys::HtmlElement::style(el);
     let _ = style.set_property("height", "auto");
     // `scrollHeight` leaves out the borders, which a `border-box` height includes: without them

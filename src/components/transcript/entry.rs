@@ -29,7 +29,13 @@ pub(super) fn TranscriptEntry(item: Arc<Item>, id: String, last: Signal<bool>) -
             let keep = *fork;
             let fork_id = id.clone();
             let undo_id = StoredValue::new(id.clone());
-            let html = html.to_string();
+            // Before the renderer is in, the text as it is: a text node, no HTML parsed.
+            let body = match html {
+                Some(html) => {
+                    view! { <div class="md" inner_html=html.to_string()></div> }.into_any()
+                }
+                None => view! { <div class="md md-plain">{text.to_string()}</div> }.into_any(),
+            };
             view! {
                 <article
                     class="msg assistant"
@@ -51,7 +57,7 @@ pub(super) fn TranscriptEntry(item: Arc<Item>, id: String, last: Signal<bool>) -
                         .cloned()
                         .map(|c| view! { <ToolCardPanel card=Signal::stored(c) /> })
                         .collect_view()}
-                    <div class="md" inner_html=html></div>
+                    {body}
                     {details
                         .clone()
                         .map(|d| {

@@ -78,7 +78,7 @@ pub(super) fn project_items(rt: &pane_core::SessionRuntime, cache: &mut Cache) -
                     tps,
                     ..
                 } => ItemKind::Assistant {
-                    html: render_markdown(&text, rt.id()),
+                    html: crate::markdown::rendered_message(&text, rt.id()).map(Arc::from),
                     text: Arc::from(text.as_str()),
                     reasoning,
                     tools,

@@ -213,10 +213,12 @@ const OPEN_STEPS: [(&str, Option<usize>); 10] = [
         Some(6),
     ),
     (
-        "applied to the session and its projection (DOM built)",
+        "applied to the session and its projection",
         Some(7),
     ),
-    ("the frame that shows it", Some(8)),
+    // The transcript's DOM is built after the mark, in the same task (the store's writes run
+    // its views), so its cost is in this step.
+    ("the frame that shows it (the DOM built, then laid out)", Some(8)),
 ];
 
 /// `BENCH_WATERFALL=1`, a pane's first open: when each step of [`OPEN_STEPS`] happened (ms since
@@ -471,6 +473,19 @@ fn wire(log: &[(String, Value)], origin: &str) -> (f64, Tally, Tally) {
     (total, by, paths)
 }
 
+/// Writes the trace of the first open just measured to
+/// `target/bench/traces/<ui>-<20|200>-<n>.json` (open it in Perfetto or DevTools).
+async fn write_trace(b: &Browser, ui: Ui, n: usize, s20: bool) {
+    // The frame the figure waits for is committed a little after it starts.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let events = b.trace_events().await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench/traces");
+    let _ = std::fs::create_dir_all(&dir);
+    let key = ui.name().rsplit(' ').next().unwrap_or("ui");
+    let file = dir.join(format!("{key}-{}-{n}.json", if s20 { 20 } else { 200 }));
+    let _ = std::fs::write(&file, json!({ "traceEvents": events }).to_string());
+}
+
 /// Whether this run measures `part` (loads, opens, switch, stream) of each UI: all of them
 /// unless `BENCH_REAL_PARTS` (a comma list) says which — for working on one figure; the others
 /// show "–".
@@ -515,7 +530,13 @@ async fn measure(
         let _ = b.client.clone().close().await;
         drop(driver);
     }
-    let (b, driver) = Browser::start().await;
+    // `BENCH_TRACE=1`: Chromium records a trace, and each first open is written out.
+    let tracing = std::env::var_os("BENCH_TRACE").is_some();
+    let (b, driver) = if tracing {
+        Browser::start_with_network_log(&[]).await
+    } else {
+        Browser::start().await
+    };
     // Warm the cache once, then open each session as a fresh page.
     painted_at(&b, start, &known_row, "").await;
     eprintln!("bench real: {} — first opens and switches…", ui.name());
@@ -523,7 +544,13 @@ async fn measure(
     for _ in 0..if part("opens") { OPENS } else { 0 } {
         for (sid, out) in [(&seed.s20, &mut f.open20), (&seed.s200, &mut f.open200)] {
             let text = seed.last[sid].clone();
+            if tracing {
+                b.trace_events().await; // what came before this open
+            }
             out.push(painted_at(&b, &session_url(sid), ui.transcript(), &text).await);
+            if tracing {
+                write_trace(&b, ui, out.len(), sid == &seed.s20).await;
+            }
             if ui != Ui::Stock && std::env::var_os("BENCH_WATERFALL").is_some() {
                 steps.push(open_steps(&b).await);
             }

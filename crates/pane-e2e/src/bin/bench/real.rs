@@ -212,13 +212,13 @@ const OPEN_STEPS: [(&str, Option<usize>); 10] = [
         "its window taken from the early answer and decoded",
         Some(6),
     ),
-    (
-        "applied to the session and its projection",
-        Some(7),
-    ),
+    ("applied to the session and its projection", Some(7)),
     // The transcript's DOM is built after the mark, in the same task (the store's writes run
     // its views), so its cost is in this step.
-    ("the frame that shows it (the DOM built, then laid out)", Some(8)),
+    (
+        "the frame that shows it (the DOM built, then laid out)",
+        Some(8),
+    ),
 ];
 
 /// `BENCH_WATERFALL=1`, a pane's first open: when each step of [`OPEN_STEPS`] happened (ms since

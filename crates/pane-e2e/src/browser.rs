@@ -85,6 +85,20 @@ impl Browser {
     /// The DevTools `Network.*` events since the last call (with
     /// [`Browser::start_with_network_log`]): `(method, params)`.
     pub async fn network_log(&self) -> Vec<(String, Value)> {
+        self.performance_log(|m| m.starts_with("Network.")).await
+    }
+
+    /// The trace events Chromium recorded since the last call, as a Chrome trace file's
+    /// `traceEvents` (with [`Browser::start_with_network_log`] and `BENCH_TRACE` set: main
+    /// thread tasks, layout and style, V8 and wasm compiling, user-timing marks, loading).
+    pub async fn trace_events(&self) -> Vec<Value> {
+        let log = self.performance_log(|m| m == "Tracing.dataCollected").await;
+        log.into_iter().map(|(_, params)| params).collect()
+    }
+
+    /// chromedriver's performance log since the last call (each call drains it: every entry
+    /// goes to one caller), the DevTools messages whose method `keep` takes.
+    async fn performance_log(&self, keep: impl Fn(&str) -> bool) -> Vec<(String, Value)> {
         let Ok(Value::Array(entries)) = self.client.issue_cmd(GetLog("performance")).await else {
             return Vec::new();
         };
@@ -93,26 +107,7 @@ impl Browser {
             .filter_map(|e| {
                 let m: Value = serde_json::from_str(e["message"].as_str()?).ok()?;
                 let method = m["message"]["method"].as_str()?.to_string();
-                method
-                    .starts_with("Network.")
-                    .then(|| (method, m["message"]["params"].clone()))
-            })
-            .collect()
-    }
-
-    /// The trace events Chromium recorded since the last call, as a Chrome trace file's
-    /// `traceEvents` (with [`Browser::start_with_network_log`] and `BENCH_TRACE` set: main
-    /// thread tasks, layout and style, V8 and wasm compiling, user-timing marks, loading).
-    pub async fn trace_events(&self) -> Vec<Value> {
-        let Ok(Value::Array(entries)) = self.client.issue_cmd(GetLog("performance")).await else {
-            return Vec::new();
-        };
-        entries
-            .iter()
-            .filter_map(|e| {
-                let m: Value = serde_json::from_str(e["message"].as_str()?).ok()?;
-                (m["message"]["method"] == "Tracing.dataCollected")
-                    .then(|| m["message"]["params"].clone())
+                keep(&method).then(|| (method, m["message"]["params"].clone()))
             })
             .collect()
     }

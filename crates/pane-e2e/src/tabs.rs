@@ -58,6 +58,18 @@ pub const FETCH_LOOP_JS: &str = "performance.setResourceTimingBufferSize(100000)
     window.__fetchTimes.push(performance.now() - t), () => window.__fetchTimes.push(-1)); }, \
     250); return true";
 
+/// Like [`FETCH_LOOP_JS`], but one request at a time: the next `fetch('/api/sessions')` leaves
+/// 250 ms after the previous one answered. Against the real backend (Python, 2 cores, 8 turns
+/// running) a list can take over a second; three tabs asking 4 times a second would then queue
+/// their own requests without end and the wait would measure the test's load, not the pool. An
+/// exhausted pool still shows: the one request in flight waits until a connection frees.
+pub const FETCH_POLL_JS: &str = "performance.setResourceTimingBufferSize(100000); \
+    window.__fetchTimes = []; (async () => { for (;;) { const t = performance.now(); \
+    try { await (await fetch('/api/sessions')).text(); \
+    window.__fetchTimes.push(performance.now() - t); } catch (e) { \
+    window.__fetchTimes.push(-1); } await new Promise(r => setTimeout(r, 250)); } })(); \
+    return true";
+
 /// Prepares the tab `b` drives now: the EventSource log and the live-text sampler in every
 /// document it loads, and `extra` (a script run before the pane, e.g. removing an API).
 pub async fn instrument(b: &Browser, extra: Option<&str>) {
@@ -152,6 +164,20 @@ pub async fn connection_wait(b: &Browser) -> f64 {
         "return Math.max(0, ...performance.getEntriesByType('resource').filter(e => \
          e.name.endsWith('/api/sessions')).map(e => e.requestStart > 0 ? \
          e.requestStart - e.startTime : 0))",
+    )
+    .await
+    .as_f64()
+    .unwrap_or(f64::NAN)
+}
+
+/// The longest the backend took over any `/api/sessions` request of this tab, from sending it
+/// to the last byte of its answer (ms: Resource Timing's `responseEnd - requestStart`; the wait
+/// for a connection is not in it).
+pub async fn slowest_answer(b: &Browser) -> f64 {
+    b.js(
+        "return Math.max(0, ...performance.getEntriesByType('resource').filter(e => \
+         e.name.endsWith('/api/sessions') && e.requestStart > 0).map(e => e.responseEnd - \
+         e.requestStart))",
     )
     .await
     .as_f64()
